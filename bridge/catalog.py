@@ -1,0 +1,158 @@
+"""The KMS action catalog and SAM's policy-template catalog (KMS-SEMANTICS.md §3, §6, §8).
+
+Both come from generated data files in `kmspolicy.bridge.data` (`tools/gen_catalogs.py`,
+`make catalogs`), read lazily, once. Action names are canonical ("kms:Decrypt"); patterns
+match as IAM matches them: case-insensitively, against the whole "service:action" string,
+`*` any run of characters (the colon included) and `?` exactly one character.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+__all__ = [
+    "ALL_ACTIONS", "CLASSES", "action_class", "canonical", "classes_of", "complement",
+    "expand", "sam_catalog_source", "sam_policy_template",
+]
+
+_DATA_PACKAGE = "kmspolicy.bridge.data"
+_ACTIONS_FILE = "kms_actions.json"
+_SAM_FILE = "sam_policy_templates.json"
+
+#: The action classes of KMS-SEMANTICS.md §6, in the order `classes_of` reports them.
+CLASSES: tuple[str, ...] = ("use", "permissions", "manage", "read", "global")
+
+#: Every KMS action, canonical and sorted; loaded on first access (see `__getattr__`).
+ALL_ACTIONS: tuple[str, ...]
+
+
+def _read(name: str) -> Any:
+    return json.loads(resources.files(_DATA_PACKAGE).joinpath(name).read_text("utf-8"))
+
+
+class _Actions:
+    __slots__ = ("names", "by_lower", "cls")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.names: tuple[str, ...] = tuple(sorted(a["name"] for a in doc["actions"]))
+        self.by_lower: dict[str, str] = {n.lower(): n for n in self.names}
+        self.cls: dict[str, str] = {a["name"]: a["class"] for a in doc["actions"]}
+
+
+@cache
+def _actions() -> _Actions:
+    return _Actions(_read(_ACTIONS_FILE))
+
+
+@cache
+def _sam() -> dict[str, Any]:
+    return _read(_SAM_FILE)
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: ALL_ACTIONS without loading at import time
+    if name == "ALL_ACTIONS":
+        value = _actions().names
+        globals()["ALL_ACTIONS"] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def canonical(name: str) -> str | None:
+    """The canonical spelling of a KMS action name in any case; None if it is not one."""
+    if not isinstance(name, str):
+        return None
+    return _actions().by_lower.get(name.lower())
+
+
+def action_class(name: str) -> str:
+    """use | permissions | manage | read | global for a KMS action name (any case).
+
+    Raises KeyError for a name that is not a KMS action (patterns are not names).
+    """
+    found = canonical(name)
+    if found is None:
+        raise KeyError(f"not a KMS action: {name!r}")
+    return _actions().cls[found]
+
+
+def _validate(pattern: object) -> str:
+    if not isinstance(pattern, str):
+        raise ValueError(f"action pattern must be a string, not {type(pattern).__name__}")
+    if not pattern:
+        raise ValueError("action pattern is empty")
+    if ":" not in pattern and pattern != "*":
+        raise ValueError(f"action pattern {pattern!r} is not 'service:action' or '*'")
+    return pattern
+
+
+@lru_cache(maxsize=4096)
+def _expand_lower(lowered: str) -> tuple[str, ...]:
+    acts = _actions()
+    if "*" not in lowered and "?" not in lowered:
+        hit = acts.by_lower.get(lowered)
+        return (hit,) if hit else ()
+    if lowered == "*":
+        return acts.names
+    regex = re.compile("".join(
+        ".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in lowered), re.DOTALL)
+    return tuple(name for low, name in acts.by_lower.items() if regex.fullmatch(low))
+
+
+def expand(pattern: str) -> list[str]:
+    """The sorted canonical KMS actions an IAM action pattern matches.
+
+    Another service's pattern ("s3:GetObject", "dynamodb:*") gives []. A malformed pattern
+    (not a string, empty, neither "service:action" nor "*") raises ValueError.
+    """
+    return list(_expand_lower(_validate(pattern).lower()))
+
+
+def _expand_all(actions: Iterable[str]) -> set[str]:
+    if isinstance(actions, str):
+        actions = (actions,)
+    out: set[str] = set()
+    for item in actions:
+        out.update(_expand_lower(_validate(item).lower()))
+    return out
+
+
+def complement(actions: Iterable[str]) -> list[str]:
+    """ALL_ACTIONS minus `actions`, sorted: what an Allow with `NotAction: actions` covers.
+
+    Items may be canonical names, names in any case or IAM patterns (as NotAction values
+    are); other services' actions remove nothing. Malformed items raise ValueError.
+    """
+    excluded = _expand_all(actions)
+    return [name for name in _actions().names if name not in excluded]
+
+
+def classes_of(actions: Iterable[str]) -> dict[str, list[str]]:
+    """{class: sorted actions} for the KMS actions among `actions`, non-empty classes only.
+
+    Items are taken as in `complement`; keys come in the order of `CLASSES`.
+    """
+    cls = _actions().cls
+    grouped: dict[str, list[str]] = {c: [] for c in CLASSES}
+    for name in sorted(_expand_all(actions)):
+        grouped[cls[name]].append(name)
+    return {c: names for c, names in grouped.items() if names}
+
+
+def sam_policy_template(name: str) -> dict | None:
+    """{"parameters": [...], "statements": [...]} of a SAM policy template; None if unknown.
+
+    Names are exact (SAM's are case-sensitive). The result is a copy the caller may change.
+    """
+    template = _sam()["templates"].get(name) if isinstance(name, str) else None
+    return copy.deepcopy(template) if template is not None else None
+
+
+def sam_catalog_source() -> str:
+    """Where the SAM catalog came from, e.g. "aws-sam-translator 1.115.0"."""
+    return _sam()["source"]

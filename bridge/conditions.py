@@ -1,0 +1,82 @@
+"""What a statement's Condition block means for access (KMS-SEMANTICS.md §3, §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CALLER_KEYS = {
+    "aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths",
+    "kms:calleraccount", "aws:sourceaccount", "aws:sourcearn", "aws:sourceowner",
+    "aws:userid", "aws:username", "aws:sourcevpce", "aws:sourcevpc", "aws:principalservicename",
+}
+SERVICE_SCOPE_KEYS = {"aws:sourceaccount", "aws:sourcearn", "aws:sourceowner", "kms:viaservice"}
+NEGATED_OPERATOR_MARKERS = ("not", "ifexists")
+
+
+def _operator_is_positive(operator: str) -> bool:
+    base = operator.split(":")[-1].lower()
+    return "not" not in base and base != "null"
+
+
+def _values(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _is_wildcard(value: Any) -> bool:
+    return isinstance(value, str) and value.strip("*?") == ""
+
+
+def classify(condition: Any) -> dict:
+    """Summarize a Condition block; unknown shapes count as conditional and restricting nothing."""
+    summary = {
+        "present": bool(condition),
+        "keys": [],
+        "caller_restricted": False,
+        "root_only": False,
+        "grant_for_aws_resource": False,
+        "grant_operations": None,
+        "service_scoped": False,
+        "encryption_context": False,
+    }
+    if not isinstance(condition, dict):
+        return summary
+    keys: set[str] = set()
+    for operator, block in condition.items():
+        if not isinstance(operator, str) or not isinstance(block, dict):
+            continue
+        positive = _operator_is_positive(operator)
+        for key, value in block.items():
+            if not isinstance(key, str):
+                continue
+            lowered = key.lower()
+            keys.add(lowered)
+            values = _values(value)
+            meaningful = positive and not any(_is_wildcard(v) for v in values)
+            if lowered in CALLER_KEYS and meaningful:
+                summary["caller_restricted"] = True
+            if lowered in SERVICE_SCOPE_KEYS and meaningful:
+                summary["service_scoped"] = True
+            if lowered.startswith("kms:encryptioncontext") and positive:
+                summary["encryption_context"] = True
+            if lowered == "aws:principalarn" and meaningful and all(_names_root_user(v) for v in values):
+                summary["root_only"] = True
+            if lowered == "kms:grantisforawsresource" and positive and \
+                    any(str(v).lower() == "true" for v in values):
+                summary["grant_for_aws_resource"] = True
+            if lowered == "kms:grantoperations" and positive and operator.lower().startswith("forallvalues"):
+                ops = [v for v in values if isinstance(v, str)]
+                summary["grant_operations"] = ops
+    summary["keys"] = sorted(keys)
+    return summary
+
+
+def _names_root_user(value: Any) -> bool:
+    """An aws:PrincipalArn value that is exactly an account's root user (strings or !Sub)."""
+    if isinstance(value, dict) and len(value) == 1:
+        inner = next(iter(value.values()))
+        if isinstance(inner, list) and inner:
+            inner = inner[0]
+        if isinstance(inner, list):
+            inner = "".join(x for x in inner if isinstance(x, str))
+        value = inner
+    return isinstance(value, str) and value.endswith(":root") and "*" not in value

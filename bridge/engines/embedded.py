@@ -1,0 +1,54 @@
+"""The embedded engine: regopy (rego-cpp), compiled once per process, no server needed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import ENTRYPOINT, EngineError
+
+
+class EmbeddedEngine:
+    name = "embedded"
+
+    def __init__(self, modules: dict[str, str], data: dict[str, Any] | None = None,
+                 query: str = ENTRYPOINT):
+        import regopy
+
+        self._regopy = regopy
+        self.query = query
+        self._interpreter = regopy.Interpreter()
+        try:
+            for name, source in modules.items():
+                self._interpreter.add_module(name, source)
+            if data:
+                self._interpreter.add_data_json(json.dumps(data))
+            self._bundle = self._interpreter.build(query)
+        except regopy.RegoError as exc:
+            raise EngineError(f"the policies do not compile: {_one_line(exc)}") from None
+        if not self._bundle.ok():
+            raise EngineError(f"the policies do not compile: {_one_line(self._bundle.node)}")
+
+    def evaluate(self, input_doc: dict) -> Any:
+        try:
+            self._interpreter.set_input_term(json.dumps(input_doc))
+            output = self._interpreter.query_bundle(self._bundle)
+        except self._regopy.RegoError as exc:
+            raise EngineError(f"evaluation failed: {_one_line(exc)}") from None
+        if not output.ok():
+            raise EngineError(f"evaluation failed: {_one_line(output)}")
+        results = output.results
+        if not results or not results[0].expressions:
+            raise EngineError(f"{self.query} is undefined")
+        return results[0].expressions[0]
+
+    def findings(self, input_doc: dict) -> list[dict]:
+        value = self.evaluate(input_doc)
+        if not isinstance(value, list):
+            raise EngineError(f"{self.query} is not a set of findings")
+        return value
+
+
+def _one_line(value: Any) -> str:
+    text = " ".join(str(value).split())
+    return text[:500]

@@ -1,0 +1,289 @@
+"""Symbolic resolution of CloudFormation intrinsic functions.
+
+A value that is unknown until deploy stays symbolic instead of being guessed. Strings
+resolve to a list of alternatives (``Fn::If`` yields both branches); each alternative is
+a `SymStr`: a tuple of literal text and `Sym` parts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+MAX_ALTERNATIVES = 16
+PSEUDO_LITERALS = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A piece of a string known only at deploy time.
+
+    kind: account (value "self"), region, stack, param, ref (a logical resource),
+    getatt ("Resource.Attribute"), unknown (value says why).
+    """
+
+    kind: str
+    value: str = ""
+
+    def placeholder(self) -> str:
+        if self.kind == "account":
+            return "${AWS::AccountId}"
+        if self.kind == "region":
+            return "${AWS::Region}"
+        if self.kind == "stack":
+            return "${AWS::StackName}"
+        if self.kind == "unknown":
+            return "${?" + self.value + "}"
+        return "${" + self.value + "}"
+
+
+SymStr = tuple  # tuple[str | Sym, ...]
+
+
+class IntrinsicError(ValueError):
+    """An intrinsic function used with the wrong shape."""
+
+
+def render(value: SymStr) -> str:
+    return "".join(p if isinstance(p, str) else p.placeholder() for p in value)
+
+
+def is_literal(value: SymStr) -> bool:
+    return all(isinstance(p, str) for p in value)
+
+
+def literal(value: SymStr) -> str | None:
+    return "".join(value) if is_literal(value) else None
+
+
+def symbols(value: SymStr) -> list[Sym]:
+    return [p for p in value if isinstance(p, Sym)]
+
+
+def _concat(parts: list[SymStr]) -> SymStr:
+    out: list = []
+    for part in parts:
+        for piece in part:
+            if isinstance(piece, str) and out and isinstance(out[-1], str):
+                out[-1] += piece
+            elif piece != "":
+                out.append(piece)
+    return tuple(out)
+
+
+class Resolver:
+    """Resolves intrinsics against one template's parameters, resources and mappings."""
+
+    def __init__(self, document: dict, parameter_values: dict[str, str] | None = None):
+        self.resources = document.get("Resources") if isinstance(document.get("Resources"), dict) else {}
+        self.mappings = document.get("Mappings") if isinstance(document.get("Mappings"), dict) else {}
+        params = document.get("Parameters") if isinstance(document.get("Parameters"), dict) else {}
+        self.parameters: dict[str, Any] = {}
+        for name, spec in params.items():
+            if parameter_values and name in parameter_values:
+                self.parameters[name] = parameter_values[name]
+            elif isinstance(spec, dict) and "Default" in spec and _scalar(spec["Default"]):
+                self.parameters[name] = str(spec["Default"])
+            else:
+                self.parameters[name] = None
+        for name, value in (parameter_values or {}).items():
+            self.parameters.setdefault(name, value)
+        self.implicit_resources: set[str] = set()
+
+    def is_resource(self, name: str) -> bool:
+        return name in self.resources or name in self.implicit_resources
+
+    def resource_type(self, name: str) -> str | None:
+        res = self.resources.get(name)
+        return res.get("Type") if isinstance(res, dict) else None
+
+    # --- strings -------------------------------------------------------------
+
+    def strings(self, value: Any) -> list[SymStr]:
+        """All alternatives of a value that should be a string."""
+        if isinstance(value, bool):
+            return [(("true" if value else "false"),)]
+        if isinstance(value, (str, int, float)):
+            return [(str(value),)]
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, arg), = value.items()
+            handler = _STRING_FUNCTIONS.get(fn)
+            if handler is not None:
+                return handler(self, arg)[:MAX_ALTERNATIVES]
+            if fn.startswith("Fn::") or fn in ("Ref", "Condition"):
+                return [(Sym("unknown", fn),)]
+        raise IntrinsicError(f"expected a string, got {_describe(value)}")
+
+    def ref(self, name: Any) -> list[SymStr]:
+        if not isinstance(name, str):
+            raise IntrinsicError(f"Ref takes a name, got {_describe(name)}")
+        if name == "AWS::AccountId":
+            return [(Sym("account", "self"),)]
+        if name == "AWS::Region":
+            return [(Sym("region"),)]
+        if name in ("AWS::StackName", "AWS::StackId"):
+            return [(Sym("stack"),)]
+        if name in PSEUDO_LITERALS:
+            return [(PSEUDO_LITERALS[name],)]
+        if name == "AWS::NoValue":
+            return []
+        if name.startswith("AWS::"):
+            return [(Sym("unknown", name),)]
+        if name in self.parameters:
+            value = self.parameters[name]
+            return [(value,)] if value is not None else [(Sym("param", name),)]
+        if self.is_resource(name):
+            return [(Sym("ref", name),)]
+        raise IntrinsicError(f"Ref to '{name}', which is neither a parameter nor a resource")
+
+    def getatt(self, arg: Any) -> list[SymStr]:
+        if isinstance(arg, str) and "." in arg:
+            arg = arg.split(".", 1)
+        if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str)):
+            raise IntrinsicError(f"Fn::GetAtt takes [Resource, Attribute], got {_describe(arg)}")
+        resource, attribute = arg
+        if not isinstance(attribute, str):
+            return [(Sym("unknown", "Fn::GetAtt"),)]
+        if not self.is_resource(resource):
+            raise IntrinsicError(f"Fn::GetAtt on '{resource}', which is not a resource")
+        return [(Sym("getatt", f"{resource}.{attribute}"),)]
+
+    def sub(self, arg: Any) -> list[SymStr]:
+        if isinstance(arg, str):
+            text, variables = arg, {}
+        elif (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str)
+              and isinstance(arg[1], dict)):
+            text, variables = arg
+        else:
+            raise IntrinsicError(f"Fn::Sub takes a string or [string, variables], got {_describe(arg)}")
+        pieces: list[list[SymStr]] = []
+        pos = 0
+        for match in SUB_VARIABLE.finditer(text):
+            pieces.append([(text[pos:match.start()],)])
+            pos = match.end()
+            name = match.group(1).strip()
+            if name.startswith("!"):
+                pieces.append([("${" + name[1:] + "}",)])
+            elif name in variables:
+                pieces.append(self.strings(variables[name]))
+            elif "." in name and not name.startswith("AWS::"):
+                pieces.append(self.getatt(name.split(".", 1)))
+            elif not name:
+                raise IntrinsicError("Fn::Sub has an empty variable ${}")
+            else:
+                pieces.append(self.ref(name))
+        rest = text[pos:]
+        if "${" in rest:
+            raise IntrinsicError(f"Fn::Sub has an unclosed variable in '{text}'")
+        pieces.append([(rest,)])
+        return _combine(pieces)
+
+    def join(self, arg: Any) -> list[SymStr]:
+        if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str)):
+            raise IntrinsicError(f"Fn::Join takes [delimiter, list], got {_describe(arg)}")
+        delimiter, items = arg
+        if not isinstance(items, list):
+            return [(Sym("unknown", "Fn::Join"),)]
+        pieces: list[list[SymStr]] = []
+        for i, item in enumerate(items):
+            if i:
+                pieces.append([(delimiter,)])
+            alternatives = self.strings(item)
+            if not alternatives:
+                continue
+            pieces.append(alternatives)
+        return _combine(pieces)
+
+    def if_(self, arg: Any) -> list[SymStr]:
+        if not (isinstance(arg, list) and len(arg) == 3):
+            raise IntrinsicError(f"Fn::If takes [condition, then, else], got {_describe(arg)}")
+        return [alt for branch in arg[1:] for alt in self._optional_strings(branch)]
+
+    def _optional_strings(self, value: Any) -> list[SymStr]:
+        if value == {"Ref": "AWS::NoValue"}:
+            return []
+        return self.strings(value)
+
+    def find_in_map(self, arg: Any) -> list[SymStr]:
+        if not (isinstance(arg, list) and len(arg) in (3, 4)):
+            raise IntrinsicError(f"Fn::FindInMap takes [map, key, key], got {_describe(arg)}")
+        name, first, second = arg[:3]
+        table = self.mappings.get(name) if isinstance(name, str) else None
+        if not isinstance(table, dict):
+            return [(Sym("unknown", "Fn::FindInMap"),)]
+        firsts = [literal(a) for a in self.strings(first)]
+        seconds = [literal(a) for a in self.strings(second)]
+        values: list[SymStr] = []
+        for top_key, row in table.items():
+            if not isinstance(row, dict) or (None not in firsts and top_key not in firsts):
+                continue
+            for sub_key, value in row.items():
+                if (None in seconds or sub_key in seconds) and _scalar(value):
+                    values.append((str(value),))
+        return values or [(Sym("unknown", "Fn::FindInMap"),)]
+
+    def select(self, arg: Any) -> list[SymStr]:
+        if not (isinstance(arg, list) and len(arg) == 2):
+            raise IntrinsicError(f"Fn::Select takes [index, list], got {_describe(arg)}")
+        index, items = arg
+        if isinstance(items, list) and isinstance(index, (int, str)) and str(index).isdigit():
+            i = int(index)
+            if i < len(items):
+                return self.strings(items[i])
+        return [(Sym("unknown", "Fn::Select"),)]
+
+    # --- lists ---------------------------------------------------------------
+
+    def items(self, value: Any) -> list[tuple[Any, str]]:
+        """A string-or-list property as (item, pointer suffix) pairs, Fn::If lists included."""
+        if isinstance(value, list):
+            return [(item, f"/{i}") for i, item in enumerate(value)]
+        if isinstance(value, dict) and list(value) == ["Fn::If"] and isinstance(value["Fn::If"], list) \
+                and len(value["Fn::If"]) == 3:
+            out = []
+            for b, branch in ((1, value["Fn::If"][1]), (2, value["Fn::If"][2])):
+                if branch == {"Ref": "AWS::NoValue"}:
+                    continue
+                for item, suffix in self.items(branch):
+                    out.append((item, f"/Fn::If/{b}{suffix}"))
+            return out
+        return [(value, "")]
+
+
+def _combine(pieces: list[list[SymStr]]) -> list[SymStr]:
+    combos = product(*pieces)
+    out: list[SymStr] = []
+    for combo in combos:
+        out.append(_concat(list(combo)))
+        if len(out) >= MAX_ALTERNATIVES:
+            break
+    return out
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping" + (f" ({next(iter(value))})" if len(value) == 1 else "")
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return f"{type(value).__name__} {value!r}"[:60]
+
+
+_STRING_FUNCTIONS = {
+    "Ref": Resolver.ref,
+    "Fn::GetAtt": Resolver.getatt,
+    "Fn::Sub": Resolver.sub,
+    "Fn::Join": Resolver.join,
+    "Fn::If": Resolver.if_,
+    "Fn::FindInMap": Resolver.find_in_map,
+    "Fn::Select": Resolver.select,
+    "Fn::ImportValue": lambda self, arg: [(Sym("unknown", "Fn::ImportValue"),)],
+}

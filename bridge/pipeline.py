@@ -1,0 +1,182 @@
+"""load → normalize → evaluate → locate, for one template at a time.
+
+`Analyzer` compiles the policies once; `analyze(path)` returns a `FileReport` whose
+findings carry file, line and column. Anything that stops a file (or part of it) from
+being analyzed is a `FileError`, so the file can never be reported as clean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engines import EngineError
+from .findings import FileError, Finding, Related
+from .load import LoadedTemplate, TemplateError, load_template
+from .normalize import normalize
+from .rules import Rule, RuleMetadataError, builtin_policy_dir, catalog_from_modules, read_policy_dir
+
+
+@dataclass
+class FileReport:
+    file: str
+    status: str  # analyzed | error | skipped
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    keys: int = 0
+    input: dict | None = None
+
+
+class PolicySet:
+    """The Rego modules and data the engine runs, with the rule catalog read from them."""
+
+    def __init__(self, modules: dict[str, str], config: dict | None = None):
+        self.modules = modules
+        self.config = config or {}
+        self.rules: dict[str, Rule] = catalog_from_modules(modules)
+
+    @classmethod
+    def builtin(cls, config: dict | None = None, extra: dict[str, str] | None = None) -> PolicySet:
+        modules = {f"kmspolicy/{name}": source
+                   for name, source in read_policy_dir(builtin_policy_dir() / "kmspolicy").items()}
+        modules.update(extra or {})
+        return cls(modules, config)
+
+    def data(self) -> dict:
+        return {"kmspolicy": {"config": self.config}}
+
+
+def make_engine(policies: PolicySet, name: str = "embedded"):
+    if name == "embedded":
+        from .engines.embedded import EmbeddedEngine
+
+        return EmbeddedEngine(policies.modules, policies.data())
+    raise EngineError(f"unknown engine '{name}'")
+
+
+class Analyzer:
+    def __init__(self, policies: PolicySet, engine=None, parameters: dict[str, str] | None = None,
+                 max_bytes: int | None = None):
+        self.policies = policies
+        self.engine = engine if engine is not None else make_engine(policies)
+        self.parameters = parameters or {}
+        self.max_bytes = max_bytes
+
+    def load(self, path: str) -> LoadedTemplate:
+        kwargs = {"max_bytes": self.max_bytes} if self.max_bytes else {}
+        return load_template(path, **kwargs)
+
+    def analyze(self, path: str, display: str | None = None) -> FileReport:
+        display = display or path
+        try:
+            template = self.load(path)
+        except TemplateError as exc:
+            return FileReport(display, "error", errors=[
+                FileError(display, exc.message, exc.line, exc.column)])
+        return self.analyze_loaded(template, display)
+
+    def analyze_loaded(self, template: LoadedTemplate, display: str) -> FileReport:
+        document = template.document
+        report = FileReport(display, "analyzed")
+        if not _is_template(document):
+            return FileReport(display, "skipped")
+        if not isinstance(document.get("Resources"), dict):
+            span, _ = template.source_map.locate("/Resources")
+            report.status = "error"
+            report.errors.append(FileError(display, "Resources must be a mapping of logical IDs to resources",
+                                           span.line, span.column))
+            return report
+        normalized = normalize(document, display, self.parameters)
+        report.input = normalized.input
+        report.keys = len(normalized.input["keys"])
+        for pointer, message in normalized.problems:
+            span, _ = template.source_map.locate(pointer)
+            report.errors.append(FileError(display, message, span.line, span.column))
+        if not normalized.input["keys"]:
+            report.status = "error" if report.errors else "analyzed"
+            return report
+        try:
+            decisions = self.engine.findings(normalized.input)
+        except EngineError as exc:
+            report.status = "error"
+            report.errors.append(FileError(display, f"engine error: {exc}", kind="engine"))
+            return report
+        for decision in decisions:
+            finding = self._locate(decision, template, normalized.input, display, report)
+            if finding is not None:
+                report.findings.append(finding)
+        report.findings.sort(key=Finding.sort_key)
+        if report.errors:
+            report.status = "error"
+        return report
+
+    def _locate(self, decision: Any, template: LoadedTemplate, input_doc: dict, display: str,
+                report: FileReport) -> Finding | None:
+        try:
+            rule_id = decision["rule"]
+            pointer = decision["path"]
+            message = decision["message"]
+            resource = decision.get("resource", "")
+        except (TypeError, KeyError):
+            report.errors.append(FileError(display, f"a rule returned a malformed finding: {decision!r:.200}",
+                                           kind="engine"))
+            return None
+        rule = self.policies.rules.get(rule_id)
+        if rule is None:
+            report.errors.append(FileError(display, f"finding of unknown rule {rule_id!r} (no METADATA)",
+                                           kind="engine"))
+            return None
+        rule_config = (self.policies.config.get("rules") or {}).get(rule_id) or {}
+        if rule_config.get("enabled") is False:
+            return None
+        try:
+            span, _ = template.source_map.locate(pointer)
+        except (ValueError, LookupError):
+            report.errors.append(FileError(display, f"{rule_id}: finding at unknown location {pointer!r}",
+                                           kind="engine"))
+            return None
+        related = []
+        for item in decision.get("related") or []:
+            try:
+                rspan, _ = template.source_map.locate(item["path"])
+            except (ValueError, LookupError, KeyError, TypeError):
+                continue
+            related.append(Related(display, rspan.line, rspan.column, item["path"], item.get("message", "")))
+        finding = Finding(
+            rule=rule_id, severity=rule_config.get("severity", rule.severity), title=rule.title,
+            message=message, file=display, line=span.line, column=span.column,
+            end_line=span.end_line, end_column=span.end_column, resource=resource, path=pointer,
+            related=related,
+        )
+        finding.fingerprint = fingerprint(finding, template)
+        reason = _suppression(input_doc, resource, rule_id)
+        if reason is not None:
+            finding.suppressed = True
+            finding.suppression_reason = reason
+        return finding
+
+
+def fingerprint(finding: Finding, template: LoadedTemplate) -> str:
+    """Stable across unrelated edits: rule, file, resource, pointer and the flagged text."""
+    line = template.lines[finding.line - 1].strip() if 0 < finding.line <= len(template.lines) else ""
+    raw = "\x1f".join((finding.rule, Path(finding.file).as_posix(), finding.resource, finding.path, line))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def _suppression(input_doc: dict, resource: str, rule_id: str) -> str | None:
+    key = input_doc["keys"].get(resource)
+    if not key:
+        return None
+    for item in key.get("suppress", []):
+        if item["rule"] == rule_id:
+            return item["reason"]
+    return None
+
+
+def _is_template(document: Any) -> bool:
+    return isinstance(document, dict) and "Resources" in document
+
+
+__all__ = ["Analyzer", "FileReport", "PolicySet", "RuleMetadataError", "make_engine"]

@@ -1,0 +1,119 @@
+"""The rule catalog, read from the rules' OPA METADATA annotations.
+
+regopy has no `rego.metadata.*` builtins, so the bridge parses the `# METADATA` block
+that opens each rule file (YAML in comments) itself; SARIF, `kmspolicy rules` and the
+docs all read this catalog.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+PACKAGE_LINE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
+RULE_ID = re.compile(r"^[A-Z][A-Z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    package: str
+    title: str
+    description: str
+    severity: str
+    remediation: str
+    file: str
+
+    @property
+    def name(self) -> str:
+        return self.package.rsplit(".", 1)[-1]
+
+
+class RuleMetadataError(ValueError):
+    pass
+
+
+def package_of(source: str) -> str | None:
+    match = PACKAGE_LINE.search(source)
+    return match.group(1) if match else None
+
+
+def package_metadata(source: str) -> dict | None:
+    """The METADATA block placed directly before the `package` line, parsed; None if absent."""
+    lines = source.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("package "):
+            break
+    else:
+        return None
+    block: list[str] = []
+    for line in reversed(lines[:index]):
+        if not line.startswith("#"):
+            break
+        block.append(line)
+    block.reverse()
+    if not block or block[0].strip() != "# METADATA":
+        return None
+    text = "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in block[1:])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleMetadataError(f"METADATA is not valid YAML: {exc}") from None
+    return data if isinstance(data, dict) else None
+
+
+def rule_from_source(source: str, file: str) -> Rule | None:
+    """A Rule for a `kmspolicy.rules.*` package with an id; None for other files."""
+    package = package_of(source)
+    if not package or not package.startswith("kmspolicy.rules."):
+        return None
+    meta = package_metadata(source)
+    if meta is None:
+        raise RuleMetadataError(f"{file}: rule package {package} has no METADATA block")
+    custom = meta.get("custom") or {}
+    rule_id = custom.get("id")
+    severity = custom.get("severity")
+    if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
+        raise RuleMetadataError(f"{file}: METADATA custom.id must be an id like KP001")
+    if severity not in ("critical", "high", "medium", "low", "info"):
+        raise RuleMetadataError(f"{file}: METADATA custom.severity must be critical, high, "
+                                "medium, low or info")
+    return Rule(
+        id=rule_id, package=package, title=str(meta.get("title", rule_id)).strip(),
+        description=str(meta.get("description", "")).strip(), severity=severity,
+        remediation=str(custom.get("remediation", "")).strip(), file=file,
+    )
+
+
+def catalog_from_modules(modules: dict[str, str]) -> dict[str, Rule]:
+    """{rule id: Rule} for every rule module among {file name: source}."""
+    rules: dict[str, Rule] = {}
+    for file, source in sorted(modules.items()):
+        if file.endswith("_test.rego"):
+            continue
+        rule = rule_from_source(source, file)
+        if rule is None:
+            continue
+        if rule.id in rules:
+            raise RuleMetadataError(f"{file}: rule id {rule.id} is also used by {rules[rule.id].file}")
+        rules[rule.id] = rule
+    return rules
+
+
+def builtin_policy_dir() -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("kmspolicy.policies")))
+
+
+def read_policy_dir(root: Path, *, include_tests: bool = False) -> dict[str, str]:
+    """{path relative to root: source} of the .rego files below root."""
+    out = {}
+    for path in sorted(root.rglob("*.rego")):
+        if path.name.endswith("_test.rego") and not include_tests:
+            continue
+        out[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
+    return out

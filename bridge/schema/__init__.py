@@ -1,0 +1,51 @@
+"""JSON Schemas shipped with kmspolicy (`output-v1.json`: the `--format json` contract).
+
+Schemas are package data of `kmspolicy.bridge.schema`, read with importlib.resources, so
+they work from a wheel, a zip or a source checkout alike.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+__all__ = ["load_schema", "validate", "validator"]
+
+
+def _file_name(name: str) -> str:
+    file_name = name if name.endswith(".json") else f"{name}.json"
+    if "/" in file_name or "\\" in file_name or file_name.startswith("."):
+        raise ValueError(f"not a schema name: {name!r}")
+    return file_name
+
+
+@cache
+def _load(file_name: str) -> dict[str, Any]:
+    text = resources.files(__name__).joinpath(file_name).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema `name` (`"output-v1"` or `"output-v1.json"`), as a fresh dict."""
+    return copy.deepcopy(_load(_file_name(name)))
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """A draft 2020-12 validator for schema `name` (the schema itself is checked first)."""
+    schema = _load(_file_name(name))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def validate(doc: Any, name: str) -> None:
+    """Raise jsonschema.ValidationError (the most relevant one) if `doc` is not valid."""
+    error = best_match(validator(name).iter_errors(doc))
+    if error is not None:
+        raise error

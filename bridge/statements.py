@@ -1,0 +1,246 @@
+"""Policy statements (key policies and identity policies) in the normalized input form."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalog
+from .conditions import classify
+from .intrinsics import IntrinsicError, Resolver, Sym, literal
+from .principals import IdentityLinker, parse_principal_element, split_symbolic
+
+EFFECTS = ("Allow", "Deny")
+STATEMENT_FIELDS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
+                    "Resource", "NotResource", "Condition"}
+
+
+@dataclass
+class PolicyContext:
+    """What a statement is read against."""
+
+    resolver: Resolver
+    link: IdentityLinker
+    key_ids: list[str]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append((path, message))
+
+
+def pointer(*parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def statements_of(document: Any, path: str, ctx: PolicyContext) -> list[tuple[dict, str]]:
+    """The statements of a policy document with their pointers; problems for bad shapes."""
+    if not isinstance(document, dict):
+        ctx.problem(path, "policy document must be a mapping with a Statement")
+        return []
+    if "Statement" not in document:
+        ctx.problem(path, "policy document has no Statement")
+        return []
+    raw = document["Statement"]
+    base = path + "/Statement"
+    if isinstance(raw, dict):
+        return [(raw, base)]
+    if not isinstance(raw, list):
+        ctx.problem(base, "Statement must be a list of statements or a single statement mapping")
+        return []
+    out = []
+    for i, statement in enumerate(raw):
+        if isinstance(statement, dict):
+            out.append((statement, f"{base}/{i}"))
+        else:
+            ctx.problem(f"{base}/{i}", "statement must be a mapping")
+    return out
+
+
+def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyContext, *,
+                        key_policy: bool, element_path: str | None = None) -> dict | None:
+    """One statement → its normalized form, or None (with a problem) when it is unreadable.
+
+    `element_path` pins every element pointer to one node (statements expanded from a SAM
+    policy template live at the `Policies` item that produced them).
+    """
+    def at(*parts: Any) -> str:
+        return element_path or (path + pointer(*parts))
+
+    pinned = element_path is not None
+
+    unknown = sorted(k for k in statement if k not in STATEMENT_FIELDS)
+    if unknown:
+        ctx.problem(at(unknown[0]), f"unknown statement field '{unknown[0]}'")
+        return None
+    effect = statement.get("Effect")
+    if effect not in EFFECTS:
+        ctx.problem(at("Effect") if "Effect" in statement else path,
+                    f"Effect must be Allow or Deny, got {effect!r}" if "Effect" in statement
+                    else "statement has no Effect")
+        return None
+    out: dict = {
+        "index": index, "sid": _sid(statement.get("Sid")), "path": element_path or path,
+        "effect": effect, "effect_path": at("Effect"),
+    }
+    if not _actions(statement, out, at, ctx, pinned, key_policy):
+        return None
+    if key_policy:
+        if not _principals(statement, out, at, ctx):
+            return None
+        out["resources"] = None
+    else:
+        out["principal_mode"] = None
+        out["principals"] = []
+        if not _resources(statement, out, at, ctx, pinned):
+            return None
+    condition = statement.get("Condition")
+    if condition is not None and not isinstance(condition, dict):
+        ctx.problem(at("Condition"), "Condition must be a mapping of operators")
+        return None
+    out["condition"] = classify(condition)
+    out["condition"]["path"] = at("Condition") if condition else None
+    ops = out["condition"]["grant_operations"]
+    if ops is not None:
+        out["condition"]["grant_operations"] = sorted(
+            {a for op in ops for a in catalog.expand(op if ":" in op else f"kms:{op}")})
+    return out
+
+
+def _sid(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool,
+             key_policy: bool) -> bool:
+    modes = [m for m in ("Action", "NotAction") if m in statement]
+    if len(modes) != 1:
+        ctx.problem(out["path"], "statement must have exactly one of Action or NotAction")
+        return False
+    mode = modes[0]
+    patterns = []
+    matched: set[str] = set()
+    for item, suffix in ctx.resolver.items(statement[mode]):
+        item_path = at(mode) + ("" if pinned else suffix)
+        try:
+            alternatives = ctx.resolver.strings(item)
+        except IntrinsicError as exc:
+            ctx.problem(item_path, f"{mode} {exc}")
+            return False
+        for alt in alternatives:
+            text = literal(alt)
+            if text is None:
+                actions = list(catalog.ALL_ACTIONS)
+                text = "".join(p if isinstance(p, str) else "*" for p in alt)
+                unresolved = True
+            else:
+                try:
+                    actions = catalog.expand(text)
+                except ValueError as exc:
+                    if key_policy:
+                        ctx.problem(item_path, f"{mode}: {exc}")
+                        return False
+                    actions = []  # not a KMS action: IAM rejects it, KMS access is unaffected
+                unresolved = False
+            matched.update(actions)
+            patterns.append({"pattern": text, "path": item_path, "actions": actions,
+                             "unresolved": unresolved})
+    if not patterns:
+        ctx.problem(at(mode), f"{mode} is empty")
+        return False
+    effective = sorted(matched) if mode == "Action" else catalog.complement(matched)
+    out["action_mode"] = mode
+    out["patterns"] = patterns
+    out["actions"] = effective
+    out["classes"] = catalog.classes_of(effective)
+    return True
+
+
+def _principals(statement: dict, out: dict, at, ctx: PolicyContext) -> bool:
+    modes = [m for m in ("Principal", "NotPrincipal") if m in statement]
+    if len(modes) != 1:
+        ctx.problem(out["path"], "a key policy statement must have exactly one of Principal or NotPrincipal")
+        return False
+    mode = modes[0]
+    principals, problems = parse_principal_element(statement[mode], at(mode), ctx.resolver, ctx.link)
+    for problem in problems:
+        ctx.problem(*problem)
+    if problems and not principals:
+        return False
+    out["principal_mode"] = mode
+    out["principals"] = principals
+    return True
+
+
+def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -> bool:
+    modes = [m for m in ("Resource", "NotResource") if m in statement]
+    if len(modes) != 1:
+        ctx.problem(out["path"], "an identity policy statement must have exactly one of Resource or NotResource")
+        return False
+    mode = modes[0]
+    matched: set[str] = set()
+    wildcard = False
+    maybe = False
+    paths = []
+    for item, suffix in ctx.resolver.items(statement[mode]):
+        item_path = at(mode) + ("" if pinned else suffix)
+        paths.append(item_path)
+        try:
+            alternatives = ctx.resolver.strings(item)
+        except IntrinsicError as exc:
+            ctx.problem(item_path, f"{mode} {exc}")
+            return False
+        for alt in alternatives:
+            keys, is_wildcard, is_maybe = _keys_matched(alt, ctx)
+            matched.update(keys)
+            wildcard = wildcard or is_wildcard
+            maybe = maybe or is_maybe
+    if mode == "Resource":
+        keys = sorted(ctx.key_ids) if wildcard else sorted(matched)
+        any_key = wildcard
+    else:
+        keys = [] if wildcard else sorted(set(ctx.key_ids) - matched)
+        any_key = not wildcard
+    out["resources"] = {"mode": mode, "keys": keys, "any_key": any_key,
+                        "unresolved": maybe, "paths": paths}
+    return True
+
+
+def _keys_matched(value: tuple, ctx: PolicyContext) -> tuple[set[str], bool, bool]:
+    """(template keys a Resource value names, whether it matches every key, whether unknown)."""
+    text = literal(value)
+    if text is not None and text.strip("*") == "":
+        return set(), True, False
+    if len(value) == 1 and isinstance(value[0], Sym):
+        sym = value[0]
+        target = sym.value.partition(".")[0] if sym.kind in ("ref", "getatt") else None
+        if target in ctx.key_ids:
+            return {target}, False, False
+        return set(), False, sym.kind in ("param", "unknown")
+    segments = split_symbolic(value, ":")
+    if len(segments) < 6:
+        return set(), False, False
+    service = literal(segments[2])
+    if service is not None and not _glob_matches(service, "kms"):
+        return set(), False, False
+    resource = segments[5]
+    resource_text = literal(resource)
+    if resource_text is not None:
+        kind, _, ident = resource_text.partition("/")
+        if resource_text.strip("*?") == "" or (_glob_matches(kind, "key") and ident.strip("*?") == ""):
+            return set(), True, False
+        return set(), False, False
+    parts = split_symbolic(resource, "/")
+    if len(parts) == 2 and literal(parts[0]) in ("key", "key*"):
+        ident = parts[1]
+        if len(ident) == 1 and isinstance(ident[0], Sym):
+            sym = ident[0]
+            target = sym.value.partition(".")[0]
+            if sym.kind in ("ref", "getatt") and target in ctx.key_ids:
+                return {target}, False, False
+            return set(), False, sym.kind in ("param", "unknown")
+    return set(), False, True
+
+
+def _glob_matches(pattern: str, text: str) -> bool:
+    return fnmatch.fnmatchcase(text.lower(), pattern.lower())

@@ -1,0 +1,75 @@
+"""The reporter interface: one `Reporter` per output format, one `ReportContext` per run.
+
+A reporter turns a finished `Result` into the text written to stdout. It decides nothing
+else: the caller decides colour (TTY and `NO_COLOR`), verbosity and the exit code
+(`Result.exit_code(fail_on)`); the reporter only obeys what `ReportContext` says.
+Reporters are pure: the same result and context always give the same string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from kmspolicy import __version__
+from kmspolicy.bridge.findings import Result
+
+SourceLines = Callable[[str], list[str] | None]
+
+# The line breaks the YAML loader counts (PyYAML's), so line N here is line N there.
+# str.splitlines() would also split on \v, \f and \x1c-\x1e and shift every later line.
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def split_lines(text: str) -> list[str]:
+    """Split source text into lines exactly where the template loader counts lines."""
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def no_sources(_file: str) -> list[str] | None:
+    """A `ReportContext.sources` that never has a file: reporters print no code frames."""
+    return None
+
+
+def file_sources(root: str | Path | None = None) -> SourceLines:
+    """A caching `ReportContext.sources` that reads files (relative to `root`) as UTF-8.
+
+    A file that cannot be read gives None, so the reporter skips its code frame.
+    """
+    cache: dict[str, list[str] | None] = {}
+
+    def read(file: str) -> list[str] | None:
+        if file not in cache:
+            path = Path(root, file) if root is not None else Path(file)
+            try:
+                cache[file] = split_lines(path.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                cache[file] = None
+        return cache[file]
+
+    return read
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    color: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    sources: SourceLines = field(default=no_sources)
+    tool_version: str = __version__
+    fail_on: str = "low"
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    name: str
+
+    def render(self, result: Result, context: ReportContext) -> str:
+        """The complete output for `result`, ending with a newline."""
+        ...

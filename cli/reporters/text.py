@@ -1,0 +1,184 @@
+"""`--format text` (the default): findings for humans, one block each, like ruff or rustc.
+
+    KP001 [medium] examples/seed/template.yaml:23:13  KmsKey
+      Key policy delegates to the whole account, not the root user
+      arn:aws:iam::${AWS::AccountId}:root names the account: any IAM principal in it ...
+        |
+     22 |           Principal:
+     23 |             AWS: !Sub arn:aws:iam::${AWS::AccountId}:root
+        |             ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+        |
+      related: examples/seed/template.yaml:24  grants kms:*
+
+    1 finding (1 medium) in 1 file; 0 errors
+
+Findings come in `Finding.sort_key` order; messages are printed as given (their own
+line breaks kept, no wrapping). The code frame shows the line before the span
+and the first line of the span, marked from `column` up to `end_column` (exclusive), or to
+the end of the line when the span runs on; it is left out when `context.sources` has no
+such line. Suppressed findings are shown only when verbose. Errors follow, one line each
+(`error: file:line:col: message`), then one summary line. Quiet prints only errors and the
+summary. Colour (ANSI) only when `context.color`. Control characters from templates or
+messages are replaced, so a template cannot drive the terminal.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from kmspolicy.bridge.findings import SEVERITIES, FileError, Finding, Result
+
+from .base import ReportContext, split_lines
+
+SEVERITY_COLORS = {
+    "critical": "1;31",
+    "high": "31",
+    "medium": "33",
+    "low": "36",
+    "info": "34",
+}
+BOLD = "1"
+MARKER = "31"
+ERROR = "1;31"
+DIM = "2"
+
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
+def _clean(text: str, keep: str = "") -> str:
+    """Replace control and bidi-override characters (except those in `keep`) by U+FFFD."""
+    return "".join(
+        "\ufffd" if (ch not in keep and (unicodedata.category(ch) == "Cc" or ch in _BIDI))
+        else ch
+        for ch in text
+    )
+
+
+def _width(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _pad(prefix: str) -> str:
+    """Blank space as wide as `prefix` on screen, keeping its tabs so the marker lines up."""
+    return "".join("\t" if ch == "\t" else " " * _width(ch) for ch in prefix)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+class _Paint:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str | None) -> str:
+        if not self.enabled or not code or not text:
+            return text
+        return f"\x1b[{code}m{text}\x1b[0m"
+
+
+class TextReporter:
+    name = "text"
+
+    def render(self, result: Result, context: ReportContext) -> str:
+        paint = _Paint(context.color)
+        out: list[str] = []
+        if not context.quiet:
+            for finding in sorted(result.findings, key=_finding_key):
+                if finding.suppressed and not context.verbose:
+                    continue
+                out.extend(self._finding(finding, context, paint))
+                out.append("")
+        for error in sorted(result.errors, key=_error_key):
+            out.append(f"{paint('error', ERROR)}: {_clean(str(error))}")
+        out.append(summary_line(result))
+        return "\n".join(out) + "\n"
+
+    def _finding(self, f: Finding, context: ReportContext, paint: _Paint) -> list[str]:
+        severity = paint(f"[{_clean(f.severity)}]", SEVERITY_COLORS.get(f.severity))
+        head = f"{paint(_clean(f.rule), BOLD)} {severity} {_clean(f.file)}:{f.line}:{f.column}"
+        if f.resource:
+            head += f"  {_clean(f.resource)}"
+        lines = [head]
+        if f.title:
+            lines.append(f"  {_clean(f.title)}")
+        if f.message.strip():
+            for part in split_lines(f.message):
+                lines.append(f"  {_clean(part, keep=chr(9))}".rstrip())
+        if f.suppressed:
+            reason = f.suppression_reason or "no reason given"
+            lines.append("  " + paint(f"suppressed: {_clean(reason)}", DIM))
+        lines.extend(_code_frame(f, context.sources(f.file), paint))
+        for rel in f.related:
+            message = _clean(" ".join(rel.message.split()))
+            lines.append(f"  related: {_clean(rel.file)}:{rel.line}  {message}".rstrip())
+        return lines
+
+
+def _finding_key(f: Finding) -> tuple:
+    # sort_key first; the rest only breaks ties so that input order never shows
+    return (f.sort_key(), f.severity, f.resource, f.path, f.fingerprint, f.suppressed)
+
+
+def _error_key(error: FileError) -> tuple:
+    return (error.file, error.line or 0, error.column or 0, error.message)
+
+
+def _code_frame(f: Finding, source: list[str] | None, paint: _Paint) -> list[str]:
+    if not source or not 1 <= f.line <= len(source):
+        return []
+    first = max(1, f.line - 1)
+    gutter = " " * len(str(f.line))
+    frame = [f" {gutter} |"]
+    for number in range(first, f.line + 1):
+        text = _clean(source[number - 1], keep="\t").rstrip()
+        frame.append(f" {number:>{len(gutter)}} | {text}".rstrip())
+    line = _clean(source[f.line - 1], keep="\t").rstrip()
+    start = max(f.column, 1) - 1
+    if f.end_line > f.line:  # a span that runs on is marked to the end of its first line
+        stop = len(line)
+    else:  # end_column is exclusive; an empty or inverted span still gets one caret
+        stop = min(f.end_column - 1, len(line))
+    span_width = sum(_width(ch) for ch in line[start:stop])
+    pad = _pad(line[:start]) + " " * max(0, start - len(line))
+    marker = paint("^" * max(1, span_width), MARKER)
+    frame.append(f" {gutter} | {pad}{marker}")
+    frame.append(f" {gutter} |")
+    return frame
+
+
+def summary_line(result: Result) -> str:
+    """`3 findings (2 high, 1 medium) in 1 file; 0 errors`, or `No findings in 2 files.`
+
+    Counts are those of `Result.summary()`: unsuppressed findings, files checked (whether
+    or not they have findings), errors. Files that could not be analyzed are counted, so a
+    run with errors never reads as clean.
+    """
+    summary = result.summary()
+    files = _plural(summary["files"], "file")
+    suppressed = summary["suppressed"]
+    errors = _plural(summary["errors"], "error")
+    not_analyzed = sum(1 for f in result.files if f.status != "analyzed")
+    if not_analyzed:
+        errors += f" ({_plural(not_analyzed, 'file')} not analyzed)"
+    if summary["findings"]:
+        counts = summary["by_severity"]
+        ranked = [s for s in SEVERITIES if counts.get(s)] + sorted(
+            s for s in counts if s not in SEVERITIES and counts[s]
+        )
+        breakdown = ", ".join(f"{counts[s]} {s}" for s in ranked)
+        line = f"{_plural(summary['findings'], 'finding')} ({breakdown}) in {files}"
+        if suppressed:
+            line += f"; {suppressed} suppressed"
+        return f"{line}; {errors}"
+    line = f"No findings in {files}"
+    if suppressed:
+        line += f" ({suppressed} suppressed)"
+    if summary["errors"] or not_analyzed:
+        return f"{line}; {errors}"
+    return line + "."
+
+
+REPORTER = TextReporter()

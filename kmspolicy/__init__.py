@@ -1,0 +1,3 @@
+"""kmspolicy: effective access to AWS KMS keys in SAM and CloudFormation templates."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,34 @@
+# METADATA
+# title: The shape of every finding
+# description: |
+#   Rules report through these helpers so every finding has the same fields. Severity
+#   and title come from each rule's METADATA, read by the bridge (regopy has no
+#   rego.metadata builtins). Messages are built with concat, not sprintf: regopy 1.5
+#   quotes a computed string formatted with %s, and array.slice misbehaves there.
+package kmspolicy.lib.result
+
+finding(rule, key, path, message, related) := {
+	"rule": rule,
+	"resource": key.id,
+	"path": path,
+	"message": message,
+	"related": related,
+}
+
+related(path, message) := {"path": path, "message": message}
+
+# Human text for a set of action names, at most six named: "kms:Decrypt, kms:Encrypt".
+# (regopy 1.5 cannot index the result of sorting a *set*, so the set becomes an array
+# first.)
+actions_text(actions) := concat(", ", sort(actions)) if count(actions) <= 6
+
+actions_text(actions) := concat("", [
+	concat(", ", [names[0], names[1], names[2], names[3], names[4]]),
+	" and ", format_int(count(names) - 5, 10), " more",
+]) if {
+	count(actions) > 6
+	names := sort([a | some a in actions])
+}
+
+# The statement's action patterns as written: "kms:Create*, kms:Put*".
+patterns_text(st) := concat(", ", [p.pattern | some p in st.patterns])

@@ -1,0 +1,60 @@
+# METADATA
+# title: A key administrator can give itself use of the key
+# description: |
+#   An administrator allowed kms:PutKeyPolicy can rewrite the policy, and one allowed
+#   kms:CreateGrant without a kms:GrantIsForAWSResource condition can grant itself any
+#   operation; either way "manage but never decrypt" does not hold. The console's default
+#   administrator actions (kms:Create*, kms:Put*) include both.
+# custom:
+#   id: KP003
+#   severity: high
+#   remediation: |
+#     Remove kms:Create* and kms:Put* from administrator statements (list the management
+#     actions one by one), constrain kms:CreateGrant with
+#     `Condition: {Bool: {kms:GrantIsForAWSResource: true}}`, and keep kms:PutKeyPolicy
+#     only for a break-glass principal and the deployer.
+package kmspolicy.rules.admin_can_escalate
+
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.intent
+import data.kmspolicy.lib.result
+
+findings contains result.finding("KP003", key, p.path, message, related) if {
+	some key in input.keys
+	some sid in intent.admins(key)
+	acc := access.access[key.id][sid]
+	gained := acc.reachable & catalog.use_actions
+	count(gained) > 0
+	some e in access.escalation_paths(key, key.subjects[sid])
+	e.action in (acc.allowed | acc.conditional)
+	some p in _where(key, sid, e)
+	message := concat("", [
+		key.subjects[sid].label, " administers ", key.id, " (", intent.source(key), ") and is allowed ",
+		e.action, " through ", p.pattern, ", so it can give itself ", result.actions_text(gained),
+		": ", _how[e.action], ".",
+	])
+	related := _related(key, e)
+}
+
+_how := {
+	"kms:PutKeyPolicy": "it can rewrite the key policy to allow anything",
+	"kms:CreateGrant": "a grant it creates for itself needs no other permission",
+}
+
+# The pattern that allows the escalation action: in the identity statement for
+# bilateral access, else in the key-policy statement.
+_where(key, sid, e) := {p |
+	some p in key.statements[e.key_statement].patterns
+	e.action in p.actions
+} if {
+	e.identity_statement == null
+} else := {p |
+	identity := key.subjects[sid].identity
+	some p in input.identities[identity].statements[e.identity_statement].patterns
+	e.action in p.actions
+}
+
+_related(key, e) := [result.related(key.statements[e.key_statement].path, "the key policy delegates to the account here")] if {
+	e.identity_statement != null
+} else := []

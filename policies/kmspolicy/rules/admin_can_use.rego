@@ -1,0 +1,50 @@
+# METADATA
+# title: A key administrator can use the key
+# description: |
+#   A principal that administers the key (declared in Metadata.kmspolicy.admins, or
+#   inferred because its key-policy statement grants management or permission actions)
+#   is also allowed cryptographic use: it can decrypt what the key protects.
+# custom:
+#   id: KP002
+#   severity: high
+#   remediation: |
+#     Give administrators only management actions (no kms:Decrypt, kms:Encrypt,
+#     kms:ReEncrypt*, kms:GenerateDataKey*, kms:Sign ...), and give use to the workloads
+#     that need it in a separate statement.
+package kmspolicy.rules.admin_can_use
+
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.evidence
+import data.kmspolicy.lib.intent
+import data.kmspolicy.lib.result
+
+findings contains result.finding("KP002", key, where[0].path, message, related) if {
+	some key in input.keys
+	some sid in intent.admins(key)
+	acc := access.access[key.id][sid]
+	usable := (acc.allowed | acc.conditional) & catalog.use_actions
+	count(usable) > 0
+	where := evidence.patterns(key, acc, key.subjects[sid], usable)
+	count(where) > 0
+	message := concat("", [
+		key.subjects[sid].label, " administers ", key.id, " (", intent.source(key),
+		") and is also allowed ", result.actions_text(usable), ", so it can use the key it manages.",
+	])
+	related := array.concat(_more(where), _delegation(key, acc, where))
+}
+
+_more(where) := [r |
+	some i
+	p := where[i]
+	i > 0
+	r := result.related(p.path, concat("", [p.pattern, " allows use"]))
+]
+
+# The delegating statement matters only when identity-policy patterns give the use.
+_delegation(key, acc, where) := evidence.delegation_related(key, acc) if {
+	some p in where
+	not p.path in _key_pattern_paths(key)
+} else := []
+
+_key_pattern_paths(key) := {p.path | some st in key.statements; some p in st.patterns}

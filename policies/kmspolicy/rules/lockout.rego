@@ -1,0 +1,38 @@
+# METADATA
+# title: No principal can change the key policy
+# description: |
+#   No principal (named, through the account delegation, or "*") can reach
+#   kms:PutKeyPolicy, so nobody can ever change the policy again; recovering the key
+#   needs AWS Support. Removing the account statement without giving PutKeyPolicy to an
+#   administrator or the deployer causes exactly this.
+# custom:
+#   id: KP010
+#   severity: high
+#   remediation: |
+#     Allow kms:PutKeyPolicy to a break-glass administrator and to the role that deploys
+#     the stack (or keep the account principal restricted to the root user with an
+#     aws:PrincipalArn condition).
+package kmspolicy.rules.lockout
+
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.result
+
+findings contains result.finding("KP010", key, _where(key), message, []) if {
+	some key in input.keys
+	key.policy_complete
+	count(key.statements) > 0
+	not _someone_can_change(key)
+	message := concat("", [
+		"No principal can call kms:PutKeyPolicy on ", key.id,
+		": once deployed its policy can never be changed, and recovering the key needs AWS Support.",
+	])
+}
+
+_someone_can_change(key) if {
+	some acc in access.access[key.id]
+	"kms:PutKeyPolicy" in (acc.allowed | acc.conditional)
+}
+
+_where(key) := key.policy_path if {
+	key.policy_path != null
+} else := key.path
