@@ -19,9 +19,9 @@ as a stream of events and composed here, never by PyYAML's constructors, so:
   the key span of `/X/Fn::Sub` is the tag itself.
 * Scalars follow CloudFormation rather than YAML 1.1: only `true`/`false` are booleans
   (`yes`, `on` stay strings), `~`/`null`/empty are null, decimal integers without
-  leading zeros are ints (`0123` stays a string), `1.5` is a float, and dates,
-  timestamps and versions (`2010-09-09`) stay strings. Mapping keys are always the
-  key's text.
+  leading zeros are ints (`012345678901` stays a string), `1.5` and `1.0e+3` are floats
+  (`1e3`, `0x1F`, `1_000`, `.inf` stay strings), and dates, timestamps and versions
+  (`2010-09-09`) stay strings. Mapping keys are always the key's text (`1:` → "1").
 * Aliases are expanded (each use counts toward `MAX_NODES`); a pointer under an alias
   maps to the anchored text, the alias itself to the `*alias` token. Merge keys (`<<`)
   are honoured as in PyYAML. Duplicate keys are an error.
@@ -30,6 +30,10 @@ as a stream of events and composed here, never by PyYAML's constructors, so:
 
 JSON (a file ending in `.json`, or whose first non-blank character is `{`) is parsed by a
 small position-tracking parser here: standard JSON only, same limits, same source map.
+(So a YAML template written entirely in flow style, `{Resources: …}`, is read as JSON and
+rejected.)
+
+Columns count characters (code points), not bytes; a UTF-8 BOM is dropped first.
 """
 
 from __future__ import annotations
@@ -200,7 +204,8 @@ def parse_json_string(text: str) -> Any:
     """Parse a JSON document held in a string (e.g. a `KeyPolicy` given as JSON text).
 
     Standard JSON only, with the loader's limits and duplicate-key check. Raises
-    ValueError with a one-line message ("line 3, column 5: expected ',' or '}' …").
+    ValueError whose message is one line, without a prefix, so callers can frame it:
+    "line 3, column 5: expected ',' or '}', found ']'".
     """
     if not isinstance(text, str):
         raise ValueError(f"expected a JSON string, got {_kind(text)}")
@@ -213,7 +218,7 @@ def parse_json_string(text: str) -> Any:
     except _Fail as fail:
         where = (f"line {fail.line + 1}, column {fail.column + 1}: "
                  if fail.line is not None else "")
-        raise ValueError(f"invalid JSON: {where}{fail.message}") from None
+        raise ValueError(f"{where}{fail.message}") from None
     return document
 
 

@@ -10,9 +10,9 @@ package kmspolicy.lib.evidence
 
 # Patterns of the key-policy statements naming the subject directly, then, for
 # delegated access, those of its identity-policy statements.
-patterns(key, acc, subject, actions) := array.concat(_direct_patterns(key, acc, actions), _identity_patterns(acc, subject, actions))
+patterns(key, acc, subject, actions) := array.concat(direct_patterns(key, acc, actions), _identity_patterns(acc, subject, actions))
 
-_direct_patterns(key, acc, actions) := [p |
+direct_patterns(key, acc, actions) := [p |
 	some i in acc.direct
 	some p in key.statements[i].patterns
 	_matches(p, actions)

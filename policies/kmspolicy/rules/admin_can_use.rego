@@ -31,7 +31,14 @@ findings contains result.finding("KP002", key, where[0].path, message, related) 
 		key.subjects[sid].label, " administers ", key.id, " (", intent.source(key),
 		") and is also allowed ", result.actions_text(usable), ", so it can use the key it manages.",
 	])
-	related := array.concat(_more(where), _delegation(key, acc, where))
+	direct := evidence.direct_patterns(key, acc, usable)
+
+	# The delegating statement matters only when identity-policy patterns give the use.
+	delegation := [r |
+		count(where) > count(direct)
+		some r in evidence.delegation_related(key, acc)
+	]
+	related := array.concat(_more(where), delegation)
 }
 
 _more(where) := [r |
@@ -40,11 +47,3 @@ _more(where) := [r |
 	i > 0
 	r := result.related(p.path, concat("", [p.pattern, " allows use"]))
 ]
-
-# The delegating statement matters only when identity-policy patterns give the use.
-_delegation(key, acc, where) := evidence.delegation_related(key, acc) if {
-	some p in where
-	not p.path in _key_pattern_paths(key)
-} else := []
-
-_key_pattern_paths(key) := {p.path | some st in key.statements; some p in st.patterns}

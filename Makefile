@@ -1,0 +1,37 @@
+# kmspolicy developer tasks. `make install` once, then `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SHARED ?= ../shared
+
+.PHONY: install test lint catalogs check-catalogs eval-example docs bench fuzz clean
+
+$(BIN)/kmspolicy: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --ignore-requires-python 'opa-golib-python-bindings==0.4.4'
+	touch $(BIN)/kmspolicy
+
+install: $(BIN)/kmspolicy
+
+# pytest exits 5 when it collects no tests: that is a failure, never a pass.
+test: install
+	@$(BIN)/python -m pytest -q; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
+
+lint: install
+	$(BIN)/ruff check .
+
+catalogs: install
+	$(BIN)/python tools/gen_catalogs.py --shared $(SHARED)
+
+check-catalogs: install
+	$(BIN)/python tools/gen_catalogs.py --shared $(SHARED) --check
+
+eval-example: install
+	$(BIN)/kmspolicy eval examples/seed/template.yaml
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
