@@ -238,19 +238,26 @@ class Resolver:
     # --- lists ---------------------------------------------------------------
 
     def items(self, value: Any) -> list[tuple[Any, str]]:
-        """A string-or-list property as (item, pointer suffix) pairs, Fn::If lists included."""
+        """A string-or-list property as (item, pointer suffix) pairs; Fn::If yields both branches."""
         if isinstance(value, list):
-            return [(item, f"/{i}") for i, item in enumerate(value)]
-        if isinstance(value, dict) and list(value) == ["Fn::If"] and isinstance(value["Fn::If"], list) \
-                and len(value["Fn::If"]) == 3:
             out = []
-            for b, branch in ((1, value["Fn::If"][1]), (2, value["Fn::If"][2])):
+            for i, item in enumerate(value):
+                out.extend((sub, f"/{i}{suffix}") for sub, suffix in self.items(item))
+            return out
+        if _is_if(value):
+            out = []
+            for b in (1, 2):
+                branch = value["Fn::If"][b]
                 if branch == {"Ref": "AWS::NoValue"}:
                     continue
-                for item, suffix in self.items(branch):
-                    out.append((item, f"/Fn::If/{b}{suffix}"))
+                out.extend((sub, f"/Fn::If/{b}{suffix}") for sub, suffix in self.items(branch))
             return out
         return [(value, "")]
+
+
+def _is_if(value: Any) -> bool:
+    return isinstance(value, dict) and list(value) == ["Fn::If"] and \
+        isinstance(value["Fn::If"], list) and len(value["Fn::If"]) == 3
 
 
 def _combine(pieces: list[list[SymStr]]) -> list[SymStr]:

@@ -146,15 +146,27 @@ class _Normalizer:
                 self.identities[target]["label"] = rid
 
     def _add_document(self, identity: dict, document: Any, path: str) -> None:
-        if isinstance(document, str):
-            try:
-                document = parse_json_string(document)
-            except ValueError as exc:
-                self.problem(path, f"policy document is not valid JSON: {exc}")
+        pinned = _is_json_text(document)
+        if pinned:
+            document = self._json_document(document, path)
+            if document is None:
                 return
-            self._add_statements(identity, document, path, pinned=True)
+        self._add_statements(identity, document, path, pinned=pinned)
+
+    def _json_document(self, value: Any, path: str) -> Any:
+        """A policy given as JSON text (plain, or in Fn::Sub with its ${} kept as Fn::Sub)."""
+        variables = None
+        if isinstance(value, dict):
+            arg = value["Fn::Sub"]
+            text, variables = (arg, None) if isinstance(arg, str) else (arg[0], arg[1])
         else:
-            self._add_statements(identity, document, path, pinned=False)
+            text = value
+        try:
+            document = parse_json_string(text)
+        except ValueError as exc:
+            self.problem(path, f"policy document is not valid JSON: {exc}")
+            return None
+        return _sub_strings(document, variables) if isinstance(value, dict) else document
 
     def _add_statements(self, identity: dict, document: Any, path: str, *, pinned: bool,
                         origin: dict | None = None) -> None:
@@ -163,8 +175,9 @@ class _Normalizer:
             normalized = normalize_statement(statement, path if pinned else spath, index, self.ctx,
                                              key_policy=False,
                                              element_path=path if pinned else None)
-            if normalized is not None:
+            if normalized is not None and normalized["actions"]:
                 normalized["origin"] = origin
+                normalized["patterns"] = [p for p in normalized["patterns"] if p["actions"]]
                 identity["statements"].append(normalized)
 
     def _attach_identity_policies(self) -> None:
@@ -327,12 +340,10 @@ class _Normalizer:
         return dict(sorted(subjects.items()))
 
     def _key_statements(self, policy: Any, path: str) -> list[dict]:
-        pinned = isinstance(policy, str)
+        pinned = _is_json_text(policy)
         if pinned:
-            try:
-                policy = parse_json_string(policy)
-            except ValueError as exc:
-                self.problem(path, f"KeyPolicy is not valid JSON: {exc}")
+            policy = self._json_document(policy, path)
+            if policy is None:
                 return []
         if isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)).startswith("Fn::"):
             self.problem(path, f"KeyPolicy built with {next(iter(policy))} cannot be analyzed statically")
@@ -463,6 +474,28 @@ def _subject(sid: str, kind: str, account: str, label: str, identity: str | None
 
 def _public_identity(identity: dict) -> dict:
     return {k: v for k, v in identity.items() if k != "groups"}
+
+
+def _is_json_text(value: Any) -> bool:
+    if isinstance(value, str):
+        return True
+    if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
+        arg = value["Fn::Sub"]
+        text = arg if isinstance(arg, str) else (arg[0] if isinstance(arg, list) and len(arg) == 2
+                                                 and isinstance(arg[1], dict) else None)
+        return isinstance(text, str) and text.lstrip().startswith("{")
+    return False
+
+
+def _sub_strings(value: Any, variables: dict | None) -> Any:
+    """Strings holding ${...} become Fn::Sub again, so they resolve symbolically."""
+    if isinstance(value, dict):
+        return {k: _sub_strings(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sub_strings(v, variables) for v in value]
+    if isinstance(value, str) and "${" in value:
+        return {"Fn::Sub": [value, variables] if variables else value}
+    return value
 
 
 def _is_sam(document: dict) -> bool:

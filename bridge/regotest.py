@@ -1,7 +1,16 @@
-"""Run Rego unit tests (`test_*` rules in `*_test.rego`) on an engine, like `opa test`."""
+"""Run the Rego unit tests on the embedded engine, like `opa test`.
+
+A `*_test.rego` package `kmspolicy.rules.<name>_test` holds `cases`: each an `input` and
+the complete set of `findings` that `data.kmspolicy.rules.<name>.findings` must return
+for it, plus a `test_cases` rule that checks them all with `with input as` for
+`opa test`. regopy 1.5 crashes compiling `with input as` around rules that call
+functions, so on the embedded engine the `test_*` rules are left out and each case is
+evaluated by setting its input directly: the same assertions, one result per case.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -9,70 +18,92 @@ from dataclasses import dataclass
 from .engines import EngineError
 from .rules import package_of
 
-TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]+)\s*(?:if\b|\{|:=)", re.MULTILINE)
+TEST_RULE_START = re.compile(r"^test_[A-Za-z0-9_]*\b")
 
 
 @dataclass
-class RegoTest:
+class CaseResult:
     package: str
     name: str
     file: str
-
-    @property
-    def ref(self) -> str:
-        return f"data.{self.package}.{self.name}"
-
-
-@dataclass
-class RegoTestResult:
-    test: RegoTest
     passed: bool
-    error: str | None
+    message: str
     seconds: float
 
+    @property
+    def id(self) -> str:
+        return f"{self.package}.{self.name}"
 
-def discover_tests(modules: dict[str, str]) -> list[RegoTest]:
-    tests = []
-    for file, source in sorted(modules.items()):
-        if not file.endswith("_test.rego"):
+
+def strip_test_rules(source: str) -> str:
+    """The module without its `test_*` rules (each from its head line to its closing `}`)."""
+    out: list[str] = []
+    skipping = False
+    for line in source.splitlines():
+        if not skipping and TEST_RULE_START.match(line):
+            skipping = line.rstrip().endswith("{")
             continue
-        package = package_of(source)
-        if not package:
+        if skipping:
+            if line.rstrip() == "}":
+                skipping = False
             continue
-        seen = set()
-        for name in TEST_RULE.findall(source):
-            if name not in seen:
-                seen.add(name)
-                tests.append(RegoTest(package, name, file))
-    return tests
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
-def run_tests(modules: dict[str, str], data: dict | None = None,
-              tests: list[RegoTest] | None = None) -> list[RegoTestResult]:
-    """Every test compiled once with all modules; a test passes when its rule is true."""
-    import json
+def _canonical(findings) -> list[str]:
+    return sorted(json.dumps(f, sort_keys=True) for f in findings or [])
 
+
+def run_cases(modules: dict[str, str], data: dict | None = None) -> list[CaseResult]:
     import regopy
 
-    tests = discover_tests(modules) if tests is None else tests
     interpreter = regopy.Interpreter()
+    test_files = {}
     try:
         for name, source in modules.items():
+            if name.endswith("_test.rego"):
+                source = strip_test_rules(source)
+                package = package_of(source)
+                if package:
+                    test_files[package] = name
             interpreter.add_module(name, source)
         if data:
             interpreter.add_data_json(json.dumps(data))
     except regopy.RegoError as exc:
         raise EngineError(f"the policies do not compile: {' '.join(str(exc).split())[:500]}") from None
-    results = []
-    for test in tests:
-        start = time.perf_counter()
-        try:
-            output = interpreter.query(test.ref)
-            ok = output.ok()
-            value = output.results[0].expressions[0] if ok and output.results and \
-                output.results[0].expressions else None
-            error = None if ok else " ".join(str(output).split())[:500]
-        except regopy.RegoError as exc:
-            value, error = None, " ".join(str(exc).split())[:500]
-        results.append(RegoTestResult(test, value is True, error, time.perf_counter() - start))
+    results: list[CaseResult] = []
+    for package, file in sorted(test_files.items()):
+        cases = _value(interpreter, f"data.{package}.cases")
+        if not isinstance(cases, dict):
+            continue
+        target = f"data.{package.removesuffix('_test')}.findings"
+        for name, case in sorted(cases.items()):
+            start = time.perf_counter()
+            try:
+                interpreter.set_input_term(json.dumps(case["input"]))
+                got = _value(interpreter, target)
+                want = case["findings"]
+                passed = got is not None and _canonical(got) == _canonical(want)
+                message = "" if passed else _difference(got, want)
+            except (regopy.RegoError, KeyError, TypeError) as exc:
+                passed, message = False, " ".join(str(exc).split())[:500]
+            results.append(CaseResult(package, name, file, passed, message, time.perf_counter() - start))
     return results
+
+
+def _value(interpreter, ref: str):
+    output = interpreter.query(ref)
+    if not output.ok():
+        raise EngineError(" ".join(str(output).split())[:500])
+    if not output.results or not output.results[0].expressions:
+        return None
+    return output.results[0].expressions[0]
+
+
+def _difference(got, want) -> str:
+    if got is None:
+        return "findings are undefined"
+    have, need = set(_canonical(got)), set(_canonical(want))
+    parts = [f"unexpected: {x}" for x in sorted(have - need)] + [f"missing: {x}" for x in sorted(need - have)]
+    return "; ".join(parts)[:2000]

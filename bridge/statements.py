@@ -34,7 +34,11 @@ def pointer(*parts: Any) -> str:
 
 
 def statements_of(document: Any, path: str, ctx: PolicyContext) -> list[tuple[dict, str]]:
-    """The statements of a policy document with their pointers; problems for bad shapes."""
+    """The statements of a policy document with their pointers; problems for bad shapes.
+
+    `Statement` may be one statement or a list; an item (or the whole list) inside
+    Fn::If counts with both branches, since either may be deployed.
+    """
     if not isinstance(document, dict):
         ctx.problem(path, "policy document must be a mapping with a Statement")
         return []
@@ -43,17 +47,15 @@ def statements_of(document: Any, path: str, ctx: PolicyContext) -> list[tuple[di
         return []
     raw = document["Statement"]
     base = path + "/Statement"
-    if isinstance(raw, dict):
-        return [(raw, base)]
-    if not isinstance(raw, list):
-        ctx.problem(base, "Statement must be a list of statements or a single statement mapping")
-        return []
     out = []
-    for i, statement in enumerate(raw):
-        if isinstance(statement, dict):
-            out.append((statement, f"{base}/{i}"))
+    for statement, suffix in ctx.resolver.items(raw):
+        spath = base + suffix
+        if isinstance(statement, dict) and len(statement) == 1 and next(iter(statement)).startswith("Fn::"):
+            ctx.problem(spath, f"a statement built with {next(iter(statement))} cannot be analyzed statically")
+        elif isinstance(statement, dict):
+            out.append((statement, spath))
         else:
-            ctx.problem(f"{base}/{i}", "statement must be a mapping")
+            ctx.problem(spath, "statement must be a mapping")
     return out
 
 

@@ -86,8 +86,12 @@ identity_allow(i, texts, keys, any_key) := object.union(statement(i, "Allow", []
 
 identity_statement_path(i) := concat("", ["/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/", format_int(i, 10)])
 
+undeclared := {"declared": false, "admins": [], "users": [], "root": null, "path": null}
+
+declared(admins, users, root) := {"declared": true, "admins": admins, "users": users, "root": root, "path": "/Resources/Key/Metadata/kmspolicy"}
+
 # A key with its subjects derived as the bridge derives them.
-key(statements) := key_with(statements, {"declared": false, "admins": [], "users": [], "root": null, "path": null}, [])
+key(statements) := key_with(statements, undeclared, [])
 
 key_with(statements, intent, identities) := {
 	"id": "Key", "type": "AWS::KMS::Key", "path": "/Resources/Key",
