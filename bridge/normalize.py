@@ -8,7 +8,7 @@ from typing import Any
 from . import sam
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, literal
 from .load import parse_json_string
-from .principals import from_aws_value, PrincipalError
+from .principals import PrincipalError, from_aws_value
 from .statements import PolicyContext, normalize_statement, pointer, statements_of
 
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
@@ -194,7 +194,7 @@ class _Normalizer:
             for item, suffix in self.resolver.items(props.get("ManagedPolicyArns", [])):
                 self._managed_policy(identity, item, f"{base}/ManagedPolicyArns{suffix}")
             if identity["kind"] == "user":
-                for item, suffix in self.resolver.items(props.get("Groups", [])):
+                for item, _ in self.resolver.items(props.get("Groups", [])):
                     group = self._reference_target(item, ("group",))
                     if group:
                         identity["groups"].append(group)

@@ -16,7 +16,13 @@ from .engines import EngineError
 from .findings import FileError, Finding, Related
 from .load import LoadedTemplate, TemplateError, load_template
 from .normalize import normalize
-from .rules import Rule, RuleMetadataError, builtin_policy_dir, catalog_from_modules, read_policy_dir
+from .rules import (
+    Rule,
+    RuleMetadataError,
+    builtin_policy_dir,
+    catalog_from_modules,
+    read_policy_dir,
+)
 
 
 @dataclass
@@ -132,7 +138,7 @@ class Analyzer:
         if rule_config.get("enabled") is False:
             return None
         try:
-            span, _ = template.source_map.locate(pointer)
+            span = _finding_span(template, pointer)
         except (ValueError, LookupError):
             report.errors.append(FileError(display, f"{rule_id}: finding at unknown location {pointer!r}",
                                            kind="engine"))
@@ -140,7 +146,7 @@ class Analyzer:
         related = []
         for item in decision.get("related") or []:
             try:
-                rspan, _ = template.source_map.locate(item["path"])
+                rspan = _finding_span(template, item["path"])
             except (ValueError, LookupError, KeyError, TypeError):
                 continue
             related.append(Related(display, rspan.line, rspan.column, item["path"], item.get("message", "")))
@@ -156,6 +162,16 @@ class Analyzer:
             finding.suppressed = True
             finding.suppression_reason = reason
         return finding
+
+
+def _finding_span(template: LoadedTemplate, pointer: str):
+    """Where a finding points: its node, or for a multi-line mapping value its key line."""
+    span, found = template.source_map.locate(pointer)
+    if span.end_line > span.line:
+        key = template.source_map.key_span(found)
+        if key is not None:
+            return key
+    return span
 
 
 def fingerprint(finding: Finding, template: LoadedTemplate) -> str:

@@ -44,10 +44,8 @@ def package_of(source: str) -> str | None:
 def package_metadata(source: str) -> dict | None:
     """The METADATA block placed directly before the `package` line, parsed; None if absent."""
     lines = source.splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith("package "):
-            break
-    else:
+    index = next((i for i, line in enumerate(lines) if line.startswith("package ")), None)
+    if index is None:
         return None
     block: list[str] = []
     for line in reversed(lines[:index]):

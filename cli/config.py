@@ -27,7 +27,8 @@ def load_config(path: str | None) -> dict:
         data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         line = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
-        raise ConfigError(f"{path}:{line}: the config is not valid {'JSON' if path.endswith('.json') else 'YAML'}") from None
+        kind = "JSON" if path.endswith(".json") else "YAML"
+        raise ConfigError(f"{path}:{line}: the config is not valid {kind}") from None
     if data is None:
         return {}
     try:

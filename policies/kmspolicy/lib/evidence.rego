@@ -8,15 +8,25 @@
 #   rule whose body uses the same names.
 package kmspolicy.lib.evidence
 
-# Patterns of the key-policy statements naming the subject directly, then, for
-# delegated access, those of its identity-policy statements.
-patterns(key, acc, subject, actions) := array.concat(direct_patterns(key, acc, actions), _identity_patterns(acc, subject, actions))
+# Patterns of the key-policy statements naming the subject itself (not through "*"),
+# then, for delegated access, those of its identity-policy statements.
+patterns(key, acc, subject, actions) := array.concat(direct_patterns(key, acc, subject, actions), _identity_patterns(acc, subject, actions))
 
-direct_patterns(key, acc, actions) := [p |
+direct_patterns(key, acc, subject, actions) := [p |
 	some i in acc.direct
-	some p in key.statements[i].patterns
+	st := key.statements[i]
+	_names_subject(st, subject)
+	some p in st.patterns
 	_matches(p, actions)
 ]
+
+_names_subject(st, subject) if {
+	st.principal_mode == "Principal"
+	some q in st.principals
+	q.id == subject.id
+}
+
+_names_subject(st, _) if st.principal_mode == "NotPrincipal"
 
 _identity_patterns(acc, subject, actions) := [p |
 	count(acc.delegation) > 0

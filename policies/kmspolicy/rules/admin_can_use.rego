@@ -3,7 +3,9 @@
 # description: |
 #   A principal that administers the key (declared in Metadata.kmspolicy.admins, or
 #   inferred because its key-policy statement grants management or permission actions)
-#   is also allowed cryptographic use: it can decrypt what the key protects.
+#   is also allowed cryptographic use, by a statement naming it or through the account
+#   delegation and its IAM policy: it can decrypt what the key protects. Use open to
+#   everyone ("*") is KP005's concern.
 # custom:
 #   id: KP002
 #   severity: high
@@ -31,7 +33,7 @@ findings contains result.finding("KP002", key, where[0].path, message, related) 
 		key.subjects[sid].label, " administers ", key.id, " (", intent.source(key),
 		") and is also allowed ", result.actions_text(usable), ", so it can use the key it manages.",
 	])
-	direct := evidence.direct_patterns(key, acc, usable)
+	direct := evidence.direct_patterns(key, acc, key.subjects[sid], usable)
 
 	# The delegating statement matters only when identity-policy patterns give the use.
 	delegation := [r |

@@ -1,0 +1,61 @@
+"""Every example template against its expected findings (rule, line, column) and exit code."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from kmspolicy.bridge import schema
+from kmspolicy.cli.main import main
+
+from .conftest import ROOT, example_templates
+
+EXAMPLES = example_templates()
+
+
+def run_json(path, *args):
+    result = CliRunner().invoke(main, ["eval", "--format", "json", *args, str(path.relative_to(ROOT))])
+    return result.exit_code, json.loads(result.output)
+
+
+@pytest.fixture(autouse=True)
+def in_repo_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def test_examples_exist():
+    assert len(EXAMPLES) >= 6
+
+
+@pytest.mark.parametrize("template", EXAMPLES, ids=lambda p: p.parent.name)
+def test_example_matches_expected(template):
+    expected = json.loads((template.parent / "expected.json").read_text())
+    code, doc = run_json(template, *expected.get("args", []))
+    schema.validate(doc, "output-v1")
+    got = [{"rule": f["rule"], "line": f["line"], "column": f["column"]} for f in doc["findings"]]
+    assert got == expected["findings"]
+    assert doc["errors"] == []
+    assert code == expected["exit_code"]
+
+
+def test_seed_story():
+    """The seed case: delegation on the AWS: line, one KP003 per escalation path, not public."""
+    code, doc = run_json(ROOT / "examples/seed/template.yaml")
+    found = {(f["rule"], f["line"]) for f in doc["findings"]}
+    assert {("KP001", 23), ("KP003", 31), ("KP003", 35)} <= found
+    assert not any(f["rule"] == "KP005" for f in doc["findings"])
+    kp001 = next(f for f in doc["findings"] if f["rule"] == "KP001")
+    assert "whole account, not the root user" in kp001["message"]
+    assert kp001["path"] == "/Resources/KmsKey/Properties/KeyPolicy/Statement/0/Principal/AWS"
+    messages = {f["line"]: f["message"] for f in doc["findings"] if f["rule"] == "KP003"}
+    assert "kms:CreateGrant through kms:Create*" in messages[31]
+    assert "kms:PutKeyPolicy through kms:Put*" in messages[35]
+    assert code == 1
+
+
+def test_seed_same_admin_and_user_is_kp002():
+    code, doc = run_json(ROOT / "examples/seed/template.yaml", "-p", "KeyAdmin=ops", "-p", "KeyUser=ops")
+    kp002 = [f for f in doc["findings"] if f["rule"] == "KP002"]
+    assert [(f["line"], f["resource"]) for f in kp002] == [(50, "KmsKey")]

@@ -1,0 +1,160 @@
+"""The normalizer: input schema v1, principals, SAM expansion, identities, resources."""
+
+from __future__ import annotations
+
+import pytest
+
+from kmspolicy.bridge import schema
+from kmspolicy.bridge.load import TemplateError, load_template, load_text
+from kmspolicy.bridge.normalize import normalize
+
+from .conftest import ROOT, corpus_templates, example_templates
+
+
+def norm(text, **params):
+    return normalize(load_text(text, "t.yaml").document, "t.yaml", params)
+
+
+@pytest.mark.parametrize("path", example_templates() + corpus_templates(), ids=lambda p: p.name[:60])
+def test_normalized_input_matches_schema(path):
+    try:
+        template = load_template(str(path))
+    except TemplateError:
+        pytest.skip("not loadable (an input error, covered elsewhere)")
+    if not isinstance(template.document, dict) or "Resources" not in template.document:
+        pytest.skip("not a template")
+    schema.validate(normalize(template.document, str(path), {}).input, "input-v1")
+
+
+def seed():
+    return normalize(load_template(str(ROOT / "examples/seed/template.yaml")).document, "seed", {}).input
+
+
+def test_seed_principals_are_canonical():
+    key = seed()["keys"]["KmsKey"]
+    kinds = [[(p["kind"], p["account"], p["id"]) for p in st["principals"]] for st in key["statements"]]
+    assert kinds == [
+        [("account", "self", "account:self")],
+        [("user", "self", "user:self:${KeyAdmin}")],
+        [("user", "self", "user:self:${KeyUser}")],
+    ]
+
+
+def test_seed_sam_policy_templates_reach_the_key():
+    doc = seed()
+    role = doc["identities"]["SignupFunctionRole"]
+    assert role["owner"] == "SignupFunction"
+    templates = [(st["origin"]["template"], st["actions"], st["resources"]["keys"]) for st in role["statements"]]
+    assert templates == [("KMSEncryptPolicy", ["kms:Encrypt"], ["KmsKey"]),
+                         ("KMSDecryptPolicy", ["kms:Decrypt"], ["KmsKey"])]
+    assert role["statements"][0]["path"] == "/Resources/SignupFunction/Properties/Policies/1/KMSEncryptPolicy"
+    assert doc["keys"]["KmsKey"]["referenced_by"] == ["SignupFunctionRole", "LoginFunctionRole"]
+
+
+def test_parameters_fill_principals():
+    key = normalize(load_template(str(ROOT / "examples/seed/template.yaml")).document, "seed",
+                    {"KeyAdmin": "ops"}).input["keys"]["KmsKey"]
+    assert key["statements"][1]["principals"][0]["id"] == "user:self:ops"
+
+
+KEY = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app-role
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: kms:Decrypt
+                Resource: !GetAtt Key.Arn
+              - Effect: Allow
+                Action: [s3:GetObject]
+                Resource: '*'
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          {statement}
+"""
+
+
+def key_statement(statement):
+    text = KEY.replace("{statement}", statement)
+    out = norm(text)
+    return out.input["keys"]["Key"]["statements"], out.problems, out.input
+
+
+def test_principal_forms():
+    sts, problems, _ = key_statement(
+        "Effect: Allow\n          Principal: {AWS: ['123456789012', '*', "
+        "'arn:aws:iam::210987654321:role/x/Admin', 'arn:aws:iam::${AWS::AccountId}:role/app-role'], "
+        "Service: Lambda.amazonaws.com}\n          Action: kms:Decrypt")
+    assert not problems
+    assert [(p["kind"], p["account"], p["identity"]) for p in sts[0]["principals"]] == [
+        ("account", "123456789012", None), ("any", "*", None), ("role", "210987654321", None),
+        ("unknown", "unknown", None), ("service", "", None)]
+
+
+def test_constructed_role_arn_links_the_template_role():
+    sts, problems, _ = key_statement(
+        "Effect: Allow\n          Principal: {AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:role/app-role'}\n"
+        "          Action: kms:Decrypt")
+    assert sts[0]["principals"][0]["id"] == "identity:Role"
+
+
+def test_statement_as_single_object_and_principal_star_string():
+    text = KEY.replace("Statement:\n          {statement}",
+                       "Statement:\n          Effect: Allow\n          Principal: '*'\n          Action: KMS:decrypt")
+    out = norm(text)
+    st = out.input["keys"]["Key"]["statements"][0]
+    assert (st["principals"][0]["kind"], st["actions"]) == ("any", ["kms:Decrypt"])
+
+
+def test_key_policy_as_json_string():
+    text = """
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy: '{"Statement": {"Effect": "Allow", "Principal": {"AWS": "111122223333"},
+        "Action": "kms:*", "Resource": "*"}}'
+"""
+    out = norm(text)
+    st = out.input["keys"]["Key"]["statements"][0]
+    assert st["principals"][0]["id"] == "account:111122223333"
+    assert st["path"] == "/Resources/Key/Properties/KeyPolicy"
+
+
+def test_not_action_is_the_complement():
+    sts, _, _ = key_statement("Effect: Allow\n          Principal: '*'\n          NotAction: ['kms:*Key*']")
+    assert "kms:Decrypt" in sts[0]["actions"] and "kms:PutKeyPolicy" not in sts[0]["actions"]
+    assert sts[0]["action_mode"] == "NotAction"
+
+
+def test_identity_statements_keep_only_kms_and_resolve_keys():
+    _, _, doc = key_statement("Effect: Allow\n          Principal: '*'\n          Action: kms:Decrypt")
+    statements = doc["identities"]["Role"]["statements"]
+    assert [(s["actions"], s["resources"]["keys"], s["resources"]["any_key"]) for s in statements] == [
+        (["kms:Decrypt"], ["Key"], False)]
+
+
+def test_missing_key_policy_is_the_default_delegation():
+    out = norm("Resources:\n  Key:\n    Type: AWS::KMS::Key\n")
+    key = out.input["keys"]["Key"]
+    assert key["default_policy"] and key["statements"][0]["principals"][0]["id"] == "account:self"
+
+
+@pytest.mark.parametrize("statement, message", [
+    ("Effect: Maybe\n          Principal: '*'\n          Action: kms:Decrypt", "Effect must be Allow or Deny"),
+    ("Effect: Allow\n          Action: kms:Decrypt", "exactly one of Principal or NotPrincipal"),
+    ("Effect: Allow\n          Principal: '*'\n          Action: 42x", "is not 'service:action'"),
+    ("Effect: Allow\n          Principal: {AWS: !Ref Nowhere}\n          Action: kms:Decrypt", "Nowhere"),
+    ("Effect: Allow\n          Principal: {Users: x}\n          Action: kms:Decrypt", "unknown principal type"),
+])
+def test_malformed_statements_are_problems(statement, message):
+    _, problems, _ = key_statement(statement)
+    assert problems and message in problems[0][1]
