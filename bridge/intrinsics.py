@@ -12,7 +12,18 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
+from .sourcemap import escape_token
+
 MAX_ALTERNATIVES = 16
+# Every intrinsic function CloudFormation knows (including AWS::LanguageExtensions' and the
+# Rules section's); any other `Fn::` name is a template error, not an unknown value.
+KNOWN_FUNCTIONS = frozenset((
+    "Ref", "Condition", "Fn::Base64", "Fn::Cidr", "Fn::FindInMap", "Fn::GetAtt", "Fn::GetAZs",
+    "Fn::ImportValue", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::Sub", "Fn::Transform",
+    "Fn::If", "Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Fn::Length", "Fn::ToJsonString",
+    "Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn", "Fn::RefAll", "Fn::ValueOf",
+    "Fn::ValueOfAll",
+))
 PSEUDO_LITERALS = {"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
 SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -36,7 +47,7 @@ class Sym:
         if self.kind == "stack":
             return "${AWS::StackName}"
         if self.kind == "unknown":
-            return "${?" + self.value + "}"
+            return "<" + self.value + ">"
         return "${" + self.value + "}"
 
 
@@ -92,9 +103,41 @@ class Resolver:
         for name, value in (parameter_values or {}).items():
             self.parameters.setdefault(name, value)
         self.implicit_resources: set[str] = set()
+        self.sam_resources = _sam_resource_ids(document, self.resources)
 
     def is_resource(self, name: str) -> bool:
-        return name in self.resources or name in self.implicit_resources
+        if name in self.resources or name in self.implicit_resources:
+            return True
+        # SAM generates resources named after its own (FunctionRole, FunctionAliaslive,
+        # ApiDeployment…) and ServerlessRestApi/ServerlessHttpApi for implicit APIs.
+        return bool(self.sam_resources) and (name.startswith("Serverless") or any(
+            name.startswith(rid) for rid in self.sam_resources))
+
+    def reference_problems(self, value: Any, path: str) -> list[tuple[str, str]]:
+        """(pointer, message) for every Ref, Fn::GetAtt or Fn::Sub in `value` that names
+        nothing the template defines or is malformed, and every unknown intrinsic function."""
+        problems: list[tuple[str, str]] = []
+        stack = [(value, path)]
+        while stack:
+            node, at = stack.pop()
+            if isinstance(node, list):
+                stack.extend(reversed([(item, f"{at}/{i}") for i, item in enumerate(node)]))
+                continue
+            if not isinstance(node, dict):
+                continue
+            if len(node) == 1:
+                (fn, arg), = node.items()
+                check = _REFERENCE_CHECKS.get(fn)
+                try:
+                    if check is not None:
+                        check(self, arg)
+                    elif fn.startswith("Fn::") and fn not in KNOWN_FUNCTIONS:
+                        raise IntrinsicError(f"unknown intrinsic function '{fn}'")
+                except IntrinsicError as exc:
+                    problems.append((at, str(exc)))
+                    continue
+            stack.extend(reversed([(v, f"{at}/{escape_token(k)}") for k, v in node.items()]))
+        return problems
 
     def resource_type(self, name: str) -> str | None:
         res = self.resources.get(name)
@@ -113,13 +156,15 @@ class Resolver:
             handler = _STRING_FUNCTIONS.get(fn)
             if handler is not None:
                 return handler(self, arg)[:MAX_ALTERNATIVES]
-            if fn.startswith("Fn::") or fn in ("Ref", "Condition"):
+            if fn in KNOWN_FUNCTIONS:
                 return [(Sym("unknown", fn),)]
-        raise IntrinsicError(f"expected a string, got {_describe(value)}")
+            if fn.startswith("Fn::"):
+                raise IntrinsicError(f"uses an unknown intrinsic function '{fn}'")
+        raise IntrinsicError(f"expected a string, got {describe(value)}")
 
     def ref(self, name: Any) -> list[SymStr]:
         if not isinstance(name, str):
-            raise IntrinsicError(f"Ref takes a name, got {_describe(name)}")
+            raise IntrinsicError(f"Ref takes a name, got {describe(name)}")
         if name == "AWS::AccountId":
             return [(Sym("account", "self"),)]
         if name == "AWS::Region":
@@ -143,7 +188,7 @@ class Resolver:
         if isinstance(arg, str) and "." in arg:
             arg = arg.split(".", 1)
         if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str)):
-            raise IntrinsicError(f"Fn::GetAtt takes [Resource, Attribute], got {_describe(arg)}")
+            raise IntrinsicError(f"Fn::GetAtt takes [Resource, Attribute], got {describe(arg)}")
         resource, attribute = arg
         if not isinstance(attribute, str):
             return [(Sym("unknown", "Fn::GetAtt"),)]
@@ -158,7 +203,7 @@ class Resolver:
               and isinstance(arg[1], dict)):
             text, variables = arg
         else:
-            raise IntrinsicError(f"Fn::Sub takes a string or [string, variables], got {_describe(arg)}")
+            raise IntrinsicError(f"Fn::Sub takes a string or [string, variables], got {describe(arg)}")
         pieces: list[list[SymStr]] = []
         pos = 0
         for match in SUB_VARIABLE.finditer(text):
@@ -183,7 +228,7 @@ class Resolver:
 
     def join(self, arg: Any) -> list[SymStr]:
         if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str)):
-            raise IntrinsicError(f"Fn::Join takes [delimiter, list], got {_describe(arg)}")
+            raise IntrinsicError(f"Fn::Join takes [delimiter, list], got {describe(arg)}")
         delimiter, items = arg
         if not isinstance(items, list):
             return [(Sym("unknown", "Fn::Join"),)]
@@ -199,7 +244,7 @@ class Resolver:
 
     def if_(self, arg: Any) -> list[SymStr]:
         if not (isinstance(arg, list) and len(arg) == 3):
-            raise IntrinsicError(f"Fn::If takes [condition, then, else], got {_describe(arg)}")
+            raise IntrinsicError(f"Fn::If takes [condition, then, else], got {describe(arg)}")
         return [alt for branch in arg[1:] for alt in self._optional_strings(branch)]
 
     def _optional_strings(self, value: Any) -> list[SymStr]:
@@ -209,7 +254,7 @@ class Resolver:
 
     def find_in_map(self, arg: Any) -> list[SymStr]:
         if not (isinstance(arg, list) and len(arg) in (3, 4)):
-            raise IntrinsicError(f"Fn::FindInMap takes [map, key, key], got {_describe(arg)}")
+            raise IntrinsicError(f"Fn::FindInMap takes [map, key, key], got {describe(arg)}")
         name, first, second = arg[:3]
         table = self.mappings.get(name) if isinstance(name, str) else None
         if not isinstance(table, dict):
@@ -227,7 +272,7 @@ class Resolver:
 
     def select(self, arg: Any) -> list[SymStr]:
         if not (isinstance(arg, list) and len(arg) == 2):
-            raise IntrinsicError(f"Fn::Select takes [index, list], got {_describe(arg)}")
+            raise IntrinsicError(f"Fn::Select takes [index, list], got {describe(arg)}")
         index, items = arg
         if isinstance(items, list) and isinstance(index, (int, str)) and str(index).isdigit():
             i = int(index)
@@ -255,6 +300,15 @@ class Resolver:
         return [(value, "")]
 
 
+def _sam_resource_ids(document: dict, resources: dict) -> tuple[str, ...]:
+    transform = document.get("Transform")
+    names = transform if isinstance(transform, list) else [transform]
+    if not any(isinstance(n, str) and n.startswith("AWS::Serverless") for n in names):
+        return ()
+    return tuple(rid for rid, r in resources.items()
+                 if isinstance(r, dict) and str(r.get("Type", "")).startswith("AWS::Serverless::"))
+
+
 def _is_if(value: Any) -> bool:
     return isinstance(value, dict) and list(value) == ["Fn::If"] and \
         isinstance(value["Fn::If"], list) and len(value["Fn::If"]) == 3
@@ -274,15 +328,25 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping" + (f" ({next(iter(value))})" if len(value) == 1 else "")
     if isinstance(value, list):
         return "a list"
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"[:60]
     return f"{type(value).__name__} {value!r}"[:60]
 
+
+_REFERENCE_CHECKS = {
+    "Ref": Resolver.ref,
+    "Fn::GetAtt": Resolver.getatt,
+    "Fn::Sub": Resolver.sub,
+}
 
 _STRING_FUNCTIONS = {
     "Ref": Resolver.ref,

@@ -5,11 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import sam
+from . import sam, schema
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, literal
 from .load import parse_json_string
 from .principals import PrincipalError, from_aws_value
-from .statements import PolicyContext, normalize_statement, pointer, statements_of
+from .statements import (
+    PolicyContext,
+    key_principal_problem,
+    normalize_statement,
+    pointer,
+    statements_of,
+)
+from .suppressions import ecosystem_suppressions
+from .template_checks import template_problems
 
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
 IDENTITY_KINDS = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user", "AWS::IAM::Group": "group"}
@@ -38,7 +46,10 @@ class _Normalizer:
         self.resolver = Resolver(document, parameters)
         resources = document.get("Resources")
         self.resources: dict = resources if isinstance(resources, dict) else {}
-        self.key_ids = sorted(rid for rid, r in self._typed(KEY_TYPES))
+        # a key whose Properties are not a mapping is an error (template_checks), not a
+        # key with the default policy
+        self.key_ids = sorted(rid for rid, r in self._typed(KEY_TYPES)
+                              if isinstance(r.get("Properties", {}), dict))
         self.identities: dict[str, dict] = {}
         self.names: dict[tuple[str, str], str] = {}
         self.ctx = PolicyContext(self.resolver, self.link, self.key_ids)
@@ -98,6 +109,7 @@ class _Normalizer:
         self._inherit_group_policies()
         keys = {kid: self._key(kid, self.resources[kid]) for kid in self.key_ids}
         self._mark_references(keys)
+        self.ctx.problems.extend(template_problems(self.document, self.resolver, self.ctx.problems))
         data = {
             "schema_version": SCHEMA_VERSION,
             "file": self.file,
@@ -292,15 +304,16 @@ class _Normalizer:
             "key_spec": _text(props.get("KeySpec"), "SYMMETRIC_DEFAULT"),
             "key_usage": _text(props.get("KeyUsage"), "ENCRYPT_DECRYPT"),
             "origin": _text(props.get("Origin"), "AWS_KMS"),
-            "rotation": _flag(props.get("EnableKeyRotation")),
+            "rotation": self._flag(props.get("EnableKeyRotation")),
+            "custom_key_store": props.get("CustomKeyStoreId") is not None,
             "rotation_path": f"{ppath}/EnableKeyRotation" if "EnableKeyRotation" in props else None,
             "pending_window": props.get("PendingWindowInDays") if isinstance(
                 props.get("PendingWindowInDays"), int) else None,
-            "bypass_lockout": _flag(props.get("BypassPolicyLockoutSafetyCheck")) is True,
+            "bypass_lockout": self._flag(props.get("BypassPolicyLockoutSafetyCheck")) is True,
             "bypass_path": f"{ppath}/BypassPolicyLockoutSafetyCheck"
             if "BypassPolicyLockoutSafetyCheck" in props else None,
-            "multi_region": _flag(props.get("MultiRegion")) is True,
-            "enabled": _flag(props.get("Enabled")) is not False,
+            "multi_region": self._flag(props.get("MultiRegion")) is True,
+            "enabled": self._flag(props.get("Enabled")) is not False,
             "policy_path": f"{ppath}/KeyPolicy" if "KeyPolicy" in props else None,
             "default_policy": "KeyPolicy" not in props,
             "statements": [],
@@ -355,6 +368,10 @@ class _Normalizer:
             if normalized is not None:
                 normalized["origin"] = None
                 out.append(normalized)
+        too_many = key_principal_problem(out)
+        if too_many:
+            self.problem(path, too_many)
+            return []
         return out
 
     def _default_statement(self, base: str) -> dict:
@@ -364,6 +381,16 @@ class _Normalizer:
         statement = normalize_statement(default, base, 0, self.ctx, key_policy=True, element_path=base)
         statement["origin"] = {"kind": "default-key-policy"}
         return statement
+
+    def _flag(self, value: Any) -> bool | None:
+        """A boolean property: literal, "true"/"false", or a parameter with a value; else None."""
+        if isinstance(value, dict):
+            try:
+                alternatives = {literal(alt) for alt in self.resolver.strings(value)}
+            except IntrinsicError:
+                return None
+            value = alternatives.pop() if len(alternatives) == 1 else None
+        return _flag(value)
 
     def _mark_references(self, keys: dict) -> None:
         for iid, identity in self.identities.items():
@@ -378,8 +405,9 @@ class _Normalizer:
             role = self._role_of(rid, resource)
             if role is None:
                 continue
-            props = self._props(resource)
-            mentioned = _referenced_ids(props, set(keys))
+            # A workload that hands the key to its code (an environment variable) means to
+            # use it; other properties (KmsKeyArn, ...) are used by the service itself.
+            mentioned = _referenced_ids(self._props(resource).get("Environment"), set(keys))
             for kid in sorted(mentioned):
                 _add_unique(keys[kid]["referenced_by"], role)
 
@@ -396,28 +424,22 @@ class _Normalizer:
         block = metadata.get("kmspolicy") if isinstance(metadata, dict) else None
         path = pointer("Resources", kid, "Metadata", "kmspolicy")
         intent = {"declared": False, "admins": [], "users": [], "root": None, "path": None}
-        suppress: list[dict] = []
+        suppress = ecosystem_suppressions(kid, metadata)
         if block is None:
             return intent, suppress
-        if not isinstance(block, dict):
-            self.problem(path, "Metadata.kmspolicy must be a mapping (admins, users, root, suppress)")
+        error = schema.first_error(block, "intent-v1")
+        if error is not None:
+            where, message = error
+            self.problem(path + where, f"Metadata.kmspolicy: {message}")
             return intent, suppress
-        unknown = sorted(set(block) - {"admins", "users", "root", "suppress"})
-        if unknown:
-            self.problem(f"{path}/{unknown[0]}", f"unknown field '{unknown[0]}' in Metadata.kmspolicy "
-                                                 "(expected admins, users, root, suppress)")
         intent["path"] = path
         for role in ("admins", "users"):
             if role in block:
-                intent["declared"] = True
                 intent[role] = self._intent_subjects(block[role], f"{path}/{role}")
-        if "root" in block:
-            intent["declared"] = True
-            if block["root"] not in ("break-glass", "delegate"):
-                self.problem(f"{path}/root", "root must be 'break-glass' or 'delegate'")
-            else:
-                intent["root"] = block["root"]
-        suppress = self._suppressions(block.get("suppress", []), f"{path}/suppress")
+        intent["root"] = block.get("root")
+        intent["declared"] = any(k in block for k in ("admins", "users", "root"))
+        suppress += [{"rule": item["rule"], "reason": item["reason"], "path": f"{path}/suppress/{i}",
+                      "source": "kmspolicy"} for i, item in enumerate(block.get("suppress", []))]
         return intent, suppress
 
     def _intent_subjects(self, value: Any, path: str) -> list[str]:
@@ -449,23 +471,6 @@ class _Normalizer:
         except (IntrinsicError, PrincipalError) as exc:
             self.problem(path, f"intent entry is neither a logical ID nor a principal ARN: {exc}")
             return None
-
-    def _suppressions(self, value: Any, path: str) -> list[dict]:
-        if not isinstance(value, list):
-            self.problem(path, "suppress must be a list of {rule, reason}")
-            return []
-        out = []
-        for i, item in enumerate(value):
-            ipath = f"{path}/{i}"
-            if not isinstance(item, dict) or not isinstance(item.get("rule"), str):
-                self.problem(ipath, "a suppression needs a rule id")
-                continue
-            reason = item.get("reason")
-            if not isinstance(reason, str) or not reason.strip():
-                self.problem(ipath, f"suppression of {item['rule']} has no reason")
-                continue
-            out.append({"rule": item["rule"], "reason": reason, "path": ipath, "source": "kmspolicy"})
-        return out
 
 
 def _subject(sid: str, kind: str, account: str, label: str, identity: str | None = None) -> dict:

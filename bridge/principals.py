@@ -9,10 +9,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, literal, render
+from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, describe, literal, render
+from .sourcemap import escape_token
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
+MAX_PRINCIPALS_PER_STATEMENT = 100
+"""Most principal values one Principal/NotPrincipal element may list (all types together)."""
 
 # (kind, name as SymStr, resource logical id or None) -> identity logical id or None
 IdentityLinker = Callable[[str, SymStr, str | None], str | None]
@@ -92,6 +95,8 @@ def from_aws_value(value: SymStr, path: str, link: IdentityLinker) -> dict:
                 return _principal("role", "self", resource, raw, path, identity)
         return _principal("unknown", "unknown", raw, raw, path)
     segments = split_symbolic(value, ":")
+    if literal(segments[0]) == "arn" and len(segments) < 6:
+        raise PrincipalError(f"'{raw}' is not a valid principal ARN (arn:partition:service::account:resource)")
     if len(segments) < 6 or literal(segments[0]) != "arn":
         return _principal("unknown", "unknown", raw, raw, path)
     service = literal(segments[2])
@@ -124,14 +129,23 @@ def parse_principal_element(element: Any, path: str, resolver: Resolver,
         return [_principal("any", "*", "*", "*", path)], problems
     if not isinstance(element, dict) or not element:
         return [], [(path, "Principal must be \"*\" or a mapping of AWS/Service/Federated principals")]
-    for ptype, values in element.items():
-        type_path = f"{path}/{ptype}"
+    typed = {ptype: resolver.items(values) for ptype, values in element.items()}
+    count = sum(len(items) for items in typed.values())
+    if count > MAX_PRINCIPALS_PER_STATEMENT:
+        return [], [(path, f"statement lists {count:,} principals, more than the limit of "
+                           f"{MAX_PRINCIPALS_PER_STATEMENT} (MAX_PRINCIPALS_PER_STATEMENT)")]
+    for ptype, items in typed.items():
+        type_path = f"{path}/{escape_token(ptype)}"
         if ptype not in PRINCIPAL_TYPES:
             problems.append((type_path, f"unknown principal type '{ptype}' (expected one of "
                                         f"{', '.join(PRINCIPAL_TYPES)})"))
             continue
-        for item, suffix in resolver.items(values):
+        for item, suffix in items:
             item_path = type_path + suffix
+            if not isinstance(item, str | dict):
+                problems.append((item_path, f"{ptype} principal must be a string, got "
+                                            f"{describe(item)}"))
+                continue
             try:
                 alternatives = resolver.strings(item)
             except IntrinsicError as exc:

@@ -56,44 +56,82 @@ def _canonical(findings) -> list[str]:
 
 
 def run_cases(modules: dict[str, str], data: dict | None = None) -> list[CaseResult]:
-    import regopy
-
-    interpreter = regopy.Interpreter()
+    """Every case of every `*_test.rego` package. A case may carry `data`: the organization
+    config (data.kmspolicy.config) it is evaluated with."""
+    test_modules = {}
     test_files = {}
-    try:
-        for name, source in modules.items():
-            if name.endswith("_test.rego"):
-                source = strip_test_rules(source)
-                package = package_of(source)
-                if package:
-                    test_files[package] = name
-            interpreter.add_module(name, source)
-        if data:
-            interpreter.add_data_json(json.dumps(data))
-    except regopy.RegoError as exc:
-        raise EngineError(f"the policies do not compile: {' '.join(str(exc).split())[:500]}") from None
+    for name, source in modules.items():
+        if name.endswith("_test.rego"):
+            source = strip_test_rules(source)
+            package = package_of(source)
+            if package:
+                test_files[package] = name
+        test_modules[name] = source
+    interpreters: dict[str, object] = {}
+
+    def interpreter_for(config: dict | None):
+        key = json.dumps(config, sort_keys=True)
+        if key not in interpreters:
+            case_data = dict(data or {})
+            if config is not None:
+                case_data["kmspolicy"] = {**case_data.get("kmspolicy", {}), "config": config}
+            interpreters[key] = _interpreter(test_modules, case_data)
+        return interpreters[key]
+
+    bundles: dict[tuple[str, str], object] = {}
+
+    def evaluate(config: dict | None, query: str, input_doc: dict | None = None):
+        """Compile each (config, query) once: regopy's plain query() recompiles every time."""
+        interpreter = interpreter_for(config)
+        key = (json.dumps(config, sort_keys=True), query)
+        if key not in bundles:
+            bundles[key] = interpreter.build(query)
+        interpreter.set_input_term(json.dumps(input_doc if input_doc is not None else {}))
+        return _value(interpreter, bundles[key])
+
     results: list[CaseResult] = []
     for package, file in sorted(test_files.items()):
-        cases = _value(interpreter, f"data.{package}.cases")
+        cases = evaluate(None, f"data.{package}.cases")
         if not isinstance(cases, dict):
             continue
         target = f"data.{package.removesuffix('_test')}.findings"
         for name, case in sorted(cases.items()):
             start = time.perf_counter()
             try:
-                interpreter.set_input_term(json.dumps(case["input"]))
-                got = _value(interpreter, target)
+                whole = "target" in case  # a ref under data (e.g. a lib rule), compared whole
+                got = evaluate(case.get("data"), f"data.{case['target']}" if whole else target, case["input"])
                 want = case["findings"]
+                if whole:
+                    got, want = (None if got is None else [got]), [want]
                 passed = got is not None and _canonical(got) == _canonical(want)
                 message = "" if passed else _difference(got, want)
-            except (regopy.RegoError, KeyError, TypeError) as exc:
+            except (EngineError, KeyError, TypeError) as exc:
                 passed, message = False, " ".join(str(exc).split())[:500]
             results.append(CaseResult(package, name, file, passed, message, time.perf_counter() - start))
     return results
 
 
-def _value(interpreter, ref: str):
-    output = interpreter.query(ref)
+def _interpreter(modules: dict[str, str], data: dict):
+    import regopy
+
+    interpreter = regopy.Interpreter()
+    try:
+        for name, source in modules.items():
+            interpreter.add_module(name, source)
+        if data:
+            interpreter.add_data_json(json.dumps(data))
+    except regopy.RegoError as exc:
+        raise EngineError(f"the policies do not compile: {' '.join(str(exc).split())[:500]}") from None
+    return interpreter
+
+
+def _value(interpreter, bundle):
+    import regopy
+
+    try:
+        output = interpreter.query_bundle(bundle)
+    except regopy.RegoError as exc:
+        raise EngineError(" ".join(str(exc).split())[:500]) from None
     if not output.ok():
         raise EngineError(" ".join(str(output).split())[:500])
     if not output.results or not output.results[0].expressions:

@@ -68,7 +68,10 @@ def rule_from_source(source: str, file: str) -> Rule | None:
     package = package_of(source)
     if not package or not package.startswith("kmspolicy.rules."):
         return None
-    meta = package_metadata(source)
+    try:
+        meta = package_metadata(source)
+    except RuleMetadataError as exc:
+        raise RuleMetadataError(f"{file}: {exc}") from None
     if meta is None:
         raise RuleMetadataError(f"{file}: rule package {package} has no METADATA block")
     custom = meta.get("custom") or {}

@@ -10,12 +10,12 @@ import copy
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+if TYPE_CHECKING:  # jsonschema costs ~90 ms to import: only when something is validated
+    from jsonschema import Draft202012Validator
 
-__all__ = ["load_schema", "validate", "validator"]
+__all__ = ["first_error", "load_schema", "validate", "validator"]
 
 
 def _file_name(name: str) -> str:
@@ -39,6 +39,8 @@ def load_schema(name: str) -> dict[str, Any]:
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A draft 2020-12 validator for schema `name` (the schema itself is checked first)."""
+    from jsonschema import Draft202012Validator
+
     schema = _load(_file_name(name))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -46,6 +48,19 @@ def validator(name: str) -> Draft202012Validator:
 
 def validate(doc: Any, name: str) -> None:
     """Raise jsonschema.ValidationError (the most relevant one) if `doc` is not valid."""
+    from jsonschema.exceptions import best_match
+
     error = best_match(validator(name).iter_errors(doc))
     if error is not None:
         raise error
+
+
+def first_error(doc: Any, name: str) -> tuple[str, str] | None:
+    """(JSON pointer below `doc`, one-line message) of the most relevant error, or None."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator(name).iter_errors(doc))
+    if error is None:
+        return None
+    where = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
+    return where, " ".join(error.message.split())[:300]

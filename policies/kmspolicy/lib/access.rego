@@ -52,6 +52,12 @@ _excluded(st, s) if {
 	p.account == s.account
 }
 
+# NotPrincipal "*": everyone but everyone.
+_excluded(st, _) if {
+	some p in st.principals
+	p.kind == "any"
+}
+
 # The key-policy statement delegates to the subject's account, so the subject's own
 # IAM policies decide (bilateral access).
 delegates_to(st, s) if {

@@ -19,6 +19,15 @@ user(i, name) := principal(i, concat("", ["user:self:", name]), "user", "self", 
 
 role(i, name) := principal(i, concat("", ["role:self:", name]), "role", "self", concat("", ["arn:aws:iam::${AWS::AccountId}:role/", name]), null)
 
+service(i, name) := object.union(principal(i, concat("", ["service:", name]), "service", "", name, null), {
+	"name": name,
+	"path": concat("", [statement_path(i), "/Principal/Service"]),
+})
+
+external_account(i, acct) := principal(i, concat("", ["account:", acct]), "account", acct, concat("", ["arn:aws:iam::", acct, ":root"]), null)
+
+unresolved(i, raw) := principal(i, concat("", ["unknown:", raw]), "unknown", "unknown", raw, null)
+
 # A principal that designates an identity the template defines.
 identity(i, id) := principal(i, concat("", ["identity:", id]), "role", "self", concat("", ["!GetAtt ", id, ".Arn"]), id)
 
@@ -61,6 +70,13 @@ statement(i, effect, principals, texts, cond) := {
 
 allow(i, principals, texts) := statement(i, "Allow", principals, texts, no_condition)
 
+allow_when(i, principals, texts, overrides) := statement(i, "Allow", principals, texts, condition(overrides))
+
+not_principal_allow(i, principals, texts) := object.union(statement(i, "Allow", principals, texts, no_condition), {
+	"principal_mode": "NotPrincipal",
+	"principals": [object.union(p, {"path": concat("", [statement_path(i), "/NotPrincipal/AWS"])}) | some p in principals],
+})
+
 deny(i, principals, texts) := statement(i, "Deny", principals, texts, no_condition)
 
 _actions(ps) := sort({a | some p in ps; some a in p.actions})
@@ -90,12 +106,14 @@ undeclared := {"declared": false, "admins": [], "users": [], "root": null, "path
 
 declared(admins, users, root) := {"declared": true, "admins": admins, "users": users, "root": root, "path": "/Resources/Key/Metadata/kmspolicy"}
 
-# A key with its subjects derived as the bridge derives them.
+# A key with its subjects derived as the bridge derives them; `identities` lists the
+# template identities (ids or identity objects).
 key(statements) := key_with(statements, undeclared, [])
 
 key_with(statements, intent, identities) := {
 	"id": "Key", "type": "AWS::KMS::Key", "path": "/Resources/Key",
 	"key_spec": "SYMMETRIC_DEFAULT", "key_usage": "ENCRYPT_DECRYPT", "origin": "AWS_KMS",
+	"custom_key_store": false,
 	"rotation": true, "rotation_path": "/Resources/Key/Properties/EnableKeyRotation",
 	"pending_window": null, "bypass_lockout": false, "bypass_path": null, "multi_region": false,
 	"enabled": true, "policy_path": policy_path, "default_policy": false,
@@ -110,20 +128,45 @@ _subjects(statements, identities) := object.union_n([
 		some st in statements
 		some p in st.principals
 		p.identity == null
-		s := {"id": p.id, "kind": p.kind, "account": p.account, "label": p.raw, "identity": null}
+		p.id != "account:self"
+		s := {"id": p.id, "kind": p.kind, "account": p.account, "label": _label(p), "identity": null}
 	},
 	{sid: s |
-		some id in identities
+		some entry in identities
+		id := _identity_id(entry)
 		sid := concat("", ["identity:", id])
-		s := {"id": sid, "kind": "identity", "account": "self", "label": id, "identity": id}
+		s := {"id": sid, "kind": "identity", "account": "self", "label": _identity_label(entry), "identity": id}
 	},
 ])
+
+# Identities are given by id, or as identity objects (whose label a function role sets).
+_identity_id(entry) := entry if is_string(entry)
+
+_identity_id(entry) := entry.id if is_object(entry)
+
+_identity_label(entry) := entry if is_string(entry)
+
+_identity_label(entry) := entry.label if is_object(entry)
+
+_label(p) := concat("", ["any IAM principal of account ", p.account]) if p.kind == "account"
+
+_label(p) := p.raw if p.kind != "account"
 
 input_with(k) := {"schema_version": 1, "file": "t.yaml", "sam": false, "keys": {"Key": k}, "identities": {}}
 
 input_with_identities(k, identities) := object.union(input_with(k), {"identities": identities})
 
+# An input with these identity objects, keyed by id.
+input_with_identity_list(k, identities) := input_with_identities(k, {i.id: i | some i in identities})
+
 role_identity(id, statements) := {
 	"id": id, "kind": "role", "path": concat("", ["/Resources/", id]), "owner": null,
 	"account": "self", "statements": statements, "managed_policies": [], "label": id,
 }
+
+# The implicit execution role of a SAM function.
+function_role(function, statements) := object.union(role_identity(concat("", [function, "Role"]), statements), {
+	"owner": function, "label": function, "path": concat("", ["/Resources/", function]),
+})
+
+with_key(k, overrides) := object.union(k, overrides)

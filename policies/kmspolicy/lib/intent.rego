@@ -1,46 +1,105 @@
 # METADATA
 # title: Intended administrators and users of a key
 # description: |
-#   Declared in the key's Metadata.kmspolicy block, or else inferred: principals whose
-#   key-policy statement grants management or permission actions are administrators,
-#   those granted use actions (and template identities that reference the key) users.
+#   Declared in the key's Metadata.kmspolicy block; administrators may also come from the
+#   organization config (`admins` patterns). Otherwise inferred: principals whose
+#   key-policy statement grants management actions or kms:PutKeyPolicy are
+#   administrators, those granted use actions (and template identities that reference
+#   the key) users. A declared user is never an inferred administrator.
 package kmspolicy.lib.intent
 
-declared(key) if key.intent.declared
+import data.kmspolicy.lib.config
 
-admins(key) := {sid | some sid in key.intent.admins} if {
-	declared(key)
-} else := _inferred_admins(key)
+admins(key) := {sid | some sid in key.intent.admins} if count(key.intent.admins) > 0
 
-users(key) := {sid | some sid in key.intent.users} if {
-	declared(key)
-} else := _inferred_users(key)
+admins(key) := _config_admins(key) if {
+	count(key.intent.admins) == 0
+	count(config.admin_patterns) > 0
+}
 
-# "inferred" or "declared", for messages.
-source(key) := "declared" if {
-	declared(key)
-} else := "inferred"
+admins(key) := _inferred_admins(key) - {sid | some sid in key.intent.users} if {
+	count(key.intent.admins) == 0
+	count(config.admin_patterns) == 0
+}
 
+users(key) := {sid | some sid in key.intent.users} if count(key.intent.users) > 0
+
+users(key) := _inferred_users(key) if count(key.intent.users) == 0
+
+# How administrators were determined, for messages: declared, config or inferred.
+admin_source(key) := "declared" if count(key.intent.admins) > 0
+
+admin_source(key) := "organization config" if {
+	count(key.intent.admins) == 0
+	count(config.admin_patterns) > 0
+}
+
+admin_source(key) := "inferred" if {
+	count(key.intent.admins) == 0
+	count(config.admin_patterns) == 0
+}
+
+user_source(key) := "declared" if count(key.intent.users) > 0
+
+user_source(key) := "inferred" if count(key.intent.users) == 0
+
+# Template identities that clearly mean to use the key: an identity-policy statement
+# (a SAM KMS policy template included) allows use actions on this key by name.
+means_to_use(key) := {sid |
+	some iid
+	identity := input.identities[iid]
+	some st in identity.statements
+	st.effect == "Allow"
+	not st.resources.any_key
+	key.id in st.resources.keys
+	count(object.get(st.classes, "use", [])) > 0
+	sid := concat("", ["identity:", iid])
+}
+
+# Everyone who should be able to use the key: declared users, or else the inferred ones;
+# template identities that mean to use it, either way.
+intended_users(key) := users(key) | means_to_use(key)
+
+# Principals a statement names that can act as administrators or users: not the account,
+# not everyone, not AWS services or their service-linked roles, not unresolved ones (KP016).
 _named(st) := {p.id |
 	st.principal_mode == "Principal"
 	some p in st.principals
-	not p.kind in {"account", "any"}
+	not p.kind in {"account", "any", "service", "unknown"}
+	not service_linked(p)
 }
+
+# A principal (raw ARN) or subject (label) that is an AWS service-linked role.
+service_linked(x) if contains(object.get(x, "raw", object.get(x, "label", "")), ":role/aws-service-role/")
 
 _grants(st, class) if {
 	st.effect == "Allow"
 	count(object.get(st.classes, class, [])) > 0
 }
 
+_config_admins(key) := {sid |
+	some sid
+	subject := key.subjects[sid]
+	config.matches(subject, config.admin_patterns)
+}
+
+# Management actions or kms:PutKeyPolicy make an administrator; grant actions alone do
+# not (the console's key-user statements attach AWS resources with CreateGrant).
 _inferred_admins(key) := {sid |
 	some st in key.statements
-	some class in {"manage", "permissions"}
-	_grants(st, class)
+	_administers(st)
 	some sid in _named(st)
+}
+
+_administers(st) if _grants(st, "manage")
+
+_administers(st) if {
+	st.effect == "Allow"
+	"kms:PutKeyPolicy" in st.actions
 }
 
 _inferred_users(key) := {sid |
 	some st in key.statements
 	_grants(st, "use")
 	some sid in _named(st)
-} | {sprintf("identity:%s", [iid]) | some iid in key.referenced_by}
+} | {sid | some iid in key.referenced_by; sid := concat("", ["identity:", iid])}

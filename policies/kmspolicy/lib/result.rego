@@ -32,3 +32,18 @@ actions_text(actions) := concat("", [
 
 # The statement's action patterns as written: "kms:Create*, kms:Put*".
 patterns_text(st) := concat(", ", [p.pattern | some p in st.patterns])
+
+# A finding whose severity differs from the rule's default (e.g. destructive actions).
+finding_with_severity(rule, key, path, message, related, severity) := object.union(
+	finding(rule, key, path, message, related),
+	{"severity": severity},
+)
+
+# A finding about a resource that is not a key (an identity policy, say).
+finding_on(rule, resource, path, message, related) := {
+	"rule": rule,
+	"resource": resource,
+	"path": path,
+	"message": message,
+	"related": related,
+}

@@ -30,7 +30,7 @@ findings contains result.finding("KP003", key, p.path, message, related) if {
 	e.action in (acc.allowed | acc.conditional)
 	some p in _where(key, sid, e)
 	message := concat("", [
-		key.subjects[sid].label, " administers ", key.id, " (", intent.source(key), ") and is allowed ",
+		key.subjects[sid].label, " administers ", key.id, " (", intent.admin_source(key), ") and is allowed ",
 		e.action, " through ", p.pattern, ", so it can give itself ", result.actions_text(gained),
 		": ", _how[e.action], ".",
 	])

@@ -30,7 +30,7 @@ findings contains result.finding("KP002", key, where[0].path, message, related) 
 	where := evidence.patterns(key, acc, key.subjects[sid], usable)
 	count(where) > 0
 	message := concat("", [
-		key.subjects[sid].label, " administers ", key.id, " (", intent.source(key),
+		key.subjects[sid].label, " administers ", key.id, " (", intent.admin_source(key),
 		") and is also allowed ", result.actions_text(usable), ", so it can use the key it manages.",
 	])
 	direct := evidence.direct_patterns(key, acc, key.subjects[sid], usable)

@@ -1,0 +1,24 @@
+# METADATA
+# title: The policy lockout safety check is bypassed
+# description: |
+#   BypassPolicyLockoutSafetyCheck: true skips the check that the caller can still change
+#   the key policy afterwards; it is how keys become unmanageable.
+# custom:
+#   id: KP017
+#   severity: high
+#   remediation: |
+#     Remove BypassPolicyLockoutSafetyCheck (it defaults to false).
+#   example: |
+#     Properties:
+#       BypassPolicyLockoutSafetyCheck: true
+package kmspolicy.rules.bypass_lockout_check
+
+import data.kmspolicy.lib.result
+
+findings contains result.finding("KP017", key, key.bypass_path, message, []) if {
+	some key in input.keys
+	key.bypass_lockout
+	message := concat("", [
+		key.id, " sets BypassPolicyLockoutSafetyCheck: AWS will not verify that anyone can change the key policy after deployment.",
+	])
+}

@@ -1,0 +1,27 @@
+# Cases: an input and the complete set of findings the rule returns for it (see
+# account_delegation_test.rego for why cases rather than one test rule each).
+package kmspolicy.rules.bypass_lockout_check_test
+
+import data.kmspolicy.lib.fixtures as fx
+import data.kmspolicy.rules.bypass_lockout_check
+
+_key := fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])])
+
+cases["fail_bypass"] := {
+	"input": fx.input_with(fx.with_key(_key, {"bypass_lockout": true, "bypass_path": "/Resources/Key/Properties/BypassPolicyLockoutSafetyCheck"})),
+	"findings": {{
+		"message": "Key sets BypassPolicyLockoutSafetyCheck: AWS will not verify that anyone can change the key policy after deployment.",
+		"path": "/Resources/Key/Properties/BypassPolicyLockoutSafetyCheck",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP017",
+	}},
+}
+
+cases["success_no_bypass"] := {"input": fx.input_with(_key), "findings": set()}
+
+test_cases if {
+	every c in cases {
+		bypass_lockout_check.findings == c.findings with input as c.input
+	}
+}

@@ -1,0 +1,31 @@
+# Cases: an input and the complete set of findings the rule returns for it (see
+# account_delegation_test.rego for why cases rather than one test rule each).
+package kmspolicy.rules.not_principal_allow_test
+
+import data.kmspolicy.lib.fixtures as fx
+import data.kmspolicy.rules.not_principal_allow
+
+cases["fail_allow_not_principal"] := {
+	"input": fx.input_with(fx.key([fx.not_principal_allow(0, [fx.role(0, "Blocked")], ["kms:Decrypt"])])),
+	"findings": {{
+		"message": "This Allow uses NotPrincipal: everyone except arn:aws:iam::${AWS::AccountId}:role/Blocked, in any AWS account, can call kms:Decrypt on Key.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/NotPrincipal/AWS",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP006",
+	}},
+}
+
+cases["success_deny_not_principal"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.role(0, "Admin")], ["kms:*"]),
+		object.union(fx.not_principal_allow(1, [fx.role(1, "Admin")], ["kms:Decrypt"]), {"effect": "Deny"}),
+	])),
+	"findings": set(),
+}
+
+test_cases if {
+	every c in cases {
+		not_principal_allow.findings == c.findings with input as c.input
+	}
+}

@@ -1,0 +1,54 @@
+# METADATA
+# title: A non-administrator can create unconstrained grants
+# description: |
+#   A principal that is not an administrator can call kms:CreateGrant with neither
+#   kms:GrantIsForAWSResource nor kms:GrantOperations constraining it, so it can grant
+#   any operation on the key to anyone, itself included. AWS services and their
+#   service-linked roles are not reported.
+# custom:
+#   id: KP014
+#   severity: medium
+#   remediation: |
+#     Add `Condition: {Bool: {kms:GrantIsForAWSResource: true}}` when the grants are for
+#     AWS services (EBS, RDS, ...), or limit them with
+#     `ForAllValues:StringEquals: {kms:GrantOperations: [Decrypt]}`.
+#   example: |
+#     Principal: {AWS: !GetAtt AppRole.Arn}
+#     Action: [kms:Decrypt, kms:CreateGrant]
+package kmspolicy.rules.unconstrained_create_grant
+
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.intent
+import data.kmspolicy.lib.result
+
+findings contains result.finding("KP014", key, p.path, message, []) if {
+	some key in input.keys
+	admins := intent.admins(key)
+	some sid
+	subject := key.subjects[sid]
+	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user", "unknown"}
+	not sid in admins
+	not intent.service_linked(subject)
+	acc := access.access[key.id][sid]
+	"kms:CreateGrant" in (acc.allowed | acc.conditional)
+	some e in access.escalation_paths(key, subject)
+	e.action == "kms:CreateGrant"
+	key.statements[e.key_statement].condition.grant_operations == null
+	some p in _patterns(key, subject, e)
+	message := concat("", [
+		subject.label, " can call kms:CreateGrant on ", key.id, " through ", p.pattern,
+		" with no kms:GrantIsForAWSResource or kms:GrantOperations condition: it can grant any operation, to itself too.",
+	])
+}
+
+_patterns(key, _, e) := {p |
+	some p in key.statements[e.key_statement].patterns
+	"kms:CreateGrant" in p.actions
+} if e.identity_statement == null
+
+_patterns(_, subject, e) := {p |
+	st := input.identities[subject.identity].statements[e.identity_statement]
+	st.condition.grant_operations == null
+	some p in st.patterns
+	"kms:CreateGrant" in p.actions
+} if e.identity_statement != null

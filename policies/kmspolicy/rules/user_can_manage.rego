@@ -1,0 +1,60 @@
+# METADATA
+# title: A key user can manage the key
+# description: |
+#   A principal meant to use the key (declared in Metadata.kmspolicy.users, or inferred
+#   from use grants and references) can also reach management or permission actions:
+#   it can change the key's state or who may use it. Destructive actions
+#   (ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, crypto-shredding) make
+#   it high.
+# custom:
+#   id: KP004
+#   severity: medium
+#   remediation: |
+#     Give users only the cryptographic actions they call (kms:Encrypt, kms:Decrypt,
+#     kms:GenerateDataKey*, ...) and kms:DescribeKey; leave management to administrators.
+#   example: |
+#     Principal: {AWS: !GetAtt AppFunctionRole.Arn}
+#     Action: kms:*
+package kmspolicy.rules.user_can_manage
+
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.evidence
+import data.kmspolicy.lib.intent
+import data.kmspolicy.lib.result
+
+destructive := {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DeleteImportedKeyMaterial"}
+
+findings contains result.finding_with_severity("KP004", key, where[0].path, message, related, severity) if {
+	some key in input.keys
+	admins := intent.admins(key)
+	some sid in intent.intended_users(key)
+	not sid in admins
+	acc := access.access[key.id][sid]
+	reach := (acc.allowed | acc.conditional) & (catalog.manage_actions | catalog.permissions_actions)
+	count(reach) > 0
+	where := evidence.patterns(key, acc, key.subjects[sid], reach)
+	count(where) > 0
+	severity := _severity(reach)
+	message := concat("", [
+		key.subjects[sid].label, " uses ", key.id, " (", intent.user_source(key), ") and can also call ",
+		result.actions_text(reach), _destructive_note(reach), ".",
+	])
+	related := [r |
+		count(where) > 1
+		some i
+		p := where[i]
+		i > 0
+		r := result.related(p.path, concat("", [p.pattern, " allows management"]))
+	]
+}
+
+_severity(reach) := "high" if count(reach & destructive) > 0
+
+_severity(reach) := "medium" if count(reach & destructive) == 0
+
+_destructive_note(reach) := concat("", [", including ", result.actions_text(reach & destructive), ", which can make data encrypted under the key unrecoverable"]) if {
+	count(reach & destructive) > 0
+}
+
+_destructive_note(reach) := "" if count(reach & destructive) == 0

@@ -1,0 +1,77 @@
+# METADATA
+# title: An intended user cannot use the key
+# description: |
+#   A declared user, or a template identity that clearly means to use the key (a SAM
+#   KMSDecryptPolicy/KMSEncryptPolicy, an identity statement naming the key), would get
+#   AccessDenied at run time: access to a KMS key needs the key policy to name the
+#   principal or delegate to its account, and for delegation also the principal's own IAM
+#   policy.
+# custom:
+#   id: KP008
+#   severity: high
+#   remediation: |
+#     Name the principal in the key policy (for an implicit SAM role use a constructed ARN or
+#     aws:PrincipalArn to avoid a circular dependency), or delegate to the account and give
+#     the principal an IAM policy allowing the actions on this key.
+#   example: |
+#     # the key policy names only an administrator role; the function has
+#     Policies:
+#       - KMSDecryptPolicy: {KeyId: !Ref Key}
+package kmspolicy.rules.user_cannot_use
+
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.intent
+import data.kmspolicy.lib.result
+
+findings contains result.finding("KP008", key, path, message, []) if {
+	some key in input.keys
+	key.policy_complete
+	some sid in intent.intended_users(key)
+	subject := key.subjects[sid]
+	acc := access.access[key.id][sid]
+	count((acc.allowed | acc.conditional | acc.reachable) & catalog.use_actions) == 0
+	wanted := _wanted(key, subject)
+	path := _where(key, subject)
+	message := concat("", [
+		subject.label, " is meant to use ", key.id, _wanted_text(wanted),
+		" but would get AccessDenied: ", _missing(key, acc, subject), ".",
+	])
+}
+
+# The use actions the subject's own IAM policies ask for on this key.
+_wanted(key, subject) := {a |
+	some st in _identity_statements(subject)
+	st.effect == "Allow"
+	key.id in st.resources.keys
+	some a in object.get(st.classes, "use", [])
+}
+
+_wanted_text(wanted) := concat("", [" (its IAM policy asks for ", result.actions_text(wanted), ")"]) if count(wanted) > 0
+
+_wanted_text(wanted) := "" if count(wanted) == 0
+
+_identity_statements(subject) := input.identities[subject.identity].statements if subject.kind == "identity"
+
+_identity_statements(subject) := [] if subject.kind != "identity"
+
+_missing(key, acc, subject) := "an explicit Deny blocks it" if {
+	count(acc.denied & catalog.use_actions) > 0
+} else := concat("", ["the key policy neither names ", subject.label, " nor delegates to its account"]) if {
+	count(acc.direct) == 0
+	count(acc.delegation) == 0
+} else := concat("", ["the key policy delegates to the account, but no IAM policy of ", subject.label, " allows these actions on this key"]) if {
+	count(acc.delegation) > 0
+} else := "no statement that applies to it allows these actions"
+
+# Where to point: the identity statement asking for the key, else the intent entry.
+_where(key, subject) := paths[0] if {
+	paths := [st.path |
+		some st in _identity_statements(subject)
+		st.effect == "Allow"
+		key.id in st.resources.keys
+	]
+	count(paths) > 0
+} else := key.intent.path if {
+	key.intent.path != null
+} else := key.path

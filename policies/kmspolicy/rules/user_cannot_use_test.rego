@@ -1,0 +1,58 @@
+# Cases: an input and the complete set of findings the rule returns for it (see
+# account_delegation_test.rego for why cases rather than one test rule each).
+package kmspolicy.rules.user_cannot_use_test
+
+import data.kmspolicy.lib.fixtures as fx
+import data.kmspolicy.rules.user_cannot_use
+
+_function := fx.function_role("Signup", [fx.identity_allow(0, ["kms:Encrypt"], ["Key"], false)])
+
+cases["fail_key_policy_neither_names_nor_delegates"] := {
+	"input": fx.input_with_identity_list(
+		fx.key_with([fx.allow(0, [fx.role(0, "Admin")], ["kms:Describe*", "kms:PutKeyPolicy"])], fx.undeclared, [_function]),
+		[_function],
+	),
+	"findings": {{
+		"message": "Signup is meant to use Key (its IAM policy asks for kms:Encrypt) but would get AccessDenied: the key policy neither names Signup nor delegates to its account.",
+		"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP008",
+	}},
+}
+
+cases["fail_declared_user_without_iam_policy"] := {
+	"input": fx.input_with_identity_list(
+		fx.key_with([fx.allow(0, [fx.account(0)], ["kms:*"])], fx.declared([], ["identity:AppRole"], "delegate"), [fx.role_identity("AppRole", [])]),
+		[fx.role_identity("AppRole", [])],
+	),
+	"findings": {{
+		"message": "AppRole is meant to use Key but would get AccessDenied: the key policy delegates to the account, but no IAM policy of AppRole allows these actions on this key.",
+		"path": "/Resources/Key/Metadata/kmspolicy",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP008",
+	}},
+}
+
+cases["success_delegation_and_sam_policy"] := {
+	"input": fx.input_with_identity_list(
+		fx.key_with([fx.allow(0, [fx.account(0)], ["kms:*"])], fx.undeclared, [_function]),
+		[_function],
+	),
+	"findings": set(),
+}
+
+cases["success_named_in_key_policy"] := {
+	"input": fx.input_with_identity_list(
+		fx.key_with([fx.allow(0, [fx.identity(0, "SignupRole")], ["kms:Encrypt"])], fx.undeclared, [_function]),
+		[_function],
+	),
+	"findings": set(),
+}
+
+test_cases if {
+	every c in cases {
+		user_cannot_use.findings == c.findings with input as c.input
+	}
+}
