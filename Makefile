@@ -30,8 +30,17 @@ catalogs: install
 check-catalogs: install
 	$(BIN)/python tools/gen_catalogs.py --shared $(SHARED) --check
 
+# Exit 1 means "findings", which is what the seed example is for.
 eval-example: install
-	$(BIN)/kmspolicy eval examples/seed/template.yaml
+	@$(BIN)/kmspolicy eval examples/seed/template.yaml || test $$? -eq 1
+
+docs: install
+	$(BIN)/python tools/gen_docs.py
+
+# kmspolicy vs checkov and cfn-lint (installed into .bench-venv/), scaling, engine cost.
+# e.g. make bench BENCH_ARGS="--runs 5 ../shared/corpus"; see docs/performance.md.
+bench: install
+	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -165,8 +165,8 @@ def _typed_principal(ptype: str, value: SymStr, path: str, link: IdentityLinker)
         return from_aws_value(value, path, link)
     if ptype == "Service":
         text = literal(value)
-        if text is None:
-            return _principal("unknown", "unknown", raw, raw, path)
+        if text is None:  # e.g. logs.${AWS::Region}.amazonaws.com: still a service
+            return _principal("service", "", raw.lower(), raw, path)
         if text == "*":
             return _principal("any", "*", "*", raw, path)
         return _principal("service", "", text.lower(), raw, path)

@@ -26,6 +26,7 @@ class Rule:
     severity: str
     remediation: str
     file: str
+    example: str = ""
 
     @property
     def name(self) -> str:
@@ -86,6 +87,7 @@ def rule_from_source(source: str, file: str) -> Rule | None:
         id=rule_id, package=package, title=str(meta.get("title", rule_id)).strip(),
         description=str(meta.get("description", "")).strip(), severity=severity,
         remediation=str(custom.get("remediation", "")).strip(), file=file,
+        example=str(custom.get("example", "")).rstrip(),
     )
 
 

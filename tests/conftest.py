@@ -14,7 +14,9 @@ CORPUS = SHARED / "corpus"
 
 
 def example_templates() -> list[Path]:
-    return sorted(p for p in EXAMPLES.glob("*/template.*") if p.suffix in (".yaml", ".yml", ".json"))
+    """Every example template with an expected.json beside it (examples/**/template.*)."""
+    return sorted(p for p in EXAMPLES.glob("**/template.*")
+                  if p.suffix in (".yaml", ".yml", ".json") and (p.parent / "expected.json").is_file())
 
 
 def corpus_templates() -> list[Path]:

@@ -41,7 +41,7 @@ def test_text_output_has_code_frame_and_summary():
     assert "KP001 [medium]" in result.output
     assert "AWS: !Sub arn:aws:iam::${AWS::AccountId}:root" in result.output
     assert "^^^^" in result.output
-    assert result.output.rstrip().splitlines()[-1].startswith("3 findings")
+    assert result.output.rstrip().splitlines()[-1].startswith("7 findings")
     assert "\x1b[" not in result.output
 
 
@@ -77,7 +77,7 @@ def test_directory_is_searched_recursively(tmp_path):
     (nested / "template.yaml").write_text(open(SEED).read())
     doc = json.loads(invoke("eval", "--format", "json", str(tmp_path)).output)
     assert [f["file"] for f in doc["files"]] == [str(nested / "template.yaml")]
-    assert len(doc["findings"]) == 3
+    assert len(doc["findings"]) == 7
 
 
 def test_malformed_statement_is_reported_and_the_rest_analyzed(tmp_path):
@@ -87,6 +87,7 @@ def test_malformed_statement_is_reported_and_the_rest_analyzed(tmp_path):
         "  Key:\n"
         "    Type: AWS::KMS::Key\n"
         "    Properties:\n"
+        "      EnableKeyRotation: true\n"
         "      KeyPolicy:\n"
         "        Statement:\n"
         "          - Effect: Permit\n"
@@ -96,15 +97,16 @@ def test_malformed_statement_is_reported_and_the_rest_analyzed(tmp_path):
         "            Principal: '*'\n"
         "            Action: kms:Decrypt\n")
     doc = json.loads(invoke("eval", "--format", "json", str(template)).output)
-    assert [(e["line"], "Effect must be Allow or Deny" in e["message"]) for e in doc["errors"]] == [(7, True)]
-    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("KP005", 11)]
+    assert [(e["line"], "Effect must be Allow or Deny" in e["message"]) for e in doc["errors"]] == [(8, True)]
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("KP005", 12)]
 
 
 def test_parameters_and_config(tmp_path):
     config = tmp_path / "org.yaml"
-    config.write_text("rules:\n  KP001:\n    enabled: false\n  KP003:\n    severity: low\n")
+    config.write_text("rules:\n  KP001:\n    enabled: false\n  KP003:\n    severity: low\n"
+                      "allow_account_delegation: true\nrequire_rotation: false\n")
     doc = json.loads(invoke("eval", "--format", "json", "--config", str(config), SEED).output)
-    assert {(f["rule"], f["severity"]) for f in doc["findings"]} == {("KP003", "low")}
+    assert {(f["rule"], f["severity"]) for f in doc["findings"]} == {("KP003", "low"), ("KP009", "low")}
 
 
 def test_bad_config_is_one_line_exit_2(tmp_path):

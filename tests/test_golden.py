@@ -26,10 +26,19 @@ def in_repo_root(monkeypatch):
 
 
 def test_examples_exist():
-    assert len(EXAMPLES) >= 6
+    assert len(EXAMPLES) >= 20
 
 
-@pytest.mark.parametrize("template", EXAMPLES, ids=lambda p: p.parent.name)
+def test_every_rule_has_a_golden_example():
+    from kmspolicy.cli.rules_cmd import catalog
+
+    shown = set()
+    for template in EXAMPLES:
+        shown |= {f["rule"] for f in json.loads((template.parent / "expected.json").read_text())["findings"]}
+    assert {r.id for r in catalog()} <= shown
+
+
+@pytest.mark.parametrize("template", EXAMPLES, ids=lambda p: str(p.parent.relative_to(ROOT / "examples")))
 def test_example_matches_expected(template):
     expected = json.loads((template.parent / "expected.json").read_text())
     code, doc = run_json(template, *expected.get("args", []))
@@ -59,3 +68,16 @@ def test_seed_same_admin_and_user_is_kp002():
     code, doc = run_json(ROOT / "examples/seed/template.yaml", "-p", "KeyAdmin=ops", "-p", "KeyUser=ops")
     kp002 = [f for f in doc["findings"] if f["rule"] == "KP002"]
     assert [(f["line"], f["resource"]) for f in kp002] == [(50, "KmsKey")]
+
+
+def test_seed_full_catalog_story():
+    """KP009 on both IAM users (the functions do not use them), KP007 for the whole account,
+    and no KP008: the functions can encrypt through delegation and their SAM policies."""
+    _, doc = run_json(ROOT / "examples/seed/template.yaml")
+    kp009 = [f for f in doc["findings"] if f["rule"] == "KP009"]
+    assert [f["line"] for f in kp009] == [29, 47]
+    assert all("(LoginFunction, SignupFunction) get their access elsewhere" in f["message"] for f in kp009)
+    kp007 = [f for f in doc["findings"] if f["rule"] == "KP007"]
+    assert [(f["line"], f["severity"]) for f in kp007] == [(24, "medium")]
+    assert kp007[0]["message"].startswith("Any IAM role or user of this account")
+    assert not any(f["rule"] == "KP008" for f in doc["findings"])

@@ -62,10 +62,19 @@ _excluded(st, _) if {
 # IAM policies decide (bilateral access).
 delegates_to(st, s) if {
 	st.principal_mode == "Principal"
-	s.kind in {"identity", "account"}
+	_delegation_reaches(st, s)
 	some p in st.principals
 	p.kind == "account"
 	p.account == s.account
+}
+
+# A statement restricted to the root user (aws:PrincipalArn = the :root ARN) reaches
+# the account's root user, never its roles and users.
+_delegation_reaches(_, s) if s.kind == "account"
+
+_delegation_reaches(st, s) if {
+	s.kind == "identity"
+	not st.condition.root_only
 }
 
 # A Deny to an account applies to every principal of that account.
@@ -222,6 +231,15 @@ _grantable(key, s) := {op |
 	e.action == "kms:CreateGrant"
 	st := key.statements[e.key_statement]
 	some op in _grant_ops(st)
+	_identity_grants_op(s, e, op)
+}
+
+# On a bilateral path the identity statement's kms:GrantOperations narrows it too.
+_identity_grants_op(_, e, _) if e.identity_statement == null
+
+_identity_grants_op(s, e, op) if {
+	e.identity_statement != null
+	op in _grant_ops(_identity_statements(s)[e.identity_statement])
 }
 
 _grant_ops(st) := {op | some op in st.condition.grant_operations} & catalog.grant_operations if {

@@ -13,10 +13,14 @@
 #     actions one by one), constrain kms:CreateGrant with
 #     `Condition: {Bool: {kms:GrantIsForAWSResource: true}}`, and keep kms:PutKeyPolicy
 #     only for a break-glass principal and the deployer.
+#   example: |
+#     Principal: {AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:user/${KeyAdmin}'}
+#     Action: [kms:Create*, kms:Describe*, kms:Enable*, kms:Put*, kms:Disable*]
 package kmspolicy.rules.admin_can_escalate
 
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.config
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
@@ -28,13 +32,25 @@ findings contains result.finding("KP003", key, p.path, message, related) if {
 	count(gained) > 0
 	some e in access.escalation_paths(key, key.subjects[sid])
 	e.action in (acc.allowed | acc.conditional)
+	not _expected_deployer(e, key.subjects[sid])
 	some p in _where(key, sid, e)
 	message := concat("", [
 		key.subjects[sid].label, " administers ", key.id, " (", intent.admin_source(key), ") and is allowed ",
 		e.action, " through ", p.pattern, ", so it can give itself ", result.actions_text(gained),
-		": ", _how[e.action], ".",
+		": ", _how[e.action], ".", _deployer_hint[e.action],
 	])
 	related := _related(key, e)
+}
+
+# The deployer is meant to hold kms:PutKeyPolicy (organization config `deployers`).
+_expected_deployer(e, subject) if {
+	e.action == "kms:PutKeyPolicy"
+	config.matches(subject, config.deployer_patterns)
+}
+
+_deployer_hint := {
+	"kms:PutKeyPolicy": " If this principal deploys the stack, list it under `deployers` in the kmspolicy config.",
+	"kms:CreateGrant": "",
 }
 
 _how := {

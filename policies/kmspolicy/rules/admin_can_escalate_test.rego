@@ -25,7 +25,7 @@ cases["fail_console_admin_has_two_paths"] := {
 		{
 			"rule": "KP003", "resource": "Key",
 			"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/4",
-			"message": concat("", ["arn:aws:iam::${AWS::AccountId}:user/admin administers Key (inferred) and is allowed kms:PutKeyPolicy through kms:Put*, so it can give itself ", _gains, ": it can rewrite the key policy to allow anything."]),
+			"message": concat("", ["arn:aws:iam::${AWS::AccountId}:user/admin administers Key (inferred) and is allowed kms:PutKeyPolicy through kms:Put*, so it can give itself ", _gains, ": it can rewrite the key policy to allow anything. If this principal deploys the stack, list it under `deployers` in the kmspolicy config."]),
 			"related": [],
 		},
 	},
@@ -52,6 +52,12 @@ cases["success_create_grant_for_aws_resource_only"] := {
 	"findings": set(),
 }
 
+cases["success_configured_deployer_holds_put_key_policy"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [fx.role(0, "cfn-deployer")], ["kms:PutKeyPolicy", "kms:DescribeKey"])])),
+	"data": {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]},
+	"findings": set(),
+}
+
 cases["success_put_key_policy_denied"] := {
 	"input": fx.input_with(fx.key([
 		fx.allow(0, [fx.user(0, "admin")], ["kms:Put*", "kms:Describe*"]),
@@ -70,6 +76,6 @@ cases["success_grant_operations_limited_to_describe"] := {
 
 test_cases if {
 	every c in cases {
-		admin_can_escalate.findings == c.findings with input as c.input
+		admin_can_escalate.findings == c.findings with input as c.input with data.kmspolicy.config as object.get(c, "data", {})
 	}
 }

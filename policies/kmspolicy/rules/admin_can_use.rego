@@ -13,6 +13,11 @@
 #     Give administrators only management actions (no kms:Decrypt, kms:Encrypt,
 #     kms:ReEncrypt*, kms:GenerateDataKey*, kms:Sign ...), and give use to the workloads
 #     that need it in a separate statement.
+#   example: |
+#     - Principal: {AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:user/ops'}
+#       Action: [kms:Describe*, kms:Disable*]
+#     - Principal: {AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:user/ops'}
+#       Action: [kms:Decrypt, kms:Encrypt]
 package kmspolicy.rules.admin_can_use
 
 import data.kmspolicy.lib.access

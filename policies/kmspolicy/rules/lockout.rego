@@ -12,6 +12,10 @@
 #     Allow kms:PutKeyPolicy to a break-glass administrator and to the role that deploys
 #     the stack (or keep the account principal restricted to the root user with an
 #     aws:PrincipalArn condition).
+#   example: |
+#     Statement:
+#       - Principal: {AWS: !GetAtt WorkerRole.Arn}
+#         Action: [kms:Encrypt, kms:Decrypt]
 package kmspolicy.rules.lockout
 
 import data.kmspolicy.lib.access

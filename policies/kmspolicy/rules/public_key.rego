@@ -12,6 +12,9 @@
 #     Name the principals that need the key, or restrict the statement to your callers
 #     with a condition such as `StringEquals: {kms:CallerAccount: <account>}` or
 #     `StringEquals: {aws:PrincipalOrgID: <org id>}`.
+#   example: |
+#     Principal: {AWS: '*'}
+#     Action: kms:Decrypt
 package kmspolicy.rules.public_key
 
 import data.kmspolicy.lib.result
