@@ -5,7 +5,7 @@
 #   data.kmspolicy.lib.access and the statements that decide it, with the JSON pointers
 #   of the parts that take part (the principal that names the subject or its account, the
 #   action patterns, the condition). `kmspolicy access` reads `matrix`; `kmspolicy explain`
-#   calls `cell` for one action. Evidence is chosen here, never recomputed in Python:
+#   calls `explain` for one action or capability. Evidence is chosen here, never recomputed in Python:
 #   grants (key-policy statements naming the subject or delegating to its account, and
 #   the identity-policy statements completing a delegation), denies and conditional
 #   statements narrowing them, escalation paths for `reachable`, the key-policy
@@ -281,7 +281,7 @@ _mx_escalation(key, subject, acc, decided, "reachable") := [e |
 	some path in access.escalation_paths(key, subject)
 	path.action in granted
 	st := key.statements[path.key_statement]
-	gains := _mx_gains(st, path.action, decided)
+	gains := _mx_gains(st, subject, path, decided)
 	count(gains) > 0
 	e := {
 		"action": path.action,
@@ -294,9 +294,19 @@ _mx_escalation(key, subject, acc, decided, "reachable") := [e |
 
 _mx_escalation(_, _, _, _, verdict) := [] if verdict != "reachable"
 
-_mx_gains(_, "kms:PutKeyPolicy", decided) := decided
+# What the path gives: anything through PutKeyPolicy; through CreateGrant, the grant
+# operations both the key statement and (on a bilateral path) the identity statement allow.
+_mx_gains(_, _, path, decided) := decided if path.action == "kms:PutKeyPolicy"
 
-_mx_gains(st, "kms:CreateGrant", decided) := decided & access._grant_ops(st)
+_mx_gains(st, subject, path, decided) := (decided & access._grant_ops(st)) & _mx_identity_grant_ops(subject, path) if {
+	path.action == "kms:CreateGrant"
+}
+
+_mx_identity_grant_ops(_, path) := catalog.grant_operations if path.identity_statement == null
+
+_mx_identity_grant_ops(subject, path) := access._grant_ops(_mx_identity_statements(subject)[path.identity_statement]) if {
+	path.identity_statement != null
+}
 
 # Where the escalation action is allowed: the identity statement's patterns for a
 # bilateral path, else the key statement's.

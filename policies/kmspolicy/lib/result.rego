@@ -7,6 +7,8 @@
 #   quotes a computed string formatted with %s, and array.slice misbehaves there.
 package kmspolicy.lib.result
 
+import data.kmspolicy.lib.catalog
+
 finding(rule, key, path, message, related) := {
 	"rule": rule,
 	"resource": key.id,
@@ -27,7 +29,12 @@ actions_text(actions) := concat("", [
 	" and ", format_int(count(names) - 5, 10), " more",
 ]) if {
 	count(actions) > 6
+	actions != catalog.use_actions
 	names := sort([a | some a in actions])
+}
+
+actions_text(actions) := "every cryptographic operation (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 10 more)" if {
+	actions == catalog.use_actions
 }
 
 # The statement's action patterns as written: "kms:Create*, kms:Put*".
