@@ -139,6 +139,25 @@ cases["explain_names_unrelated_and_incomplete_statements"] := {
 	},
 }
 
+# escalation: what each CreateGrant path gives the role
+mx_gains := {name: gains |
+	some name in ["use", "read"]
+	c := matrix.matrix.Key["identity:Role"][name]
+	gains := [g | some p in c.escalation; g := p.gains]
+}
+
+cases["identity_grant_operations_narrow_a_bilateral_grant_path"] := {
+	"target": "kmspolicy.lib.matrix_test.mx_gains",
+	"input": fx.input_with_identity_list(
+		fx.key_with([fx.allow(0, [fx.account(0)], ["kms:CreateGrant"])], fx.undeclared, ["Role"]),
+		[fx.role_identity("Role", [object.union(
+			fx.identity_allow(0, ["kms:CreateGrant"], ["Key"], true),
+			{"condition": fx.condition({"grant_operations": ["kms:Decrypt"]})},
+		)])],
+	),
+	"findings": {"use": [["kms:Decrypt"]], "read": []},
+}
+
 test_cases if {
 	every c in cases {
 		_mx_test_value(c.target) == c.findings with input as c.input
@@ -148,3 +167,5 @@ test_cases if {
 _mx_test_value("kmspolicy.lib.matrix.summary") := matrix.summary
 
 _mx_test_value("kmspolicy.lib.matrix_test.mx_probe") := mx_probe
+
+_mx_test_value("kmspolicy.lib.matrix_test.mx_gains") := mx_gains

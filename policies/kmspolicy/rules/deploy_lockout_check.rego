@@ -59,13 +59,13 @@ _deployer_can_put(key, putters) if {
 }
 
 # Without configured deployers only root-user-only access is known not to be a deployer.
-_deployer_can_put(key, putters) if {
+_deployer_can_put(_, putters) if {
 	count(config.deployer_patterns) == 0
 	some sid in putters
 	sid != "account:self"
 }
 
-_who(putters, key) := "the root user" if putters == {"account:self"}
+_who(putters, _) := "the root user" if putters == {"account:self"}
 
 _who(putters, key) := concat(", ", sort([label | some sid in putters; label := key.subjects[sid].label])) if {
 	putters != {"account:self"}
