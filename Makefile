@@ -42,5 +42,16 @@ docs: install
 bench: install
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
+# Bounded fuzzing of the loader and the normalizer (fuzz/, docs/limits.md): FUZZ_SECONDS
+# each. atheris (coverage-guided) is installed on demand; if it cannot be, the harnesses
+# fall back to hypothesis. Corpus and crash artifacts go to FUZZ_WORK, never the repo.
+FUZZ_SECONDS ?= 60
+FUZZ_WORK ?= $(or $(TMPDIR),/tmp)/kmspolicy-fuzz
+fuzz: install
+	@$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/pip install --quiet atheris \
+		|| echo "make fuzz: atheris is not installable here; using the hypothesis fallback" >&2
+	$(BIN)/python fuzz/fuzz_loader.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/loader
+	$(BIN)/python fuzz/fuzz_normalize.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/normalize
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -21,6 +21,7 @@ import json
 import os
 import stat
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -52,11 +53,6 @@ class Bundle:
     manifest: dict = field(default_factory=dict)
     modules: dict[str, str] = field(default_factory=dict)  # path in the bundle → Rego source
     data: dict = field(default_factory=dict)
-
-    @property
-    def config(self) -> dict:
-        value = self.data.get(CONFIG_PATH[0], {}).get(CONFIG_PATH[1])
-        return value if isinstance(value, dict) else {}
 
     def rule_modules(self) -> dict[str, str]:
         """The modules an engine evaluates: everything but the `*_test.rego` files."""
@@ -103,8 +99,8 @@ def _archive_files(target: Path, source: str) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     try:
         with tarfile.open(fileobj=stream, mode="r|") as archive:
-            for member in archive:
-                _check_count(files, source)
+            for seen, member in enumerate(archive, 1):
+                _check_count(seen, source)
                 if member.isdir():
                     _bundle_name(member.name, source)
                     continue
@@ -118,24 +114,26 @@ def _archive_files(target: Path, source: str) -> dict[str, bytes]:
                 reader = archive.extractfile(member)
                 content = reader.read() if reader is not None else b""
                 _add(files, name, content, source)
-    except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise BundleError(f"{source}: not a readable .tar.gz bundle ({_one_line(exc)})") from None
     return files
 
 
 def _folder_files(root: Path, source: str) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
+    seen = 0
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
         for dirname in sorted(dirnames):
             if (Path(folder) / dirname).is_symlink():
                 rel = (Path(folder) / dirname).relative_to(root).as_posix()
                 raise BundleError(f"{source}: {rel!r} is a symbolic link; a bundle may hold "
                                   "only regular files")
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") or d == ".")
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for filename in sorted(filenames):
             full = Path(folder) / filename
             rel = full.relative_to(root).as_posix()
-            _check_count(files, source)
+            seen += 1
+            _check_count(seen, source)
             mode = full.lstat().st_mode
             if not stat.S_ISREG(mode):
                 raise BundleError(f"{source}: {rel!r} is a link or a special file; a bundle may "
@@ -194,8 +192,8 @@ def _wanted(name: str, source: str) -> bool:
     return name == ".manifest" or base.endswith(".rego") or base in DATA_FILES
 
 
-def _check_count(files: dict, source: str) -> None:
-    if len(files) >= MAX_FILES:
+def _check_count(seen: int, source: str) -> None:
+    if seen > MAX_FILES:
         raise BundleError(f"{source}: more than {MAX_FILES} files in the bundle")
 
 
@@ -308,6 +306,44 @@ def _data_leaves(data: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, ..
         else:
             out.append((*prefix, key))
     return out
+
+
+# --- using --------------------------------------------------------------------------------
+
+def bundle_config(bundle: Bundle) -> dict:
+    """The bundle's `data.kmspolicy.config`, checked against the config schema."""
+    import jsonschema
+
+    from . import schema
+
+    raw = bundle.data.get(CONFIG_PATH[0], {}).get(CONFIG_PATH[1]) \
+        if isinstance(bundle.data.get(CONFIG_PATH[0]), dict) else None
+    if raw is None:
+        return {}
+    try:
+        schema.validate(raw, "config-v1")
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise BundleError(f"{bundle.source}: data.kmspolicy.config: {where}: {exc.message}") from None
+    return raw
+
+
+def policy_set(bundles: list[Bundle], config: dict | None = None):
+    """The built-in policies with each bundle laid over them, file by file (a bundle's
+    `kmspolicy/main.rego` replaces the built-in one), and the configs merged: the bundles'
+    in order, then `config` (from --config), each top-level key replacing the earlier."""
+    from .pipeline import PolicySet
+
+    builtin = PolicySet.builtin()
+    modules = dict(builtin.modules)
+    merged: dict = {}
+    extra: dict = {}
+    for bundle in bundles:
+        modules.update(bundle.rule_modules())
+        merged.update(bundle_config(bundle))
+        _merge_at(extra, (), bundle.extra_data(), bundle.source)
+    merged.update(config or {})
+    return PolicySet(modules, merged, extra)
 
 
 # --- building -----------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Iterable
 from functools import cache, lru_cache
 from importlib import resources
@@ -99,9 +98,28 @@ def _expand_lower(lowered: str) -> tuple[str, ...]:
         return (hit,) if hit else ()
     if lowered == "*":
         return acts.names
-    regex = re.compile("".join(
-        ".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in lowered), re.DOTALL)
-    return tuple(name for low, name in acts.by_lower.items() if regex.fullmatch(low))
+    return tuple(name for low, name in acts.by_lower.items() if _wildcard_match(lowered, low))
+
+
+def _wildcard_match(pattern: str, text: str) -> bool:
+    """IAM wildcard match in O(len(pattern) * len(text)); a regex of `.*` runs backtracks
+    exponentially on patterns like `kms:*?*?*?*?*?*?*?*?*?*?*z` (a template must not hang us)."""
+    p = t = 0
+    star = -1  # pattern index just after the last `*` seen
+    resume = 0  # text index that `*` is retried from
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "*":
+            star, resume = p + 1, t
+            p += 1
+        elif p < len(pattern) and pattern[p] in ("?", text[t]):
+            p += 1
+            t += 1
+        elif star >= 0:
+            resume += 1
+            p, t = star, resume
+        else:
+            return False
+    return pattern[p:].strip("*") == ""
 
 
 def expand(pattern: str) -> list[str]:

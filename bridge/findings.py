@@ -95,6 +95,8 @@ class FileStatus:
     file: str
     status: str  # analyzed | error
     keys: int = 0
+    # the keys' logical IDs, for reports that list every key (JUnit); not in the JSON output
+    key_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {"file": self.file, "status": self.status, "keys": self.keys}

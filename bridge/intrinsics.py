@@ -14,7 +14,9 @@ from typing import Any
 
 from .sourcemap import escape_token
 
-MAX_ALTERNATIVES = 16
+MAX_ALTERNATIVES = 64
+"""Most values one string may take (Fn::If branches times Fn::FindInMap rows…); beyond
+it the string is an error, never a silently shortened list."""
 # Every intrinsic function CloudFormation knows (including AWS::LanguageExtensions' and the
 # Rules section's); any other `Fn::` name is a template error, not an unknown value.
 KNOWN_FUNCTIONS = frozenset((
@@ -155,7 +157,7 @@ class Resolver:
             (fn, arg), = value.items()
             handler = _STRING_FUNCTIONS.get(fn)
             if handler is not None:
-                return handler(self, arg)[:MAX_ALTERNATIVES]
+                return _bounded(handler(self, arg))
             if fn in KNOWN_FUNCTIONS:
                 return [(Sym("unknown", fn),)]
             if fn.startswith("Fn::"):
@@ -319,9 +321,15 @@ def _combine(pieces: list[list[SymStr]]) -> list[SymStr]:
     out: list[SymStr] = []
     for combo in combos:
         out.append(_concat(list(combo)))
-        if len(out) >= MAX_ALTERNATIVES:
-            break
+        _bounded(out)
     return out
+
+
+def _bounded(alternatives: list[SymStr]) -> list[SymStr]:
+    if len(alternatives) > MAX_ALTERNATIVES:
+        raise IntrinsicError(f"has more than {MAX_ALTERNATIVES} possible values (Fn::If and "
+                             "Fn::FindInMap combinations; limit MAX_ALTERNATIVES)")
+    return alternatives
 
 
 def _scalar(value: Any) -> bool:

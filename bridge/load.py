@@ -65,6 +65,7 @@ __all__ = [
     "SourceMap",
     "Span",
     "TemplateError",
+    "load_bytes",
     "load_template",
     "load_text",
     "parse_json_string",
@@ -154,18 +155,29 @@ def load_template(path: str, *, max_bytes: int = MAX_BYTES,
                   max_nodes: int | None = None, max_depth: int | None = None) -> LoadedTemplate:
     """Read and load the template at `path` (UTF-8, BOM allowed)."""
     try:
-        info = os.stat(path)
-        if stat.S_ISDIR(info.st_mode):
-            raise TemplateError("is a directory, not a template file", path)
-        if info.st_size > max_bytes:
-            raise TemplateError(_too_big(info.st_size, max_bytes), path)
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO or a device named *.yaml must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise TemplateError("is a directory, not a template file", path)
+            if not stat.S_ISREG(info.st_mode):
+                raise TemplateError("not a regular file (a pipe, socket or device), "
+                                    "not a template", path)
+            if info.st_size > max_bytes:
+                raise TemplateError(_too_big(info.st_size, max_bytes), path)
             data = handle.read(max_bytes + 1)
     except OSError as err:
         raise TemplateError(f"cannot read file: {err.strerror or err}", path) from None
     if len(data) > max_bytes:
         raise TemplateError(_too_big(len(data), max_bytes), path)
-    return load_text(_decode(data, path), path, max_nodes=max_nodes, max_depth=max_depth)
+    return load_bytes(data, path, max_nodes=max_nodes, max_depth=max_depth)
+
+
+def load_bytes(data: bytes, file: str, *, max_nodes: int | None = None,
+               max_depth: int | None = None) -> LoadedTemplate:
+    """Load a template's raw bytes (UTF-8, BOM allowed); `file` names it as in `load_text`."""
+    return load_text(_decode(data, file), file, max_nodes=max_nodes, max_depth=max_depth)
 
 
 def load_text(text: str, file: str, *, max_nodes: int | None = None,
@@ -282,6 +294,13 @@ def _first_position(values: dict[str, SpanTuple]) -> tuple[int | None, int | Non
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """Template text (a key, a tag) quoted in a message: one line, bounded length."""
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -463,11 +482,11 @@ class _Composer:
             if kind == (_MAP if tag == _MAP_TAG else _SEQ):
                 return None
         elif tag.startswith("!") and not tag.startswith("!!"):
-            raise _Fail(f"unknown tag '{tag}' (not a CloudFormation intrinsic function)",
+            raise _Fail(f"unknown tag '{_shown(tag)}' (not a CloudFormation intrinsic function)",
                         mark.line, mark.column)
         else:
             shown = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
-            raise _Fail(f"tag '{shown}' is not allowed (only CloudFormation short-form tags "
+            raise _Fail(f"tag '{_shown(shown)}' is not allowed (only CloudFormation short-form tags "
                         "and the YAML core tags !!str !!int !!float !!bool !!null !!map "
                         "!!seq)", mark.line, mark.column)
         shown = "!!" + tag[len(_CORE):]
@@ -507,7 +526,7 @@ class _Composer:
             first = seen.get(key)
             if first is not None:
                 line, column = key_node.span[0] - 1, key_node.span[1] - 1
-                raise _Fail(f"duplicate key '{key}' (first at line {first.span[0]}, again at "
+                raise _Fail(f"duplicate key '{_shown(key)}' (first at line {first.span[0]}, again at "
                             f"line {line + 1})", line, column)
             seen[key] = key_node
             triples.append((key, key_node, value_node))
@@ -808,14 +827,14 @@ class _JsonParser:
         first = frame.seen.get(key)
         line = self.position(offset)[0] + 1
         if first is not None:
-            raise self.fail(f"duplicate key '{key}' (first at line {first}, again at line "
+            raise self.fail(f"duplicate key '{_shown(key)}' (first at line {first}, again at line "
                             f"{line})", offset)
         frame.seen[key] = line
         frame.key = key
         self.keys[f"{frame.pointer}/{escape_token(key)}"] = self.span(offset, end)
         offset = self.ws(end)
         if offset >= len(text) or text[offset] != ":":
-            raise self.fail(f"expected ':' after key '{key}', found {self.found(offset)}",
+            raise self.fail(f"expected ':' after key '{_shown(key)}', found {self.found(offset)}",
                             offset)
         return self.ws(offset + 1)
 

@@ -80,12 +80,14 @@ class _Normalizer:
 
     def _reference_target(self, value: Any, kinds: tuple[str, ...]) -> str | None:
         """A Ref/GetAtt/literal name pointing at a template identity of one of `kinds`."""
-        if isinstance(value, dict) and list(value) == ["Ref"] and value["Ref"] in self.identities:
+        if isinstance(value, dict) and list(value) == ["Ref"] and isinstance(value["Ref"], str) \
+                and value["Ref"] in self.identities:
             return value["Ref"] if self.identities[value["Ref"]]["kind"] in kinds else None
         if isinstance(value, dict) and list(value) == ["Fn::GetAtt"]:
             arg = value["Fn::GetAtt"]
             target = arg[0] if isinstance(arg, list) and arg else None
-            if target in self.identities and self.identities[target]["kind"] in kinds:
+            if isinstance(target, str) and target in self.identities and \
+                    self.identities[target]["kind"] in kinds:
                 return target
             return None
         if isinstance(value, str):
@@ -227,7 +229,7 @@ class _Normalizer:
                                    pointer("Resources", rid, "Properties", "PolicyDocument"))
 
     def _managed_policy(self, identity: dict, item: Any, path: str) -> None:
-        if isinstance(item, dict) and list(item) == ["Ref"] and \
+        if isinstance(item, dict) and list(item) == ["Ref"] and isinstance(item["Ref"], str) and \
                 isinstance(self.resources.get(item["Ref"]), dict) and \
                 self.resources[item["Ref"]].get("Type") == "AWS::IAM::ManagedPolicy":
             return  # attached through the ManagedPolicy's own Roles/Users/Groups or below
@@ -258,7 +260,7 @@ class _Normalizer:
         if isinstance(item, str) or (isinstance(item, dict) and len(item) == 1 and
                                      next(iter(item)) in ("Ref", "Fn::Sub", "Fn::Join", "Fn::If",
                                                           "Fn::ImportValue")):
-            if isinstance(item, dict) and list(item) == ["Ref"] and \
+            if isinstance(item, dict) and list(item) == ["Ref"] and isinstance(item["Ref"], str) and \
                     isinstance(self.resources.get(item["Ref"]), dict) and \
                     self.resources[item["Ref"]].get("Type") == "AWS::IAM::ManagedPolicy":
                 doc = self._props(self.resources[item["Ref"]]).get("PolicyDocument")
@@ -533,11 +535,11 @@ def _referenced_ids(value: Any, ids: set[str]) -> set[str]:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if list(node) == ["Ref"] and node["Ref"] in ids:
+            if list(node) == ["Ref"] and isinstance(node["Ref"], str) and node["Ref"] in ids:
                 found.add(node["Ref"])
             elif list(node) == ["Fn::GetAtt"]:
                 arg = node["Fn::GetAtt"]
-                if isinstance(arg, list) and arg and arg[0] in ids:
+                if isinstance(arg, list) and arg and isinstance(arg[0], str) and arg[0] in ids:
                     found.add(arg[0])
             elif list(node) == ["Fn::Sub"]:
                 arg = node["Fn::Sub"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import EngineError
-from .findings import FileError, Finding, Related
+from .findings import SEVERITIES, FileError, Finding, Related
 from .load import LoadedTemplate, TemplateError, load_template
 from .normalize import normalize
 from .rules import (
@@ -23,6 +23,7 @@ from .rules import (
     catalog_from_modules,
     read_policy_dir,
 )
+from .template_checks import resource_count_problem
 
 
 @dataclass
@@ -38,9 +39,11 @@ class FileReport:
 class PolicySet:
     """The Rego modules and data the engine runs, with the rule catalog read from them."""
 
-    def __init__(self, modules: dict[str, str], config: dict | None = None):
+    def __init__(self, modules: dict[str, str], config: dict | None = None,
+                 extra_data: dict | None = None):
         self.modules = modules
         self.config = config or {}
+        self.extra_data = extra_data or {}  # bundle data besides the config (other roots)
         self.rules: dict[str, Rule] = catalog_from_modules(modules)
 
     @classmethod
@@ -51,24 +54,46 @@ class PolicySet:
         return cls(modules, config)
 
     def data(self) -> dict:
-        return {"kmspolicy": {"config": self.config}}
+        return {**self.extra_data, "kmspolicy": {**self.extra_data.get("kmspolicy", {}),
+                                                 "config": self.config}}
 
 
-def make_engine(policies: PolicySet, name: str = "embedded"):
+ENGINES = ("embedded", "opa-server", "opa-cli")
+
+
+def make_engine(policies: PolicySet, name: str = "embedded", **options):
+    """The engine `name` loaded with the policies. Options: opa-server takes `url`, `push`,
+    `token`, `ca_cert`, `timeout`; opa-cli takes `opa_path`, `timeout`. Engine modules are
+    imported here, so the embedded default never loads an OPA client."""
     if name == "embedded":
         from .engines.embedded import EmbeddedEngine
 
         return EmbeddedEngine(policies.modules, policies.data())
-    raise EngineError(f"unknown engine '{name}'")
+    if name == "opa-server":
+        from .engines.opa_server import OpaServerEngine
+
+        if not options.get("url"):
+            raise EngineError("the opa-server engine needs --opa-url")
+        return OpaServerEngine(options["url"], modules=policies.modules, data=policies.data(),
+                               push=bool(options.get("push")), token=options.get("token"),
+                               ca_cert=options.get("ca_cert"),
+                               timeout=options.get("timeout") or 10.0)
+    if name == "opa-cli":
+        from .engines.opa_cli import OpaCliEngine
+
+        return OpaCliEngine(policies.modules, policies.data(), opa_path=options.get("opa_path"),
+                            timeout=options.get("timeout") or 30.0)
+    raise EngineError(f"unknown engine '{name}' (choose from: {', '.join(ENGINES)})")
 
 
 class Analyzer:
     def __init__(self, policies: PolicySet, engine=None, parameters: dict[str, str] | None = None,
-                 max_bytes: int | None = None):
+                 max_bytes: int | None = None, debug: bool = False):
         self.policies = policies
         self.engine = engine if engine is not None else make_engine(policies)
         self.parameters = parameters or {}
         self.max_bytes = max_bytes
+        self.debug = debug  # let unexpected exceptions through (tracebacks) instead of errors
 
     def load(self, path: str) -> LoadedTemplate:
         kwargs = {"max_bytes": self.max_bytes} if self.max_bytes else {}
@@ -78,10 +103,16 @@ class Analyzer:
         display = display or path
         try:
             template = self.load(path)
+            return self.analyze_loaded(template, display)
         except TemplateError as exc:
             return FileReport(display, "error", errors=[
                 FileError(display, exc.message, exc.line, exc.column)])
-        return self.analyze_loaded(template, display)
+        except Exception as exc:  # a bug must cost this file, never the run or a clean report
+            if self.debug:
+                raise
+            return FileReport(display, "error", errors=[FileError(
+                display, f"internal error: {_exception_line(exc)} (run with --debug for a "
+                         "traceback)", kind="internal")])
 
     def analyze_loaded(self, template: LoadedTemplate, display: str) -> FileReport:
         document = template.document
@@ -94,20 +125,32 @@ class Analyzer:
             report.errors.append(FileError(display, "Resources must be a mapping of logical IDs to resources",
                                            span.line, span.column))
             return report
+        too_many = resource_count_problem(document["Resources"])
+        if too_many:
+            span, _ = template.source_map.locate("/Resources")
+            report.status = "error"
+            report.errors.append(FileError(display, too_many, span.line, span.column))
+            return report
         normalized = normalize(document, display, self.parameters)
         report.input = normalized.input
         report.keys = len(normalized.input["keys"])
         for pointer, message in normalized.problems:
             span, _ = template.source_map.locate(pointer)
-            report.errors.append(FileError(display, message, span.line, span.column))
+            report.errors.append(FileError(display, _printable(message), span.line, span.column))
         if not normalized.input["keys"]:
             report.status = "error" if report.errors else "analyzed"
             return report
         try:
             decisions = self.engine.findings(normalized.input)
-        except EngineError as exc:
+            if not isinstance(decisions, list):
+                raise EngineError(f"the engine returned {type(decisions).__name__}, "
+                                  "not a list of findings")
+        except Exception as exc:  # any engine failure is an error for this file, never clean
+            if self.debug and not isinstance(exc, EngineError):
+                raise
+            detail = str(exc) if isinstance(exc, EngineError) else _exception_line(exc)
             report.status = "error"
-            report.errors.append(FileError(display, f"engine error: {exc}", kind="engine"))
+            report.errors.append(FileError(display, f"engine error: {detail}", kind="engine"))
             return report
         for decision in decisions:
             finding = self._locate(decision, template, normalized.input, display, report)
@@ -125,7 +168,9 @@ class Analyzer:
             pointer = decision["path"]
             message = decision["message"]
             resource = decision.get("resource", "")
-        except (TypeError, KeyError):
+            if not all(isinstance(v, str) for v in (rule_id, pointer, message, resource)):
+                raise TypeError("rule, path, message and resource must be strings")
+        except (TypeError, KeyError, AttributeError):
             report.errors.append(FileError(display, f"a rule returned a malformed finding: {decision!r:.200}",
                                            kind="engine"))
             return None
@@ -151,7 +196,8 @@ class Analyzer:
                 continue
             related.append(Related(display, rspan.line, rspan.column, item["path"], item.get("message", "")))
         finding = Finding(
-            rule=rule_id, severity=rule_config.get("severity", rule.severity), title=rule.title,
+            rule=rule_id, severity=rule_config.get("severity", _decision_severity(decision, rule)),
+            title=rule.title,
             message=message, file=display, line=span.line, column=span.column,
             end_line=span.end_line, end_column=span.end_column, resource=resource, path=pointer,
             related=related,
@@ -162,6 +208,12 @@ class Analyzer:
             finding.suppressed = True
             finding.suppression_reason = reason
         return finding
+
+
+def _decision_severity(decision: dict, rule: Rule) -> str:
+    """A rule may raise or lower one finding's severity (e.g. destructive actions)."""
+    severity = decision.get("severity")
+    return severity if severity in SEVERITIES else rule.severity
 
 
 def _finding_span(template: LoadedTemplate, pointer: str):
@@ -191,8 +243,18 @@ def _suppression(input_doc: dict, resource: str, rule_id: str) -> str | None:
     return None
 
 
+def _printable(message: str, limit: int = 300) -> str:
+    """One line, of bounded length: messages quote template text, which can be anything."""
+    line = message.replace("\r", "\\r").replace("\n", "\\n")
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def _exception_line(exc: Exception) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
 def _is_template(document: Any) -> bool:
     return isinstance(document, dict) and "Resources" in document
 
 
-__all__ = ["Analyzer", "FileReport", "PolicySet", "RuleMetadataError", "make_engine"]
+__all__ = ["ENGINES", "Analyzer", "FileReport", "PolicySet", "RuleMetadataError", "make_engine"]

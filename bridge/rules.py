@@ -37,6 +37,10 @@ class RuleMetadataError(ValueError):
     pass
 
 
+# libyaml's loader when PyYAML has it: the same safe loading, ~10x faster (start-up time)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def package_of(source: str) -> str | None:
     match = PACKAGE_LINE.search(source)
     return match.group(1) if match else None
@@ -58,7 +62,7 @@ def package_metadata(source: str) -> dict | None:
         return None
     text = "\n".join(line[2:] if line.startswith("# ") else line[1:] for line in block[1:])
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise RuleMetadataError(f"METADATA is not valid YAML: {exc}") from None
     return data if isinstance(data, dict) else None

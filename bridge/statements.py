@@ -8,10 +8,15 @@ from typing import Any
 
 from . import catalog
 from .conditions import classify
-from .intrinsics import IntrinsicError, Resolver, Sym, literal
+from .intrinsics import IntrinsicError, Resolver, Sym, describe, literal
 from .principals import IdentityLinker, parse_principal_element, split_symbolic
 
 EFFECTS = ("Allow", "Deny")
+MAX_STATEMENTS = 100
+"""Most statements one policy document may have (Fn::If branches count); beyond it the
+policy is refused, so a hostile template cannot make evaluation slow."""
+MAX_PRINCIPALS_PER_KEY = 100
+"""Most distinct principals one key policy may name; every one is a subject to evaluate."""
 STATEMENT_FIELDS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
                     "Resource", "NotResource", "Condition"}
 
@@ -47,8 +52,13 @@ def statements_of(document: Any, path: str, ctx: PolicyContext) -> list[tuple[di
         return []
     raw = document["Statement"]
     base = path + "/Statement"
+    items = ctx.resolver.items(raw)
+    if len(items) > MAX_STATEMENTS:
+        ctx.problem(base, f"policy has {len(items):,} statements, more than the limit of "
+                          f"{MAX_STATEMENTS} (MAX_STATEMENTS); it is not analyzed")
+        return []
     out = []
-    for statement, suffix in ctx.resolver.items(raw):
+    for statement, suffix in items:
         spath = base + suffix
         if isinstance(statement, dict) and len(statement) == 1 and next(iter(statement)).startswith("Fn::"):
             ctx.problem(spath, f"a statement built with {next(iter(statement))} cannot be analyzed statically")
@@ -57,6 +67,15 @@ def statements_of(document: Any, path: str, ctx: PolicyContext) -> list[tuple[di
         else:
             ctx.problem(spath, "statement must be a mapping")
     return out
+
+
+def key_principal_problem(statements: list[dict]) -> str | None:
+    """Why a key policy's statements name too many principals to analyze, if they do."""
+    distinct = {p["id"] for statement in statements for p in statement["principals"]}
+    if len(distinct) > MAX_PRINCIPALS_PER_KEY:
+        return (f"key policy names {len(distinct):,} distinct principals, more than the limit "
+                f"of {MAX_PRINCIPALS_PER_KEY} (MAX_PRINCIPALS_PER_KEY); it is not analyzed")
+    return None
 
 
 def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyContext, *,
@@ -78,14 +97,14 @@ def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyConte
     effect = statement.get("Effect")
     if effect not in EFFECTS:
         ctx.problem(at("Effect") if "Effect" in statement else path,
-                    f"Effect must be Allow or Deny, got {effect!r}" if "Effect" in statement
+                    f"Effect must be Allow or Deny, got {_shown(effect)}" if "Effect" in statement
                     else "statement has no Effect")
         return None
     out: dict = {
         "index": index, "sid": _sid(statement.get("Sid")), "path": element_path or path,
         "effect": effect, "effect_path": at("Effect"),
     }
-    if not _actions(statement, out, at, ctx, pinned, key_policy):
+    if not _actions(statement, out, at, ctx, pinned):
         return None
     if key_policy:
         if not _principals(statement, out, at, ctx):
@@ -109,12 +128,15 @@ def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyConte
     return out
 
 
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) and len(value) <= 40 else describe(value)
+
+
 def _sid(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool,
-             key_policy: bool) -> bool:
+def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -> bool:
     modes = [m for m in ("Action", "NotAction") if m in statement]
     if len(modes) != 1:
         ctx.problem(out["path"], "statement must have exactly one of Action or NotAction")
@@ -124,6 +146,10 @@ def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool,
     matched: set[str] = set()
     for item, suffix in ctx.resolver.items(statement[mode]):
         item_path = at(mode) + ("" if pinned else suffix)
+        if not isinstance(item, str | dict):
+            ctx.problem(item_path, f"{mode} must be a string or a list of strings, "
+                                   f"got {describe(item)}")
+            return False
         try:
             alternatives = ctx.resolver.strings(item)
         except IntrinsicError as exc:
@@ -138,11 +164,9 @@ def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool,
             else:
                 try:
                     actions = catalog.expand(text)
-                except ValueError as exc:
-                    if key_policy:
-                        ctx.problem(item_path, f"{mode}: {exc}")
-                        return False
-                    actions = []  # not a KMS action: IAM rejects it, KMS access is unaffected
+                except ValueError as exc:  # IAM rejects the policy: the template is broken
+                    ctx.problem(item_path, f"{mode}: {exc}")
+                    return False
                 unresolved = False
             matched.update(actions)
             patterns.append({"pattern": text, "path": item_path, "actions": actions,

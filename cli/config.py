@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from kmspolicy.bridge import schema
@@ -31,6 +30,8 @@ def load_config(path: str | None) -> dict:
         raise ConfigError(f"{path}:{line}: the config is not valid {kind}") from None
     if data is None:
         return {}
+    import jsonschema  # only with --config: it is slow to import
+
     try:
         schema.validate(data, "config-v1")
     except jsonschema.ValidationError as exc:

@@ -33,6 +33,10 @@ def discover(paths: list[str]) -> tuple[list[tuple[str, bool]], list[str]]:
             found[str(path)] = True
         elif path.is_dir():
             found.update({f: False for f in _walk(path)})
+        elif path.exists():
+            problems.append(f"{raw}: not a regular file or directory (a pipe, socket or device)")
+        elif path.is_symlink():
+            problems.append(f"{raw}: broken symbolic link (its target does not exist or loops)")
         else:
             problems.append(f"{raw}: no such file or directory")
     return sorted(found.items()), problems

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from dataclasses import replace
 
 import click
 
 from kmspolicy import __version__
+from kmspolicy.bridge.bundle import BundleError
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import SEVERITIES, Result, severity_at_least
-from kmspolicy.bridge.pipeline import Analyzer, PolicySet
-from kmspolicy.bridge.rules import RuleMetadataError
+from kmspolicy.bridge.load import MAX_BYTES
+from kmspolicy.bridge.pipeline import PolicySet
+from kmspolicy.bridge.rules import Rule, RuleMetadataError
 
 from . import reporters
+from .access_cmd import access_command, with_parameters
+from .baseline import BaselineError, BaselineMatch, apply_baseline, load_baseline, write_baseline
+from .bundle_cmd import bundle_group
 from .config import ConfigError, load_config
+from .engine_options import build_analyzer, engine_options, engine_settings, load_policies
+from .explain_cmd import explain_command
+from .input_cmd import input_command
 from .params import parse_parameters
-from .run import run
+from .progress import progress_for
+from .reporters.github import append_step_summary
+from .rules_cmd import rules_command
+from .run import default_jobs, run
+from .test_cmd import test_command
 
 FAIL_ON = (*SEVERITIES, "never")
 
@@ -78,21 +92,47 @@ def main() -> None:
               help="Organization guardrails (YAML or JSON).")
 @click.option("--root", type=click.Path(file_okay=False),
               help="Report paths relative to this folder (default: the working directory).")
+@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False),
+              help="Hide the findings recorded in this file by `kmspolicy baseline create`.")
+@click.option("--skip-non-templates", is_flag=True,
+              help="Skip files given by name that are not templates, as in folders (pre-commit).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list skipped files and suppressed findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the summary and errors.")
 @click.option("--no-color", is_flag=True, help="No ANSI colour (NO_COLOR is honoured too).")
 @click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("--max-file-size", type=click.IntRange(min=1), default=MAX_BYTES, metavar="BYTES",
+              show_default=True, help="Refuse template files larger than this (an error, exit 2).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: the number of CPUs; 1: none, all in this process).")
+@engine_options
 def eval_command(paths, formats, output, fail_on, severity, parameters, parameters_file,
-                 config_path, root, verbose, quiet, no_color, debug) -> None:
+                 config_path, root, baseline_path, skip_non_templates, verbose, quiet, no_color,
+                 debug, max_file_size, jobs, **engine) -> None:
     """Analyze templates (files or directories) and report findings on their lines."""
     try:
         chosen = parse_formats(formats, output)
         values = parse_parameters(parameters, parameters_file)
         config = load_config(config_path)
-        analyzer = Analyzer(PolicySet.builtin(config=config), parameters=values)
-    except (ConfigError, RuleMetadataError, EngineError) as exc:
+        settings = engine_settings(engine)
+        jobs = jobs or default_jobs()
+        analyzer = functools.partial(build_analyzer, settings, config, config_path is not None,
+                                     values)
+        analyzer = functools.partial(configured_analyzer, analyzer, max_file_size, debug)
+        if settings["engine"] == "embedded" and jobs > 1:
+            policies = load_policies(settings["bundles"], config)  # each worker builds an engine
+        else:
+            analyzer = analyzer()
+            policies = analyzer.policies
+        known = load_baseline(baseline_path) if baseline_path else None
+        result = run(list(paths), analyzer, root, jobs=jobs, skip_non_templates=skip_non_templates,
+                     progress=progress_for([name for name, _ in chosen], quiet))
+    except (ConfigError, RuleMetadataError, EngineError, BundleError, BaselineError) as exc:
         raise Failure(str(exc)) from None
-    result = run(list(paths), analyzer, root)
+    hidden = 0
+    if known is not None:
+        match = apply_baseline(result, known)
+        hidden = match.hidden
+        click.echo(baseline_note(baseline_path, match), err=True)
     if severity:
         result.findings = [f for f in result.findings if severity_at_least(f.severity, severity)]
     result.findings.sort(key=lambda f: f.sort_key())
@@ -101,9 +141,26 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
             click.echo(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)", err=True)
     context = reporters.ReportContext(color=use_color(no_color), verbose=verbose, quiet=quiet,
                                       sources=reporters.file_sources(root), tool_version=__version__,
-                                      fail_on=fail_on)
+                                      fail_on=fail_on, rules=effective_rules(policies),
+                                      baseline_hidden=hidden)
     write_reports(result, chosen, context)
     sys.exit(result.exit_code(fail_on))
+
+
+main.add_command(rules_command)
+main.add_command(bundle_group)
+main.add_command(input_command)
+main.add_command(test_command)
+main.add_command(access_command)
+main.add_command(explain_command)
+
+
+def configured_analyzer(build, max_bytes: int, debug: bool):
+    """`build()` with the per-file limits and --debug (module level: workers unpickle it)."""
+    analyzer = build()
+    analyzer.max_bytes = max_bytes
+    analyzer.debug = debug
+    return analyzer
 
 
 def write_reports(result: Result, chosen: list[tuple[str, str | None]],
@@ -113,14 +170,74 @@ def write_reports(result: Result, chosen: list[tuple[str, str | None]],
         if file is None:
             click.echo(reporter.render(result, context), nl=False)
             continue
-        plain = reporters.ReportContext(color=False, verbose=context.verbose, quiet=context.quiet,
-                                        sources=context.sources, tool_version=context.tool_version,
-                                        fail_on=context.fail_on)
         try:
             with open(file, "w", encoding="utf-8") as handle:
-                handle.write(reporter.render(result, plain))
+                handle.write(reporter.render(result, replace(context, color=False)))
         except OSError as exc:
             raise Failure(f"{file}: cannot write the {name} output: {exc.strerror}") from None
+    if any(name == "github" for name, _ in chosen):
+        try:
+            append_step_summary(result, context)
+        except OSError as exc:
+            raise Failure(f"{exc.filename}: cannot write the GitHub step summary: "
+                          f"{exc.strerror}") from None
+
+
+def effective_rules(policies: PolicySet) -> dict[str, Rule]:
+    """The rules that run, with the severities the configuration sets."""
+    settings = policies.config.get("rules") or {}
+    rules = {}
+    for rule_id, rule in policies.rules.items():
+        setting = settings.get(rule_id) or {}
+        if setting.get("enabled") is not False:
+            rules[rule_id] = replace(rule, severity=setting.get("severity", rule.severity))
+    return rules
+
+
+def baseline_note(path: str, match: BaselineMatch) -> str:
+    note = f"kmspolicy: {match.hidden} known finding{'s' * (match.hidden != 1)} hidden by the baseline {path}"
+    if match.stale:
+        note += f" ({match.stale} baseline entr{'ies' if match.stale != 1 else 'y'} no longer found)"
+    return note
+
+
+@main.group("baseline")
+def baseline_group() -> None:
+    """Record today's findings, so that `eval --baseline` reports only new ones."""
+
+
+@baseline_group.command("create")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The baseline file to write, e.g. .kmspolicy-baseline.json.")
+@with_parameters
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              help="Organization guardrails (YAML or JSON).")
+@click.option("--root", type=click.Path(file_okay=False),
+              help="Paths relative to this folder (default: the working directory); "
+                   "give eval the same.")
+@engine_options
+def baseline_create(paths, output, parameters, parameters_file, config_path, root,
+                    **engine) -> None:
+    """Write the findings of PATHS (not the suppressed ones) to a baseline file."""
+    try:
+        values = parse_parameters(parameters, parameters_file)
+        config = load_config(config_path)
+        analyzer = build_analyzer(engine_settings(engine), config, config_path is not None, values)
+    except (ConfigError, RuleMetadataError, EngineError, BundleError) as exc:
+        raise Failure(str(exc)) from None
+    result = run(list(paths), analyzer, root)
+    try:
+        count = write_baseline(output, result)
+    except BaselineError as exc:
+        raise Failure(str(exc)) from None
+    for error in result.errors:
+        click.echo(f"kmspolicy: error: {error}", err=True)
+    click.echo(f"kmspolicy: wrote {count} finding{'s' * (count != 1)} to {output}", err=True)
+    if result.errors:
+        click.echo("kmspolicy: the files above could not be analyzed; their findings are not "
+                   "in the baseline", err=True)
+        sys.exit(2)
 
 
 def entrypoint() -> None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from dataclasses import fields
 from pathlib import Path
+from typing import Protocol
 
 from kmspolicy.bridge.findings import FileError, FileStatus, Result
 from kmspolicy.bridge.pipeline import Analyzer, FileReport
 
 from .discover import discover
+
+Task = tuple[str, str, bool]  # file, display path, given explicitly
+
+
+class Progress(Protocol):
+    def start(self, total: int) -> None: ...
+    def advance(self, findings: int) -> None: ...
+    def finish(self) -> None: ...
 
 
 def display_path(file: str, root: str | None = None) -> str:
@@ -21,16 +32,71 @@ def display_path(file: str, root: str | None = None) -> str:
         return Path(file).as_posix()
 
 
-def run(paths: list[str], analyzer: Analyzer, root: str | None = None) -> Result:
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str | None = None,
+        jobs: int = 1, progress: Progress | None = None, skip_non_templates: bool = False) -> Result:
+    """`analyzer` is an Analyzer, or a picklable factory of one so that `jobs` > 1 can build
+    one per worker process (cli/parallel.py); with one job or one file, no worker is started.
+    `skip_non_templates`: a file given by name that is not a template is skipped as in a
+    folder, not an error (pre-commit passes every changed YAML and JSON file)."""
     files, problems = discover(paths)
     result = Result()
     for problem in problems:
         file, _, message = problem.partition(": ")
         result.errors.append(FileError(file, message))
-    for file, explicit in files:
-        report = analyzer.analyze(file, display_path(file, root))
-        add_report(result, report, explicit)
+    tasks = [(file, display_path(file, root), explicit and not skip_non_templates)
+             for file, explicit in files]
+    if progress:
+        progress.start(len(tasks))
+    for part in analyze_tasks(tasks, analyzer, jobs):
+        merge(result, part)
+        if progress:
+            progress.advance(len(part.active_findings()))
+    if progress:
+        progress.finish()
     return result
+
+
+def analyze_tasks(tasks: list[Task], analyzer: Analyzer | Callable[[], Analyzer],
+                  jobs: int) -> Iterator[Result]:
+    """One partial Result per task, in task order."""
+    if not isinstance(analyzer, Analyzer) and jobs > 1 and len(tasks) > 1:
+        from .parallel import WorkerPool
+
+        return WorkerPool(analyzer, jobs).map(tasks)
+    if not isinstance(analyzer, Analyzer):
+        analyzer = analyzer()
+    threads = min(jobs, len(tasks), getattr(analyzer.engine, "max_concurrency", 1))
+    if threads > 1:  # a remote engine: one engine, overlapping requests, results in order
+        return _threaded(analyzer, tasks, threads)
+    return (analyze_task(analyzer, task) for task in tasks)
+
+
+def _threaded(analyzer: Analyzer, tasks: list[Task], threads: int) -> Iterator[Result]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        yield from pool.map(lambda task: analyze_task(analyzer, task), tasks)
+
+
+def analyze_task(analyzer: Analyzer, task: Task) -> Result:
+    """What one file adds to the Result (the document and rule input are not kept)."""
+    file, display, explicit = task
+    part = Result()
+    add_report(part, analyzer.analyze(file, display), explicit)
+    return part
+
+
+def merge(result: Result, part: Result) -> None:
+    for item in fields(Result):
+        getattr(result, item.name).extend(getattr(part, item.name))
 
 
 def add_report(result: Result, report: FileReport, explicit: bool) -> None:
@@ -42,6 +108,7 @@ def add_report(result: Result, report: FileReport, explicit: bool) -> None:
         else:
             result.skipped.append(report.file)
         return
-    result.files.append(FileStatus(report.file, report.status, report.keys))
+    key_ids = tuple(sorted((report.input or {}).get("keys") or {}))
+    result.files.append(FileStatus(report.file, report.status, report.keys, key_ids))
     result.findings.extend(report.findings)
     result.errors.extend(report.errors)

@@ -1,11 +1,12 @@
-"""The embedded engine: regopy (rego-cpp), compiled once per process, no server needed."""
+"""The embedded engine: regopy (rego-cpp), compiled once per process (or loaded from the
+compiled-bundle cache, bundle_cache.py), no server needed."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from . import ENTRYPOINT, EngineError
+from . import ENTRYPOINT, EngineError, bundle_cache
 
 
 class EmbeddedEngine:
@@ -18,6 +19,10 @@ class EmbeddedEngine:
         self._regopy = regopy
         self.query = query
         self._interpreter = regopy.Interpreter()
+        key = bundle_cache.bundle_key(modules, data, query, getattr(regopy, "__version__", ""))
+        self._bundle = bundle_cache.load(regopy, self._interpreter, key)
+        if self._bundle is not None:
+            return
         try:
             for name, source in modules.items():
                 self._interpreter.add_module(name, source)
@@ -28,6 +33,7 @@ class EmbeddedEngine:
             raise EngineError(f"the policies do not compile: {_one_line(exc)}") from None
         if not self._bundle.ok():
             raise EngineError(f"the policies do not compile: {_one_line(self._bundle.node)}")
+        bundle_cache.save(regopy, self._interpreter, self._bundle, key)
 
     def evaluate(self, input_doc: dict) -> Any:
         try:

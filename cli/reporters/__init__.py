@@ -14,6 +14,9 @@ from .base import ReportContext, Reporter, file_sources, no_sources
 _MODULES = (
     "text",
     "json_format",
+    "sarif",
+    "github",
+    "junit",
 )
 
 REPORTERS: dict[str, Reporter] = {

@@ -9,13 +9,14 @@ Reporters are pure: the same result and context always give the same string.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from kmspolicy import __version__
 from kmspolicy.bridge.findings import Result
+from kmspolicy.bridge.rules import Rule
 
 SourceLines = Callable[[str], list[str] | None]
 
@@ -64,6 +65,22 @@ class ReportContext:
     sources: SourceLines = field(default=no_sources)
     tool_version: str = __version__
     fail_on: str = "low"
+    # The rules that ran ({id: Rule}, severity overrides applied), for formats that list
+    # every rule (SARIF's catalog, JUnit's passing test cases); None when unknown.
+    rules: Mapping[str, Rule] | None = None
+    # Findings left out of the result because `--baseline` already knows them.
+    baseline_hidden: int = 0
+
+
+def report_rules(result: Result, context: ReportContext) -> list[Rule]:
+    """Every rule a report lists, by id: `context.rules`, plus any rule a finding names that
+    the catalog lacks (described from the finding), so every finding has its rule."""
+    rules = dict(context.rules or {})
+    for f in result.findings:
+        if f.rule not in rules:
+            rules[f.rule] = Rule(id=f.rule, package="", title=f.title, description="",
+                                 severity=f.severity, remediation="", file="")
+    return [rules[rule_id] for rule_id in sorted(rules)]
 
 
 @runtime_checkable

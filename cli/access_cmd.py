@@ -1,0 +1,71 @@
+"""`kmspolicy access TEMPLATE`: per key, who can use, manage, change permissions on and
+read it, and the lines that decide each answer."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from kmspolicy.bridge.access import AccessAnalyzer, AccessError
+from kmspolicy.bridge.engines import EngineError
+
+from .access_render import RENDERERS
+from .params import parse_parameters
+
+
+def use_color(no_color: bool) -> bool:
+    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def fail(message: str) -> None:
+    """Bad input or an engine failure: one line on stderr, exit code 2."""
+    click.echo(f"kmspolicy: error: {' '.join(str(message).split())}", err=True)
+    sys.exit(2)
+
+
+def analyzer(parameters: tuple[str, ...], parameters_file: tuple[str, ...]) -> AccessAnalyzer:
+    return AccessAnalyzer(parse_parameters(parameters, parameters_file))
+
+
+parameter_options = [
+    click.option("-p", "--parameter", "parameters", multiple=True, metavar="KEY=VALUE",
+                 help="A template parameter value (repeatable)."),
+    click.option("--parameters-file", multiple=True, type=click.Path(dir_okay=False),
+                 help="Parameter values: JSON/YAML mapping or CloudFormation's ParameterKey list."),
+]
+
+
+def with_parameters(command):
+    for option in reversed(parameter_options):
+        command = option(command)
+    return command
+
+
+@click.command("access")
+@click.argument("template", type=click.Path())
+@click.option("--key", "key", metavar="LOGICAL_ID", help="Only this key.")
+@click.option("-f", "--format", "output_format", type=click.Choice(list(RENDERERS)), default="text",
+              show_default=True, help="Output format (dot: a Graphviz graph).")
+@with_parameters
+@click.option("--no-color", is_flag=True, help="No ANSI colour (NO_COLOR is honoured too).")
+def access_command(template, key, output_format, parameters, parameters_file, no_color) -> None:
+    """Who can use each KMS key in TEMPLATE, and the lines that decide it.
+
+    Rows are principals (every identity the template defines, every principal the key
+    policy names, "any IAM principal of this account"), columns the capabilities use,
+    manage, permissions and read; each cell is allowed, conditional, reachable (through
+    CreateGrant or PutKeyPolicy) or denied. Exit 2 when the template could not be read
+    completely (the errors are listed).
+    """
+    try:
+        report = analyzer(parameters, parameters_file).report(template, key=key)
+    except (AccessError, EngineError) as exc:
+        fail(str(exc))
+    click.echo(RENDERERS[output_format](report, use_color(no_color)), nl=False)
+    if report.errors:
+        if output_format != "text":
+            for error in report.errors:
+                click.echo(f"kmspolicy: error: {error}", err=True)
+        sys.exit(2)

@@ -1,0 +1,100 @@
+"""Baselines for gradual adoption: record today's findings, then report only new ones.
+
+`kmspolicy baseline create -o FILE PATHS` writes the unsuppressed findings of PATHS;
+`kmspolicy eval --baseline FILE PATHS` leaves out every finding the baseline knows and
+says how many it hid. Findings are matched by `Finding.fingerprint` (rule, file, resource,
+JSON pointer and the flagged line's text), so a baseline survives lines shifting above a
+finding; it does not survive moving the file, renaming the resource or editing the
+flagged line, and that is intended. Entries are counted: one entry hides one finding, so a
+second identical finding is reported. Paths are part of the fingerprint: create and use a
+baseline from the same working directory (or `--root`).
+
+The file is JSON, version 1:
+
+    {"version": 1, "tool": "kmspolicy",
+     "findings": [{"fingerprint": "…", "rule": "KP001", "file": "t.yaml",
+                   "resource": "KmsKey", "line": 23}]}
+
+Only `fingerprint` is matched; the other fields are there for people reviewing the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from kmspolicy.bridge.findings import Result
+
+VERSION = 1
+
+
+class BaselineError(ValueError):
+    """An unreadable or malformed baseline file; the message names the file."""
+
+
+@dataclass(frozen=True)
+class BaselineMatch:
+    hidden: int  # findings left out because the baseline has them
+    stale: int  # baseline entries that matched nothing (fixed, moved or edited since)
+
+
+def baseline_document(result: Result) -> dict:
+    entries = [
+        {"fingerprint": f.fingerprint, "rule": f.rule, "file": f.file, "resource": f.resource,
+         "line": f.line}
+        for f in result.active_findings()
+    ]
+    entries.sort(key=lambda e: (e["file"], e["line"], e["rule"], e["fingerprint"]))
+    return {"version": VERSION, "tool": "kmspolicy", "findings": entries}
+
+
+def write_baseline(path: str, result: Result) -> int:
+    """Write the baseline of `result` to `path`; the number of findings it holds."""
+    document = baseline_document(result)
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(document, indent=2) + "\n")
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot write the baseline: {exc.strerror}") from None
+    return len(document["findings"])
+
+
+def load_baseline(path: str) -> Counter[str]:
+    """The fingerprints in a baseline file, with how many findings each may hide."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise BaselineError(f"{path}{where}: the baseline is not valid JSON") from None
+    if not isinstance(document, dict) or document.get("version") != VERSION:
+        raise BaselineError(f"{path}: not a kmspolicy baseline (expected a JSON object with "
+                            f'"version": {VERSION}; make one with `kmspolicy baseline create`)')
+    entries = document.get("findings")
+    if not isinstance(entries, list):
+        raise BaselineError(f'{path}: "findings" must be a list')
+    fingerprints: Counter[str] = Counter()
+    for index, entry in enumerate(entries):
+        fingerprint = entry.get("fingerprint") if isinstance(entry, dict) else None
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise BaselineError(f'{path}: findings[{index}] has no "fingerprint" string')
+        fingerprints[fingerprint] += 1
+    return fingerprints
+
+
+def apply_baseline(result: Result, fingerprints: Counter[str]) -> BaselineMatch:
+    """Remove from `result` the unsuppressed findings the baseline knows (each entry once)."""
+    left = Counter(fingerprints)
+    kept = []
+    hidden = 0
+    for finding in result.findings:
+        if not finding.suppressed and left[finding.fingerprint] > 0:
+            left[finding.fingerprint] -= 1
+            hidden += 1
+        else:
+            kept.append(finding)
+    result.findings = kept
+    return BaselineMatch(hidden=hidden, stale=sum(left.values()))

@@ -1,0 +1,259 @@
+"""Analyze files in worker processes (`kmspolicy eval --jobs N`).
+
+Each worker builds its Analyzer — and so compiles the policies — once, then takes one file
+at a time from the parent and sends back that file's partial `Result` (findings, errors,
+status: never the document or the rule input). The parent hands the parts on in task
+order, whatever order they finish in, so the output does not depend on N.
+
+A worker that dies (a crash in native code kills the whole process) turns the file it held
+into an error and is replaced; the run never hangs and never passes that file as clean.
+A worker that cannot build its Analyzer fails the run: the parent re-raises the worker's
+exception (or an `EngineError` if the worker died).
+Everything sent to a worker is pickled, so this works with the spawn and forkserver start
+methods: `make_analyzer` must be a picklable callable (e.g. `functools.partial(Analyzer,
+policies, parameters=...)`) that builds its engine when called.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import signal
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+from kmspolicy.bridge.engines import EngineError
+from kmspolicy.bridge.findings import FileError, Result
+from kmspolicy.bridge.pipeline import Analyzer, FileReport
+
+from .run import Task, add_report, analyze_task
+
+PRELOAD = ["kmspolicy.cli.parallel"]  # what a forkserver imports once for all its workers
+STOP_TIMEOUT = 5.0
+
+
+def default_start_method() -> str:
+    """fork when this process has no other thread (the CLI: it has built no engine either),
+    as it costs no interpreter start; else forkserver, else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
+class WorkerError(RuntimeError):
+    """A worker raised an unexpected exception (a bug): the run stops, as it would in-process."""
+
+
+class RemoteTraceback(Exception):
+    """The worker's traceback, chained to `WorkerError` so --debug shows where it failed."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"\n{self.text}"
+
+
+@dataclass
+class WorkerStats:
+    pid: int
+    ready: bool = False  # built its Analyzer
+    files: int = 0
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    stats: WorkerStats
+    current: int | None = None  # the index of the task it is analyzing
+
+
+@dataclass
+class WorkerPool:
+    """`map(tasks)` yields one partial Result per task, in task order."""
+
+    make_analyzer: Callable[[], Analyzer]
+    jobs: int
+    start_method: str | None = None
+    stats: list[WorkerStats] = field(default_factory=list)  # one per worker started
+    crashes: int = 0
+
+    def map(self, tasks: list[Task]) -> Iterator[Result]:
+        context = multiprocessing.get_context(self.start_method or default_start_method())
+        if context.get_start_method() == "forkserver":
+            context.set_forkserver_preload(PRELOAD)
+        run = _PoolRun(self, context, tasks)
+        try:
+            yield from run.results()
+        finally:
+            run.shut_down()
+
+
+class _PoolRun:
+    def __init__(self, pool: WorkerPool, context, tasks: list[Task]):
+        self.pool = pool
+        self.context = context
+        self.tasks = tasks
+        self.queue: deque[int] = deque(range(len(tasks)))
+        self.finished: dict[int, Result] = {}
+        self.live: list[_Worker] = []
+
+    def results(self) -> Iterator[Result]:
+        for _ in range(min(self.pool.jobs, len(self.tasks))):
+            self._start_worker()
+        for index in range(len(self.tasks)):
+            while index not in self.finished:
+                self._wait()
+            yield self.finished.pop(index)
+
+    def _start_worker(self) -> None:
+        parent_end, child_end = self.context.Pipe()
+        process = self.context.Process(target=_worker_main, args=(child_end, self.pool.make_analyzer),
+                                       daemon=True, name="kmspolicy-worker")
+        process.start()
+        child_end.close()  # so the parent sees EOF when the worker dies
+        stats = WorkerStats(process.pid)
+        self.pool.stats.append(stats)
+        self.live.append(_Worker(process, parent_end, stats))
+
+    def _wait(self) -> None:
+        if not self.live:
+            raise EngineError("no worker process is left to analyze the remaining files")
+        by_handle = {}
+        for worker in self.live:
+            by_handle[worker.conn] = worker
+            by_handle[worker.process.sentinel] = worker
+        handled = set()
+        for handle in wait(list(by_handle)):
+            worker = by_handle[handle]
+            if id(worker) in handled:
+                continue
+            handled.add(id(worker))
+            self._service(worker)
+
+    def _service(self, worker: _Worker) -> None:
+        """Read what the worker sent; if it has died, account for the file it held."""
+        try:
+            while worker.conn.poll():
+                self._receive(worker, worker.conn.recv())
+        except (EOFError, OSError):
+            pass
+        else:
+            if worker.process.is_alive():
+                return
+        self._bury(worker)
+
+    def _receive(self, worker: _Worker, message: tuple) -> None:
+        kind = message[0]
+        if kind == "ready":
+            worker.stats.ready = True
+            self._assign(worker)
+        elif kind == "done":
+            _, index, part = message
+            self.finished[index] = part
+            worker.current = None
+            worker.stats.files += 1
+            self._assign(worker)
+        elif kind == "init-error":
+            raise message[1]
+        elif kind == "failed":
+            _, index, summary, text = message
+            raise WorkerError(f"{self.tasks[index][1]}: {summary}") from RemoteTraceback(text)
+
+    def _assign(self, worker: _Worker) -> None:
+        if worker.current is not None or not self.queue:
+            return
+        index = self.queue.popleft()
+        try:
+            worker.conn.send((index, self.tasks[index]))
+        except (BrokenPipeError, EOFError, OSError):
+            self.queue.appendleft(index)  # it never reached the worker
+            return
+        worker.current = index
+
+    def _bury(self, worker: _Worker) -> None:
+        worker.process.join()
+        worker.conn.close()
+        self.live.remove(worker)
+        how = _how_it_died(worker.process.exitcode)
+        if not worker.stats.ready:
+            raise EngineError(f"a worker process died ({how}) while compiling the policies")
+        if worker.current is not None:
+            self.pool.crashes += 1
+            self.finished[worker.current] = crash_result(self.tasks[worker.current], how)
+            worker.current = None
+        if self.queue:
+            self._start_worker()
+
+    def shut_down(self) -> None:
+        for worker in self.live:
+            try:
+                worker.conn.send(None)
+            except (BrokenPipeError, EOFError, OSError):
+                continue
+        for worker in self.live:
+            worker.process.join(STOP_TIMEOUT)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self.live.clear()
+
+
+def crash_result(task: Task, how: str) -> Result:
+    """The file a dead worker held: an error, never clean."""
+    _, display, explicit = task
+    message = (f"analysis crashed: the worker process died ({how}) while analyzing this file; "
+               "it was not analyzed")
+    report = FileReport(display, "error", errors=[FileError(display, message, kind="internal")])
+    part = Result()
+    add_report(part, report, explicit)
+    return part
+
+
+def _how_it_died(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return signal.Signals(-exitcode).name
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def _portable(exc: Exception) -> Exception:
+    """The exception itself if it survives pickling, else an EngineError that describes it."""
+    try:
+        return pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any pickling failure
+        return EngineError(f"{type(exc).__name__}: {exc}")
+
+
+def _worker_main(conn: Connection, make_analyzer: Callable[[], Analyzer]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        analyzer = make_analyzer()
+    except Exception as exc:  # noqa: BLE001 - re-raised by the parent, as if built there
+        conn.send(("init-error", _portable(exc)))
+        return
+    conn.send(("ready",))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        index, task = message
+        try:
+            part = analyze_task(analyzer, task)
+        except Exception as exc:  # noqa: BLE001 - a bug: the parent re-raises it
+            conn.send(("failed", index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            continue
+        conn.send(("done", index, part))

@@ -1,0 +1,224 @@
+"""`--format sarif`: SARIF 2.1.0 for GitHub code scanning and any SARIF viewer.
+
+One run. `tool.driver.rules` is the rule catalog (`ReportContext.rules`, read from the
+rules' METADATA), each rule with its title, description, help with the remediation, a
+`defaultConfiguration.level` and `properties.security-severity` on GitHub's scale
+(critical 9.5, high 7.5, medium 5.5, low 3.0; info rules have none and show as notes).
+Every finding is a result with `ruleId`/`ruleIndex`, a `level` from its own severity
+(critical/high error, medium warning, low/info note), the template line as a physical
+location (uri relative to `%SRCROOT%`, the working directory or `--root`; absolute paths
+outside it become file: URIs), its decision chain as `relatedLocations` linked from the
+message, and `partialFingerprints` from `Finding.fingerprint`, which does not change when
+lines shift. Suppressed findings carry `suppressions` with their justification. Files
+that could not be analyzed are `invocations[0].toolExecutionNotifications` and make
+`executionSuccessful` false.
+
+GitHub's upload limits are kept: at most 25,000 results per run (the most severe are kept
+and a notification says how many were left out) and 1,000 locations per result (related
+locations beyond 100, the number GitHub shows, are left out and counted in the message).
+Columns count Unicode code points (`columnKind`), as every kmspolicy column does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePosixPath, PureWindowsPath
+from urllib.parse import quote
+
+from kmspolicy.bridge.findings import SEVERITY_RANK, FileError, Finding, Result
+from kmspolicy.bridge.rules import Rule
+
+from .base import ReportContext, report_rules
+
+SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
+              "sarif-schema-2.1.0.json")
+INFORMATION_URI = "https://github.com/kmspolicy/kmspolicy"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "kmspolicyFingerprint/v1"
+
+LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
+# GitHub reads security-severity as a CVSS-like score: 9.0+ critical, 7.0-8.9 high,
+# 4.0-6.9 medium, 0.1-3.9 low.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "7.5", "medium": "5.5", "low": "3.0"}
+TAGS = ["security", "aws", "kms", "cloudformation"]
+
+MAX_RESULTS = 25_000
+MAX_RELATED = 100
+
+_BRACKET = re.compile(r"[\[\]]")
+_BACKSLASH_BEFORE_BRACKET = re.compile(r"\\(?=[\[\]])")
+
+
+def plain(text: str) -> str:
+    """Plain message text with literal brackets escaped, so no viewer reads them as the
+    embedded links `[text](id)` of SARIF §3.11.6."""
+    text = _BACKSLASH_BEFORE_BRACKET.sub(r"\\\\", text)
+    return _BRACKET.sub(lambda m: "\\" + m.group(0), text)
+
+
+def artifact_location(file: str) -> dict:
+    """A relative path as a URI reference under %SRCROOT%; an absolute one as a file: URI."""
+    for pure in (PurePosixPath, PureWindowsPath):
+        path = pure(file)
+        if path.is_absolute():
+            return {"uri": path.as_uri()}
+    return {"uri": quote(file.replace("\\", "/"), safe="/"), "uriBaseId": SRCROOT}
+
+
+def region(line: int, column: int, end_line: int | None = None,
+           end_column: int | None = None) -> dict:
+    """1-based start (GitHub rejects a line below 1) and, when it is a valid span, the end
+    (`endColumn` is exclusive, as in kmspolicy's own output)."""
+    start_line, start_column = max(line, 1), max(column, 1)
+    out = {"startLine": start_line, "startColumn": start_column}
+    if end_line is not None and end_column is not None and end_column >= 1 and (
+            end_line > start_line or (end_line == start_line and end_column >= start_column)):
+        out["endLine"] = end_line
+        out["endColumn"] = end_column
+    return out
+
+
+def unwrap(text: str) -> str:
+    """METADATA prose without its hard line wraps (paragraphs kept), for plain-text fields."""
+    return "\n\n".join(" ".join(part.split()) for part in re.split(r"\n\s*\n", text.strip()))
+
+
+def rule_descriptor(rule: Rule) -> dict:
+    description = rule.description or rule.title
+    help_text = unwrap(description)
+    help_markdown = description
+    if rule.remediation:
+        help_text += f"\n\nRemediation: {unwrap(rule.remediation)}"
+        help_markdown += f"\n\n**Remediation**\n\n{rule.remediation}"
+    properties: dict = {"tags": TAGS, "severity": rule.severity}
+    if rule.severity in SECURITY_SEVERITY:
+        properties["security-severity"] = SECURITY_SEVERITY[rule.severity]
+    descriptor: dict = {"id": rule.id}
+    if rule.package:
+        descriptor["name"] = "".join(part.capitalize() for part in rule.name.split("_"))
+    descriptor.update({
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": unwrap(description)},
+        "help": {"text": help_text, "markdown": help_markdown},
+        "defaultConfiguration": {"level": LEVELS.get(rule.severity, "warning")},
+        "properties": properties,
+    })
+    return descriptor
+
+
+def sarif_result(f: Finding, rule_index: int, occurrence: int) -> dict:
+    related = f.related[:MAX_RELATED]
+    text = plain(f.message)
+    if related:
+        links = "; ".join(f"[{plain(r.message or 'related')}]({i})"
+                          for i, r in enumerate(related, start=1))
+        text += f"\n\nRelated: {links}."
+    if len(f.related) > len(related):
+        text += f" ({len(f.related) - len(related)} more related locations not listed.)"
+    out: dict = {
+        "ruleId": f.rule,
+        "ruleIndex": rule_index,
+        "level": LEVELS.get(f.severity, "warning"),
+        "message": {"text": text},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": artifact_location(f.file),
+                "region": region(f.line, f.column, f.end_line, f.end_column),
+            },
+            **({"logicalLocations": [{"name": f.resource, "kind": "resource"}]}
+               if f.resource else {}),
+        }],
+    }
+    if related:
+        out["relatedLocations"] = [{
+            "id": i,
+            "message": {"text": plain(r.message or "related")},
+            "physicalLocation": {"artifactLocation": artifact_location(r.file),
+                                 "region": region(r.line, r.column)},
+        } for i, r in enumerate(related, start=1)]
+    if f.fingerprint:
+        value = f.fingerprint if occurrence == 1 else f"{f.fingerprint}:{occurrence}"
+        out["partialFingerprints"] = {FINGERPRINT_KEY: value}
+    if f.suppressed:
+        suppression = {"kind": "inSource", "status": "accepted"}
+        if f.suppression_reason:
+            suppression["justification"] = f.suppression_reason
+        out["suppressions"] = [suppression]
+    out["properties"] = {"severity": f.severity, "resource": f.resource, "path": f.path}
+    return out
+
+
+def error_notification(error: FileError) -> dict:
+    location: dict = {"artifactLocation": artifact_location(error.file)}
+    if error.line is not None:
+        location["region"] = region(error.line, error.column or 1)
+    return {
+        "level": "error",
+        "message": {"text": plain(error.message)},
+        "locations": [{"physicalLocation": location}],
+        "descriptor": {"id": f"{error.kind}-error"},
+    }
+
+
+def note(descriptor: str, text: str, level: str = "note") -> dict:
+    return {"level": level, "message": {"text": text}, "descriptor": {"id": descriptor}}
+
+
+def _within_limit(findings: list[Finding]) -> list[Finding]:
+    """The MAX_RESULTS most severe findings, back in report order."""
+    if len(findings) <= MAX_RESULTS:
+        return findings
+    ranked = sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.suppressed,
+                                             f.sort_key()))
+    return sorted(ranked[:MAX_RESULTS], key=Finding.sort_key)
+
+
+def sarif_document(result: Result, context: ReportContext) -> dict:
+    rules = report_rules(result, context)
+    index = {rule.id: i for i, rule in enumerate(rules)}
+    findings = sorted(result.findings, key=lambda f: (f.sort_key(), f.fingerprint))
+    kept = _within_limit(findings)
+    seen: dict[tuple[str, str], int] = {}
+    results = []
+    for f in kept:
+        occurrence = seen[(f.file, f.fingerprint)] = seen.get((f.file, f.fingerprint), 0) + 1
+        results.append(sarif_result(f, index[f.rule], occurrence))
+    errors = sorted(result.errors, key=lambda e: (e.file, e.line or 0, e.column or 0, e.message))
+    notifications = [error_notification(e) for e in errors]
+    if len(kept) < len(findings):
+        notifications.append(note(
+            "results-limit", f"{len(findings) - len(kept)} less severe results were left out: "
+            f"GitHub code scanning accepts at most {MAX_RESULTS} results per run.", "warning"))
+    if context.baseline_hidden:
+        notifications.append(note(
+            "baseline", f"{context.baseline_hidden} known findings were hidden by the baseline."))
+    invocation: dict = {"executionSuccessful": not result.errors}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "kmspolicy",
+                "version": context.tool_version,
+                "semanticVersion": context.tool_version,
+                "informationUri": INFORMATION_URI,
+                "rules": [rule_descriptor(rule) for rule in rules],
+            }},
+            "invocations": [invocation],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    }
+
+
+class SarifReporter:
+    name = "sarif"
+
+    def render(self, result: Result, context: ReportContext) -> str:
+        return json.dumps(sarif_document(result, context), indent=2, ensure_ascii=False) + "\n"
+
+
+REPORTER = SarifReporter()

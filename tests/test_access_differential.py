@@ -1,0 +1,406 @@
+"""The Rego access matrix against an independent reference of KMS-SEMANTICS.md §1-4.
+
+Hypothesis generates templates: a key whose policy mixes Allow/Deny, Principal/
+NotPrincipal (`*`, the account, an external account, template roles by GetAtt or by a
+constructed ARN, a SAM function's implicit role, IAM users and roles the template does
+not define, a service), Action/NotAction with wildcards and odd case, and conditions
+(kms:GrantIsForAWSResource, kms:GrantOperations, aws:PrincipalArn, kms:ViaService); two
+roles and optionally a SAM function with identity policies on this key, on another key
+(which has the default key policy) or on `*`. Each template goes through the real
+normalizer and the embedded engine (`data.kmspolicy.lib.matrix.matrix`); every cell (key
+× subject × capability) must equal what `Reference` below computes from the generator's
+own description of the template, never from the normalized input.
+
+Interpretations where KMS-SEMANTICS.md is silent (shared with the Rego, see
+docs/access.md): an account principal in NotPrincipal excludes every principal of that
+account, and `*` there excludes everyone; a principal the template does not define (an
+IAM user or role named by ARN) gets what the key policy gives it by name, and the account
+subject stands for whatever IAM policies outside the template give; a statement
+conditioned on kms:GrantIsForAWSResource opens no escalation path.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kmspolicy.bridge import catalog
+from kmspolicy.bridge.access import MATRIX_QUERY, library_modules
+from kmspolicy.bridge.engines.embedded import EmbeddedEngine
+from kmspolicy.bridge.normalize import normalize
+
+CAPABILITIES = ("use", "manage", "permissions", "read")
+KEY_ACTIONS = [a for a in catalog.ALL_ACTIONS if catalog.action_class(a) in CAPABILITIES]
+# KMS API reference, CreateGrant "Operations"
+GRANT_OPERATIONS = {f"kms:{op}" for op in (
+    "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
+    "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey",
+    "GenerateMac", "VerifyMac", "DeriveSharedSecret")}
+ACCOUNT = "111122223333"
+
+# --- the generator's vocabulary: (CloudFormation value, what it means) ----------------
+
+# A principal means ("any",), ("account", account), ("identity", logical id) or
+# ("named", principal id, account).
+PRINCIPALS = [
+    ("*", ("any",)),
+    ({"AWS": "*"}, ("any",)),
+    ({"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}, ("account", "self")),
+    ({"AWS": {"Ref": "AWS::AccountId"}}, ("account", "self")),
+    ({"AWS": ACCOUNT}, ("account", ACCOUNT)),
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, ("account", ACCOUNT)),
+    ({"AWS": {"Fn::GetAtt": ["RoleA", "Arn"]}}, ("identity", "RoleA")),
+    ({"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/${RoleB}"}}, ("identity", "RoleB")),
+    ({"AWS": {"Fn::GetAtt": ["FnRole", "Arn"]}}, ("identity", "FnRole")),
+    ({"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:user/alice"}}, ("named", "user:self:alice", "self")),
+    ({"AWS": f"arn:aws:iam::{ACCOUNT}:role/Ext"}, ("named", f"role:{ACCOUNT}:Ext", ACCOUNT)),
+    ({"Service": "logs.amazonaws.com"}, ("named", "service:logs.amazonaws.com", "")),
+]
+KEY_PATTERNS = ["kms:*", "*", "kms:Decrypt", "kms:encrypt", "kms:Create*", "kms:Put*", "kms:Get*",
+                "kms:Describe*", "kms:*Key*", "kms:Re*", "kms:?ecrypt", "kms:Generate*",
+                "kms:CreateGrant", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:List*",
+                "KMS:SIGN", "kms:TagResource"]
+IDENTITY_PATTERNS = KEY_PATTERNS + ["s3:GetObject"]
+# A condition means (present, grant_is_for_aws_resource, grant operations or None,
+# only the account's root user may call)
+NONE = (False, False, None, False)
+CONDITIONS = [
+    (None, NONE),
+    ({"Bool": {"kms:GrantIsForAWSResource": "true"}}, (True, True, None, False)),
+    ({"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "Encrypt"]}},
+     (True, False, {"kms:Decrypt", "kms:Encrypt"}, False)),
+    ({"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/X"}}, (True, False, None, False)),
+    ({"ArnEquals": {"aws:PrincipalArn": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}},
+     (True, False, None, True)),
+    ({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}, (True, False, None, False)),
+]
+KEY_ARN = {"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:key/${Key}"}
+# A resource means the set of keys it covers
+RESOURCES = [
+    ("*", {"Key", "Other"}),
+    ({"Fn::GetAtt": ["Key", "Arn"]}, {"Key"}),
+    (KEY_ARN, {"Key"}),
+    ({"Fn::GetAtt": ["Other", "Arn"]}, {"Other"}),
+    ("arn:aws:kms:*:*:key/*", {"Key", "Other"}),
+    ("arn:aws:s3:::bucket/*", set()),
+]
+
+
+@dataclass
+class Statement:
+    effect: str
+    actions: set[str]  # effective KMS actions (NotAction already complemented)
+    condition: tuple  # (present, gifar, grant_ops, root_only)
+    principals: list[tuple] = field(default_factory=list)
+    not_principal: bool = False
+    keys: set[str] = field(default_factory=set)  # identity statements: keys covered
+
+    @property
+    def conditional(self) -> bool:
+        return self.condition[0]
+
+
+def matches(pattern: str, action: str) -> bool:
+    """IAM action wildcards: `*` any run, `?` one character, case-insensitive."""
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower().replace("[", "[[]"))
+
+
+def effective(patterns: list[str], negated: bool) -> set[str]:
+    hit = {a for a in catalog.ALL_ACTIONS if any(matches(p, a) for p in patterns)}
+    return set(catalog.ALL_ACTIONS) - hit if negated else hit
+
+
+# --- strategies -------------------------------------------------------------------------
+
+@st.composite
+def key_statements(draw, with_function: bool) -> tuple[dict, Statement]:
+    effect = draw(st.sampled_from(["Allow", "Deny"]))
+    usable = [i for i, (_, meaning) in enumerate(PRINCIPALS) if with_function or meaning != ("identity", "FnRole")]
+    chosen = draw(st.lists(st.sampled_from(usable), min_size=1, max_size=3, unique=True))
+    not_principal = draw(st.booleans()) and draw(st.booleans())
+    patterns = draw(st.lists(st.sampled_from(KEY_PATTERNS), min_size=1, max_size=3, unique=True))
+    not_action = draw(st.integers(0, 5)) == 0
+    cond_cfn, cond = draw(st.sampled_from(CONDITIONS))
+    element = _principal_element([PRINCIPALS[i][0] for i in chosen])
+    named = [("any",)] if element == "*" else [PRINCIPALS[i][1] for i in chosen]
+    cfn = {"Effect": effect, ("NotPrincipal" if not_principal else "Principal"): element,
+           ("NotAction" if not_action else "Action"): patterns, "Resource": "*"}
+    if cond_cfn:
+        cfn["Condition"] = cond_cfn
+    meaning = Statement(effect, effective(patterns, not_action), cond,
+                        principals=named, not_principal=not_principal)
+    return cfn, meaning
+
+
+def _principal_element(values: list) -> object:
+    if any(v == "*" for v in values):
+        return "*"
+    element: dict[str, list] = {}
+    for value in values:
+        (ptype, item), = value.items()
+        element.setdefault(ptype, []).append(item)
+    return element
+
+
+@st.composite
+def identity_statements(draw) -> tuple[dict, Statement]:
+    effect = draw(st.sampled_from(["Allow", "Allow", "Deny"]))
+    patterns = draw(st.lists(st.sampled_from(IDENTITY_PATTERNS), min_size=1, max_size=3, unique=True))
+    not_action = draw(st.integers(0, 6)) == 0
+    resource, keys = draw(st.sampled_from(RESOURCES))
+    not_resource = draw(st.integers(0, 6)) == 0
+    cond_cfn, cond = draw(st.sampled_from(CONDITIONS[:3] + [(None, NONE)] * 3))
+    cfn = {"Effect": effect, ("NotAction" if not_action else "Action"): patterns,
+           ("NotResource" if not_resource else "Resource"): resource}
+    if cond_cfn:
+        cfn["Condition"] = cond_cfn
+    actions = effective([p for p in patterns if p.lower().startswith(("kms:", "*"))], not_action)
+    covered = {"Key", "Other"} - keys if not_resource else keys
+    return cfn, Statement(effect, actions, cond, keys=covered)
+
+
+SAM_ITEMS = [
+    ({"KMSDecryptPolicy": {"KeyId": {"Ref": "Key"}}}, ({"kms:Decrypt"}, {"Key"})),
+    ({"KMSEncryptPolicy": {"KeyId": {"Ref": "Other"}}}, ({"kms:Encrypt"}, {"Other"})),
+]
+
+
+@st.composite
+def templates(draw) -> tuple[dict, dict]:
+    """(template document, meaning: key statements and identity statements by identity)."""
+    has_function = draw(st.booleans())
+    key_pairs = draw(st.lists(key_statements(has_function), min_size=1, max_size=4))
+    identities: dict[str, list[Statement]] = {}
+    resources: dict = {
+        "Key": {"Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": {"Version": "2012-10-17",
+                                             "Statement": [cfn for cfn, _ in key_pairs]}}},
+        "Other": {"Type": "AWS::KMS::Key", "Properties": {}},
+    }
+    for role in ("RoleA", "RoleB"):
+        pairs = draw(st.lists(identity_statements(), max_size=3))
+        identities[role] = [m for _, m in pairs if m.actions]
+        props: dict = {"AssumeRolePolicyDocument": {"Statement": []}}
+        if pairs:
+            props["Policies"] = [{"PolicyName": "p", "PolicyDocument": {"Statement": [c for c, _ in pairs]}}]
+        resources[role] = {"Type": "AWS::IAM::Role", "Properties": props}
+    if has_function:
+        items = draw(st.lists(st.sampled_from(range(len(SAM_ITEMS))), max_size=2, unique=True))
+        inline = draw(st.lists(identity_statements(), max_size=1))
+        policies = [SAM_ITEMS[i][0] for i in items]
+        meaning = [Statement("Allow", SAM_ITEMS[i][1][0], NONE, keys=SAM_ITEMS[i][1][1])
+                   for i in items]
+        if inline:
+            policies.append({"Statement": [cfn for cfn, _ in inline]})
+            meaning += [m for _, m in inline if m.actions]
+        resources["Fn"] = {"Type": "AWS::Serverless::Function",
+                           "Properties": {"Handler": "a.b", "Runtime": "python3.12", "CodeUri": ".",
+                                          "Policies": policies}}
+        identities["FnRole"] = meaning
+    document = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
+    if has_function:
+        document["Transform"] = "AWS::Serverless-2016-10-31"
+    keys = {"Key": [m for _, m in key_pairs],
+            "Other": [Statement("Allow", set(catalog.ALL_ACTIONS), NONE, principals=[("account", "self")])]}
+    return document, {"keys": keys, "identities": identities}
+
+
+# --- the reference -----------------------------------------------------------------------
+
+@dataclass
+class Subject:
+    kind: str  # identity | account | any | named
+    id: str
+    account: str
+    identity: str | None = None
+
+
+class Reference:
+    """KMS-SEMANTICS.md §1-4 for one key and one subject, action by action."""
+
+    def __init__(self, key: str, statements: list[Statement], identities: dict[str, list[Statement]],
+                 subject: Subject):
+        self.key = key
+        self.statements = statements
+        self.subject = subject
+        own = identities.get(subject.identity, []) if subject.kind == "identity" else []
+        self.identity_statements = [s for s in own if key in s.keys]
+
+    def _names(self, p: tuple) -> bool:
+        s = self.subject
+        if p[0] == "any":
+            return True
+        if p[0] == "identity":
+            return s.kind == "identity" and s.identity == p[1]
+        if p[0] == "named":
+            return s.kind == "named" and s.id == p[1]
+        return p[0] == "account" and s.kind == "account" and s.account == p[1]
+
+    def _excludes(self, p: tuple) -> bool:
+        if p[0] == "account":
+            return self.subject.account == p[1]
+        return self._names(p)
+
+    def direct(self, st: Statement) -> bool:
+        if st.not_principal:
+            return not any(self._excludes(p) for p in st.principals)
+        return any(self._names(p) for p in st.principals)
+
+    def delegates(self, st: Statement) -> bool:
+        """The statement names the subject's account; restricted to the root user
+        (aws:PrincipalArn = the :root ARN), it reaches none of the account's identities."""
+        reaches = self.subject.kind == "account" or (self.subject.kind == "identity" and not st.condition[3])
+        return (not st.not_principal and reaches and
+                any(p[0] == "account" and p[1] == self.subject.account for p in st.principals))
+
+    def deny_applies(self, st: Statement) -> bool:
+        return self.direct(st) or (not st.not_principal and any(
+            p[0] == "account" and p[1] == self.subject.account for p in st.principals))
+
+    def identity_side(self, action: str, unconditional: bool) -> bool:
+        if self.subject.kind != "identity":
+            return True  # identities the template does not define: their IAM policies may allow it
+        return any(st.effect == "Allow" and action in st.actions and not (unconditional and st.conditional)
+                   for st in self.identity_statements)
+
+    def _key_allows(self, action: str, unconditional: bool, how) -> bool:
+        return any(st.effect == "Allow" and action in st.actions and how(st)
+                   and not (unconditional and st.conditional) for st in self.statements)
+
+    def allows(self, action: str, unconditional: bool) -> bool:
+        return self._key_allows(action, unconditional, self.direct) or (
+            self._key_allows(action, unconditional, self.delegates)
+            and self.identity_side(action, unconditional))
+
+    def denies(self, action: str, conditional: bool) -> bool:
+        key = any(st.effect == "Deny" and action in st.actions and self.deny_applies(st)
+                  and st.conditional == conditional for st in self.statements)
+        own = any(st.effect == "Deny" and action in st.actions and st.conditional == conditional
+                  for st in self.identity_statements)
+        return key or own
+
+    def access(self) -> dict[str, set[str]]:
+        allowed, conditional, denied = set(), set(), set()
+        for action in KEY_ACTIONS:
+            if not self.allows(action, unconditional=False):
+                continue
+            if self.denies(action, conditional=False):
+                denied.add(action)
+            elif self.allows(action, unconditional=True) and not self.denies(action, conditional=True):
+                allowed.add(action)
+            else:
+                conditional.add(action)
+        granted = allowed | conditional
+        reachable = self.reachable(granted) - granted
+        return {"allowed": allowed, "conditional": conditional, "reachable": reachable, "denied": denied}
+
+    def escalation_paths(self, action: str) -> list[set[str]]:
+        """For each way to call `action` (PutKeyPolicy/CreateGrant) unconstrained by
+        kms:GrantIsForAWSResource: the grant operations it leaves open."""
+        paths = []
+        for statement in self.statements:
+            if statement.effect != "Allow" or action not in statement.actions or statement.condition[1]:
+                continue
+            limit = statement.condition[2] if statement.condition[2] is not None else GRANT_OPERATIONS
+            if self.direct(statement):
+                paths.append(set(limit))
+            if self.delegates(statement):
+                if self.subject.kind != "identity":
+                    paths.append(set(limit))
+                for own in self.identity_statements:
+                    if own.effect == "Allow" and action in own.actions and not own.condition[1]:
+                        own_limit = own.condition[2] if own.condition[2] is not None else GRANT_OPERATIONS
+                        paths.append(set(limit) & own_limit)
+        return paths
+
+    def reachable(self, granted: set[str]) -> set[str]:
+        if "kms:PutKeyPolicy" in granted and self.escalation_paths("kms:PutKeyPolicy"):
+            return set(KEY_ACTIONS)
+        if "kms:CreateGrant" in granted:
+            return set().union(*self.escalation_paths("kms:CreateGrant")) & GRANT_OPERATIONS
+        return set()
+
+
+def verdict(acc: dict[str, set[str]], capability: str) -> str:
+    members = {a for a in KEY_ACTIONS if catalog.action_class(a) == capability}
+    for name in ("allowed", "conditional", "reachable"):
+        if acc[name] & members:
+            return name
+    return "denied"
+
+
+def subject_meaning(raw: dict) -> Subject:
+    kind = raw["kind"]
+    if kind == "identity":
+        return Subject("identity", raw["id"], "self", raw["identity"])
+    if kind in ("account", "any"):
+        return Subject(kind, raw["id"], raw["account"])
+    return Subject("named", raw["id"], raw["account"])
+
+
+def expected_subjects(meaning: dict, key: str) -> set[str]:
+    out = {"account:self"} | {f"identity:{i}" for i in meaning["identities"]}
+    return out | {_subject_id(p) for statement in meaning["keys"][key] for p in statement.principals}
+
+
+def _subject_id(principal: tuple) -> str:
+    kind = principal[0]
+    if kind == "any":
+        return "*"
+    if kind in ("account", "identity"):
+        return f"{kind}:{principal[1]}"
+    return principal[1]
+
+
+# --- the test ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def engine():
+    return EmbeddedEngine(library_modules(), {"kmspolicy": {"config": {}}}, query=MATRIX_QUERY)
+
+
+EXAMPLES = int(os.environ.get("KMSPOLICY_DIFFERENTIAL_EXAMPLES", "120"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(templates())
+def test_matrix_matches_the_reference(engine, generated):
+    document, meaning = generated
+    normalized = normalize(document, "generated.yaml")
+    assert normalized.problems == []
+    matrix = engine.evaluate(normalized.input)
+    assert set(matrix) == set(meaning["keys"])
+    for kid, statements in meaning["keys"].items():
+        subjects = normalized.input["keys"][kid]["subjects"]
+        assert set(subjects) == expected_subjects(meaning, kid)
+        for sid, raw in subjects.items():
+            acc = Reference(kid, statements, meaning["identities"], subject_meaning(raw)).access()
+            for cap in CAPABILITIES:
+                cell = matrix[kid][sid][cap]
+                assert cell["verdict"] == verdict(acc, cap), _why(document, kid, sid, cap)
+                members = {a for a in KEY_ACTIONS if catalog.action_class(a) == cap}
+                assert set(cell["actions"]) == acc[cell["verdict"]] & members, _why(document, kid, sid, cap)
+                _check_evidence(cell, raw)
+
+
+def _why(document: dict, kid: str, sid: str, cap: str) -> str:
+    return f"{kid} {sid} {cap} in {json.dumps(document['Resources'], sort_keys=True)}"
+
+
+def _check_evidence(cell: dict, subject: dict) -> None:
+    """Every allowed cell has a key-policy grant; a delegation to a template identity
+    comes with the identity-policy statement completing it."""
+    if cell["verdict"] not in ("allowed", "conditional"):
+        return
+    policies = {g["policy"] for g in cell["grants"]}
+    assert "key" in policies, cell
+    if subject["kind"] == "identity" and any(g["how"] == "delegation" for g in cell["grants"]):
+        assert "identity" in policies, cell

@@ -1,0 +1,519 @@
+"""`make bench`: kmspolicy against checkov and cfn-lint on one folder, and kmspolicy's scaling.
+
+    python tools/bench.py [CORPUS] [--runs 3] [--scale 10000] [--jobs 2] [--rules]
+
+CORPUS defaults to ../shared/corpus when it exists, else examples/. checkov and cfn-lint
+are installed by this script into a separate virtual environment (`--bench-venv`, default
+.bench-venv/, never kmspolicy's own); without a registry their rows are skipped, with a note.
+
+Every command runs in a fresh process, N times (median of each figure): wall time, user+sys
+CPU and peak RSS of the largest process (what `/usr/bin/time -v` reports: `os.wait4`'s
+rusage, which includes the processes it waited for) and the peak memory of the whole
+process tree: the sum of its processes' PSS (shared pages split among their sharers, so
+forked workers are not counted twice), sampled from /proc every 20 ms.
+
+Printed as Markdown: the side-by-side table with ratios, the 1-template cold start with
+`python -X importtime`'s top offenders, the scaling rows (1 / corpus / `--scale` templates,
+the corpus copied into nested folders, `--jobs`), the per-template cost of the engines
+(embedded; opa-server over a loopback server), optionally each rule's cost, and the
+issue's targets, met or missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUFFIXES = (".yaml", ".yml", ".json", ".template")
+TOOLS = {"checkov": "checkov==3.3.30", "cfn-lint": "cfn-lint==1.58.0"}
+SAMPLE_EVERY = 0.02
+
+
+def note(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# -- measuring one command --------------------------------------------------------------------
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float  # user + sys, the process and every child it waited for
+    rss_max_kb: int  # the largest single process
+    tree_kb: int  # the largest sampled sum of PSS over the process tree
+    exit_code: int
+
+
+def tree_pss_kb(pid: int) -> int:
+    """Memory of `pid` and all its descendants: the sum of their PSS (shared pages counted
+    once, split among the processes sharing them; VmRSS where PSS is not available)."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            total += _pss_kb(current)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as handle:
+                    stack.extend(int(child) for child in handle.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def _pss_kb(pid: int) -> int:
+    for path, field_name in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path, encoding="ascii", errors="replace") as handle:
+                for line in handle:
+                    if line.startswith(field_name):
+                        return int(line.split()[1])
+        except (FileNotFoundError, PermissionError):
+            continue
+    return 0
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    """The environment of measured commands: as installed Python runs (bytecode cached:
+    PYTHONDONTWRITEBYTECODE, which some shells set, would recompile every module each run)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(extra)
+    return env
+
+
+def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> Run:
+    sampling = Path("/proc/self/task").is_dir()
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, env=env or bench_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak_tree = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if sampling:
+            peak_tree = max(peak_tree, tree_pss_kb(proc.pid))
+        time.sleep(SAMPLE_EVERY)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, peak_tree or usage.ru_maxrss,
+               proc.returncode)
+
+
+@dataclass
+class Row:
+    label: str
+    runs: list[Run]
+
+    def median(self, attribute: str) -> float:
+        return statistics.median(getattr(run, attribute) for run in self.runs)
+
+
+def bench_rows(commands: dict[str, list[str]], runs: int, warm_up: bool = True,
+               envs: dict[str, dict[str, str]] | None = None) -> dict[str, Row]:
+    """Each command `runs` times, round-robin, so drifting machine load hits all alike,
+    after one unmeasured run each (bytecode, the compiled-bundle cache, the disk cache)."""
+    envs = envs or {}
+    rows = {label: Row(label, []) for label in commands}
+    for round_number in range(-1 if warm_up else 0, runs):
+        for label, command in commands.items():
+            note(f"{'warm-up' if round_number < 0 else f'run {round_number + 1}/{runs}'}: {label}")
+            run = measure(command, envs.get(label))
+            if round_number >= 0:
+                rows[label].runs.append(run)
+    return rows
+
+
+# -- the tools --------------------------------------------------------------------------------
+
+def kmspolicy_command(*args: str) -> list[str]:
+    script = Path(sys.executable).parent / "kmspolicy"
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-c", "from kmspolicy.cli.main import entrypoint; entrypoint()", *args]
+
+
+def ensure_bench_venv(venv: Path) -> Path | None:
+    """The bench venv's bin/ with checkov and cfn-lint, installed on first use; None if it fails."""
+    bin_dir = venv / "bin"
+    if all((bin_dir / tool).exists() for tool in TOOLS):
+        return bin_dir
+    note(f"installing {', '.join(TOOLS.values())} into {venv} (once; log: {venv}/pip.log)")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        with open(venv / "pip.log", "w") as log:
+            subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--upgrade", "pip"],
+                           stdout=log, stderr=subprocess.STDOUT, check=True)
+            subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", *TOOLS.values()],
+                           stdout=log, stderr=subprocess.STDOUT, check=True)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        note(f"cannot install checkov and cfn-lint ({exc}); their rows are skipped")
+        return None
+    return bin_dir
+
+
+def template_files(folder: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found += [Path(dirpath, f) for f in sorted(filenames) if f.lower().endswith(SUFFIXES)]
+    return found
+
+
+def cfn_lint_args(target: Path) -> list[str]:
+    """cfn-lint globs quoted patterns itself (recursive `**`); one per suffix present."""
+    if target.is_file():
+        return [str(target)]
+    present = sorted({p.suffix.lower() for p in template_files(target)})
+    return [f"{target}/**/*{suffix}" for suffix in present]
+
+
+def tool_commands(target: Path, bench_bin: Path | None, jobs: int | None = None) -> dict[str, list[str]]:
+    jobs_args = ["--jobs", str(jobs)] if jobs else []
+    commands = {f"kmspolicy{f' --jobs {jobs}' if jobs else ''}":
+                kmspolicy_command("eval", str(target), *jobs_args)}
+    if bench_bin is not None:
+        checkov_target = ["-d", str(target)] if target.is_dir() else ["-f", str(target)]
+        commands["checkov"] = [str(bench_bin / "checkov"), *checkov_target,
+                               "--framework", "cloudformation", "--quiet"]
+        commands["cfn-lint"] = [str(bench_bin / "cfn-lint"), *cfn_lint_args(target)]
+    return commands
+
+
+# -- import time --------------------------------------------------------------------------------
+
+IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def import_times(runs: int) -> tuple[float, list[tuple[str, float]]]:
+    """(median total ms of `import kmspolicy.cli.main`, [(module, median cumulative ms)] for
+    the heaviest imports made by kmspolicy's own modules)."""
+    totals, heavy = [], {}
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import kmspolicy.cli.main"],
+                              capture_output=True, text=True, check=True, env=bench_env())
+        rows = [(int(m[2]) / 1000, len(m[3]) // 2, m[4])
+                for m in (IMPORT_LINE.match(line) for line in proc.stderr.splitlines()) if m]
+        totals.append(next(ms for ms, _, name in rows if name == "kmspolicy.cli.main"))
+        for ms, name in _direct_imports_of_kmspolicy(rows):
+            heavy.setdefault(name, []).append(ms)
+    top = sorted(((name, statistics.median(v)) for name, v in heavy.items()), key=lambda x: -x[1])
+    return statistics.median(totals), top[:10]
+
+
+def _direct_imports_of_kmspolicy(rows: list[tuple[float, int, str]]) -> list[tuple[float, str]]:
+    """importtime lists children before their parent: a module is kept when the nearest
+    enclosing (later, shallower) entry is a kmspolicy module and it is not one itself."""
+    kept = []
+    for position, (ms, depth, name) in enumerate(rows):
+        if name.startswith("kmspolicy"):
+            continue
+        parent = next((n for _, d, n in rows[position + 1:] if d < depth), None)
+        if parent and parent.startswith("kmspolicy"):
+            kept.append((ms, name))
+    return kept
+
+
+# -- scaling ------------------------------------------------------------------------------------
+
+def scaled_tree(corpus: Path, count: int, dest: Path) -> int:
+    """`count` templates: the corpus copied over and over into org-NN/repo-NNN/ folders
+    (hard links where the file system allows: same bytes, no disk)."""
+    sources = template_files(corpus)
+    made = 0
+    while made < count:
+        for source in sources:
+            if made == count:
+                break
+            repo = dest / f"org-{made // (len(sources) * 10):02}" / f"repo-{made // len(sources):03}"
+            repo.mkdir(parents=True, exist_ok=True)
+            target = repo / source.name
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+            made += 1
+    return made
+
+
+# -- per-template engine cost --------------------------------------------------------------------
+
+@dataclass
+class EngineCost:
+    label: str
+    build_ms: float
+    per_template_ms: list[float]
+
+
+def rule_inputs(corpus: Path) -> list[dict]:
+    from kmspolicy.bridge.load import TemplateError, load_template
+    from kmspolicy.bridge.normalize import normalize
+
+    inputs = []
+    for path in template_files(corpus):
+        try:
+            document = load_template(str(path)).document
+        except TemplateError:
+            continue
+        if isinstance(document, dict) and isinstance(document.get("Resources"), dict):
+            normalized = normalize(document, path.name, {})
+            if normalized.input["keys"]:
+                inputs.append(normalized.input)
+    return inputs
+
+
+def engine_cost(label: str, build: Callable[[], object], inputs: list[dict]) -> EngineCost:
+    started = time.perf_counter()
+    engine = build()
+    build_ms = (time.perf_counter() - started) * 1000
+    engine.findings(inputs[0])  # warm: first-use costs are not per template
+    times = []
+    for input_doc in inputs:
+        started = time.perf_counter()
+        engine.findings(input_doc)
+        times.append((time.perf_counter() - started) * 1000)
+    return EngineCost(label, build_ms, times)
+
+
+def engine_costs(corpus: Path) -> tuple[list[EngineCost], list[str]]:
+    from kmspolicy.bridge.pipeline import PolicySet, make_engine
+
+    policies = PolicySet.builtin()
+    inputs = rule_inputs(corpus)
+    with tempfile.TemporaryDirectory(prefix="kmspolicy-bench-cache-") as folder:
+        previous = os.environ.get("KMSPOLICY_CACHE_DIR")
+        os.environ["KMSPOLICY_CACHE_DIR"] = folder
+        try:
+            costs = [engine_cost("embedded (regopy), compiled", lambda: make_engine(policies), inputs),
+                     engine_cost("embedded (regopy), from the compiled-bundle cache",
+                                 lambda: make_engine(policies), inputs)]
+        finally:
+            if previous is None:
+                del os.environ["KMSPOLICY_CACHE_DIR"]
+            else:
+                os.environ["KMSPOLICY_CACHE_DIR"] = previous
+    notes = []
+    if not (ROOT / "bridge" / "engines" / "opa_server.py").exists():
+        notes.append("opa-server: skipped, there is no bridge/engines/opa_server.py yet")
+        return costs, notes
+    server = _start_loopback_opa()
+    if server is None:
+        notes.append("opa-server: skipped, the loopback server (tests/opa_test_server.py, "
+                     "needs opa_bindings) did not start")
+        return costs, notes
+    process, url = server
+    try:
+        costs.append(engine_cost("opa-server (loopback, pushed)",
+                                 lambda: make_engine(policies, "opa-server", url=url, push=True),
+                                 inputs))
+        notes.append("opa-server: the loopback stand-in of tests/opa_test_server.py (Python "
+                     "http.server + OPA 1.20 via opa_bindings) in its own process; a real "
+                     "`opa run --server` answers faster, so this is an upper bound")
+    finally:
+        process.terminate()
+        process.wait(10)
+    return costs, notes
+
+
+def _start_loopback_opa() -> tuple[subprocess.Popen, str] | None:
+    code = ("import sys; from tests.opa_test_server import OpaTestServer; s = OpaTestServer(); "
+            "print(s.url, flush=True); sys.stdin.read()")
+    try:
+        process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:
+        return None
+    url = process.stdout.readline().strip()
+    if not url.startswith("http"):
+        process.kill()
+        return None
+    return process, url
+
+
+def rule_costs(corpus: Path) -> list[tuple[str, float]]:
+    """Median ms per template of each rule package's findings evaluated alone, and of a
+    query that only reads the input (the floor: handing the input to the engine)."""
+    from kmspolicy.bridge.pipeline import PolicySet
+
+    policies = PolicySet.builtin()
+    inputs = rule_inputs(corpus)
+    queries = {"(reading the input only)": "input.schema_version"}
+    for rule in sorted(policies.rules.values(), key=lambda r: r.package):
+        queries[f"{rule.id} {rule.package}"] = f"data.{rule.package}.findings"
+    costs = []
+    for name, query in queries.items():
+        cost = engine_cost(name, lambda q=query: _QueryEngine(policies, q), inputs)
+        costs.append((name, statistics.median(cost.per_template_ms)))
+    return sorted(costs, key=lambda item: -item[1])
+
+
+class _QueryEngine:
+    """The embedded engine answering any query (`findings` returns whatever it gives)."""
+
+    def __init__(self, policies, query: str):
+        from kmspolicy.bridge.engines.embedded import EmbeddedEngine
+
+        self.engine = EmbeddedEngine(policies.modules, policies.data(), query=query)
+
+    def findings(self, input_doc: dict):
+        return self.engine.evaluate(input_doc)
+
+
+# -- the report ---------------------------------------------------------------------------------
+
+def fmt_row(row: Row, baseline: Row | None = None) -> str:
+    wall, cpu = row.median("wall"), row.median("cpu")
+    rss, tree = row.median("rss_max_kb") / 1024, row.median("tree_kb") / 1024
+    codes = sorted({run.exit_code for run in row.runs})
+    ratio = ""
+    if baseline is not None and baseline is not row:
+        ratio = (f"{wall / baseline.median('wall'):.1f}x | "
+                 f"{tree / (baseline.median('tree_kb') / 1024):.2f}x")
+    elif baseline is not None:
+        ratio = "1x | 1x"
+    return (f"| {row.label} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {tree:.0f} | "
+            f"{','.join(map(str, codes))} |" + (f" {ratio} |" if baseline is not None else ""))
+
+
+HEADER = ("| command | wall s | user+sys s | peak RSS MB (largest process) | peak memory MB "
+          "(process tree, PSS) | exit |")
+
+
+def print_table(title: str, rows: list[Row], baseline: Row | None = None) -> None:
+    print(f"\n### {title}\n")
+    if baseline is not None:
+        print(HEADER + " wall vs kmspolicy | tree RSS vs kmspolicy |")
+        print("|---|---:|---:|---:|---:|---|---:|---:|")
+    else:
+        print(HEADER)
+        print("|---|---:|---:|---:|---:|---|")
+    for row in rows:
+        print(fmt_row(row, baseline))
+
+
+@dataclass
+class Target:
+    text: str
+    met: bool
+    measured: str
+
+
+def main(argv: list[str] | None = None) -> int:
+    default_corpus = ROOT.parent / "shared" / "corpus"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", nargs="?", type=Path,
+                        default=default_corpus if default_corpus.is_dir() else ROOT / "examples")
+    parser.add_argument("--runs", type=int, default=3, help="runs per command (median)")
+    parser.add_argument("--scale", type=int, default=10000, help="templates in the scaling row (0: skip)")
+    parser.add_argument("--scale-runs", type=int, default=1, help="runs of the scaling rows")
+    parser.add_argument("--jobs", type=int, default=2, help="--jobs of the scaling rows")
+    parser.add_argument("--bench-venv", type=Path, default=ROOT / ".bench-venv")
+    parser.add_argument("--no-tools", action="store_true", help="kmspolicy only")
+    parser.add_argument("--rules", action="store_true", help="also each rule's cost")
+    args = parser.parse_args(argv)
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        parser.error(f"{corpus}: not a folder")
+    one = ROOT / "examples" / "seed" / "template.yaml"
+    bench_bin = None if args.no_tools else ensure_bench_venv(args.bench_venv)
+    targets: list[Target] = []
+
+    print(f"# kmspolicy benchmark\n\ncorpus: `{_shown(corpus)}` ({len(template_files(corpus))} "
+          f"templates), {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, median of "
+          f"{args.runs} runs")
+
+    side = bench_rows(tool_commands(corpus, bench_bin), args.runs)
+    kms = side["kmspolicy"]
+    ones = {"kmspolicy --jobs 1": kmspolicy_command("eval", str(corpus), "--jobs", "1")}
+    single = bench_rows(ones, args.runs)
+    print_table("The corpus, side by side", [kms, *single.values(),
+                                             *(r for k, r in side.items() if k != "kmspolicy")], kms)
+    if "checkov" in side:
+        ratio = side["checkov"].median("wall") / kms.median("wall")
+        targets.append(Target("corpus: >= 10x faster than checkov (wall)", ratio >= 10, f"{ratio:.1f}x"))
+        ratio = side["cfn-lint"].median("wall") / kms.median("wall")
+        targets.append(Target("corpus: >= 5x faster than cfn-lint (wall)", ratio >= 5, f"{ratio:.1f}x"))
+        share = kms.median("tree_kb") / side["checkov"].median("tree_kb")
+        targets.append(Target("corpus: peak memory <= 1/2 of checkov's (process-tree PSS)", share <= 0.5,
+                              f"{share:.2f}"))
+
+    cold_commands = tool_commands(one, bench_bin)
+    no_cache = "kmspolicy, no compiled-bundle cache"
+    cold_commands[no_cache] = cold_commands["kmspolicy"]
+    cold = bench_rows(cold_commands, args.runs, envs={no_cache: bench_env(KMSPOLICY_CACHE_DIR="off")})
+    print_table(f"One template, cold: a new process (`{_shown(one)}`)", list(cold.values()),
+                cold["kmspolicy"])
+    cold_wall = cold["kmspolicy"].median("wall")
+    targets.append(Target("1 template cold: < 0.5 s wall", cold_wall < 0.5, f"{cold_wall:.2f} s"))
+    total_ms, heavy = import_times(max(args.runs, 3))
+    print(f"\n`python -X importtime -c 'import kmspolicy.cli.main'`: {total_ms:.0f} ms (median); "
+          "heaviest imports made by kmspolicy modules (cumulative ms):\n")
+    print("| module | ms |\n|---|---:|")
+    for name, ms in heavy:
+        print(f"| {name} | {ms:.1f} |")
+
+    if args.scale:
+        with tempfile.TemporaryDirectory(prefix="kmspolicy-bench-") as temp:
+            tree = Path(temp) / "org"
+            made = scaled_tree(corpus, args.scale, tree)
+            jobs = ["--jobs", str(args.jobs)]
+            scaling = bench_rows({
+                f"1 template, --jobs {args.jobs}": kmspolicy_command("eval", str(one), *jobs),
+                f"corpus ({len(template_files(corpus))}), --jobs {args.jobs}":
+                    kmspolicy_command("eval", str(corpus), *jobs),
+                f"{made} templates, --jobs {args.jobs}": kmspolicy_command("eval", str(tree), *jobs),
+            }, args.scale_runs, warm_up=False)
+        rows = list(scaling.values())
+        print_table(f"Scaling (the corpus repeated in nested folders, --jobs {args.jobs})", rows)
+        big, small = rows[2], rows[1]
+        targets.append(Target(f"{made} templates: < 60 s with --jobs {args.jobs}",
+                              big.median("wall") < 60, f"{big.median('wall'):.1f} s"))
+        largest = big.median("rss_max_kb") / small.median("rss_max_kb")
+        tree = big.median("tree_kb") / small.median("tree_kb")
+        targets.append(Target(f"memory flat: {made} templates vs the corpus, largest process and "
+                              "process tree each <= 1.5x", max(largest, tree) <= 1.5,
+                              f"{largest:.2f}x, {tree:.2f}x"))
+
+    costs, cost_notes = engine_costs(corpus)
+    print("\n### Engine cost per template (policies compiled once, corpus inputs)\n")
+    print("| engine | compile or load ms | median ms/template | p90 ms | mean ms | templates |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for cost in costs:
+        ms = sorted(cost.per_template_ms)
+        print(f"| {cost.label} | {cost.build_ms:.0f} | {statistics.median(ms):.1f} | "
+              f"{ms[int(len(ms) * 0.9)]:.1f} | {statistics.fmean(ms):.1f} | {len(ms)} |")
+    for line in cost_notes:
+        print(f"\n{line}")
+
+    if args.rules:
+        print("\n### Cost of each rule package alone (embedded, median ms/template)\n")
+        print("| package | ms |\n|---|---:|")
+        for name, ms in rule_costs(corpus):
+            print(f"| {name} | {ms:.1f} |")
+
+    print("\n### Targets (issue 8)\n")
+    print("| target | measured | met |\n|---|---:|---|")
+    for target in targets:
+        print(f"| {target.text} | {target.measured} | {'yes' if target.met else '**no**'} |")
+    return 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path, ROOT)
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
