@@ -18,73 +18,23 @@ access := {access_kid: _key_access(access_key) |
 	access_key := input.keys[access_kid]
 }
 
-_key_access(key) := {access_sid: _subject_access(key, access_subject) |
+_key_access(key) := {access_sid: _subject_access(key, access_index, access_subject) |
+	access_index := _index(key)
 	some access_sid
 	access_subject := key.subjects[access_sid]
 }
 
-# --- which statements apply to a subject --------------------------------------------
-
-# The key-policy statement names the subject itself (or everyone).
-names_directly(st, s) if {
-	st.principal_mode == "Principal"
-	some p in st.principals
-	_is_subject(p, s)
-}
-
-names_directly(st, s) if {
-	st.principal_mode == "NotPrincipal"
-	not _excluded(st, s)
-}
-
-_is_subject(p, _) if p.kind == "any"
-
-_is_subject(p, s) if p.id == s.id
-
-_excluded(st, s) if {
-	some p in st.principals
-	p.id == s.id
-}
-
-_excluded(st, s) if {
-	some p in st.principals
-	p.kind == "account"
-	p.account == s.account
-}
-
-# NotPrincipal "*": everyone but everyone.
-_excluded(st, _) if {
-	some p in st.principals
-	p.kind == "any"
-}
-
-# The key-policy statement delegates to the subject's account, so the subject's own
-# IAM policies decide (bilateral access).
-delegates_to(st, s) if {
-	st.principal_mode == "Principal"
-	_delegation_reaches(st, s)
-	some p in st.principals
-	p.kind == "account"
-	p.account == s.account
-}
-
-# A statement restricted to the root user (aws:PrincipalArn = the :root ARN) reaches
-# the account's root user, never its roles and users.
-_delegation_reaches(_, s) if s.kind == "account"
-
-_delegation_reaches(st, s) if {
-	s.kind == "identity"
-	not st.condition.root_only
-}
-
-# A Deny to an account applies to every principal of that account.
-_deny_applies(st, s) if names_directly(st, s)
-
-_deny_applies(st, s) if {
-	st.principal_mode == "Principal"
-	some p in st.principals
-	p.kind == "account"
-	p.account == s.account
+# Per statement, computed once per key: who it names, by effect and mode, so that
+# matching a subject is set membership rather than a function call per statement.
+_index(key) := {
+	"ids": [ids | some st in key.statements; ids := {p.id | some p in st.principals}],
+	"accounts": [accts | some st in key.statements; accts := {p.account | some p in st.principals; p.kind == "account"}],
+	"any": {i | some i; st := key.statements[i]; some p in st.principals; p.kind == "any"},
+	"root_only": {i | some i; key.statements[i].condition.root_only},
+	"allow": {i | some i; st := key.statements[i]; st.effect == "Allow"; st.principal_mode == "Principal"},
+	"allow_not": {i | some i; st := key.statements[i]; st.effect == "Allow"; st.principal_mode == "NotPrincipal"},
+	"deny": {i | some i; st := key.statements[i]; st.effect == "Deny"; st.principal_mode == "Principal"},
+	"deny_not": {i | some i; st := key.statements[i]; st.effect == "Deny"; st.principal_mode == "NotPrincipal"},
 }
 
 _identity_statements(s) := input.identities[s.identity].statements if {
@@ -95,26 +45,33 @@ _covers(st, kid) if kid in st.resources.keys
 
 # --- statement indexes by role ----------------------------------------------------
 
-_direct(key, s) := [i |
-	some i
-	st := key.statements[i]
-	st.effect == "Allow"
-	names_directly(st, s)
-]
+# Allow statements naming the subject itself, or everyone (`*`, NotPrincipal).
+_direct(ix, s) := sort((_naming(ix, ix.allow, s) | (ix.allow & ix.any)) | _not_excluding(ix, ix.allow_not, s))
 
-_delegation(key, s) := [i |
-	some i
-	st := key.statements[i]
-	st.effect == "Allow"
-	delegates_to(st, s)
-]
+# Allow statements naming the subject's account: its own IAM policies decide.
+_delegation(ix, s) := sort({i | some i in ix.allow; s.account in ix.accounts[i]}) if s.kind == "account"
 
-_key_denies(key, s) := [i |
-	some i
-	st := key.statements[i]
-	st.effect == "Deny"
-	_deny_applies(st, s)
-]
+_delegation(ix, s) := sort({i | some i in ix.allow; s.account in ix.accounts[i]; not i in ix.root_only}) if {
+	s.kind == "identity"
+}
+
+_delegation(_, s) := [] if not s.kind in {"account", "identity"}
+
+# Deny statements applying to the subject; a Deny to an account applies to all of it.
+_key_denies(ix, s) := sort(((_naming(ix, ix.deny, s) | (ix.deny & ix.any)) | _not_excluding(ix, ix.deny_not, s)) | {i |
+	some i in ix.deny
+	s.account in ix.accounts[i]
+})
+
+_naming(ix, candidates, s) := {i | some i in candidates; s.id in ix.ids[i]}
+
+# NotPrincipal excludes the principals listed, their whole accounts, and with "*" everyone.
+_not_excluding(ix, candidates, s) := {i |
+	some i in candidates
+	not s.id in ix.ids[i]
+	not s.account in ix.accounts[i]
+	not i in ix.any
+}
 
 _identity_allows(key, s) := [j |
 	sts := _identity_statements(s)
@@ -154,11 +111,11 @@ _identity_side(key, s, conditional) := _actions(_identity_statements(s), _identi
 	not conditional
 } else := set()
 
-_subject_access(key, s) := result if {
-	direct := _direct(key, s)
-	delegation := _delegation(key, s)
+_subject_access(key, ix, s) := result if {
+	direct := _direct(ix, s)
+	delegation := _delegation(ix, s)
 	ident := _identity_allows(key, s)
-	key_denies := _key_denies(key, s)
+	key_denies := _key_denies(ix, s)
 	id_denies := _identity_denies(key, s)
 	id_sts := _identity_statements(s)
 
@@ -176,12 +133,14 @@ _subject_access(key, s) := result if {
 	allowed := (allowed_u - deny_u) - deny_c
 	conditional := (allowed_any - allowed) - deny_u
 	granted := allowed | conditional
+	escalations := _paths(key, id_sts, direct, delegation, ident)
 
 	result := {
 		"allowed": allowed,
 		"conditional": conditional,
 		"denied": allowed_any & deny_u,
-		"reachable": _reachable(key, s, granted),
+		"reachable": _reachable(key, id_sts, escalations, granted),
+		"escalations": escalations,
 		"direct": direct,
 		"delegation": delegation,
 		"identity": ident,
@@ -193,20 +152,24 @@ _subject_access(key, s) := result if {
 # --- escalation (KMS-SEMANTICS.md §4) ---------------------------------------------
 
 # Every way the subject can call PutKeyPolicy or CreateGrant, with the statements
-# (and action patterns) that allow it.
-escalation_paths(key, s) := {e |
-	some i in _direct(key, s)
+# (and action patterns) that allow it. The access object carries them as `escalations`.
+escalation_paths(key, s) := _paths(key, _identity_statements(s), _direct(ix, s), _delegation(ix, s), _identity_allows(key, s)) if {
+	ix := _index(key)
+}
+
+_paths(key, id_sts, direct, delegation, ident) := {e |
+	some i in direct
 	st := key.statements[i]
 	some action in {"kms:PutKeyPolicy", "kms:CreateGrant"}
 	_escalates(st, action)
 	e := {"action": action, "key_statement": i, "identity_statement": null}
 } | {e |
-	some i in _delegation(key, s)
+	some i in delegation
 	st := key.statements[i]
 	some action in {"kms:PutKeyPolicy", "kms:CreateGrant"}
 	_escalates(st, action)
-	some j in _identity_allows(key, s)
-	_escalates(_identity_statements(s)[j], action)
+	some j in ident
+	_escalates(id_sts[j], action)
 	e := {"action": action, "key_statement": i, "identity_statement": j}
 }
 
@@ -215,31 +178,31 @@ _escalates(st, action) if {
 	not st.condition.grant_for_aws_resource
 }
 
-_reachable(key, s, granted) := set() if {
-	count(escalation_paths(key, s)) == 0
+_reachable(key, id_sts, escalations, granted) := set() if {
+	count(escalations) == 0
 } else := catalog.key_actions - granted if {
 	"kms:PutKeyPolicy" in granted
-	some e in escalation_paths(key, s)
+	some e in escalations
 	e.action == "kms:PutKeyPolicy"
-} else := (_grantable(key, s) - granted) if {
+} else := (_grantable(key, id_sts, escalations) - granted) if {
 	"kms:CreateGrant" in granted
 } else := set()
 
 # Operations a grant the subject creates may carry (kms:GrantOperations narrows them).
-_grantable(key, s) := {op |
-	some e in escalation_paths(key, s)
+_grantable(key, id_sts, escalations) := {op |
+	some e in escalations
 	e.action == "kms:CreateGrant"
 	st := key.statements[e.key_statement]
 	some op in _grant_ops(st)
-	_identity_grants_op(s, e, op)
+	_identity_grants_op(id_sts, e, op)
 }
 
 # On a bilateral path the identity statement's kms:GrantOperations narrows it too.
 _identity_grants_op(_, e, _) if e.identity_statement == null
 
-_identity_grants_op(s, e, op) if {
+_identity_grants_op(id_sts, e, op) if {
 	e.identity_statement != null
-	op in _grant_ops(_identity_statements(s)[e.identity_statement])
+	op in _grant_ops(id_sts[e.identity_statement])
 }
 
 _grant_ops(st) := {op | some op in st.condition.grant_operations} & catalog.grant_operations if {

@@ -30,7 +30,7 @@ findings contains result.finding("KP003", key, p.path, message, related) if {
 	acc := access.access[key.id][sid]
 	gained := acc.reachable & catalog.use_actions
 	count(gained) > 0
-	some e in access.escalation_paths(key, key.subjects[sid])
+	some e in acc.escalations
 	e.action in (acc.allowed | acc.conditional)
 	not _expected_deployer(e, key.subjects[sid])
 	some p in _where(key, sid, e)

@@ -31,7 +31,7 @@ findings contains result.finding("KP014", key, p.path, message, []) if {
 	not intent.service_linked(subject)
 	acc := access.access[key.id][sid]
 	"kms:CreateGrant" in (acc.allowed | acc.conditional)
-	some e in access.escalation_paths(key, subject)
+	some e in acc.escalations
 	e.action == "kms:CreateGrant"
 	key.statements[e.key_statement].condition.grant_operations == null
 	some p in _patterns(key, subject, e)
