@@ -181,8 +181,10 @@ def load_bytes(data: bytes, file: str, *, max_nodes: int | None = None,
 
 
 def load_text(text: str, file: str, *, max_nodes: int | None = None,
-              max_depth: int | None = None) -> LoadedTemplate:
-    """Load template `text`; `file` names it in errors and decides JSON by extension."""
+              max_depth: int | None = None, any_document: bool = False) -> LoadedTemplate:
+    """Load template `text`; `file` names it in errors and decides JSON by extension.
+
+    `any_document` accepts a top-level list or scalar (data files, not templates)."""
     max_nodes = MAX_NODES if max_nodes is None else max_nodes
     max_depth = MAX_DEPTH if max_depth is None else max_depth
     if max_depth > _RECURSION_SAFE_DEPTH:
@@ -205,11 +207,23 @@ def load_text(text: str, file: str, *, max_nodes: int | None = None,
             document, values, keys = _load_yaml(text, lines, max_nodes, max_depth)
     except _Fail as fail:
         raise fail.to_error(file) from None
-    if not isinstance(document, dict):
+    if not isinstance(document, dict) and not any_document:
         raise TemplateError(f"template is not a mapping (got {_kind(document)})", file,
                             *_first_position(values))
     return LoadedTemplate(file, document, SourceMap(values, keys),
                           "json" if is_json else "yaml", lines)
+
+
+def load_data(path: str, *, max_bytes: int = MAX_BYTES) -> Any:
+    """A YAML or JSON data file (config, parameters) read with the template loader's limits."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise TemplateError(f"cannot read: {exc.strerror or exc}", path) from None
+    if len(data) > max_bytes:
+        raise TemplateError(_too_big(len(data), max_bytes), path)
+    return load_text(_decode(data, path), path, any_document=True).document
 
 
 def parse_json_string(text: str) -> Any:

@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import yaml
-
 from kmspolicy.bridge import schema
+from kmspolicy.bridge.load import TemplateError, load_data
 
 
 class ConfigError(ValueError):
@@ -19,16 +15,10 @@ def load_config(path: str | None) -> dict:
     if path is None:
         return {}
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the config: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        data = json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        line = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", -1) + 1
-        kind = "JSON" if path.endswith(".json") else "YAML"
-        raise ConfigError(f"{path}:{line}: the config is not valid {kind}") from None
-    if data is None:
+        data = load_data(path)
+    except TemplateError as exc:
+        raise ConfigError(f"{exc} (the config)") from None
+    if data is None or data == {}:
         return {}
     import jsonschema  # only with --config: it is slow to import
 

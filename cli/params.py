@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
-import yaml
+
+from kmspolicy.bridge.load import TemplateError, load_data
 
 
 def parse_parameters(pairs: tuple[str, ...], files: tuple[str, ...]) -> dict[str, str]:
@@ -24,9 +24,9 @@ def parse_parameters(pairs: tuple[str, ...], files: tuple[str, ...]) -> dict[str
 def _read_file(file: str) -> dict[str, str]:
     """{K: V}, or CloudFormation's [{ParameterKey, ParameterValue}] list, as JSON or YAML."""
     try:
-        data = yaml.safe_load(Path(file).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise click.BadParameter(f"{file}: {_one_line(exc)}", param_hint="--parameters-file") from None
+        data = load_data(file)
+    except TemplateError as exc:
+        raise click.BadParameter(_one_line(exc), param_hint="--parameters-file") from None
     if isinstance(data, dict) and isinstance(data.get("Parameters"), dict):
         data = data["Parameters"]
     if isinstance(data, list):
