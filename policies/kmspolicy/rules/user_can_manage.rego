@@ -5,7 +5,8 @@
 #   from use grants and references) can also reach management or permission actions:
 #   it can change the key's state or who may use it. Destructive actions
 #   (ScheduleKeyDeletion, DisableKey, DeleteImportedKeyMaterial, crypto-shredding) make
-#   it high.
+#   it high. Grants limited by kms:GrantIsForAWSResource (the console's attachment
+#   statement) are how users let AWS services work, and are not reported.
 # custom:
 #   id: KP004
 #   severity: medium
@@ -31,7 +32,10 @@ findings contains result.finding_with_severity("KP004", key, where[0].path, mess
 	some sid in intent.intended_users(key)
 	not sid in admins
 	acc := access.access[key.id][sid]
-	reach := (acc.allowed | acc.conditional) & (catalog.manage_actions | catalog.permissions_actions)
+	reach := {a |
+		some a in (acc.allowed | acc.conditional) & (catalog.manage_actions | catalog.permissions_actions)
+		_granted_plainly(a, key, acc, key.subjects[sid])
+	}
 	count(reach) > 0
 	where := evidence.patterns(key, acc, key.subjects[sid], reach)
 	count(where) > 0
@@ -47,6 +51,26 @@ findings contains result.finding_with_severity("KP004", key, where[0].path, mess
 		i > 0
 		r := result.related(p.path, concat("", [p.pattern, " allows management"]))
 	]
+}
+
+# Granted by a statement not limited to grants for AWS resources (the console's
+# "Allow attachment of persistent resources" statement is how users let EBS, RDS ... work).
+_granted_plainly(a, key, acc, _) if {
+	some i in acc.direct
+	st := key.statements[i]
+	a in st.actions
+	not st.condition.grant_for_aws_resource
+}
+
+_granted_plainly(a, key, acc, subject) if {
+	some i in acc.delegation
+	st := key.statements[i]
+	a in st.actions
+	not st.condition.grant_for_aws_resource
+	some j in acc.identity
+	identity_statement := input.identities[subject.identity].statements[j]
+	a in identity_statement.actions
+	not identity_statement.condition.grant_for_aws_resource
 }
 
 _severity(reach) := "high" if count(reach & destructive) > 0

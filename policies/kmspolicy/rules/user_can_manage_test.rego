@@ -42,6 +42,14 @@ cases["fail_declared_user_with_grants"] := {
 	}},
 }
 
+cases["success_console_attachment_statement"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.role(0, "App")], ["kms:Decrypt", "kms:DescribeKey"]),
+		fx.allow_when(1, [fx.role(1, "App")], ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], {"grant_for_aws_resource": true}),
+	])),
+	"findings": set(),
+}
+
 cases["success_user_with_use_and_read_only"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.role(0, "App")], ["kms:Decrypt", "kms:DescribeKey"])])),
 	"findings": set(),
