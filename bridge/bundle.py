@@ -312,19 +312,16 @@ def _data_leaves(data: dict, prefix: tuple[str, ...] = ()) -> list[tuple[str, ..
 
 def bundle_config(bundle: Bundle) -> dict:
     """The bundle's `data.kmspolicy.config`, checked against the config schema."""
-    import jsonschema
-
     from . import schema
 
     raw = bundle.data.get(CONFIG_PATH[0], {}).get(CONFIG_PATH[1]) \
         if isinstance(bundle.data.get(CONFIG_PATH[0]), dict) else None
     if raw is None:
         return {}
-    try:
-        schema.validate(raw, "config-v1")
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise BundleError(f"{bundle.source}: data.kmspolicy.config: {where}: {exc.message}") from None
+    error = schema.first_error(raw, "config-v1")
+    if error is not None:
+        where, message = error
+        raise BundleError(f"{bundle.source}: data.kmspolicy.config: {where.lstrip('/') or '(top level)'}: {message}")
     return raw
 
 

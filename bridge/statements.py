@@ -136,12 +136,20 @@ def _sid(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -> bool:
-    modes = [m for m in ("Action", "NotAction") if m in statement]
+def _mode(statement: dict, names: tuple[str, str], out: dict, ctx: PolicyContext, whose: str) -> str | None:
+    """Which of two exclusive fields (Action/NotAction, ...) the statement uses; None, with a
+    problem, unless exactly one."""
+    modes = [m for m in names if m in statement]
     if len(modes) != 1:
-        ctx.problem(out["path"], "statement must have exactly one of Action or NotAction")
+        ctx.problem(out["path"], f"{whose} must have exactly one of {names[0]} or {names[1]}")
+        return None
+    return modes[0]
+
+
+def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -> bool:
+    mode = _mode(statement, ("Action", "NotAction"), out, ctx, "statement")
+    if mode is None:
         return False
-    mode = modes[0]
     patterns = []
     matched: set[str] = set()
     for item, suffix in ctx.resolver.items(statement[mode]):
@@ -183,11 +191,9 @@ def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -
 
 
 def _principals(statement: dict, out: dict, at, ctx: PolicyContext) -> bool:
-    modes = [m for m in ("Principal", "NotPrincipal") if m in statement]
-    if len(modes) != 1:
-        ctx.problem(out["path"], "a key policy statement must have exactly one of Principal or NotPrincipal")
+    mode = _mode(statement, ("Principal", "NotPrincipal"), out, ctx, "a key policy statement")
+    if mode is None:
         return False
-    mode = modes[0]
     principals, problems = parse_principal_element(statement[mode], at(mode), ctx.resolver, ctx.link)
     for problem in problems:
         ctx.problem(*problem)
@@ -199,11 +205,9 @@ def _principals(statement: dict, out: dict, at, ctx: PolicyContext) -> bool:
 
 
 def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -> bool:
-    modes = [m for m in ("Resource", "NotResource") if m in statement]
-    if len(modes) != 1:
-        ctx.problem(out["path"], "an identity policy statement must have exactly one of Resource or NotResource")
+    mode = _mode(statement, ("Resource", "NotResource"), out, ctx, "an identity policy statement")
+    if mode is None:
         return False
-    mode = modes[0]
     matched: set[str] = set()
     wildcard = False
     maybe = False

@@ -20,11 +20,8 @@ def load_config(path: str | None) -> dict:
         raise ConfigError(f"{exc} (the config)") from None
     if data is None or data == {}:
         return {}
-    import jsonschema  # only with --config: it is slow to import
-
-    try:
-        schema.validate(data, "config-v1")
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise ConfigError(f"{path}: {where}: {exc.message}") from None
+    error = schema.first_error(data, "config-v1")
+    if error is not None:
+        where, message = error
+        raise ConfigError(f"{path}: {where.lstrip('/') or '(top level)'}: {message}")
     return data
