@@ -19,6 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import pickle
 import signal
+import sys
 import threading
 import traceback
 from collections import deque
@@ -37,10 +38,10 @@ STOP_TIMEOUT = 5.0
 
 
 def default_start_method() -> str:
-    """fork when this process has no other thread (the CLI: it has built no engine either),
-    as it costs no interpreter start; else forkserver, else spawn."""
+    """fork on Linux when this process has no other thread (the CLI: it has built no engine
+    either), as it costs no interpreter start; else forkserver, else spawn."""
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
 

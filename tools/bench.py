@@ -392,7 +392,7 @@ HEADER = ("| command | wall s | user+sys s | peak RSS MB (largest process) | pea
 def print_table(title: str, rows: list[Row], baseline: Row | None = None) -> None:
     print(f"\n### {title}\n")
     if baseline is not None:
-        print(HEADER + " wall vs kmspolicy | tree RSS vs kmspolicy |")
+        print(HEADER + " wall vs kmspolicy | tree memory vs kmspolicy |")
         print("|---|---:|---:|---:|---:|---|---:|---:|")
     else:
         print(HEADER)

@@ -8,6 +8,7 @@ Reporters are pure: the same result and context always give the same string.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from kmspolicy.bridge.findings import Result
 from kmspolicy.bridge.rules import Rule
 
 SourceLines = Callable[[str], list[str] | None]
+SOURCE_CACHE_FILES = 8
 
 # The line breaks the YAML loader counts (PyYAML's), so line N here is line N there.
 # str.splitlines() would also split on \v, \f and \x1c-\x1e and shift every later line.
@@ -41,18 +43,18 @@ def no_sources(_file: str) -> list[str] | None:
 def file_sources(root: str | Path | None = None) -> SourceLines:
     """A caching `ReportContext.sources` that reads files (relative to `root`) as UTF-8.
 
+    It keeps the last `SOURCE_CACHE_FILES` files read: reports go file by file, and keeping
+    every file would grow with the scan (hundreds of MB at 10,000 templates).
     A file that cannot be read gives None, so the reporter skips its code frame.
     """
-    cache: dict[str, list[str] | None] = {}
 
+    @functools.lru_cache(maxsize=SOURCE_CACHE_FILES)
     def read(file: str) -> list[str] | None:
-        if file not in cache:
-            path = Path(root, file) if root is not None else Path(file)
-            try:
-                cache[file] = split_lines(path.read_text(encoding="utf-8", errors="replace"))
-            except OSError:
-                cache[file] = None
-        return cache[file]
+        path = Path(root, file) if root is not None else Path(file)
+        try:
+            return split_lines(path.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return None
 
     return read
 
