@@ -12,3 +12,10 @@ ENTRYPOINT = "data.kmspolicy.main.findings"
 
 class EngineError(RuntimeError):
     """Evaluation failed; the affected files are errors, never clean."""
+
+
+def as_findings(value, where: str) -> list[dict]:
+    """An engine's answer to the entrypoint, which must be a set (JSON array) of findings."""
+    if not isinstance(value, list):
+        raise EngineError(f"{where} is not a set of findings")
+    return value

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import ENTRYPOINT, EngineError, bundle_cache
+from . import ENTRYPOINT, EngineError, as_findings, bundle_cache
 
 
 class EmbeddedEngine:
@@ -49,10 +49,7 @@ class EmbeddedEngine:
         return results[0].expressions[0]
 
     def findings(self, input_doc: dict) -> list[dict]:
-        value = self.evaluate(input_doc)
-        if not isinstance(value, list):
-            raise EngineError(f"{self.query} is not a set of findings")
-        return value
+        return as_findings(self.evaluate(input_doc), self.query)
 
 
 def _one_line(value: Any) -> str:

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import ENTRYPOINT, EngineError
+from . import ENTRYPOINT, EngineError, as_findings
 
 
 def find_opa(opa_path: str | None = None) -> str | None:
@@ -56,10 +56,7 @@ class OpaCliEngine:
         return results[0]["expressions"][0]["value"]
 
     def findings(self, input_doc: dict) -> list[dict]:
-        value = self.evaluate(input_doc)
-        if not isinstance(value, list):
-            raise EngineError(f"{self.query} is not a set of findings (opa eval)")
-        return value
+        return as_findings(self.evaluate(input_doc), f"{self.query} (opa eval)")
 
     def close(self) -> None:
         self._folder.cleanup()

@@ -19,7 +19,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import ENTRYPOINT, EngineError
+from . import ENTRYPOINT, EngineError, as_findings
 
 PUSH_PREFIX = "kmspolicy-push/"
 DATA_REF = re.compile(r"\bdata\.([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)")
@@ -141,10 +141,7 @@ class OpaServerEngine:
         return answer["result"]
 
     def findings(self, input_doc: dict) -> list[dict]:
-        value = self.evaluate(input_doc)
-        if not isinstance(value, list):
-            raise EngineError(f"{self.url}: {self.query} is not a set of findings")
-        return value
+        return as_findings(self.evaluate(input_doc), f"{self.url}: {self.query}")
 
     def close(self) -> None:
         self._client.close_connection()
