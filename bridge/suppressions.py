@@ -19,22 +19,21 @@ EQUIVALENT_RULES = {
 }
 
 
+# Where each tool keeps its suppressions: (tool, list field, reason field).
+TOOL_FIELDS = (("cfn_nag", "rules_to_suppress", "reason"), ("checkov", "skip", "comment"))
+
+
 def ecosystem_suppressions(kid: str, metadata: Any) -> list[dict]:
     if not isinstance(metadata, dict):
         return []
     out = []
-    cfn_nag = metadata.get("cfn_nag")
-    items = cfn_nag.get("rules_to_suppress") if isinstance(cfn_nag, dict) else None
-    for i, item in enumerate(items if isinstance(items, list) else []):
-        if isinstance(item, dict):
-            out += _mapped("cfn_nag", item.get("id"), item.get("reason"),
-                           pointer("Resources", kid, "Metadata", "cfn_nag", "rules_to_suppress", i))
-    checkov = metadata.get("checkov")
-    items = checkov.get("skip") if isinstance(checkov, dict) else None
-    for i, item in enumerate(items if isinstance(items, list) else []):
-        if isinstance(item, dict):
-            out += _mapped("checkov", item.get("id"), item.get("comment"),
-                           pointer("Resources", kid, "Metadata", "checkov", "skip", i))
+    for tool, list_field, reason_field in TOOL_FIELDS:
+        block = metadata.get(tool)
+        items = block.get(list_field) if isinstance(block, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict):
+                out += _mapped(tool, item.get("id"), item.get(reason_field),
+                               pointer("Resources", kid, "Metadata", tool, list_field, i))
     return out
 
 
