@@ -178,7 +178,7 @@ def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -
                 unresolved = False
             matched.update(actions)
             patterns.append({"pattern": text, "path": item_path, "actions": actions,
-                             "unresolved": unresolved})
+                             "action_mask": catalog.action_mask(actions), "unresolved": unresolved})
     if not patterns:
         ctx.problem(at(mode), f"{mode} is empty")
         return False
@@ -187,6 +187,7 @@ def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -
     out["patterns"] = patterns
     out["actions"] = effective
     out["classes"] = catalog.classes_of(effective)
+    out["action_mask"] = catalog.action_mask(effective)
     return True
 
 

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from kmspolicy.bridge.findings import Result
+from kmspolicy.bridge.findings import Finding, Result
+from kmspolicy.bridge.spool import sorted_items
+
+from .reporters.json_stream import Streamed, write_json
 
 VERSION = 1
 
@@ -39,25 +43,36 @@ class BaselineMatch:
     stale: int  # baseline entries that matched nothing (fixed, moved or edited since)
 
 
-def baseline_document(result: Result) -> dict:
-    entries = [
-        {"fingerprint": f.fingerprint, "rule": f.rule, "file": f.file, "resource": f.resource,
-         "line": f.line}
-        for f in result.active_findings()
-    ]
-    entries.sort(key=lambda e: (e["file"], e["line"], e["rule"], e["fingerprint"]))
-    return {"version": VERSION, "tool": "kmspolicy", "findings": entries}
+def baseline_entries(result: Result) -> Iterator[dict]:
+    entries = ({"fingerprint": f.fingerprint, "rule": f.rule, "file": f.file,
+                "resource": f.resource, "line": f.line}
+               for f in result.active_findings())
+    return sorted_items(entries, key=lambda e: (e["file"], e["line"], e["rule"], e["fingerprint"]))
+
+
+def baseline_document(result: Result, array: Callable[[Iterable], object] = list) -> dict:
+    """The baseline file's content; `array` makes its list of entries (a Streamed to write
+    them one by one)."""
+    return {"version": VERSION, "tool": "kmspolicy", "findings": array(baseline_entries(result))}
 
 
 def write_baseline(path: str, result: Result) -> int:
-    """Write the baseline of `result` to `path`; the number of findings it holds."""
-    document = baseline_document(result)
+    """Write the baseline of `result` to `path` (entry by entry); the number of findings it holds."""
+    count = 0
+
+    def counted(entries: Iterator[dict]) -> Iterator[dict]:
+        nonlocal count
+        for entry in entries:
+            count += 1
+            yield entry
+
     try:
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(document, indent=2) + "\n")
+            write_json(handle, baseline_document(result, array=lambda items: Streamed(counted(items))))
+            handle.write("\n")
     except OSError as exc:
         raise BaselineError(f"{path}: cannot write the baseline: {exc.strerror}") from None
-    return len(document["findings"])
+    return count
 
 
 def load_baseline(path: str) -> Counter[str]:
@@ -88,13 +103,15 @@ def load_baseline(path: str) -> Counter[str]:
 def apply_baseline(result: Result, fingerprints: Counter[str]) -> BaselineMatch:
     """Remove from `result` the unsuppressed findings the baseline knows (each entry once)."""
     left = Counter(fingerprints)
-    kept = []
     hidden = 0
-    for finding in result.findings:
+
+    def keep(finding: Finding) -> bool:
+        nonlocal hidden
         if not finding.suppressed and left[finding.fingerprint] > 0:
             left[finding.fingerprint] -= 1
             hidden += 1
-        else:
-            kept.append(finding)
-    result.findings = kept
+            return False
+        return True
+
+    result.keep_findings(keep)
     return BaselineMatch(hidden=hidden, stale=sum(left.values()))

@@ -6,33 +6,42 @@ import functools
 import os
 import sys
 from dataclasses import replace
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 import click
 
 from kmspolicy import __version__
-from kmspolicy.bridge.bundle import BundleError
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import SEVERITIES, Result, severity_at_least
 from kmspolicy.bridge.load import MAX_BYTES
 from kmspolicy.bridge.pipeline import PolicySet
 from kmspolicy.bridge.rules import Rule, RuleMetadataError
+from kmspolicy.bridge.spool import SpoolError
 
 from . import reporters
-from .access_cmd import access_command, with_parameters
-from .baseline import BaselineError, BaselineMatch, apply_baseline, load_baseline, write_baseline
-from .bundle_cmd import bundle_group
 from .config import ConfigError, load_config
 from .engine_options import build_analyzer, engine_options, engine_settings, load_policies
-from .explain_cmd import explain_command
-from .input_cmd import input_command
 from .params import parse_parameters
 from .progress import progress_for
-from .reporters.github import append_step_summary
-from .rules_cmd import rules_command
-from .run import default_jobs, run
-from .test_cmd import test_command
+from .run import DEFAULT_TIMEOUT, default_jobs, run
+
+if TYPE_CHECKING:
+    from .baseline import BaselineMatch
 
 FAIL_ON = (*SEVERITIES, "never")
+# The other commands, imported only when run (or listed by --help): eval does not pay for them.
+COMMANDS = {
+    "rules": "rules_cmd:rules_command",
+    "bundle": "bundle_cmd:bundle_group",
+    "input": "input_cmd:input_command",
+    "test": "test_cmd:test_command",
+    "access": "access_cmd:access_command",
+    "explain": "explain_cmd:explain_command",
+    "baseline": "baseline_cmd:baseline_group",
+}
+# Errors of modules imported only for some options (--bundle, --baseline): caught if imported.
+ON_DEMAND_ERRORS = {"kmspolicy.bridge.bundle": "BundleError", "kmspolicy.cli.baseline": "BaselineError"}
 
 
 class Failure(click.ClickException):
@@ -69,7 +78,27 @@ def parse_formats(formats: tuple[str, ...], output: str | None) -> list[tuple[st
     return chosen
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """The commands of COMMANDS are imported when first looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS and name not in self.commands:
+            module, _, attribute = COMMANDS[name].partition(":")
+            self.add_command(getattr(import_module(f".{module}", __package__), attribute), name)
+        return super().get_command(ctx, name)
+
+
+def input_errors() -> tuple[type[Exception], ...]:
+    """What eval reports as one line, exit 2 (a module not imported raised none of its errors)."""
+    on_demand = tuple(getattr(sys.modules[module], name) for module, name in ON_DEMAND_ERRORS.items()
+                      if module in sys.modules)
+    return (ConfigError, RuleMetadataError, EngineError, *on_demand)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kmspolicy")
 def main() -> None:
     """Who can use and manage the KMS keys in your CloudFormation and SAM templates."""
@@ -104,10 +133,14 @@ def main() -> None:
               show_default=True, help="Refuse template files larger than this (an error, exit 2).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: the number of CPUs; 1: none, all in this process).")
+@click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help=f"Stop analyzing a file after SECONDS: an error, exit 2 (default "
+                   f"{DEFAULT_TIMEOUT:g} in worker processes; 0: no limit). When given, even "
+                   "--jobs 1 analyzes in a worker process, the only kind that can be stopped.")
 @engine_options
 def eval_command(paths, formats, output, fail_on, severity, parameters, parameters_file,
                  config_path, root, baseline_path, skip_non_templates, verbose, quiet, no_color,
-                 debug, max_file_size, jobs, **engine) -> None:
+                 debug, max_file_size, jobs, timeout, **engine) -> None:
     """Analyze templates (files or directories) and report findings on their lines."""
     try:
         chosen = parse_formats(formats, output)
@@ -118,41 +151,48 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         analyzer = functools.partial(build_analyzer, settings, config, config_path is not None,
                                      values)
         analyzer = functools.partial(configured_analyzer, analyzer, max_file_size, debug)
-        if settings["engine"] == "embedded" and jobs > 1:
+        if timeout and settings["engine"] != "embedded":
+            raise click.UsageError("--timeout goes with the embedded engine (--opa-timeout "
+                                   "bounds the others)")
+        if settings["engine"] == "embedded" and (jobs > 1 or timeout):
             policies = load_policies(settings["bundles"], config)  # each worker builds an engine
         else:
             analyzer = analyzer()
             policies = analyzer.policies
-        known = load_baseline(baseline_path) if baseline_path else None
+        known = None
+        if baseline_path:
+            from .baseline import load_baseline
+
+            known = load_baseline(baseline_path)
         result = run(list(paths), analyzer, root, jobs=jobs, skip_non_templates=skip_non_templates,
-                     progress=progress_for([name for name, _ in chosen], quiet))
-    except (ConfigError, RuleMetadataError, EngineError, BundleError, BaselineError) as exc:
+                     progress=progress_for([name for name, _ in chosen], quiet), timeout=timeout)
+    except (SpoolError, *input_errors()) as exc:
         raise Failure(str(exc)) from None
-    hidden = 0
-    if known is not None:
-        match = apply_baseline(result, known)
-        hidden = match.hidden
-        click.echo(baseline_note(baseline_path, match), err=True)
-    if severity:
-        result.findings = [f for f in result.findings if severity_at_least(f.severity, severity)]
-    result.findings.sort(key=lambda f: f.sort_key())
-    if verbose:
-        for file in result.skipped:
-            click.echo(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)", err=True)
-    context = reporters.ReportContext(color=use_color(no_color), verbose=verbose, quiet=quiet,
-                                      sources=reporters.file_sources(root), tool_version=__version__,
-                                      fail_on=fail_on, rules=effective_rules(policies),
-                                      baseline_hidden=hidden)
-    write_reports(result, chosen, context)
-    sys.exit(result.exit_code(fail_on))
+    try:  # the result's lists are spooled in temporary files: closed whatever happens
+        hidden = 0
+        if known is not None:
+            from .baseline import apply_baseline
 
-
-main.add_command(rules_command)
-main.add_command(bundle_group)
-main.add_command(input_command)
-main.add_command(test_command)
-main.add_command(access_command)
-main.add_command(explain_command)
+            match = apply_baseline(result, known)
+            hidden = match.hidden
+            click.echo(baseline_note(baseline_path, match), err=True)
+        if severity:
+            result.keep_findings(lambda f: severity_at_least(f.severity, severity))
+        result.findings.sort(key=lambda f: f.sort_key())
+        if verbose:
+            for file in result.skipped:
+                click.echo(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)", err=True)
+        context = reporters.ReportContext(color=use_color(no_color), verbose=verbose, quiet=quiet,
+                                          sources=reporters.file_sources(root), tool_version=__version__,
+                                          fail_on=fail_on, rules=effective_rules(policies),
+                                          baseline_hidden=hidden)
+        write_reports(result, chosen, context)
+        code = result.exit_code(fail_on)
+    except SpoolError as exc:
+        raise Failure(str(exc)) from None
+    finally:
+        result.close()
+    sys.exit(code)
 
 
 def configured_analyzer(build, max_bytes: int, debug: bool):
@@ -168,19 +208,45 @@ def write_reports(result: Result, chosen: list[tuple[str, str | None]],
     for name, file in chosen:
         reporter = reporters.get_reporter(name)
         if file is None:
-            click.echo(reporter.render(result, context), nl=False)
+            stdout = EchoStream()
+            reporter.write(result, context, stdout)
+            stdout.flush()
             continue
         try:
             with open(file, "w", encoding="utf-8") as handle:
-                handle.write(reporter.render(result, replace(context, color=False)))
+                reporter.write(result, replace(context, color=False), handle)
         except OSError as exc:
             raise Failure(f"{file}: cannot write the {name} output: {exc.strerror}") from None
     if any(name == "github" for name, _ in chosen):
+        from .reporters.github import append_step_summary
+
         try:
             append_step_summary(result, context)
         except OSError as exc:
             raise Failure(f"{exc.filename}: cannot write the GitHub step summary: "
                           f"{exc.strerror}") from None
+
+
+class EchoStream:
+    """A text stream onto stdout through click.echo (which CliRunner captures), in chunks."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.parts:
+            click.echo("".join(self.parts), nl=False)
+        self.parts.clear()
+        self.size = 0
 
 
 def effective_rules(policies: PolicySet) -> dict[str, Rule]:
@@ -201,45 +267,6 @@ def baseline_note(path: str, match: BaselineMatch) -> str:
     return note
 
 
-@main.group("baseline")
-def baseline_group() -> None:
-    """Record today's findings, so that `eval --baseline` reports only new ones."""
-
-
-@baseline_group.command("create")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The baseline file to write, e.g. .kmspolicy-baseline.json.")
-@with_parameters
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-              help="Organization guardrails (YAML or JSON).")
-@click.option("--root", type=click.Path(file_okay=False),
-              help="Paths relative to this folder (default: the working directory); "
-                   "give eval the same.")
-@engine_options
-def baseline_create(paths, output, parameters, parameters_file, config_path, root,
-                    **engine) -> None:
-    """Write the findings of PATHS (not the suppressed ones) to a baseline file."""
-    try:
-        values = parse_parameters(parameters, parameters_file)
-        config = load_config(config_path)
-        analyzer = build_analyzer(engine_settings(engine), config, config_path is not None, values)
-    except (ConfigError, RuleMetadataError, EngineError, BundleError) as exc:
-        raise Failure(str(exc)) from None
-    result = run(list(paths), analyzer, root)
-    try:
-        count = write_baseline(output, result)
-    except BaselineError as exc:
-        raise Failure(str(exc)) from None
-    for error in result.errors:
-        click.echo(f"kmspolicy: error: {error}", err=True)
-    click.echo(f"kmspolicy: wrote {count} finding{'s' * (count != 1)} to {output}", err=True)
-    if result.errors:
-        click.echo("kmspolicy: the files above could not be analyzed; their findings are not "
-                   "in the baseline", err=True)
-        sys.exit(2)
-
-
 def entrypoint() -> None:
     """Console script: any unexpected exception is one line and exit 2 (--debug: traceback)."""
     try:
@@ -252,3 +279,7 @@ def entrypoint() -> None:
         click.echo(f"kmspolicy: internal error: {type(exc).__name__}: {exc} "
                    "(run with --debug for a traceback)", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":  # python -m kmspolicy.cli.main
+    entrypoint()

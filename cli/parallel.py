@@ -6,7 +6,9 @@ status: never the document or the rule input). The parent hands the parts on in 
 order, whatever order they finish in, so the output does not depend on N.
 
 A worker that dies (a crash in native code kills the whole process) turns the file it held
-into an error and is replaced; the run never hangs and never passes that file as clean.
+into an error and is replaced; the run never passes that file as clean. With a `timeout`,
+a worker still on one file after that many seconds (the Rego engine spinning in native
+code cannot be interrupted any other way) is killed, replaced, and its file is an error.
 A worker that cannot build its Analyzer fails the run: the parent re-raises the worker's
 exception (or an `EngineError` if the worker died).
 Everything sent to a worker is pickled, so this works with the spawn and forkserver start
@@ -21,6 +23,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -74,17 +77,21 @@ class _Worker:
     conn: Connection
     stats: WorkerStats
     current: int | None = None  # the index of the task it is analyzing
+    deadline: float = float("inf")  # when its time for that task is up (time.monotonic)
 
 
 @dataclass
 class WorkerPool:
-    """`map(tasks)` yields one partial Result per task, in task order."""
+    """`map(tasks)` yields one partial Result per task, in task order. `timeout`: seconds a
+    worker may spend on one file (None: no limit)."""
 
     make_analyzer: Callable[[], Analyzer]
     jobs: int
     start_method: str | None = None
+    timeout: float | None = None
     stats: list[WorkerStats] = field(default_factory=list)  # one per worker started
     crashes: int = 0
+    timeouts: int = 0
 
     def map(self, tasks: list[Task]) -> Iterator[Result]:
         context = multiprocessing.get_context(self.start_method or default_start_method())
@@ -132,12 +139,30 @@ class _PoolRun:
             by_handle[worker.conn] = worker
             by_handle[worker.process.sentinel] = worker
         handled = set()
-        for handle in wait(list(by_handle)):
+        for handle in wait(list(by_handle), timeout=self._time_left()):
             worker = by_handle[handle]
             if id(worker) in handled:
                 continue
             handled.add(id(worker))
             self._service(worker)
+        self._stop_overdue()
+
+    def _time_left(self) -> float | None:
+        """Seconds until the first deadline of a busy worker; None: wait for a message."""
+        first = min((w.deadline for w in self.live if w.current is not None), default=float("inf"))
+        return None if first == float("inf") else max(0.0, first - time.monotonic())
+
+    def _stop_overdue(self) -> None:
+        for worker in list(self.live):
+            if worker.current is None or time.monotonic() < worker.deadline:
+                continue
+            if worker.conn.poll():  # it answered after all: take the answer
+                self._service(worker)
+                continue
+            worker.process.kill()
+            self._remove(worker)
+            self.pool.timeouts += 1
+            self._replace(worker, timeout_result(self.tasks[worker.current], self.pool.timeout))
 
     def _service(self, worker: _Worker) -> None:
         """Read what the worker sent; if it has died, account for the file it held."""
@@ -178,17 +203,29 @@ class _PoolRun:
             self.queue.appendleft(index)  # it never reached the worker
             return
         worker.current = index
+        if self.pool.timeout:
+            worker.deadline = time.monotonic() + self.pool.timeout
 
     def _bury(self, worker: _Worker) -> None:
-        worker.process.join()
-        worker.conn.close()
-        self.live.remove(worker)
+        self._remove(worker)
         how = _how_it_died(worker.process.exitcode)
         if not worker.stats.ready:
             raise EngineError(f"a worker process died ({how}) while compiling the policies")
+        lost = None
         if worker.current is not None:
             self.pool.crashes += 1
-            self.finished[worker.current] = crash_result(self.tasks[worker.current], how)
+            lost = crash_result(self.tasks[worker.current], how)
+        self._replace(worker, lost)
+
+    def _remove(self, worker: _Worker) -> None:
+        worker.process.join()
+        worker.conn.close()
+        self.live.remove(worker)
+
+    def _replace(self, worker: _Worker, lost: Result | None) -> None:
+        """A worker is gone: `lost` stands for the file it held; the queue gets a new worker."""
+        if worker.current is not None:
+            self.finished[worker.current] = lost
             worker.current = None
         if self.queue:
             self._start_worker()
@@ -210,9 +247,18 @@ class _PoolRun:
 
 def crash_result(task: Task, how: str) -> Result:
     """The file a dead worker held: an error, never clean."""
+    return _not_analyzed(task, f"analysis crashed: the worker process died ({how}) while "
+                               "analyzing this file; it was not analyzed")
+
+
+def timeout_result(task: Task, seconds: float) -> Result:
+    """The file a worker spent too long on: an error, never clean."""
+    return _not_analyzed(task, f"analysis timed out after {seconds:g} s (--timeout); "
+                               "the worker process was stopped and this file was not analyzed")
+
+
+def _not_analyzed(task: Task, message: str) -> Result:
     _, display, explicit = task
-    message = (f"analysis crashed: the worker process died ({how}) while analyzing this file; "
-               "it was not analyzed")
     report = FileReport(display, "error", errors=[FileError(display, message, kind="internal")])
     part = Result()
     add_report(part, report, explicit)

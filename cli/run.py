@@ -14,6 +14,7 @@ from kmspolicy.bridge.pipeline import Analyzer, FileReport
 from .discover import discover
 
 Task = tuple[str, str, bool]  # file, display path, given explicitly
+DEFAULT_TIMEOUT = 60.0  # seconds per file in a worker process (`eval --timeout`)
 
 
 class Progress(Protocol):
@@ -41,37 +42,55 @@ def default_jobs() -> int:
 
 
 def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str | None = None,
-        jobs: int = 1, progress: Progress | None = None, skip_non_templates: bool = False) -> Result:
+        jobs: int = 1, progress: Progress | None = None, skip_non_templates: bool = False,
+        timeout: float | None = None) -> Result:
     """`analyzer` is an Analyzer, or a picklable factory of one so that `jobs` > 1 can build
-    one per worker process (cli/parallel.py); with one job or one file, no worker is started.
+    one per worker process (cli/parallel.py); with one job or one file, no worker is started
+    unless `timeout` is given (see analyze_tasks).
     `skip_non_templates`: a file given by name that is not a template is skipped as in a
-    folder, not an error (pre-commit passes every changed YAML and JSON file)."""
-    files, problems = discover(paths)
-    result = Result()
-    for problem in problems:
-        file, _, message = problem.partition(": ")
-        result.errors.append(FileError(file, message))
-    tasks = [(file, display_path(file, root), explicit and not skip_non_templates)
-             for file, explicit in files]
-    if progress:
-        progress.start(len(tasks))
-    for part in analyze_tasks(tasks, analyzer, jobs):
-        merge(result, part)
+    folder, not an error (pre-commit passes every changed YAML and JSON file).
+    The Result is spooled (its lists on disk, memory flat however many files): the caller
+    closes it."""
+    tasks, problems = plan(paths, root, skip_non_templates)
+    result = Result.spooled()
+    try:
+        for problem in problems:
+            file, _, message = problem.partition(": ")
+            result.errors.append(FileError(file, message))
         if progress:
-            progress.advance(len(part.active_findings()))
-    if progress:
-        progress.finish()
+            progress.start(len(tasks))
+        for part in analyze_tasks(tasks, analyzer, jobs, timeout):
+            merge(result, part)
+            if progress:
+                progress.advance(sum(1 for _ in part.active_findings()))
+        if progress:
+            progress.finish()
+    except BaseException:
+        result.close()
+        raise
     return result
 
 
+def plan(paths: list[str], root: str | None, skip_non_templates: bool) -> tuple[list[Task], list[str]]:
+    """The files to analyze as tasks (nothing else of discover's kept), and path problems."""
+    files, problems = discover(paths)
+    return [(file, display_path(file, root), explicit and not skip_non_templates)
+            for file, explicit in files], problems
+
+
 def analyze_tasks(tasks: list[Task], analyzer: Analyzer | Callable[[], Analyzer],
-                  jobs: int) -> Iterator[Result]:
-    """One partial Result per task, in task order."""
-    if not isinstance(analyzer, Analyzer) and jobs > 1 and len(tasks) > 1:
+                  jobs: int, timeout: float | None = None) -> Iterator[Result]:
+    """One partial Result per task, in task order. A file may take `timeout` seconds in a
+    worker process, which is stopped after that (nothing else can stop native code): with
+    `timeout` > 0 a factory runs in workers even for one job or one file; None is
+    DEFAULT_TIMEOUT when workers run anyway; 0 is no limit. In this process, no limit."""
+    factory = not isinstance(analyzer, Analyzer)
+    if factory and tasks and (timeout or (jobs > 1 and len(tasks) > 1)):
         from .parallel import WorkerPool
 
-        return WorkerPool(analyzer, jobs).map(tasks)
-    if not isinstance(analyzer, Analyzer):
+        limit = DEFAULT_TIMEOUT if timeout is None else timeout or None
+        return WorkerPool(analyzer, jobs, timeout=limit).map(tasks)
+    if factory:
         analyzer = analyzer()
     threads = min(jobs, len(tasks), getattr(analyzer.engine, "max_concurrency", 1))
     if threads > 1:  # a remote engine: one engine, overlapping requests, results in order

@@ -454,3 +454,24 @@ def test_tsv_without_source_comment_fails(shared_copy):
     path.write_text(path.read_text().split("\n", 1)[1])
     with pytest.raises(gen.CatalogError, match="first line"):
         gen.generate(shared_copy)
+
+
+def test_action_masks_match_the_rego_catalog():
+    import re
+
+    from kmspolicy.bridge import catalog
+
+    rego = (REPO / "policies" / "kmspolicy" / "lib" / "catalog.rego").read_text()
+    table = re.search(r"key_action_bits := \{(.*?)\n\}", rego, re.S).group(1)
+    in_rego = {name: int(bit) for name, bit in re.findall(r'"(kms:\w+)": (\d+)', table)}
+    assert in_rego == catalog.key_action_bits()
+    assert catalog.action_mask(["kms:Decrypt", "kms:Decrypt", "kms:CreateKey"]) == in_rego["kms:Decrypt"]
+    assert catalog.action_mask(catalog.expand("kms:*")) == int(re.search(r"key_mask := (\d+)", rego).group(1))
+
+
+def test_action_masks_stay_exact_json_numbers():
+    from kmspolicy.bridge import catalog
+
+    assert max(catalog.key_action_bits().values()) < 2 ** catalog.MAX_MASK_BITS
+    with pytest.raises(ValueError, match="do not fit"):
+        catalog.key_action_bits_of([f"kms:A{i}" for i in range(54)], {f"kms:A{i}": "use" for i in range(54)})

@@ -303,6 +303,15 @@ def engine_costs(corpus: Path) -> tuple[list[EngineCost], list[str]]:
             else:
                 os.environ["KMSPOLICY_CACHE_DIR"] = previous
     notes = []
+    try:
+        import opa_bindings
+    except ImportError:
+        notes.append("OPA in-process: skipped, opa_bindings (test-only, `make install`) is not installed")
+    else:
+        costs.append(engine_cost("OPA 1.20 in-process (opa_bindings; test-only, for comparison)",
+                                 lambda: _OpaInProcess(opa_bindings, policies), inputs))
+        notes.append("OPA in-process: the same Rego on OPA's own Go engine (opa-golib-python-bindings, "
+                     "a test dependency, never a runtime one): what the policies cost on OPA itself")
     if not (ROOT / "bridge" / "engines" / "opa_server.py").exists():
         notes.append("opa-server: skipped, there is no bridge/engines/opa_server.py yet")
         return costs, notes
@@ -323,6 +332,17 @@ def engine_costs(corpus: Path) -> tuple[list[EngineCost], list[str]]:
         process.terminate()
         process.wait(10)
     return costs, notes
+
+
+class _OpaInProcess:
+    def __init__(self, opa_bindings, policies):
+        self.engine = opa_bindings.OpaEngine()
+        for name, source in policies.modules.items():
+            self.engine.add_policy(name, source)
+        self.engine.add_data(policies.data())
+
+    def findings(self, input_doc: dict):
+        return self.engine.eval_document("kmspolicy.main.findings", input_doc)
 
 
 def _start_loopback_opa() -> tuple[subprocess.Popen, str] | None:

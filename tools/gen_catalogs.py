@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kmspolicy.bridge.catalog import key_action_bits_of
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
 DEFAULT_DATA_DIR = REPO_ROOT / "bridge" / "data"
@@ -210,6 +212,18 @@ def build_rego(actions_doc: Mapping[str, Any]) -> str:
     ]
     parts += [f"{cls}_actions := {rego_set(names)}\n" for cls, names in by_class.items()]
     parts.append(f"grant_operations := {rego_set(actions_doc['grant_operations'])}\n")
+    bits = key_action_bits_of([a["name"] for a in actions_doc["actions"]],
+                              {a["name"]: a["class"] for a in actions_doc["actions"]})
+
+    def mask(names: list[str]) -> int:
+        return sum(bits.get(n, 0) for n in set(names))
+
+    parts.append("# Action sets as bit masks (bridge/catalog.py `action_mask` gives statements the same\n"
+                 "# bits): regopy's integer bit operations are cheap, its set algebra on strings is not.\n"
+                 "key_action_bits := {\n" + "".join(f'\t"{n}": {b},\n' for n, b in bits.items()) + "}\n")
+    parts.append(f"key_mask := {mask(key_scoped)}\n")
+    parts += [f"{cls}_mask := {mask(names)}\n" for cls, names in by_class.items() if cls != "global"]
+    parts.append(f"grant_operations_mask := {mask(actions_doc['grant_operations'])}\n")
     return "\n".join(parts)
 
 

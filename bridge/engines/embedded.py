@@ -37,6 +37,7 @@ class EmbeddedEngine:
 
     def evaluate(self, input_doc: dict) -> Any:
         try:
+            # As JSON text: regopy.Input(dict) is faster but does not escape strings.
             self._interpreter.set_input_term(json.dumps(input_doc))
             output = self._interpreter.query_bundle(self._bundle)
         except self._regopy.RegoError as exc:

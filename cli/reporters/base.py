@@ -4,16 +4,20 @@ A reporter turns a finished `Result` into the text written to stdout. It decides
 else: the caller decides colour (TTY and `NO_COLOR`), verbosity and the exit code
 (`Result.exit_code(fail_on)`); the reporter only obeys what `ReportContext` says.
 Reporters are pure: the same result and context always give the same string.
+A reporter writes its output piece by piece (`write`): a scan's Result is spooled on disk
+and the output of 10,000 templates is never one string; `render` is the same as a string.
+What must be sorted is sorted with `sorted_items` (bridge/spool.py), never in one list.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TextIO, runtime_checkable
 
 from kmspolicy import __version__
 from kmspolicy.bridge.findings import Result
@@ -89,6 +93,24 @@ def report_rules(result: Result, context: ReportContext) -> list[Rule]:
 class Reporter(Protocol):
     name: str
 
+    def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
+        """Write the complete output for `result`, ending with a newline, to `stream`."""
+        ...
+
     def render(self, result: Result, context: ReportContext) -> str:
         """The complete output for `result`, ending with a newline."""
         ...
+
+
+class StreamingReporter:
+    """A reporter defined by its `write`; `render` is what it writes, as one string."""
+
+    name: str
+
+    def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
+        raise NotImplementedError
+
+    def render(self, result: Result, context: ReportContext) -> str:
+        out = io.StringIO()
+        self.write(result, context, out)
+        return out.getvalue()

@@ -20,15 +20,19 @@ file named by `GITHUB_STEP_SUMMARY`; `eval` calls it when this format is chosen.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import TextIO
 from urllib.parse import quote
 
 from kmspolicy.bridge.findings import SEVERITY_RANK, FileError, Finding, Result
+from kmspolicy.bridge.spool import sorted_items
 
-from .base import ReportContext
+from .base import ReportContext, StreamingReporter
 from .text import summary_line
 
 COMMANDS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice",
@@ -76,26 +80,31 @@ def error_command(error: FileError) -> str:
     return command("error", properties, error.message)
 
 
-class GithubReporter:
+class GithubReporter(StreamingReporter):
     name = "github"
 
-    def render(self, result: Result, context: ReportContext) -> str:
-        # what GitHub must not drop comes first: files not analyzed, then the most severe
-        lines = [error_command(error) for error in sorted(result.errors, key=_error_key)]
-        if not context.quiet:
-            shown = [f for f in result.findings if context.verbose or not f.suppressed]
-            for f in sorted(shown, key=lambda f: (f.suppressed, -SEVERITY_RANK.get(f.severity, 0),
-                                                  f.sort_key(), f.fingerprint)):
-                lines.append(finding_command(f))
-        kinds = [line.split("::", 2)[1].split(" ", 1)[0] for line in lines]
-        if any(kinds.count(kind) > SHOWN_PER_KIND for kind in set(kinds)):
-            lines.append(f"kmspolicy: GitHub shows only {SHOWN_PER_KIND} annotations of each kind "
-                         "per step; the job summary and the SARIF output list everything.")
+    def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
+        kinds: Counter[str] = Counter()
+        for line in _annotations(result, context):
+            kinds[line.split("::", 2)[1].split(" ", 1)[0]] += 1
+            stream.write(line + "\n")
+        if any(count > SHOWN_PER_KIND for count in kinds.values()):
+            stream.write(f"kmspolicy: GitHub shows only {SHOWN_PER_KIND} annotations of each kind "
+                         "per step; the job summary and the SARIF output list everything.\n")
         summary = summary_line(result)
         if context.baseline_hidden:
             summary += f" ({context.baseline_hidden} hidden by the baseline)"
-        lines.append(summary)
-        return "\n".join(lines) + "\n"
+        stream.write(summary + "\n")
+
+
+def _annotations(result: Result, context: ReportContext) -> Iterator[str]:
+    # what GitHub must not drop comes first: files not analyzed, then the most severe
+    yield from (error_command(error) for error in sorted_items(result.errors, key=_error_key))
+    if not context.quiet:
+        shown = (f for f in result.findings if context.verbose or not f.suppressed)
+        for f in sorted_items(shown, key=lambda f: (f.suppressed, -SEVERITY_RANK.get(f.severity, 0),
+                                                    f.sort_key(), f.fingerprint)):
+            yield finding_command(f)
 
 
 def _error_key(error: FileError) -> tuple:
@@ -131,18 +140,19 @@ def step_summary(result: Result, context: ReportContext, environ: Mapping[str, s
     head = [f"## kmspolicy\n\n{md(summary_line(result))}\n"]
     if context.baseline_hidden:
         head.append(f"{context.baseline_hidden} known findings hidden by the baseline.\n")
-    sections: list[str] = []
-    shown = sorted((f for f in result.findings if context.verbose or not f.suppressed),
-                   key=lambda f: (f.file, f.rule, f.line, f.column, f.message))
-    by_file: dict[str, dict[str, list[Finding]]] = {}
-    for f in shown:
-        by_file.setdefault(f.file, {}).setdefault(f.rule, []).append(f)
-    for file, rules in by_file.items():
-        sections.append(f"### {md(file)}\n")
-        for rule_id, findings in rules.items():
-            first = findings[0]
-            sections.append(f"**{md(rule_id)}** {md(first.title)} ({md(first.severity)})\n")
-            for f in findings:
+    return _bounded("\n".join(head) + "\n", _summary_sections(result, context, environ))
+
+
+def _summary_sections(result: Result, context: ReportContext,
+                      environ: Mapping[str, str]) -> Iterator[str]:
+    shown = sorted_items((f for f in result.findings if context.verbose or not f.suppressed),
+                         key=lambda f: (f.file, f.rule, f.line, f.column, f.message))
+    for file, in_file in itertools.groupby(shown, key=lambda f: f.file):
+        yield f"### {md(file)}\n"
+        for _, findings in itertools.groupby(in_file, key=lambda f: f.rule):
+            first = next(findings)
+            yield f"**{md(first.rule)}** {md(first.title)} ({md(first.severity)})\n"
+            for f in itertools.chain([first], findings):
                 url = line_url(f.file, f.line, f.end_line, environ)
                 where = f"[line {f.line}]({url})" if url else f"line {f.line}"
                 item = f"- {where}"
@@ -151,22 +161,22 @@ def step_summary(result: Result, context: ReportContext, environ: Mapping[str, s
                 item += f": {md(f.message)}"
                 if f.suppressed:
                     item += f" *(suppressed: {md(f.suppression_reason or 'no reason given')})*"
-                sections.append(item)
-            sections.append("")
+                yield item
+            yield ""
     if result.errors:
-        sections.append("### Not analyzed\n")
-        for error in sorted(result.errors, key=_error_key):
-            sections.append(f"- {md(str(error))}")
-        sections.append("")
-    return _bounded("\n".join(head) + "\n", sections)
+        yield "### Not analyzed\n"
+        for error in sorted_items(result.errors, key=_error_key):
+            yield f"- {md(str(error))}"
+        yield ""
 
 
-def _bounded(head: str, sections: list[str]) -> str:
+def _bounded(head: str, sections: Iterable[str]) -> str:
     out, size = [head], len(head.encode("utf-8"))
-    for index, part in enumerate(sections):
+    sections = iter(sections)
+    for part in sections:
         size += len(part.encode("utf-8")) + 1
         if size > MAX_SUMMARY_BYTES:
-            left = sum(1 for p in sections[index:] if p.startswith("- "))
+            left = sum(1 for p in itertools.chain([part], sections) if p.startswith("- "))
             out.append(f"\n*{left} more lines left out (GitHub limits a job summary to 1 MiB); "
                        "see the SARIF or JSON output.*\n")
             break

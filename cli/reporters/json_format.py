@@ -1,23 +1,26 @@
 """`--format json`: `Result.to_json()` as indented JSON, nothing added or removed.
 
 The document is a public contract: its schema is `kmspolicy.bridge.schema/output-v1.json`
-and it is described field by field in `docs/output-json.md`.
+and it is described field by field in `docs/output-json.md`. Its arrays are written item
+by item, byte for byte as `json.dumps(result.to_json(version), indent=2)` would.
 """
 
 from __future__ import annotations
 
-import json
+from typing import TextIO
 
 from kmspolicy.bridge.findings import Result
 
-from .base import ReportContext
+from .base import ReportContext, StreamingReporter
+from .json_stream import Streamed, write_json
 
 
-class JsonReporter:
+class JsonReporter(StreamingReporter):
     name = "json"
 
-    def render(self, result: Result, context: ReportContext) -> str:
-        return json.dumps(result.to_json(context.tool_version), indent=2) + "\n"
+    def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
+        write_json(stream, result.to_json(context.tool_version, array=Streamed))
+        stream.write("\n")
 
 
 REPORTER = JsonReporter()

@@ -13,12 +13,19 @@ characters from a template) is replaced by U+FFFD.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
+from operator import attrgetter, itemgetter
+from typing import TextIO
 
-from kmspolicy.bridge.findings import FileError, Finding, Result
+from kmspolicy.bridge.findings import FileError, FileStatus, Finding, Result
+from kmspolicy.bridge.rules import Rule
+from kmspolicy.bridge.spool import Spool, sorted_items
 
-from .base import ReportContext, report_rules
+from .base import ReportContext, StreamingReporter, report_rules
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 NO_RESOURCE = "(template)"
@@ -88,40 +95,71 @@ def _error_case(suite: ET.Element, counts: _Counts, error: FileError) -> None:
     element.text = xml_text(str(error))
 
 
-def junit_tree(result: Result, context: ReportContext) -> ET.Element:
-    rules = report_rules(result, context)
-    keys = {status.file: status.key_ids for status in result.files}
-    files = sorted(set(keys) | {f.file for f in result.findings} | {e.file for e in result.errors})
-    root = ET.Element("testsuites", {"name": "kmspolicy"})
-    total = _Counts()
-    for file in files:
-        suite = ET.SubElement(root, "testsuite", {"name": xml_text(file)})
-        counts = _Counts()
-        findings = sorted((f for f in result.findings if f.file == file), key=Finding.sort_key)
-        grouped: dict[tuple[str, str], list[Finding]] = {}
-        for f in findings:
-            grouped.setdefault((f.resource or NO_RESOURCE, f.rule), []).append(f)
-        subjects = sorted(set(keys.get(file, ())) | {subject for subject, _ in grouped})
-        for subject in subjects:
-            for rule in rules:
-                _rule_case(suite, counts, file, subject, rule.id, rule.title,
-                           grouped.get((subject, rule.id), []))
-        for error in sorted((e for e in result.errors if e.file == file),
-                            key=lambda e: (e.line or 0, e.column or 0, e.message)):
-            _error_case(suite, counts, error)
-        suite.attrib.update(counts.attributes())
-        total.add(counts)
-    root.attrib.update(total.attributes())
-    return root
+def _by_file(result: Result) -> Iterator[tuple[str, list[FileStatus], list[Finding], list[FileError]]]:
+    """Each file any status, finding or error names, in order, with its own of each (sorted)."""
+    statuses = sorted_items(result.files, key=attrgetter("file"))
+    findings = sorted_items(result.findings, key=Finding.sort_key)
+    errors = sorted_items(result.errors, key=lambda e: (e.file, e.line or 0, e.column or 0, e.message))
+
+    def groups(items: Iterable, kind: int) -> Iterator[tuple[str, int, list]]:
+        for file, group in itertools.groupby(items, key=attrgetter("file")):
+            yield file, kind, list(group)
+
+    merged = heapq.merge(groups(statuses, 0), groups(findings, 1), groups(errors, 2), key=itemgetter(0))
+    for file, parts in itertools.groupby(merged, key=itemgetter(0)):
+        of_file: tuple[list, list, list] = ([], [], [])
+        for _, kind, items in parts:
+            of_file[kind].extend(items)
+        yield file, *of_file
 
 
-class JunitReporter:
+def testsuite(file: str, statuses: list[FileStatus], findings: list[Finding], errors: list[FileError],
+              rules: list[Rule]) -> tuple[ET.Element, _Counts]:
+    """One file's suite: its keys (and other resources with findings) × every rule, then its
+    errors; `findings` and `errors` in report order."""
+    suite = ET.Element("testsuite", {"name": xml_text(file)})
+    counts = _Counts()
+    keys = statuses[-1].key_ids if statuses else ()
+    grouped: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        grouped.setdefault((f.resource or NO_RESOURCE, f.rule), []).append(f)
+    subjects = sorted(set(keys) | {subject for subject, _ in grouped})
+    for subject in subjects:
+        for rule in rules:
+            _rule_case(suite, counts, file, subject, rule.id, rule.title,
+                       grouped.get((subject, rule.id), []))
+    for error in errors:
+        _error_case(suite, counts, error)
+    suite.attrib.update(counts.attributes())
+    return suite, counts
+
+
+class JunitReporter(StreamingReporter):
+    """The suites are serialized one at a time (to a spool) while the totals, which the root
+    element carries first, are counted; then written out as `ET.indent` would lay them out."""
+
     name = "junit"
 
-    def render(self, result: Result, context: ReportContext) -> str:
-        root = junit_tree(result, context)
-        ET.indent(root)
-        return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
+        rules = report_rules(result, context)
+        total = _Counts()
+        with Spool() as suites:
+            for file, statuses, findings, errors in _by_file(result):
+                suite, counts = testsuite(file, statuses, findings, errors, rules)
+                ET.indent(suite, level=1)
+                suites.append(ET.tostring(suite, encoding="unicode"))
+                total.add(counts)
+            root = ET.Element("testsuites", {"name": "kmspolicy", **total.attributes()})
+            stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+            if not suites:
+                stream.write(ET.tostring(root, encoding="unicode") + "\n")
+                return
+            root.text = "|"  # a mark to cut the root element into its start and end tags
+            start, end = ET.tostring(root, encoding="unicode").split("|")
+            stream.write(start)
+            for suite_text in suites:
+                stream.write("\n  " + suite_text)
+            stream.write("\n" + end + "\n")
 
 
 REPORTER = JunitReporter()

@@ -21,15 +21,19 @@ Columns count Unicode code points (`columnKind`), as every kmspolicy column does
 
 from __future__ import annotations
 
-import json
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import TextIO
 from urllib.parse import quote
 
 from kmspolicy.bridge.findings import SEVERITY_RANK, FileError, Finding, Result
 from kmspolicy.bridge.rules import Rule
+from kmspolicy.bridge.spool import Spool, sorted_items
 
-from .base import ReportContext, report_rules
+from .base import ReportContext, StreamingReporter, report_rules
+from .json_stream import Streamed, write_json
 
 SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
               "sarif-schema-2.1.0.json")
@@ -165,37 +169,54 @@ def note(descriptor: str, text: str, level: str = "note") -> dict:
     return {"level": level, "message": {"text": text}, "descriptor": {"id": descriptor}}
 
 
-def _within_limit(findings: list[Finding]) -> list[Finding]:
-    """The MAX_RESULTS most severe findings, back in report order."""
-    if len(findings) <= MAX_RESULTS:
-        return findings
-    ranked = sorted(findings, key=lambda f: (-SEVERITY_RANK.get(f.severity, 0), f.suppressed,
-                                             f.sort_key()))
-    return sorted(ranked[:MAX_RESULTS], key=Finding.sort_key)
+def _report_order(f: Finding) -> tuple:
+    return (f.sort_key(), f.fingerprint)
 
 
-def sarif_document(result: Result, context: ReportContext) -> dict:
+def _severity_order(f: Finding) -> tuple:
+    return (-SEVERITY_RANK.get(f.severity, 0), f.suppressed, f.sort_key())
+
+
+def _within_limit(findings: Iterable[Finding], count: int, kept: Spool[Finding]) -> Iterator[Finding]:
+    """The MAX_RESULTS most severe of `count` findings (in report order), back in report
+    order; `kept` holds them on the way when there are too many."""
+    if count <= MAX_RESULTS:
+        return iter(findings)
+    kept.extend(itertools.islice(sorted_items(findings, key=_severity_order), MAX_RESULTS))
+    return sorted_items(kept, key=Finding.sort_key)
+
+
+def _results(findings: Iterable[Finding], index: dict[str, int]) -> Iterator[dict]:
+    seen: dict[str, int] = {}  # occurrences of each fingerprint in the file at hand
+    file = None
+    for f in findings:
+        if f.file != file:
+            file, seen = f.file, {}
+        occurrence = seen[f.fingerprint] = seen.get(f.fingerprint, 0) + 1
+        yield sarif_result(f, index[f.rule], occurrence)
+
+
+def _notifications(result: Result, context: ReportContext, left_out: int) -> Iterator[dict]:
+    errors = sorted_items(result.errors, key=lambda e: (e.file, e.line or 0, e.column or 0, e.message))
+    yield from (error_notification(e) for e in errors)
+    if left_out:
+        yield note("results-limit", f"{left_out} less severe results were left out: "
+                   f"GitHub code scanning accepts at most {MAX_RESULTS} results per run.", "warning")
+    if context.baseline_hidden:
+        yield note("baseline", f"{context.baseline_hidden} known findings were hidden by the baseline.")
+
+
+def sarif_document(result: Result, context: ReportContext, kept: Spool[Finding]) -> dict:
+    """The SARIF log, its results and notifications `Streamed` (write it with write_json);
+    `kept` is the spool `_within_limit` may fill, which the caller closes."""
     rules = report_rules(result, context)
     index = {rule.id: i for i, rule in enumerate(rules)}
-    findings = sorted(result.findings, key=lambda f: (f.sort_key(), f.fingerprint))
-    kept = _within_limit(findings)
-    seen: dict[tuple[str, str], int] = {}
-    results = []
-    for f in kept:
-        occurrence = seen[(f.file, f.fingerprint)] = seen.get((f.file, f.fingerprint), 0) + 1
-        results.append(sarif_result(f, index[f.rule], occurrence))
-    errors = sorted(result.errors, key=lambda e: (e.file, e.line or 0, e.column or 0, e.message))
-    notifications = [error_notification(e) for e in errors]
-    if len(kept) < len(findings):
-        notifications.append(note(
-            "results-limit", f"{len(findings) - len(kept)} less severe results were left out: "
-            f"GitHub code scanning accepts at most {MAX_RESULTS} results per run.", "warning"))
-    if context.baseline_hidden:
-        notifications.append(note(
-            "baseline", f"{context.baseline_hidden} known findings were hidden by the baseline."))
+    count = len(result.findings)
+    findings = _within_limit(sorted_items(result.findings, key=_report_order), count, kept)
+    left_out = max(0, count - MAX_RESULTS)
     invocation: dict = {"executionSuccessful": not result.errors}
-    if notifications:
-        invocation["toolExecutionNotifications"] = notifications
+    if result.errors or left_out or context.baseline_hidden:
+        invocation["toolExecutionNotifications"] = Streamed(_notifications(result, context, left_out))
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -209,16 +230,18 @@ def sarif_document(result: Result, context: ReportContext) -> dict:
             }},
             "invocations": [invocation],
             "columnKind": "unicodeCodePoints",
-            "results": results,
+            "results": Streamed(_results(findings, index)),
         }],
     }
 
 
-class SarifReporter:
+class SarifReporter(StreamingReporter):
     name = "sarif"
 
-    def render(self, result: Result, context: ReportContext) -> str:
-        return json.dumps(sarif_document(result, context), indent=2, ensure_ascii=False) + "\n"
+    def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
+        with Spool() as kept:
+            write_json(stream, sarif_document(result, context, kept), ensure_ascii=False)
+        stream.write("\n")
 
 
 REPORTER = SarifReporter()

@@ -25,10 +25,12 @@ messages are replaced, so a template cannot drive the terminal.
 from __future__ import annotations
 
 import unicodedata
+from typing import TextIO
 
 from kmspolicy.bridge.findings import SEVERITIES, FileError, Finding, Result
+from kmspolicy.bridge.spool import sorted_items
 
-from .base import ReportContext, split_lines
+from .base import ReportContext, StreamingReporter, split_lines
 
 SEVERITY_COLORS = {
     "critical": "1;31",
@@ -79,22 +81,19 @@ class _Paint:
         return f"\x1b[{code}m{text}\x1b[0m"
 
 
-class TextReporter:
+class TextReporter(StreamingReporter):
     name = "text"
 
-    def render(self, result: Result, context: ReportContext) -> str:
+    def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
         paint = _Paint(context.color)
-        out: list[str] = []
         if not context.quiet:
-            for finding in sorted(result.findings, key=_finding_key):
+            for finding in sorted_items(result.findings, key=_finding_key):
                 if finding.suppressed and not context.verbose:
                     continue
-                out.extend(self._finding(finding, context, paint))
-                out.append("")
-        for error in sorted(result.errors, key=_error_key):
-            out.append(f"{paint('error', ERROR)}: {_clean(str(error))}")
-        out.append(summary_line(result))
-        return "\n".join(out) + "\n"
+                stream.write("\n".join(self._finding(finding, context, paint)) + "\n\n")
+        for error in sorted_items(result.errors, key=_error_key):
+            stream.write(f"{paint('error', ERROR)}: {_clean(str(error))}\n")
+        stream.write(summary_line(result) + "\n")
 
     def _finding(self, f: Finding, context: ReportContext, paint: _Paint) -> list[str]:
         severity = paint(f"[{_clean(f.severity)}]", SEVERITY_COLORS.get(f.severity))
@@ -160,7 +159,7 @@ def summary_line(result: Result) -> str:
     files = _plural(summary["files"], "file")
     suppressed = summary["suppressed"]
     errors = _plural(summary["errors"], "error")
-    not_analyzed = sum(1 for f in result.files if f.status != "analyzed")
+    not_analyzed = summary["files"] - summary["analyzed"]
     if not_analyzed:
         errors += f" ({_plural(not_analyzed, 'file')} not analyzed)"
     if summary["findings"]:

@@ -5,24 +5,53 @@
 #   template defines, or the abstract "any IAM principal of an account"), the KMS
 #   actions it is allowed, allowed under conditions, explicitly denied, and can reach
 #   through escalation, computed the way AWS evaluates key policy and IAM policies
-#   together (KMS-SEMANTICS.md §1-4). Sets of action names only; no per-action objects.
+#   together (KMS-SEMANTICS.md §1-4). `masks` holds the action sets as bit masks
+#   (lib/actionmask.rego) and is what the built-in rules read; `access` is the same with
+#   sets of action names, for rule packs, `kmspolicy access` and `explain`.
 package kmspolicy.lib.access
 
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 
-# access[key_id][subject_id] := the subject's access to the key
+# access[key_id][subject_id] := the subject's access to the key: `allowed`,
+# `conditional`, `denied` and `reachable` as sets of action names, and the statements
+# that decide them (`direct`, `delegation`, `identity`, `denies`, `identity_denies`,
+# `escalations`).
 # (The comprehension variables have names no caller uses: regopy 1.5 confuses a rule's
 # local variables with same-named variables of a function that reads the rule.)
-access := {access_kid: _key_access(access_key) |
+access := {access_kid: named |
 	some access_kid
-	access_key := input.keys[access_kid]
+	key_masks := masks[access_kid]
+	named := {access_sid: _named(m) | some access_sid; m := key_masks[access_sid]}
 }
 
-_key_access(key) := {access_sid: _subject_access(key, access_index, access_subject) |
-	access_index := _index(key)
-	some access_sid
-	access_subject := key.subjects[access_sid]
+_named(m) := object.union(m, {
+	"allowed": actionmask.names(m.allowed),
+	"conditional": actionmask.names(m.conditional),
+	"denied": actionmask.names(m.denied),
+	"reachable": actionmask.names(m.reachable),
+})
+
+# masks[key_id][subject_id] := access with the four action sets as masks.
+masks := {mask_kid: key_masks |
+	some mask_kid
+	mask_key := input.keys[mask_kid]
+	mask_view := _views[mask_kid]
+	key_masks := {mask_sid: _subject_access(mask_key, mask_view, mask_subject) |
+		some mask_sid
+		mask_subject := mask_key.subjects[mask_sid]
+	}
 }
+
+# What every subject of a key is matched against, once per key (a rule, not a function:
+# regopy re-evaluates a value bound in a comprehension's body for every element).
+_views := {view_kid: _view(view_key) | some view_kid; view_key := input.keys[view_kid]}
+
+_view(key) := {"index": _index(key), "masks": ms, "escalating": _escalating(key.statements, ms)} if {
+	ms := _statement_masks(key.statements)
+}
+
+_statement_masks(sts) := [m | some st in sts; m := actionmask.of(st)]
 
 # Per statement, computed once per key: who it names, by effect and mode, so that
 # matching a subject is set membership rather than a function call per statement.
@@ -89,56 +118,64 @@ _identity_denies(key, s) := [j |
 	_covers(st, key.id)
 ]
 
-# --- action sets ------------------------------------------------------------------
+# --- action masks -----------------------------------------------------------------
 
-_actions(sts, idx, conditional) := {a |
+# The union of the actions of statements `idx` (of `sts`, whose masks are `ms`) that
+# are conditional, or not.
+_actions(_, _, idx, _) := 0 if count(idx) == 0
+
+_actions(sts, ms, idx, conditional) := actionmask.any_of([m |
 	some i in idx
-	st := sts[i]
-	st.condition.present == conditional
-	some a in st.actions
+	sts[i].condition.present == conditional
+	m := ms[i]
+]) if {
+	count(idx) > 0
 }
 
-_all_actions(sts, idx) := {a |
-	some i in idx
-	some a in sts[i].actions
-}
+_all_actions(_, idx) := 0 if count(idx) == 0
+
+_all_actions(ms, idx) := actionmask.any_of([m | some i in idx; m := ms[i]]) if count(idx) > 0
 
 # Without an identity policy in view (the abstract account subject stands for every
 # identity the template does not define), delegation alone decides.
-_identity_side(key, s, conditional) := _actions(_identity_statements(s), _identity_allows(key, s), conditional) if {
+_identity_side(s, id_sts, id_ms, ident, conditional) := _actions(id_sts, id_ms, ident, conditional) if {
 	s.kind == "identity"
-} else := catalog.key_actions if {
+} else := catalog.key_mask if {
 	not conditional
-} else := set()
+} else := 0
 
-_subject_access(key, ix, s) := result if {
+_subject_access(key, view, s) := result if {
+	ix := view.index
+	key_ms := view.masks
 	direct := _direct(ix, s)
 	delegation := _delegation(ix, s)
 	ident := _identity_allows(key, s)
 	key_denies := _key_denies(ix, s)
 	id_denies := _identity_denies(key, s)
 	id_sts := _identity_statements(s)
+	id_ms := _statement_masks(id_sts)
 
-	id_u := _identity_side(key, s, false)
-	id_all := id_u | _identity_side(key, s, true)
-	acct_u := _actions(key.statements, delegation, false)
-	acct_all := _all_actions(key.statements, delegation)
+	id_u := _identity_side(s, id_sts, id_ms, ident, false)
+	id_all := bits.or(id_u, _identity_side(s, id_sts, id_ms, ident, true))
+	acct_u := _actions(key.statements, key_ms, delegation, false)
+	acct_all := _all_actions(key_ms, delegation)
 
-	allowed_u := (_actions(key.statements, direct, false) | (acct_u & id_u)) & catalog.key_actions
-	allowed_any := (_all_actions(key.statements, direct) | (acct_all & id_all)) & catalog.key_actions
+	direct_u := _actions(key.statements, key_ms, direct, false)
+	allowed_u := bits.and(bits.or(direct_u, bits.and(acct_u, id_u)), catalog.key_mask)
+	allowed_any := bits.and(bits.or(_all_actions(key_ms, direct), bits.and(acct_all, id_all)), catalog.key_mask)
 
-	deny_u := _actions(key.statements, key_denies, false) | _actions(id_sts, id_denies, false)
-	deny_c := _actions(key.statements, key_denies, true) | _actions(id_sts, id_denies, true)
+	deny_u := bits.or(_actions(key.statements, key_ms, key_denies, false), _actions(id_sts, id_ms, id_denies, false))
+	deny_c := bits.or(_actions(key.statements, key_ms, key_denies, true), _actions(id_sts, id_ms, id_denies, true))
 
-	allowed := (allowed_u - deny_u) - deny_c
-	conditional := (allowed_any - allowed) - deny_u
-	granted := allowed | conditional
-	escalations := _paths(key, id_sts, direct, delegation, ident)
+	allowed := actionmask.minus(actionmask.minus(allowed_u, deny_u), deny_c)
+	conditional := actionmask.minus(actionmask.minus(allowed_any, allowed), deny_u)
+	granted := bits.or(allowed, conditional)
+	escalations := _paths(view.escalating, id_sts, id_ms, direct, delegation, ident)
 
 	result := {
 		"allowed": allowed,
 		"conditional": conditional,
-		"denied": allowed_any & deny_u,
+		"denied": bits.and(allowed_any, deny_u),
 		"reachable": _reachable(key, id_sts, escalations, granted),
 		"escalations": escalations,
 		"direct": direct,
@@ -153,58 +190,64 @@ _subject_access(key, ix, s) := result if {
 
 # Every way the subject can call PutKeyPolicy or CreateGrant, with the statements
 # (and action patterns) that allow it. The access object carries them as `escalations`.
-escalation_paths(key, s) := _paths(key, _identity_statements(s), _direct(ix, s), _delegation(ix, s), _identity_allows(key, s)) if {
+escalation_paths(key, s) := _paths(_escalating(key.statements, _statement_masks(key.statements)), id_sts, _statement_masks(id_sts), _direct(ix, s), _delegation(ix, s), _identity_allows(key, s)) if {
 	ix := _index(key)
+	id_sts := _identity_statements(s)
 }
 
-_paths(key, id_sts, direct, delegation, ident) := {e |
+_paths(escalating, id_sts, id_ms, direct, delegation, ident) := {e |
 	some i in direct
-	st := key.statements[i]
-	some action in {"kms:PutKeyPolicy", "kms:CreateGrant"}
-	_escalates(st, action)
+	some action in escalating[i]
 	e := {"action": action, "key_statement": i, "identity_statement": null}
 } | {e |
+	count(ident) > 0
+	id_escalating := _escalating(id_sts, id_ms)
 	some i in delegation
-	st := key.statements[i]
-	some action in {"kms:PutKeyPolicy", "kms:CreateGrant"}
-	_escalates(st, action)
+	some action in escalating[i]
 	some j in ident
-	_escalates(id_sts[j], action)
+	action in id_escalating[j]
 	e := {"action": action, "key_statement": i, "identity_statement": j}
 }
 
-_escalates(st, action) if {
-	action in st.actions
-	not st.condition.grant_for_aws_resource
-}
+# Per statement, the escalation actions it allows (none when limited to grants for AWS
+# resources).
+_escalating(sts, ms) := [actions |
+	some i
+	st := sts[i]
+	actions := {action |
+		not st.condition.grant_for_aws_resource
+		some action in {"kms:PutKeyPolicy", "kms:CreateGrant"}
+		actionmask.has(ms[i], action)
+	}
+]
 
-_reachable(key, id_sts, escalations, granted) := set() if {
+_reachable(key, id_sts, escalations, granted) := 0 if {
 	count(escalations) == 0
-} else := catalog.key_actions - granted if {
-	"kms:PutKeyPolicy" in granted
+} else := actionmask.minus(catalog.key_mask, granted) if {
+	bits.and(granted, catalog.key_action_bits["kms:PutKeyPolicy"]) != 0
 	some e in escalations
 	e.action == "kms:PutKeyPolicy"
-} else := (_grantable(key, id_sts, escalations) - granted) if {
-	"kms:CreateGrant" in granted
-} else := set()
+} else := actionmask.minus(_grantable(key, id_sts, escalations), granted) if {
+	bits.and(granted, catalog.key_action_bits["kms:CreateGrant"]) != 0
+} else := 0
 
-# Operations a grant the subject creates may carry (kms:GrantOperations narrows them).
-_grantable(key, id_sts, escalations) := {op |
+# Operations a grant the subject creates may carry (kms:GrantOperations narrows them;
+# on a bilateral path the identity statement's kms:GrantOperations narrows them too).
+_grantable(key, id_sts, escalations) := actionmask.any_of([m |
 	some e in escalations
 	e.action == "kms:CreateGrant"
-	st := key.statements[e.key_statement]
-	some op in _grant_ops(st)
-	_identity_grants_op(id_sts, e, op)
-}
+	m := bits.and(_grant_ops_mask(key.statements[e.key_statement]), _identity_grant_ops_mask(id_sts, e))
+])
 
-# On a bilateral path the identity statement's kms:GrantOperations narrows it too.
-_identity_grants_op(_, e, _) if e.identity_statement == null
+_identity_grant_ops_mask(_, e) := catalog.grant_operations_mask if e.identity_statement == null
 
-_identity_grants_op(id_sts, e, op) if {
-	e.identity_statement != null
-	op in _grant_ops(id_sts[e.identity_statement])
-}
+_identity_grant_ops_mask(id_sts, e) := _grant_ops_mask(id_sts[e.identity_statement]) if e.identity_statement != null
 
+_grant_ops_mask(st) := bits.and(actionmask.of_names(st.condition.grant_operations), catalog.grant_operations_mask) if {
+	st.condition.grant_operations != null
+} else := catalog.grant_operations_mask
+
+# The same as a set of action names (`kmspolicy explain` shows what a grant may carry).
 _grant_ops(st) := {op | some op in st.condition.grant_operations} & catalog.grant_operations if {
 	st.condition.grant_operations != null
 } else := catalog.grant_operations

@@ -142,3 +142,65 @@ grant_operations := {
 	"kms:Verify",
 	"kms:VerifyMac",
 }
+
+# Action sets as bit masks (bridge/catalog.py `action_mask` gives statements the same
+# bits): regopy's integer bit operations are cheap, its set algebra on strings is not.
+key_action_bits := {
+	"kms:CancelKeyDeletion": 1,
+	"kms:CreateAlias": 2,
+	"kms:CreateGrant": 4,
+	"kms:Decrypt": 8,
+	"kms:DeleteAlias": 16,
+	"kms:DeleteImportedKeyMaterial": 32,
+	"kms:DeriveSharedSecret": 64,
+	"kms:DescribeKey": 128,
+	"kms:DisableKey": 256,
+	"kms:DisableKeyRotation": 512,
+	"kms:EnableKey": 1024,
+	"kms:EnableKeyRotation": 2048,
+	"kms:Encrypt": 4096,
+	"kms:GenerateDataKey": 8192,
+	"kms:GenerateDataKeyPair": 16384,
+	"kms:GenerateDataKeyPairWithoutPlaintext": 32768,
+	"kms:GenerateDataKeyWithoutPlaintext": 65536,
+	"kms:GenerateMac": 131072,
+	"kms:GetKeyLastUsage": 262144,
+	"kms:GetKeyPolicy": 524288,
+	"kms:GetKeyRotationStatus": 1048576,
+	"kms:GetParametersForImport": 2097152,
+	"kms:GetPublicKey": 4194304,
+	"kms:ImportKeyMaterial": 8388608,
+	"kms:ListGrants": 16777216,
+	"kms:ListKeyPolicies": 33554432,
+	"kms:ListKeyRotations": 67108864,
+	"kms:ListResourceTags": 134217728,
+	"kms:PutKeyPolicy": 268435456,
+	"kms:ReEncryptFrom": 536870912,
+	"kms:ReEncryptTo": 1073741824,
+	"kms:ReplicateKey": 2147483648,
+	"kms:RetireGrant": 4294967296,
+	"kms:RevokeGrant": 8589934592,
+	"kms:RotateKeyOnDemand": 17179869184,
+	"kms:ScheduleKeyDeletion": 34359738368,
+	"kms:Sign": 68719476736,
+	"kms:SynchronizeMultiRegionKey": 137438953472,
+	"kms:TagResource": 274877906944,
+	"kms:UntagResource": 549755813888,
+	"kms:UpdateAlias": 1099511627776,
+	"kms:UpdateKeyDescription": 2199023255552,
+	"kms:UpdatePrimaryRegion": 4398046511104,
+	"kms:Verify": 8796093022208,
+	"kms:VerifyMac": 17592186044416,
+}
+
+key_mask := 35184372088831
+
+use_mask := 26458609414216
+
+permissions_mask := 13153337348
+
+manage_mask := 8712349552435
+
+read_mask := 259784832
+
+grant_operations_mask := 26462908575948

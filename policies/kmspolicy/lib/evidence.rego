@@ -2,11 +2,13 @@
 # title: Where in the template an access decision comes from
 # description: |
 #   The action patterns (with their JSON pointers) that give a subject some of the given
-#   actions, key-policy statements first, in template order. Callers pass the subject's
+#   actions (a mask, lib/actionmask.rego), key-policy statements first, in template order. Callers pass the subject's
 #   access object `acc` (from data.kmspolicy.lib.access.access) rather than having these
 #   functions read that rule: regopy 1.5 mixes up variables when a function evaluates a
 #   rule whose body uses the same names.
 package kmspolicy.lib.evidence
+
+import data.kmspolicy.lib.actionmask
 
 # Patterns of the key-policy statements naming the subject itself (not through "*"),
 # then, for delegated access, those of its identity-policy statements.
@@ -36,10 +38,7 @@ _identity_patterns(acc, subject, actions) := [p |
 	_matches(p, actions)
 ]
 
-_matches(p, actions) if {
-	some a in p.actions
-	a in actions
-}
+_matches(p, actions) if bits.and(actionmask.of(p), actions) != 0
 
 # The delegating key-policy statements, as related locations. (The head is a plain
 # variable: regopy 1.5 returns nothing when the head indexes with the loop variable.)

@@ -10,6 +10,14 @@ package kmspolicy.lib.intent
 
 import data.kmspolicy.lib.config
 
+# Per key id, computed once per evaluation (a function is evaluated at every call, and
+# several rules ask): admin_ids[key_id], user_ids[key_id], intended_user_ids[key_id].
+admin_ids := {intent_kid: admins(intent_key) | some intent_kid; intent_key := input.keys[intent_kid]}
+
+user_ids := {intent_kid: users(intent_key) | some intent_kid; intent_key := input.keys[intent_kid]}
+
+intended_user_ids := {intent_kid: intended_users(intent_key) | some intent_kid; intent_key := input.keys[intent_kid]}
+
 admins(key) := {sid | some sid in key.intent.admins} if count(key.intent.admins) > 0
 
 admins(key) := _config_admins(key) if {

@@ -19,6 +19,7 @@
 package kmspolicy.rules.admin_can_escalate
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.config
 import data.kmspolicy.lib.intent
@@ -26,17 +27,17 @@ import data.kmspolicy.lib.result
 
 findings contains result.finding("KP003", key, p.path, message, related) if {
 	some key in input.keys
-	some sid in intent.admins(key)
-	acc := access.access[key.id][sid]
-	gained := acc.reachable & catalog.use_actions
-	count(gained) > 0
+	some sid in intent.admin_ids[key.id]
+	acc := access.masks[key.id][sid]
+	gained := bits.and(acc.reachable, catalog.use_mask)
+	gained != 0
 	some e in acc.escalations
-	e.action in (acc.allowed | acc.conditional)
+	actionmask.has(bits.or(acc.allowed, acc.conditional), e.action)
 	not _expected_deployer(e, key.subjects[sid])
 	some p in _where(key, sid, e)
 	message := concat("", [
 		key.subjects[sid].label, " administers ", key.id, " (", intent.admin_source(key), ") and is allowed ",
-		e.action, " through ", p.pattern, ", so it can give itself ", result.actions_text(gained),
+		e.action, " through ", p.pattern, ", so it can give itself ", result.actions_text(actionmask.names(gained)),
 		": ", _how[e.action], ".", _deployer_hint[e.action],
 	])
 	related := _related(key, e)
@@ -62,13 +63,13 @@ _how := {
 # bilateral access, else in the key-policy statement.
 _where(key, sid, e) := {p |
 	some p in key.statements[e.key_statement].patterns
-	e.action in p.actions
+	actionmask.has(actionmask.of(p), e.action)
 } if {
 	e.identity_statement == null
 } else := {p |
 	identity := key.subjects[sid].identity
 	some p in input.identities[identity].statements[e.identity_statement].patterns
-	e.action in p.actions
+	actionmask.has(actionmask.of(p), e.action)
 }
 
 _related(key, e) := [result.related(key.statements[e.key_statement].path, "the key policy delegates to the account here")] if {

@@ -21,6 +21,7 @@
 package kmspolicy.rules.admin_can_use
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
 import data.kmspolicy.lib.intent
@@ -28,17 +29,18 @@ import data.kmspolicy.lib.result
 
 findings contains result.finding("KP002", key, where[0].path, message, related) if {
 	some key in input.keys
-	some sid in intent.admins(key)
-	acc := access.access[key.id][sid]
-	usable := (acc.allowed | acc.conditional) & catalog.use_actions
-	count(usable) > 0
-	where := evidence.patterns(key, acc, key.subjects[sid], usable)
+	some sid in intent.admin_ids[key.id]
+	acc := access.masks[key.id][sid]
+	usable_mask := bits.and(bits.or(acc.allowed, acc.conditional), catalog.use_mask)
+	usable_mask != 0
+	where := evidence.patterns(key, acc, key.subjects[sid], usable_mask)
 	count(where) > 0
+	usable := actionmask.names(usable_mask)
 	message := concat("", [
 		key.subjects[sid].label, " administers ", key.id, " (", intent.admin_source(key),
 		") and is also allowed ", result.actions_text(usable), ", so it can use the key it manages.",
 	])
-	direct := evidence.direct_patterns(key, acc, key.subjects[sid], usable)
+	direct := evidence.direct_patterns(key, acc, key.subjects[sid], usable_mask)
 
 	# The delegating statement matters only when identity-policy patterns give the use.
 	delegation := [r |

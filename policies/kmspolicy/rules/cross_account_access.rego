@@ -19,6 +19,7 @@
 package kmspolicy.rules.cross_account_access
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.result
@@ -33,23 +34,21 @@ findings contains result.finding("KP012", key, p.path, message, related) if {
 	p.kind in {"account", "role", "user", "assumed-role"}
 	not p.account in {"unknown", ""}
 	not accounts.own(p.account)
-	acc := access.access[key.id][p.id]
-	granted := ({a | some a in st.actions} & (acc.allowed | acc.conditional)) & (catalog.use_actions | catalog.manage_actions | catalog.permissions_actions)
-	count(granted) > 0
+	acc := access.masks[key.id][p.id]
+	granted_mask := bits.and(bits.and(actionmask.of(st), bits.or(acc.allowed, acc.conditional)), _capabilities)
+	granted_mask != 0
+	granted := actionmask.names(granted_mask)
 	message := concat("", [
 		p.raw, " belongs to ", _account_text(p.account), ": it can call ",
 		result.actions_text(granted), " on ", key.id, " with no condition on the caller.",
 	])
 	related := [result.related(pt.path, concat("", [pt.pattern, " granted across accounts"])) |
 		some pt in st.patterns
-		_grants_any(pt, granted)
+		actionmask.overlaps(actionmask.of(pt), granted_mask)
 	]
 }
 
-_grants_any(pt, actions) if {
-	some a in pt.actions
-	a in actions
-}
+_capabilities := bits.or(bits.or(catalog.use_mask, catalog.manage_mask), catalog.permissions_mask)
 
 _account_text(account) := "any AWS account" if account == "*"
 

@@ -16,6 +16,7 @@
 package kmspolicy.rules.deploy_lockout_check
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.config
 import data.kmspolicy.lib.result
@@ -36,8 +37,8 @@ findings contains result.finding("KP019", key, _where(key), message, []) if {
 
 _putters(key) := {sid |
 	some sid
-	acc := access.access[key.id][sid]
-	"kms:PutKeyPolicy" in (acc.allowed | acc.conditional)
+	acc := access.masks[key.id][sid]
+	actionmask.has(bits.or(acc.allowed, acc.conditional), "kms:PutKeyPolicy")
 }
 
 # An account statement without the root-user-only condition: the deployer's IAM policy decides.

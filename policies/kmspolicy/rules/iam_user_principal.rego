@@ -49,8 +49,8 @@ _workloads_note(key, st) := concat("", [
 		subject.kind == "identity"
 		identity := input.identities[subject.identity]
 		identity.owner != null
-		acc := access.access[key.id][sid]
-		count((acc.allowed | acc.conditional) & catalog.use_actions) > 0
+		acc := access.masks[key.id][sid]
+		bits.and(bits.or(acc.allowed, acc.conditional), catalog.use_mask) != 0
 		not st.index in acc.direct
 		label := subject.label
 	}

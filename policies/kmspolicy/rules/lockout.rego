@@ -19,6 +19,7 @@
 package kmspolicy.rules.lockout
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP010", key, _where(key), message, []) if {
@@ -33,8 +34,8 @@ findings contains result.finding("KP010", key, _where(key), message, []) if {
 }
 
 _someone_can_change(key) if {
-	some acc in access.access[key.id]
-	"kms:PutKeyPolicy" in (acc.allowed | acc.conditional)
+	some acc in access.masks[key.id]
+	actionmask.has(bits.or(acc.allowed, acc.conditional), "kms:PutKeyPolicy")
 }
 
 _where(key) := key.policy_path if {

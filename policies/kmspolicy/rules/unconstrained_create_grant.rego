@@ -18,19 +18,20 @@
 package kmspolicy.rules.unconstrained_create_grant
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP014", key, p.path, message, []) if {
 	some key in input.keys
-	admins := intent.admins(key)
+	admins := intent.admin_ids[key.id]
 	some sid
 	subject := key.subjects[sid]
 	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user", "unknown"}
 	not sid in admins
 	not intent.service_linked(subject)
-	acc := access.access[key.id][sid]
-	"kms:CreateGrant" in (acc.allowed | acc.conditional)
+	acc := access.masks[key.id][sid]
+	actionmask.has(bits.or(acc.allowed, acc.conditional), "kms:CreateGrant")
 	some e in acc.escalations
 	e.action == "kms:CreateGrant"
 	key.statements[e.key_statement].condition.grant_operations == null
@@ -43,12 +44,12 @@ findings contains result.finding("KP014", key, p.path, message, []) if {
 
 _patterns(key, _, e) := {p |
 	some p in key.statements[e.key_statement].patterns
-	"kms:CreateGrant" in p.actions
+	actionmask.has(actionmask.of(p), "kms:CreateGrant")
 } if e.identity_statement == null
 
 _patterns(_, subject, e) := {p |
 	st := input.identities[subject.identity].statements[e.identity_statement]
 	st.condition.grant_operations == null
 	some p in st.patterns
-	"kms:CreateGrant" in p.actions
+	actionmask.has(actionmask.of(p), "kms:CreateGrant")
 } if e.identity_statement != null

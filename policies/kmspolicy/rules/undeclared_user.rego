@@ -20,6 +20,7 @@
 package kmspolicy.rules.undeclared_user
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.config
@@ -30,19 +31,20 @@ import data.kmspolicy.lib.result
 # Template identities and principals named in the key policy.
 findings contains result.finding_with_severity("KP007", key, where[0].path, message, related, _severity(key)) if {
 	some key in input.keys
-	users := intent.users(key)
-	admins := intent.admins(key)
+	users := intent.user_ids[key.id]
+	admins := intent.admin_ids[key.id]
 	some sid
 	subject := key.subjects[sid]
 	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user"}
 	not sid in users
 	not sid in admins
-	acc := access.access[key.id][sid]
-	usable := (acc.allowed | acc.conditional) & catalog.use_actions
-	count(usable) > 0
-	where := evidence.patterns(key, acc, subject, usable)
+	acc := access.masks[key.id][sid]
+	usable_mask := bits.and(bits.or(acc.allowed, acc.conditional), catalog.use_mask)
+	usable_mask != 0
+	where := evidence.patterns(key, acc, subject, usable_mask)
 	count(where) > 0
-	direct := evidence.direct_patterns(key, acc, subject, usable)
+	direct := evidence.direct_patterns(key, acc, subject, usable_mask)
+	usable := actionmask.names(usable_mask)
 	message := concat("", [
 		subject.label, " can call ", result.actions_text(usable), " on ", key.id,
 		_how(count(where) > count(direct)), " but is not one of its ", intent.user_source(key), " users.",
@@ -58,17 +60,18 @@ findings contains result.finding_with_severity("KP007", key, where[0].path, mess
 	some key in input.keys
 	not key.intent.root == "delegate"
 	not config.delegation_allowed
-	acc := access.access[key.id]["account:self"]
-	usable := (acc.allowed | acc.conditional) & catalog.use_actions
+	acc := access.masks[key.id]["account:self"]
+	usable_mask := bits.and(bits.or(acc.allowed, acc.conditional), catalog.use_mask)
 	delegating := [st |
 		some i in acc.delegation
 		st := key.statements[i]
 		not st.condition.root_only
-		count({a | some a in st.actions} & usable) > 0
+		actionmask.overlaps(actionmask.of(st), usable_mask)
 	]
 	count(delegating) > 0
-	where := [p | some st in delegating; some p in st.patterns; _grants_any(p, usable)]
+	where := [p | some st in delegating; some p in st.patterns; actionmask.overlaps(actionmask.of(p), usable_mask)]
 	count(where) > 0
+	usable := actionmask.names(usable_mask)
 	message := concat("", [
 		"Any IAM role or user of this account whose IAM policy allows it can call ",
 		result.actions_text(usable), " on ", key.id,
@@ -81,11 +84,6 @@ findings contains result.finding_with_severity("KP007", key, where[0].path, mess
 		accounts.own(p.account)
 		r := result.related(p.path, "the account principal (every IAM principal of the account, not the root user)")
 	]
-}
-
-_grants_any(p, actions) if {
-	some a in p.actions
-	a in actions
 }
 
 _how(true) := " through the account delegation and its own IAM policy"

@@ -19,6 +19,7 @@
 package kmspolicy.rules.user_can_manage
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
 import data.kmspolicy.lib.intent
@@ -28,16 +29,18 @@ destructive := {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DeleteImported
 
 findings contains result.finding_with_severity("KP004", key, where[0].path, message, related, severity) if {
 	some key in input.keys
-	admins := intent.admins(key)
-	some sid in intent.intended_users(key)
+	admins := intent.admin_ids[key.id]
+	some sid in intent.intended_user_ids[key.id]
 	not sid in admins
-	acc := access.access[key.id][sid]
+	acc := access.masks[key.id][sid]
+	managing := bits.and(bits.or(acc.allowed, acc.conditional), bits.or(catalog.manage_mask, catalog.permissions_mask))
+	managing != 0
 	reach := {a |
-		some a in (acc.allowed | acc.conditional) & (catalog.manage_actions | catalog.permissions_actions)
+		some a in actionmask.names(managing)
 		_granted_plainly(a, key, acc, key.subjects[sid])
 	}
 	count(reach) > 0
-	where := evidence.patterns(key, acc, key.subjects[sid], reach)
+	where := evidence.patterns(key, acc, key.subjects[sid], actionmask.of_names(reach))
 	count(where) > 0
 	severity := _severity(reach)
 	message := concat("", [

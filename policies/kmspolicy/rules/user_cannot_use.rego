@@ -27,10 +27,10 @@ import data.kmspolicy.lib.result
 findings contains result.finding("KP008", key, path, message, []) if {
 	some key in input.keys
 	key.policy_complete
-	some sid in intent.intended_users(key)
+	some sid in intent.intended_user_ids[key.id]
 	subject := key.subjects[sid]
-	acc := access.access[key.id][sid]
-	count((acc.allowed | acc.conditional | acc.reachable) & catalog.use_actions) == 0
+	acc := access.masks[key.id][sid]
+	bits.and(bits.or(bits.or(acc.allowed, acc.conditional), acc.reachable), catalog.use_mask) == 0
 	wanted := _wanted(key, subject)
 	path := _where(key, subject)
 	message := concat("", [
@@ -56,7 +56,7 @@ _identity_statements(subject) := input.identities[subject.identity].statements i
 _identity_statements(subject) := [] if subject.kind != "identity"
 
 _missing(key, acc, subject) := "an explicit Deny blocks it" if {
-	count(acc.denied & catalog.use_actions) > 0
+	bits.and(acc.denied, catalog.use_mask) != 0
 } else := concat("", ["the key policy neither names ", subject.label, " nor delegates to its account"]) if {
 	count(acc.direct) == 0
 	count(acc.delegation) == 0

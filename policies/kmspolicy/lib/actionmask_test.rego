@@ -1,0 +1,78 @@
+# Cases: masks given as input and the value of `probe` for them (bridge/regotest.py runs
+# them on the embedded engine; `test_cases` runs them on OPA), plus checks of the catalog.
+package kmspolicy.lib.actionmask_test
+
+import data.kmspolicy.lib.actionmask
+import data.kmspolicy.lib.catalog
+
+_bit(action) := catalog.key_action_bits[action]
+
+probe := {
+	"any_of": actionmask.any_of(input.masks),
+	"names": actionmask.names(actionmask.any_of(input.masks)),
+	"minus_first": actionmask.minus(actionmask.any_of(input.masks), _first(input.masks)),
+}
+
+_first(masks) := masks[0] if count(masks) > 0
+
+_first(masks) := 0 if count(masks) == 0
+
+cases["no_masks"] := {
+	"target": "kmspolicy.lib.actionmask_test.probe",
+	"input": {"masks": []},
+	"findings": {"any_of": 0, "names": set(), "minus_first": 0},
+}
+
+cases["one_mask"] := {
+	"target": "kmspolicy.lib.actionmask_test.probe",
+	"input": {"masks": [bits.or(_bit("kms:Decrypt"), _bit("kms:Encrypt"))]},
+	"findings": {"any_of": bits.or(_bit("kms:Decrypt"), _bit("kms:Encrypt")), "names": {"kms:Decrypt", "kms:Encrypt"}, "minus_first": 0},
+}
+
+cases["three_overlapping_masks"] := {
+	"target": "kmspolicy.lib.actionmask_test.probe",
+	"input": {"masks": [
+		bits.or(_bit("kms:Decrypt"), _bit("kms:Encrypt")),
+		_bit("kms:Encrypt"),
+		_bit("kms:PutKeyPolicy"),
+	]},
+	"findings": {
+		"any_of": bits.or(bits.or(_bit("kms:Decrypt"), _bit("kms:Encrypt")), _bit("kms:PutKeyPolicy")),
+		"names": {"kms:Decrypt", "kms:Encrypt", "kms:PutKeyPolicy"},
+		"minus_first": _bit("kms:PutKeyPolicy"),
+	},
+}
+
+# More masks than the unrolled union takes: every key action, one mask each; and more
+# than 64 (each twice) for the second level of chunks.
+cases["more_masks_than_the_unrolled_union"] := {
+	"target": "kmspolicy.lib.actionmask_test.probe",
+	"input": {"masks": sort([b | some b in catalog.key_action_bits])},
+	"findings": {"any_of": catalog.key_mask, "names": catalog.key_actions, "minus_first": catalog.key_mask - _bit("kms:CancelKeyDeletion")},
+}
+
+cases["more_masks_than_two_levels_of_chunks_take"] := {
+	"target": "kmspolicy.lib.actionmask_test.probe",
+	"input": {"masks": array.concat(sort([b | some b in catalog.key_action_bits]), sort([b | some b in catalog.key_action_bits]))},
+	"findings": {"any_of": catalog.key_mask, "names": catalog.key_actions, "minus_first": catalog.key_mask - _bit("kms:CancelKeyDeletion")},
+}
+
+test_cases if {
+	every c in cases {
+		probe == c.findings with input as c.input
+	}
+}
+
+test_class_masks_are_the_class_sets if {
+	actionmask.names(catalog.use_mask) == catalog.use_actions
+	actionmask.names(catalog.manage_mask) == catalog.manage_actions
+	actionmask.names(catalog.permissions_mask) == catalog.permissions_actions
+	actionmask.names(catalog.read_mask) == catalog.read_actions
+	actionmask.names(catalog.grant_operations_mask) == catalog.grant_operations
+	actionmask.names(catalog.key_mask) == catalog.key_actions
+}
+
+test_a_statement_without_a_mask_gets_one_from_its_actions if {
+	actionmask.of({"actions": ["kms:Decrypt", "kms:CreateKey", "kms:Decrypt"]}) == _bit("kms:Decrypt")
+	actionmask.of({"actions": ["kms:Decrypt"], "action_mask": 0}) == 0
+}
