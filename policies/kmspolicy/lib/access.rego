@@ -53,17 +53,37 @@ _view(key) := {"index": _index(key), "masks": ms, "escalating": _escalating(key.
 
 _statement_masks(sts) := [m | some st in sts; m := actionmask.of(st)]
 
-# Per statement, computed once per key: who it names, by effect and mode, so that
-# matching a subject is set membership rather than a function call per statement.
+# Per statement, computed once per key: who it names, by effect and mode, and the
+# reverse (principal id or account -> the statements naming it), so that matching a
+# subject is a lookup rather than a pass over the statements.
 _index(key) := {
-	"ids": [ids | some st in key.statements; ids := {p.id | some p in st.principals}],
-	"accounts": [accts | some st in key.statements; accts := {p.account | some p in st.principals; p.kind == "account"}],
-	"any": {i | some i; st := key.statements[i]; some p in st.principals; p.kind == "any"},
+	"ids": ids,
+	"accounts": accounts,
+	"any": anyone,
 	"root_only": {i | some i; key.statements[i].condition.root_only},
-	"allow": {i | some i; st := key.statements[i]; st.effect == "Allow"; st.principal_mode == "Principal"},
+	"allow": allow,
 	"allow_not": {i | some i; st := key.statements[i]; st.effect == "Allow"; st.principal_mode == "NotPrincipal"},
-	"deny": {i | some i; st := key.statements[i]; st.effect == "Deny"; st.principal_mode == "Principal"},
+	"deny": deny,
 	"deny_not": {i | some i; st := key.statements[i]; st.effect == "Deny"; st.principal_mode == "NotPrincipal"},
+	"allow_any": allow & anyone,
+	"deny_any": deny & anyone,
+	"allow_naming": _naming_index(ids, allow),
+	"deny_naming": _naming_index(ids, deny),
+	"allow_accounts": _naming_index(accounts, allow),
+	"deny_accounts": _naming_index(accounts, deny),
+} if {
+	ids := [named | some st in key.statements; named := {p.id | some p in st.principals}]
+	accounts := [accts | some st in key.statements; accts := {p.account | some p in st.principals; p.kind == "account"}]
+	anyone := {i | some i; st := key.statements[i]; some p in st.principals; p.kind == "any"}
+	allow := {i | some i; st := key.statements[i]; st.effect == "Allow"; st.principal_mode == "Principal"}
+	deny := {i | some i; st := key.statements[i]; st.effect == "Deny"; st.principal_mode == "Principal"}
+}
+
+# {name: the candidate statements whose names (ids or accounts) include it}
+_naming_index(names, candidates) := {name: statements |
+	some i in candidates
+	some name in names[i]
+	statements := {j | some j in candidates; name in names[j]}
 }
 
 _identity_statements(s) := input.identities[s.identity].statements if {
@@ -75,24 +95,17 @@ _covers(st, kid) if kid in st.resources.keys
 # --- statement indexes by role ----------------------------------------------------
 
 # Allow statements naming the subject itself, or everyone (`*`, NotPrincipal).
-_direct(ix, s) := sort((_naming(ix, ix.allow, s) | (ix.allow & ix.any)) | _not_excluding(ix, ix.allow_not, s))
+_direct(ix, s) := sort((object.get(ix.allow_naming, s.id, set()) | ix.allow_any) | _not_excluding(ix, ix.allow_not, s))
 
 # Allow statements naming the subject's account: its own IAM policies decide.
-_delegation(ix, s) := sort({i | some i in ix.allow; s.account in ix.accounts[i]}) if s.kind == "account"
+_delegation(ix, s) := sort(object.get(ix.allow_accounts, s.account, set())) if s.kind == "account"
 
-_delegation(ix, s) := sort({i | some i in ix.allow; s.account in ix.accounts[i]; not i in ix.root_only}) if {
-	s.kind == "identity"
-}
+_delegation(ix, s) := sort(object.get(ix.allow_accounts, s.account, set()) - ix.root_only) if s.kind == "identity"
 
 _delegation(_, s) := [] if not s.kind in {"account", "identity"}
 
 # Deny statements applying to the subject; a Deny to an account applies to all of it.
-_key_denies(ix, s) := sort(((_naming(ix, ix.deny, s) | (ix.deny & ix.any)) | _not_excluding(ix, ix.deny_not, s)) | {i |
-	some i in ix.deny
-	s.account in ix.accounts[i]
-})
-
-_naming(ix, candidates, s) := {i | some i in candidates; s.id in ix.ids[i]}
+_key_denies(ix, s) := sort(((object.get(ix.deny_naming, s.id, set()) | ix.deny_any) | _not_excluding(ix, ix.deny_not, s)) | object.get(ix.deny_accounts, s.account, set()))
 
 # NotPrincipal excludes the principals listed, their whole accounts, and with "*" everyone.
 _not_excluding(ix, candidates, s) := {i |
