@@ -23,7 +23,22 @@ def test_normalized_input_matches_schema(path):
         pytest.skip("not loadable (an input error, covered elsewhere)")
     if not isinstance(template.document, dict) or "Resources" not in template.document:
         pytest.skip("not a template")
-    schema.validate(normalize(template.document, str(path), {}).input, "input-v1")
+    input_doc = normalize(template.document, str(path), {}).input
+    schema.validate(input_doc, "input-v1")
+    _check_action_masks(input_doc)
+
+
+def _check_action_masks(input_doc):
+    """Every statement and pattern carries the mask of its actions (optional in the schema,
+    always written by the bridge)."""
+    from kmspolicy.bridge import catalog
+
+    statements = [st for key in input_doc["keys"].values() for st in key["statements"]]
+    statements += [st for ident in input_doc["identities"].values() for st in ident["statements"]]
+    for st in statements:
+        assert st["action_mask"] == catalog.action_mask(st["actions"])
+        for pattern in st["patterns"]:
+            assert pattern["action_mask"] == catalog.action_mask(pattern["actions"])
 
 
 def seed():
