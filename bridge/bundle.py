@@ -318,10 +318,9 @@ def bundle_config(bundle: Bundle) -> dict:
         if isinstance(bundle.data.get(CONFIG_PATH[0]), dict) else None
     if raw is None:
         return {}
-    error = schema.first_error(raw, "config-v1")
-    if error is not None:
-        where, message = error
-        raise BundleError(f"{bundle.source}: data.kmspolicy.config: {where.lstrip('/') or '(top level)'}: {message}")
+    problem = schema.config_problem(raw)
+    if problem is not None:
+        raise BundleError(f"{bundle.source}: data.kmspolicy.config: {problem}")
     return raw
 
 

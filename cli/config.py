@@ -20,8 +20,7 @@ def load_config(path: str | None) -> dict:
         raise ConfigError(f"{exc} (the config)") from None
     if data is None or data == {}:
         return {}
-    error = schema.first_error(data, "config-v1")
-    if error is not None:
-        where, message = error
-        raise ConfigError(f"{path}: {where.lstrip('/') or '(top level)'}: {message}")
+    problem = schema.config_problem(data)
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem}")
     return data

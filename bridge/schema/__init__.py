@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # jsonschema costs ~90 ms to import: only when something is validated
     from jsonschema import Draft202012Validator
 
-__all__ = ["first_error", "load_schema", "validate", "validator"]
+__all__ = ["config_problem", "first_error", "load_schema", "validate", "validator"]
 
 
 def _file_name(name: str) -> str:
@@ -64,3 +64,13 @@ def first_error(doc: Any, name: str) -> tuple[str, str] | None:
         return None
     where = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path)
     return where, " ".join(error.message.split())[:300]
+
+
+def config_problem(config: Any) -> str | None:
+    """What is wrong with an organization config (schema config-v1), as "where: message"
+    ("(top level)" when at the root); None when it is valid."""
+    error = first_error(config, "config-v1")
+    if error is None:
+        return None
+    where, message = error
+    return f"{where.lstrip('/') or '(top level)'}: {message}"
