@@ -14,7 +14,8 @@ import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 
 # access[key_id][subject_id] := the subject's access to the key: `allowed`,
-# `conditional`, `denied` and `reachable` as sets of action names, and the statements
+# `conditional`, `granted` (the two together), `denied` and `reachable` as sets of
+# action names, and the statements
 # that decide them (`direct`, `delegation`, `identity`, `denies`, `identity_denies`,
 # `escalations`).
 # (The comprehension variables have names no caller uses: regopy 1.5 confuses a rule's
@@ -28,6 +29,7 @@ access := {access_kid: named |
 _named(m) := object.union(m, {
 	"allowed": actionmask.names(m.allowed),
 	"conditional": actionmask.names(m.conditional),
+	"granted": actionmask.names(m.granted),
 	"denied": actionmask.names(m.denied),
 	"reachable": actionmask.names(m.reachable),
 })
@@ -115,19 +117,11 @@ _not_excluding(ix, candidates, s) := {i |
 	not i in ix.any
 }
 
-_identity_allows(key, s) := [j |
-	sts := _identity_statements(s)
+# The subject's identity-policy statements (`sts`) with this effect on the key.
+_identity_on(key, sts, effect) := [j |
 	some j
 	st := sts[j]
-	st.effect == "Allow"
-	_covers(st, key.id)
-]
-
-_identity_denies(key, s) := [j |
-	sts := _identity_statements(s)
-	some j
-	st := sts[j]
-	st.effect == "Deny"
+	st.effect == effect
 	_covers(st, key.id)
 ]
 
@@ -160,13 +154,13 @@ _identity_side(s, id_sts, id_ms, ident, conditional) := _actions(id_sts, id_ms, 
 _subject_access(key, view, s) := result if {
 	ix := view.index
 	key_ms := view.masks
-	direct := _direct(ix, s)
-	delegation := _delegation(ix, s)
-	ident := _identity_allows(key, s)
-	key_denies := _key_denies(ix, s)
-	id_denies := _identity_denies(key, s)
 	id_sts := _identity_statements(s)
 	id_ms := _statement_masks(id_sts)
+	direct := _direct(ix, s)
+	delegation := _delegation(ix, s)
+	ident := _identity_on(key, id_sts, "Allow")
+	key_denies := _key_denies(ix, s)
+	id_denies := _identity_on(key, id_sts, "Deny")
 
 	id_u := _identity_side(s, id_sts, id_ms, ident, false)
 	id_all := bits.or(id_u, _identity_side(s, id_sts, id_ms, ident, true))
@@ -188,6 +182,7 @@ _subject_access(key, view, s) := result if {
 	result := {
 		"allowed": allowed,
 		"conditional": conditional,
+		"granted": granted,
 		"denied": bits.and(allowed_any, deny_u),
 		"reachable": _reachable(key, id_sts, escalations, granted),
 		"escalations": escalations,
@@ -203,8 +198,8 @@ _subject_access(key, view, s) := result if {
 
 # Every way the subject can call PutKeyPolicy or CreateGrant, with the statements
 # (and action patterns) that allow it. The access object carries them as `escalations`.
-escalation_paths(key, s) := _paths(_escalating(key.statements, _statement_masks(key.statements)), id_sts, _statement_masks(id_sts), _direct(ix, s), _delegation(ix, s), _identity_allows(key, s)) if {
-	ix := _index(key)
+escalation_paths(key, s) := _paths(view.escalating, id_sts, _statement_masks(id_sts), _direct(view.index, s), _delegation(view.index, s), _identity_on(key, id_sts, "Allow")) if {
+	view := _views[key.id]
 	id_sts := _identity_statements(s)
 }
 
@@ -261,9 +256,7 @@ _grant_ops_mask(st) := bits.and(actionmask.of_names(st.condition.grant_operation
 } else := catalog.grant_operations_mask
 
 # The same as a set of action names (`kmspolicy explain` shows what a grant may carry).
-_grant_ops(st) := {op | some op in st.condition.grant_operations} & catalog.grant_operations if {
-	st.condition.grant_operations != null
-} else := catalog.grant_operations
+_grant_ops(st) := actionmask.names(_grant_ops_mask(st))
 
 # --- capabilities (KMS-SEMANTICS.md §6) --------------------------------------------
 

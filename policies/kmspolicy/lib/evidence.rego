@@ -3,7 +3,7 @@
 # description: |
 #   The action patterns (with their JSON pointers) that give a subject some of the given
 #   actions (a mask, lib/actionmask.rego), key-policy statements first, in template order. Callers pass the subject's
-#   access object `acc` (from data.kmspolicy.lib.access.access) rather than having these
+#   access object `acc` (from data.kmspolicy.lib.access.masks) rather than having these
 #   functions read that rule: regopy 1.5 mixes up variables when a function evaluates a
 #   rule whose body uses the same names.
 package kmspolicy.lib.evidence

@@ -32,7 +32,7 @@ findings contains result.finding("KP003", key, p.path, message, related) if {
 	gained := bits.and(acc.reachable, catalog.use_mask)
 	gained != 0
 	some e in acc.escalations
-	actionmask.has(bits.or(acc.allowed, acc.conditional), e.action)
+	actionmask.has(acc.granted, e.action)
 	not _expected_deployer(e, key.subjects[sid])
 	some p in _where(key, sid, e)
 	message := concat("", [

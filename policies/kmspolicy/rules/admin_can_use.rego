@@ -31,7 +31,7 @@ findings contains result.finding("KP002", key, where[0].path, message, related) 
 	some key in input.keys
 	some sid in intent.admin_ids[key.id]
 	acc := access.masks[key.id][sid]
-	usable_mask := bits.and(bits.or(acc.allowed, acc.conditional), catalog.use_mask)
+	usable_mask := bits.and(acc.granted, catalog.use_mask)
 	usable_mask != 0
 	where := evidence.patterns(key, acc, key.subjects[sid], usable_mask)
 	count(where) > 0

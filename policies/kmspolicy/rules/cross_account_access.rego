@@ -35,7 +35,7 @@ findings contains result.finding("KP012", key, p.path, message, related) if {
 	not p.account in {"unknown", ""}
 	not accounts.own(p.account)
 	acc := access.masks[key.id][p.id]
-	granted_mask := bits.and(bits.and(actionmask.of(st), bits.or(acc.allowed, acc.conditional)), _capabilities)
+	granted_mask := bits.and(bits.and(actionmask.of(st), acc.granted), _capabilities)
 	granted_mask != 0
 	granted := actionmask.names(granted_mask)
 	message := concat("", [

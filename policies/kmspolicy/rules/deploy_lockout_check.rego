@@ -38,7 +38,7 @@ findings contains result.finding("KP019", key, _where(key), message, []) if {
 _putters(key) := {sid |
 	some sid
 	acc := access.masks[key.id][sid]
-	actionmask.has(bits.or(acc.allowed, acc.conditional), "kms:PutKeyPolicy")
+	actionmask.has(acc.granted, "kms:PutKeyPolicy")
 }
 
 # An account statement without the root-user-only condition: the deployer's IAM policy decides.

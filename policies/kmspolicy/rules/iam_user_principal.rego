@@ -50,7 +50,7 @@ _workloads_note(key, st) := concat("", [
 		identity := input.identities[subject.identity]
 		identity.owner != null
 		acc := access.masks[key.id][sid]
-		bits.and(bits.or(acc.allowed, acc.conditional), catalog.use_mask) != 0
+		bits.and(acc.granted, catalog.use_mask) != 0
 		not st.index in acc.direct
 		label := subject.label
 	}

@@ -35,7 +35,7 @@ findings contains result.finding("KP010", key, _where(key), message, []) if {
 
 _someone_can_change(key) if {
 	some acc in access.masks[key.id]
-	actionmask.has(bits.or(acc.allowed, acc.conditional), "kms:PutKeyPolicy")
+	actionmask.has(acc.granted, "kms:PutKeyPolicy")
 }
 
 _where(key) := key.policy_path if {

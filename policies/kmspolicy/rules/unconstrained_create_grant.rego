@@ -31,7 +31,7 @@ findings contains result.finding("KP014", key, p.path, message, []) if {
 	not sid in admins
 	not intent.service_linked(subject)
 	acc := access.masks[key.id][sid]
-	actionmask.has(bits.or(acc.allowed, acc.conditional), "kms:CreateGrant")
+	actionmask.has(acc.granted, "kms:CreateGrant")
 	some e in acc.escalations
 	e.action == "kms:CreateGrant"
 	key.statements[e.key_statement].condition.grant_operations == null

@@ -39,7 +39,7 @@ findings contains result.finding_with_severity("KP007", key, where[0].path, mess
 	not sid in users
 	not sid in admins
 	acc := access.masks[key.id][sid]
-	usable_mask := bits.and(bits.or(acc.allowed, acc.conditional), catalog.use_mask)
+	usable_mask := bits.and(acc.granted, catalog.use_mask)
 	usable_mask != 0
 	where := evidence.patterns(key, acc, subject, usable_mask)
 	count(where) > 0
@@ -61,7 +61,7 @@ findings contains result.finding_with_severity("KP007", key, where[0].path, mess
 	not key.intent.root == "delegate"
 	not config.delegation_allowed
 	acc := access.masks[key.id]["account:self"]
-	usable_mask := bits.and(bits.or(acc.allowed, acc.conditional), catalog.use_mask)
+	usable_mask := bits.and(acc.granted, catalog.use_mask)
 	delegating := [st |
 		some i in acc.delegation
 		st := key.statements[i]

@@ -33,7 +33,7 @@ findings contains result.finding_with_severity("KP004", key, where[0].path, mess
 	some sid in intent.intended_user_ids[key.id]
 	not sid in admins
 	acc := access.masks[key.id][sid]
-	managing := bits.and(bits.or(acc.allowed, acc.conditional), bits.or(catalog.manage_mask, catalog.permissions_mask))
+	managing := bits.and(acc.granted, bits.or(catalog.manage_mask, catalog.permissions_mask))
 	managing != 0
 	reach := {a |
 		some a in actionmask.names(managing)

@@ -30,7 +30,7 @@ findings contains result.finding("KP008", key, path, message, []) if {
 	some sid in intent.intended_user_ids[key.id]
 	subject := key.subjects[sid]
 	acc := access.masks[key.id][sid]
-	bits.and(bits.or(bits.or(acc.allowed, acc.conditional), acc.reachable), catalog.use_mask) == 0
+	bits.and(bits.or(acc.granted, acc.reachable), catalog.use_mask) == 0
 	wanted := _wanted(key, subject)
 	path := _where(key, subject)
 	message := concat("", [
