@@ -36,13 +36,15 @@ def _read(name: str) -> Any:
 
 
 class _Actions:
-    __slots__ = ("names", "by_lower", "cls", "bits")
+    __slots__ = ("names", "by_lower", "cls", "bits", "condition_keys")
 
     def __init__(self, doc: dict[str, Any]) -> None:
         self.names: tuple[str, ...] = tuple(sorted(a["name"] for a in doc["actions"]))
         self.by_lower: dict[str, str] = {n.lower(): n for n in self.names}
         self.cls: dict[str, str] = {a["name"]: a["class"] for a in doc["actions"]}
         self.bits: dict[str, int] = key_action_bits_of(self.names, self.cls)
+        self.condition_keys: dict[str, tuple[str, ...]] = {
+            a["name"]: tuple(a.get("condition_keys", ())) for a in doc["actions"]}
 
 
 #: Action sets travel to Rego as JSON numbers too, so a mask must be an exact double.
@@ -171,6 +173,17 @@ def complement(actions: Iterable[str]) -> list[str]:
 def key_action_bits() -> dict[str, int]:
     """{key-scoped action: its bit in an action mask}."""
     return dict(_actions().bits)
+
+
+@cache
+def grant_operations() -> tuple[str, ...]:
+    """The operations a grant may allow (KMS API reference, CreateGrant `Operations`)."""
+    return tuple(_read(_ACTIONS_FILE)["grant_operations"])
+
+
+def condition_keys(action: str) -> tuple[str, ...]:
+    """The condition keys a request for `action` can carry (Service Authorization Reference)."""
+    return _actions().condition_keys.get(action, ())
 
 
 def action_mask(actions: Iterable[str]) -> int:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import sam, schema
+from . import access, sam, schema
+from .access import concrete
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, literal
 from .load import parse_json_string
 from .principals import PrincipalError, from_aws_value
@@ -35,12 +37,30 @@ class Normalized:
     problems: list[tuple[str, str]]  # (JSON pointer, message): parts that could not be read
 
 
-def normalize(document: dict, file: str, parameters: dict[str, str] | None = None) -> Normalized:
-    return _Normalizer(document, file, parameters).run()
+def normalize(document: dict, file: str, parameters: dict[str, str] | None = None,
+              config: dict | None = None) -> Normalized:
+    """The rules' input for one template, with the effective access of every key."""
+    return with_access(_Normalizer(document, file, parameters, config).run(), config)
+
+
+def with_access(normalized: Normalized, config: dict | None = None) -> Normalized:
+    """Add the access model's answers to a normalized template (bridge/access)."""
+    access.compute(normalized.input, config)
+    _drop_condition_blocks(normalized.input)
+    return normalized
+
+
+def _drop_condition_blocks(input_doc: dict) -> None:
+    """The concrete Condition blocks serve the access model only; rules read its answers."""
+    statements = [st for key in input_doc["keys"].values() for st in key["statements"]]
+    statements += [st for identity in input_doc["identities"].values() for st in identity["statements"]]
+    for st in statements:
+        st["condition"].pop("block", None)
 
 
 class _Normalizer:
-    def __init__(self, document: dict, file: str, parameters: dict[str, str] | None):
+    def __init__(self, document: dict, file: str, parameters: dict[str, str] | None,
+                 config: dict | None = None):
         self.document = document
         self.file = file
         self.resolver = Resolver(document, parameters)
@@ -52,7 +72,9 @@ class _Normalizer:
                               if isinstance(r.get("Properties", {}), dict))
         self.identities: dict[str, dict] = {}
         self.names: dict[tuple[str, str], str] = {}
-        self.ctx = PolicyContext(self.resolver, self.link, self.key_ids)
+        own_accounts = frozenset(str(a) for a in (config or {}).get("accounts") or [])
+        self.ctx = PolicyContext(self.resolver, self.link, self.key_ids, namer=self.concrete_name,
+                                 own_accounts=own_accounts)
 
     # --- helpers -------------------------------------------------------------
 
@@ -77,6 +99,33 @@ class _Normalizer:
             return target if found and found["kind"] == kind else None
         text = literal(name)
         return self.names.get((kind, text)) if text is not None else None
+
+    def concrete_name(self, resource: str, attribute: str) -> str | None:
+        """The deploy-time ARN ("Arn") or name ("Ref") of a template role, user or key, as
+        condition evaluation compares it (access/concrete.py)."""
+        if resource in self.key_ids:
+            return concrete.key_arn(resource) if attribute == "Arn" else (
+                concrete.key_id_of(resource) if attribute in ("Ref", "KeyId") else None)
+        identity = self.identities.get(resource)
+        if identity is None or identity["kind"] not in ("role", "user"):
+            return None
+        name, path = self._identity_name(resource)
+        if attribute == "Arn":
+            return concrete.identity_arn(identity["kind"], resource, name, path)
+        if attribute == "Ref":
+            return name if name is not None else concrete.generated_name(resource)
+        return None
+
+    def _identity_name(self, rid: str) -> tuple[str | None, str]:
+        """(literal RoleName/UserName or None when CloudFormation generates it, literal Path)."""
+        resource = self.resources.get(rid)
+        if not isinstance(resource, dict):
+            return None, "/"
+        props = self._props(resource)
+        kind = self.identities[rid]["kind"]
+        name = props.get(NAME_PROPERTIES.get(kind, ""))
+        path = props.get("Path")
+        return (name if isinstance(name, str) else None), (path if isinstance(path, str) else "/")
 
     def _reference_target(self, value: Any, kinds: tuple[str, ...]) -> str | None:
         """A Ref/GetAtt/literal name pointing at a template identity of one of `kinds`."""
@@ -346,6 +395,8 @@ class _Normalizer:
                 label = ("any IAM principal of account " + p["account"]) if p["kind"] == "account" \
                     else p["raw"]
                 subjects[p["id"]] = _subject(p["id"], p["kind"], p["account"], label)
+        for sid, subject in _condition_subjects(key["statements"]).items():
+            subjects.setdefault(sid, subject)
         for sid in key["intent"]["admins"] + key["intent"]["users"]:
             if sid not in subjects:
                 kind = sid.split(":", 1)[0] if ":" in sid else "any"
@@ -477,6 +528,44 @@ class _Normalizer:
 
 def _subject(sid: str, kind: str, account: str, label: str, identity: str | None = None) -> dict:
     return {"id": sid, "kind": kind, "account": account, "label": label, "identity": identity}
+
+
+CALLER_ACCOUNT_KEYS = ("aws:principalaccount", "kms:calleraccount")
+PRINCIPAL_ARN = re.compile(r"arn:aws[\w-]*:iam::(\d{12}):(role|user)/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)")
+
+
+def _condition_subjects(statements: list[dict]) -> dict:
+    """Principals an Allow statement singles out by its condition: the roles and users of
+    aws:PrincipalArn, and for `*` the accounts of kms:CallerAccount/aws:PrincipalAccount.
+    Their access is computed like that of principals named outright."""
+    out: dict = {}
+    for st in statements:
+        if st["effect"] != "Allow":
+            continue
+        to_anyone = any(p["kind"] == "any" for p in st["principals"])
+        for block in (st["condition"].get("block") or {}).values():
+            for key, values in (block.items() if isinstance(block, dict) else ()):
+                if key.lower() in CALLER_ACCOUNT_KEYS and not to_anyone:
+                    continue
+                for value in values if isinstance(values, list) else [values]:
+                    subject = _singled_out(key.lower(), value)
+                    if subject is not None:
+                        out.setdefault(subject["id"], subject)
+    return out
+
+
+def _singled_out(key: str, value: Any) -> dict | None:
+    if not isinstance(value, str) or "*" in value or "?" in value:
+        return None
+    if key in CALLER_ACCOUNT_KEYS and re.fullmatch(r"\d{12}", value):
+        account = "self" if value == concrete.SELF_ACCOUNT else value
+        label = "any IAM principal of this account" if account == "self" else f"any IAM principal of account {account}"
+        return _subject(f"account:{account}", "account", account, label)
+    match = PRINCIPAL_ARN.fullmatch(value) if key == "aws:principalarn" else None
+    if match and match.group(1) != concrete.SELF_ACCOUNT:
+        account, kind, name = match.groups()
+        return _subject(f"{kind}:{account}:{name}", kind, account, value)
+    return None
 
 
 def _public_identity(identity: dict) -> dict:

@@ -131,7 +131,7 @@ class Analyzer:
             report.status = "error"
             report.errors.append(FileError(display, too_many, span.line, span.column))
             return report
-        normalized = normalize(document, display, self.parameters)
+        normalized = normalize(document, display, self.parameters, self.policies.config)
         report.input = normalized.input
         report.keys = len(normalized.input["keys"])
         for pointer, message in normalized.problems:

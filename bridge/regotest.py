@@ -1,20 +1,23 @@
-"""Run the Rego unit tests on the embedded engine, like `opa test`.
+"""Run the Rego unit tests, like `opa test`, on either engine.
 
 A `*_test.rego` package `kmspolicy.rules.<name>_test` holds `cases`: each an `input` and
 the complete set of `findings` that `data.kmspolicy.rules.<name>.findings` must return
-for it, plus a `test_cases` rule that checks them all with `with input as` for
-`opa test`. regopy 1.5 crashes compiling `with input as` around rules that call
-functions, so on the embedded engine the `test_*` rules are left out and each case is
-evaluated by setting its input directly: the same assertions, one result per case.
+for it. Each case is evaluated by setting its input directly, after the bridge has added
+the effective access the rules read (bridge/access): a hand-written input describes the
+template, the access model decides who can do what, as for every real input. (regopy 1.5
+also crashes compiling `with input as` around rules that call functions, so `test_*`
+rules are left out on the embedded engine.)
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
 from dataclasses import dataclass
 
+from . import access
 from .engines import EngineError
 from .rules import package_of
 
@@ -55,9 +58,11 @@ def _canonical(findings) -> list[str]:
     return sorted(json.dumps(f, sort_keys=True) for f in findings or [])
 
 
-def run_cases(modules: dict[str, str], data: dict | None = None) -> list[CaseResult]:
-    """Every case of every `*_test.rego` package. A case may carry `data`: the organization
-    config (data.kmspolicy.config) it is evaluated with."""
+def run_cases(modules: dict[str, str], data: dict | None = None, engine: str = "embedded") -> list[CaseResult]:
+    """Every case of every `*_test.rego` package, on the embedded engine or (`engine="opa"`)
+    on OPA's own evaluator (opa-golib-python-bindings). A case may carry `data`: the
+    organization config (data.kmspolicy.config) it is evaluated with. Its input gets the
+    access the bridge computes (`with_access`), as every real input does."""
     test_modules = {}
     test_files = {}
     for name, source in modules.items():
@@ -67,28 +72,7 @@ def run_cases(modules: dict[str, str], data: dict | None = None) -> list[CaseRes
             if package:
                 test_files[package] = name
         test_modules[name] = source
-    interpreters: dict[str, object] = {}
-
-    def interpreter_for(config: dict | None):
-        key = json.dumps(config, sort_keys=True)
-        if key not in interpreters:
-            case_data = dict(data or {})
-            if config is not None:
-                case_data["kmspolicy"] = {**case_data.get("kmspolicy", {}), "config": config}
-            interpreters[key] = _interpreter(test_modules, case_data)
-        return interpreters[key]
-
-    bundles: dict[tuple[str, str], object] = {}
-
-    def evaluate(config: dict | None, query: str, input_doc: dict | None = None):
-        """Compile each (config, query) once: regopy's plain query() recompiles every time."""
-        interpreter = interpreter_for(config)
-        key = (json.dumps(config, sort_keys=True), query)
-        if key not in bundles:
-            bundles[key] = interpreter.build(query)
-        interpreter.set_input_term(json.dumps(input_doc if input_doc is not None else {}))
-        return _value(interpreter, bundles[key])
-
+    evaluate = _OpaCases(test_modules, data) if engine == "opa" else _EmbeddedCases(test_modules, data)
     results: list[CaseResult] = []
     for package, file in sorted(test_files.items()):
         cases = evaluate(None, f"data.{package}.cases")
@@ -99,7 +83,8 @@ def run_cases(modules: dict[str, str], data: dict | None = None) -> list[CaseRes
             start = time.perf_counter()
             try:
                 whole = "target" in case  # a ref under data (e.g. a lib rule), compared whole
-                got = evaluate(case.get("data"), f"data.{case['target']}" if whole else target, case["input"])
+                case_input = with_access(case["input"], case.get("data"))
+                got = evaluate(case.get("data"), f"data.{case['target']}" if whole else target, case_input)
                 want = case["findings"]
                 if whole:
                     got, want = (None if got is None else [got]), [want]
@@ -109,6 +94,67 @@ def run_cases(modules: dict[str, str], data: dict | None = None) -> list[CaseRes
                 passed, message = False, " ".join(str(exc).split())[:500]
             results.append(CaseResult(package, name, file, passed, message, time.perf_counter() - start))
     return results
+
+
+def _case_data(data: dict | None, config: dict | None) -> dict:
+    case_data = dict(data or {})
+    if config is not None:
+        case_data["kmspolicy"] = {**case_data.get("kmspolicy", {}), "config": config}
+    return case_data
+
+
+class _EmbeddedCases:
+    """Evaluates queries on regopy, one interpreter per config, each query compiled once
+    (regopy's plain query() recompiles every time)."""
+
+    def __init__(self, modules: dict[str, str], data: dict | None):
+        self.modules, self.data = modules, data
+        self.interpreters: dict[str, object] = {}
+        self.bundles: dict[tuple[str, str], object] = {}
+
+    def __call__(self, config: dict | None, query: str, input_doc: dict | None = None):
+        key = json.dumps(config, sort_keys=True)
+        if key not in self.interpreters:
+            self.interpreters[key] = _interpreter(self.modules, _case_data(self.data, config))
+        interpreter = self.interpreters[key]
+        if (key, query) not in self.bundles:
+            self.bundles[(key, query)] = interpreter.build(query)
+        interpreter.set_input_term(json.dumps(input_doc if input_doc is not None else {}))
+        return _value(interpreter, self.bundles[(key, query)])
+
+
+class _OpaCases:
+    """Evaluates queries on OPA's own evaluator, one engine per config."""
+
+    def __init__(self, modules: dict[str, str], data: dict | None):
+        self.modules, self.data = modules, data
+        self.engines: dict[str, object] = {}
+
+    def __call__(self, config: dict | None, query: str, input_doc: dict | None = None):
+        import opa_bindings
+
+        key = json.dumps(config, sort_keys=True)
+        if key not in self.engines:
+            engine = opa_bindings.OpaEngine()
+            for name, source in self.modules.items():
+                engine.add_policy(name, source)
+            engine.add_data(_case_data(self.data, config))
+            self.engines[key] = engine
+        try:
+            return self.engines[key].eval_document(query.removeprefix("data."), input_doc or {})
+        except Exception as exc:  # the bindings raise their own error types
+            raise EngineError(" ".join(str(exc).split())[:500]) from None
+
+
+def with_access(input_doc: dict, config: dict | None = None) -> dict:
+    """A case's input as the bridge hands it to the rules: with each key's `access`
+    computed by the access model (bridge/access), unless the case gives it."""
+    keys = input_doc.get("keys") if isinstance(input_doc, dict) else None
+    if not isinstance(keys, dict) or all("access" in k for k in keys.values() if isinstance(k, dict)):
+        return input_doc
+    doc = copy.deepcopy(input_doc)
+    access.compute(doc, config)
+    return doc
 
 
 def _interpreter(modules: dict[str, str], data: dict):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog
+from .access.concrete import Namer, condition_values
 from .conditions import classify
 from .intrinsics import IntrinsicError, Resolver, Sym, describe, literal
 from .principals import IdentityLinker, parse_principal_element, split_symbolic
@@ -29,6 +30,8 @@ class PolicyContext:
     link: IdentityLinker
     key_ids: list[str]
     problems: list[tuple[str, str]] = field(default_factory=list)
+    namer: Namer = field(default=lambda _resource, _attribute: None)
+    own_accounts: frozenset[str] = frozenset()
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append((path, message))
@@ -121,6 +124,7 @@ def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyConte
         return None
     out["condition"] = classify(condition)
     out["condition"]["path"] = at("Condition") if condition else None
+    out["condition"]["block"] = condition_values(condition, ctx.resolver.strings, ctx.namer, ctx.own_accounts)
     ops = out["condition"]["grant_operations"]
     if ops is not None:
         out["condition"]["grant_operations"] = sorted(

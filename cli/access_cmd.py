@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from kmspolicy.bridge.access import AccessAnalyzer, AccessError
+from kmspolicy.bridge.access.report import AccessAnalyzer, AccessError
 from kmspolicy.bridge.engines import EngineError
 
 from .access_render import RENDERERS

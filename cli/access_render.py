@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from kmspolicy.bridge.access import (
+from kmspolicy.bridge.access.report import (
     CAPABILITIES,
     AccessReport,
     Cell,
@@ -24,8 +24,8 @@ from kmspolicy.bridge.access import (
 
 from .reporters.text import _clean, _Paint
 
-VERDICT_COLORS = {"allowed": "32", "conditional": "33", "reachable": "35", "denied": "2"}
-VERDICT_MARKS = {"allowed": "✅", "conditional": "⚠️", "reachable": "🔓", "denied": "⛔"}
+VERDICT_COLORS = {"allowed": "32", "conditional": "33", "unknown": "36", "reachable": "35", "denied": "2"}
+VERDICT_MARKS = {"allowed": "✅", "conditional": "⚠️", "unknown": "❔", "reachable": "🔓", "denied": "⛔"}
 
 
 def subject_title(subject: Subject) -> str:

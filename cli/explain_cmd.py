@@ -16,7 +16,7 @@ import json
 import click
 import yaml
 
-from kmspolicy.bridge.access import AccessError, Cell, Evidence, Explanation
+from kmspolicy.bridge.access.report import AccessError, Cell, Evidence, Explanation
 from kmspolicy.bridge.engines import EngineError
 
 from .access_cmd import analyzer, fail, use_color, with_parameters
@@ -27,6 +27,7 @@ from .reporters.text import _clean, _code_frame, _Paint
 _VERDICT_TEXT = {
     "allowed": "allowed",
     "conditional": "allowed only when the conditions hold",
+    "unknown": "may be allowed: it depends on policy content the template does not show",
     "reachable": "not allowed now, but reachable: it can give itself access",
     "denied": "nothing allows it",
 }

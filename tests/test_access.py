@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from kmspolicy.bridge import schema
-from kmspolicy.bridge.access import MATRIX_QUERY, AccessAnalyzer, library_modules
+from kmspolicy.bridge.access.report import MATRIX_QUERY, AccessAnalyzer, library_modules
 from kmspolicy.cli.access_render import render_dot, render_markdown, render_text
 from kmspolicy.cli.main import main
 

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kmspolicy.bridge import catalog
-from kmspolicy.bridge.access import MATRIX_QUERY, library_modules
+from kmspolicy.bridge.access.report import MATRIX_QUERY, library_modules
 from kmspolicy.bridge.engines.embedded import EmbeddedEngine
 from kmspolicy.bridge.normalize import normalize
 

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kmspolicy.bridge import schema
-from kmspolicy.bridge.access import AccessAnalyzer, AccessError
+from kmspolicy.bridge.access.report import AccessAnalyzer, AccessError
 from kmspolicy.cli.explain_cmd import render_explanation
 from kmspolicy.cli.main import main
 

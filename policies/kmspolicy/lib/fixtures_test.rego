@@ -42,7 +42,33 @@ no_condition := {
 	"encryption_context": false, "path": null,
 }
 
-condition(overrides) := object.union(object.union(no_condition, {"present": true}), overrides)
+# A condition described by the bridge's classification flags, with the Condition block
+# (values concrete, as bridge/access/concrete.py makes them) that the access model
+# evaluates: each flag stands for a typical condition of its kind. `overrides` may give
+# the block itself.
+condition(overrides) := object.union(object.union(object.union(no_condition, {"present": true}), {"block": _block(overrides)}), overrides)
+
+self_account := "000000000000"
+
+_block(overrides) := object.union_n([b |
+	some flag
+	value := overrides[flag]
+	b := _block_of(flag, value)
+])
+
+_block_of("keys", keys) := {"StringEquals": {"kms:ViaService": ["s3.us-east-1.amazonaws.com"]}} if "kms:viaservice" in keys
+
+_block_of("root_only", true) := {"ArnEquals": {"aws:PrincipalArn": [concat("", ["arn:aws:iam::", self_account, ":root"])]}}
+
+_block_of("grant_for_aws_resource", true) := {"Bool": {"kms:GrantIsForAWSResource": ["true"]}}
+
+_block_of("grant_operations", ops) := {"ForAllValues:StringEquals": {"kms:GrantOperations": [trim_prefix(op, "kms:") | some op in ops]}}
+
+_block_of("caller_restricted", true) := {"StringEquals": {"kms:CallerAccount": [self_account]}}
+
+_block_of("service_scoped", true) := {"StringEquals": {"aws:SourceAccount": [self_account]}}
+
+_block_of("encryption_context", true) := {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": ["arn:aws:cloudtrail:*:000000000000:trail/*"]}}
 
 # Action patterns matched against the catalog (exact names or a trailing *).
 patterns(i, texts) := patterns_at(statement_path(i), texts)

@@ -86,6 +86,8 @@ verdict_of(acc, actions) := "allowed" if {
 	count(acc.allowed & actions) > 0
 } else := "conditional" if {
 	count(acc.conditional & actions) > 0
+} else := "unknown" if {
+	count(acc.unknown & actions) > 0
 } else := "reachable" if {
 	count(acc.reachable & actions) > 0
 } else := "denied"
@@ -97,9 +99,9 @@ verdict_of(acc, actions) := "allowed" if {
 _mx_view(key, subject, acc, key_sets) := {
 	"key_sets": key_sets,
 	"identity_sets": identity_sets,
-	"identity_u": _mx_union(identity_sets, _mx_unconditional(identity, acc.identity), subject.kind == "identity"),
+	"identity_u": _mx_union(identity_sets, _mx_unconditional(acc.identity, acc.conditional_statements.identity), subject.kind == "identity"),
 	"identity_all": _mx_union(identity_sets, acc.identity, subject.kind == "identity"),
-	"delegated_u": _mx_union(key_sets, _mx_unconditional(key.statements, acc.delegation), true),
+	"delegated_u": _mx_union(key_sets, _mx_unconditional(acc.delegation, acc.conditional_statements.key), true),
 	"delegated_all": _mx_union(key_sets, acc.delegation, true),
 	"account_statements": _mx_account_statements(key, subject),
 } if {
@@ -112,9 +114,10 @@ _mx_action_sets(sts) := [s |
 	s := {a | some a in st.actions}
 ]
 
-_mx_unconditional(sts, idx) := [i |
+# The statements of `idx` whose condition holds for every request of the subject.
+_mx_unconditional(idx, conditional) := [i |
 	some i in idx
-	not sts[i].condition.present
+	not i in conditional
 ]
 
 _mx_union(sets, idx, true) := {a |
@@ -174,7 +177,7 @@ _mx_key_grants(key, subject, acc, view, decided, unconditional_only) := array.co
 		some i in acc.direct
 		not _mx_delegation_to_account_subject(subject, acc, i)
 		st := key.statements[i]
-		_mx_counts(st, unconditional_only)
+		_mx_counts(i, acc.conditional_statements.key, unconditional_only)
 		given := view.key_sets[i] & decided
 		count(given) > 0
 		g := _mx_grant("key", "direct", st, given, _mx_naming_pointers(st, subject))
@@ -182,7 +185,7 @@ _mx_key_grants(key, subject, acc, view, decided, unconditional_only) := array.co
 	[g |
 		some i in acc.delegation
 		st := key.statements[i]
-		_mx_counts(st, unconditional_only)
+		_mx_counts(i, acc.conditional_statements.key, unconditional_only)
 		given := (view.key_sets[i] & decided) & _mx_pick(view.identity_u, view.identity_all, unconditional_only)
 		count(given) > 0
 		g := _mx_grant("key", "delegation", st, given, _mx_account_pointers(st, subject))
@@ -199,7 +202,7 @@ _mx_identity_grants(subject, acc, view, decided, unconditional_only) := [g |
 	delegated := _mx_pick(view.delegated_u, view.delegated_all, unconditional_only)
 	some j in acc.identity
 	st := sts[j]
-	_mx_counts(st, unconditional_only)
+	_mx_counts(j, acc.conditional_statements.identity, unconditional_only)
 	given := (view.identity_sets[j] & decided) & delegated
 	count(given) > 0
 	g := _mx_grant("identity", "identity", st, given, [])
@@ -215,9 +218,9 @@ _mx_grant(policy, how, st, given, principals) := {
 	"condition": st.condition.path,
 }
 
-_mx_counts(st, true) if not st.condition.present
+_mx_counts(i, conditional, true) if not i in conditional
 
-_mx_counts(_, false) := true
+_mx_counts(_, _, false) := true
 
 _mx_pick(unconditional, _, true) := unconditional
 

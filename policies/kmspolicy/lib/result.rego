@@ -30,11 +30,24 @@ actions_text(actions) := concat("", [
 ]) if {
 	count(actions) > 6
 	actions != catalog.use_actions
+	actions != symmetric_use_actions
 	names := sort([a | some a in actions])
 }
 
 actions_text(actions) := "every cryptographic operation (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 10 more)" if {
 	actions == catalog.use_actions
+}
+
+actions_text(actions) := "every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more)" if {
+	actions == symmetric_use_actions
+}
+
+# The use actions a symmetric encryption key supports (AWS KMS Developer Guide, "Key spec
+# reference"; bridge/access/keytypes.py): the access model grants no others on such a key.
+symmetric_use_actions := {
+	"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyPair",
+	"kms:GenerateDataKeyPairWithoutPlaintext", "kms:GenerateDataKeyWithoutPlaintext",
+	"kms:ReEncryptFrom", "kms:ReEncryptTo",
 }
 
 # The statement's action patterns as written: "kms:Create*, kms:Put*".

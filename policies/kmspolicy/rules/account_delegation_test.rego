@@ -50,9 +50,3 @@ cases["success_deny_to_account"] := {
 	"input": fx.input_with(fx.key([fx.deny(0, [fx.account(0)], ["kms:Decrypt"])])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		account_delegation.findings == c.findings with input as c.input
-	}
-}

@@ -73,9 +73,3 @@ cases["success_grant_operations_limited_to_describe"] := {
 	])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		admin_can_escalate.findings == c.findings with input as c.input with data.kmspolicy.config as object.get(c, "data", {})
-	}
-}

@@ -54,9 +54,3 @@ cases["success_declared_admin_without_identity_grant"] := {
 	),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		admin_can_use.findings == c.findings with input as c.input
-	}
-}

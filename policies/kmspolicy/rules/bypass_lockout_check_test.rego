@@ -19,9 +19,3 @@ cases["fail_bypass"] := {
 }
 
 cases["success_no_bypass"] := {"input": fx.input_with(_key), "findings": set()}
-
-test_cases if {
-	every c in cases {
-		bypass_lockout_check.findings == c.findings with input as c.input
-	}
-}

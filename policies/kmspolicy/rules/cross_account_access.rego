@@ -4,8 +4,9 @@
 #   The key policy allows a principal of another account (a literal account, one from a
 #   parameter, or any account) to use or manage the key, with no condition restricting
 #   the caller. Cross-account access still needs that account's own IAM policy, which
-#   this template does not control. Accounts listed in the organization config
-#   `accounts` count as the template's own.
+#   this template does not control. `*` with a condition that admits only the callers
+#   of an account (kms:CallerAccount, aws:PrincipalAccount) names that account. Accounts
+#   listed in the organization config `accounts` count as the template's own.
 # custom:
 #   id: KP012
 #   severity: high
@@ -26,27 +27,59 @@ import data.kmspolicy.lib.result
 
 findings contains result.finding("KP012", key, p.path, message, related) if {
 	some key in input.keys
-	some st in key.statements
+	some sid
+	subject := key.subjects[sid]
+	_external(subject)
+	acc := access.masks[key.id][sid]
+	some i in array.concat(acc.direct, acc.delegation)
+	st := key.statements[i]
 	st.effect == "Allow"
 	st.principal_mode == "Principal"
-	not st.condition.caller_restricted
-	some p in st.principals
-	p.kind in {"account", "role", "user", "assumed-role"}
-	not p.account in {"unknown", ""}
-	not accounts.own(p.account)
-	acc := access.masks[key.id][p.id]
+	_reported(st, access.conditional_for(acc, i))
 	granted_mask := bits.and(bits.and(actionmask.of(st), acc.granted), _capabilities)
 	granted_mask != 0
-	granted := actionmask.names(granted_mask)
-	message := concat("", [
-		p.raw, " belongs to ", _account_text(p.account), ": it can call ",
-		result.actions_text(granted), " on ", key.id, " with no condition on the caller.",
-	])
+	some p in st.principals
+	_reaches(p, subject)
+	message := _message(p, subject, result.actions_text(actionmask.names(granted_mask)), key)
 	related := [result.related(pt.path, concat("", [pt.pattern, " granted across accounts"])) |
 		some pt in st.patterns
 		actionmask.overlaps(actionmask.of(pt), granted_mask)
 	]
 }
+
+# A principal of another account (or of an account the template does not determine).
+_external(subject) if {
+	subject.kind in {"account", "role", "user", "assumed-role"}
+	not subject.account in {"unknown", ""}
+	not accounts.own(subject.account)
+}
+
+# Reported when the statement reaches the subject for every request, or only under a
+# condition that does not restrict who the caller is (a caller-restricted grant to a
+# partner is the intended shape of cross-account access).
+_reported(_, false)
+
+_reported(st, true) if not st.condition.caller_restricted
+
+# The principal of the statement that reaches the subject.
+_reaches(p, subject) if p.id == subject.id
+
+_reaches(p, subject) if {
+	p.kind == "account"
+	p.account == subject.account
+}
+
+_reaches(p, _) if p.kind == "any"
+
+_message(p, subject, actions, key) := concat("", [
+	"Principal \"*\" with its condition admits ", subject.label, ", ", _account_text(subject.account),
+	": it can call ", actions, " on ", key.id, ".",
+]) if {
+	p.kind == "any"
+} else := concat("", [
+	p.raw, " belongs to ", _account_text(p.account), ": it can call ", actions, " on ", key.id,
+	" with no condition on the caller.",
+])
 
 _capabilities := bits.or(bits.or(catalog.use_mask, catalog.manage_mask), catalog.permissions_mask)
 

@@ -52,9 +52,3 @@ cases["success_own_account_from_config"] := {
 	"data": {"accounts": ["111122223333"]},
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		cross_account_access.findings == c.findings with input as c.input with data.kmspolicy.config as object.get(c, "data", {})
-	}
-}

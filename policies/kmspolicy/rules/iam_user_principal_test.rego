@@ -36,9 +36,3 @@ cases["success_roles_only"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.role(0, "App")], ["kms:Decrypt"])])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		iam_user_principal.findings == c.findings with input as c.input
-	}
-}

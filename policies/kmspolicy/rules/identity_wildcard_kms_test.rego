@@ -27,9 +27,3 @@ cases["success_read_only_on_every_key"] := {
 	"input": fx.input_with_identity_list(_key, [fx.role_identity("Auditor", [fx.identity_allow(0, ["kms:DescribeKey", "kms:List*"], ["Key"], true)])]),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		identity_wildcard_kms.findings == c.findings with input as c.input
-	}
-}

@@ -38,9 +38,3 @@ cases["success_incomplete_policy_is_not_judged"] := {
 	"input": fx.input_with(object.union(fx.key([fx.allow(0, [fx.role(0, "App")], ["kms:Decrypt"])]), {"policy_complete": false})),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		lockout.findings == c.findings with input as c.input
-	}
-}

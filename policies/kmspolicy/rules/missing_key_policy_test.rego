@@ -20,9 +20,3 @@ cases["success_explicit_policy"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		missing_key_policy.findings == c.findings with input as c.input
-	}
-}

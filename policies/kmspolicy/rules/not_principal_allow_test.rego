@@ -23,9 +23,3 @@ cases["success_deny_not_principal"] := {
 	])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		not_principal_allow.findings == c.findings with input as c.input
-	}
-}

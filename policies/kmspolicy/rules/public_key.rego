@@ -2,9 +2,11 @@
 # title: Anyone can use the key
 # description: |
 #   A key-policy statement allows the principal "*" (as a string, `AWS: "*"`, or in a
-#   list) with no condition that restricts who the caller is (aws:PrincipalAccount,
-#   aws:PrincipalOrgID, kms:CallerAccount, aws:PrincipalArn, aws:SourceAccount ...).
-#   kms:ViaService alone restricts the path, not the caller.
+#   list) and its condition, evaluated for a stranger (a principal of an account the
+#   template and config never name, in no organization they name), does not exclude
+#   them: no condition, or one that restricts something else than who the caller is
+#   (kms:ViaService restricts the path; kms:EncryptionContext is chosen by the caller),
+#   or one a caller without the key passes (…IfExists, negated operators, wildcards).
 # custom:
 #   id: KP005
 #   severity: critical
@@ -17,22 +19,28 @@
 #     Action: kms:Decrypt
 package kmspolicy.rules.public_key
 
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP005", key, p.path, message, []) if {
 	some key in input.keys
-	some st in key.statements
+	acc := access.masks[key.id]["*"]
+	some i in acc.direct
+	st := key.statements[i]
 	st.effect == "Allow"
 	st.principal_mode == "Principal"
-	not st.condition.caller_restricted
+	bits.and(acc.granted, actionmask.of(st)) != 0
 	some p in st.principals
 	p.kind == "any"
 	message := concat("", [
 		"Principal \"", p.raw, "\" lets anyone, in any AWS account, call ", result.patterns_text(st),
-		" on ", key.id, _why(st), ".",
+		" on ", key.id, _why(st, access.conditional_for(acc, i)), ".",
 	])
 }
 
-_why(st) := "; its condition does not restrict who the caller is" if {
-	st.condition.present
-} else := ""
+_why(_, true) := "; its condition does not restrict who the caller is"
+
+_why(st, false) := "; its condition admits callers of any account" if st.condition.present
+
+_why(st, false) := "" if not st.condition.present

@@ -46,9 +46,3 @@ cases["success_star_deny"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.account(0)], ["kms:*"]), fx.deny(1, [fx.anyone(1)], ["kms:Decrypt"])])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		public_key.findings == c.findings with input as c.input
-	}
-}

@@ -55,9 +55,3 @@ cases["success_unresolved_value_is_not_judged"] := {
 	"input": fx.input_with(fx.with_key(_key, {"rotation": null})),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		rotation_disabled.findings == c.findings with input as c.input
-	}
-}

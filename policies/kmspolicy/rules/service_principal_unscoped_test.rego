@@ -30,9 +30,3 @@ cases["success_describe_only"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.service(0, "cloudtrail.amazonaws.com")], ["kms:DescribeKey"])])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		service_principal_unscoped.findings == c.findings with input as c.input
-	}
-}

@@ -73,9 +73,3 @@ cases["success_delegation_of_management_only"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.account(0)], ["kms:Describe*", "kms:PutKeyPolicy"])])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		undeclared_user.findings == c.findings with input as c.input
-	}
-}

@@ -20,9 +20,3 @@ cases["success_resolved_principals"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.role(0, "Admin")], ["kms:Put*"])])),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		unresolved_principal.findings == c.findings with input as c.input
-	}
-}

@@ -50,9 +50,3 @@ cases["success_named_in_key_policy"] := {
 	),
 	"findings": set(),
 }
-
-test_cases if {
-	every c in cases {
-		user_cannot_use.findings == c.findings with input as c.input
-	}
-}

@@ -19,19 +19,19 @@ from typing import Any
 
 from kmspolicy import __version__
 
-from . import catalog
-from .engines import EngineError
-from .engines.embedded import EmbeddedEngine
-from .findings import FileError
-from .intrinsics import IntrinsicError
-from .load import LoadedTemplate, TemplateError, load_template
-from .normalize import _Normalizer
-from .pipeline import _finding_span
-from .principals import PrincipalError, from_aws_value
-from .rules import builtin_policy_dir, read_policy_dir
+from .. import catalog
+from ..engines import EngineError
+from ..engines.embedded import EmbeddedEngine
+from ..findings import FileError
+from ..intrinsics import IntrinsicError
+from ..load import LoadedTemplate, TemplateError, load_template
+from ..normalize import _Normalizer, with_access
+from ..pipeline import _finding_span
+from ..principals import PrincipalError, from_aws_value
+from ..rules import builtin_policy_dir, read_policy_dir
 
 CAPABILITIES = ("use", "manage", "permissions", "read")
-VERDICTS = ("allowed", "conditional", "reachable", "denied")
+VERDICTS = ("allowed", "conditional", "unknown", "reachable", "denied")
 MATRIX_QUERY = "data.kmspolicy.lib.matrix.matrix"
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -265,7 +265,8 @@ class AccessAnalyzer:
                  modules: dict[str, str] | None = None):
         self.parameters = parameters or {}
         self.modules = modules if modules is not None else library_modules()
-        self.data = {"kmspolicy": {"config": config or {}}}
+        self.config = config or {}
+        self.data = {"kmspolicy": {"config": self.config}}
         self._matrix_engine: EmbeddedEngine | None = None
 
     # --- steps ---------------------------------------------------------------
@@ -279,8 +280,8 @@ class AccessAnalyzer:
         document = template.document
         if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
             raise AccessError(f"{display}: not a CloudFormation or SAM template (no Resources mapping)")
-        normalizer = _Normalizer(document, display, self.parameters)
-        normalized = normalizer.run()
+        normalizer = _Normalizer(document, display, self.parameters, self.config)
+        normalized = with_access(normalizer.run(), self.config)
         errors = []
         for pointer, message in normalized.problems:
             span = locate(template, pointer)

@@ -1,0 +1,44 @@
+"""Which cryptographic operations a key can perform, by KeySpec and KeyUsage.
+
+AWS KMS Developer Guide, "Key spec reference" and "Key usage": symmetric encryption keys
+encrypt, decrypt, generate data keys (and data key pairs) and re-encrypt; RSA and SM2
+ENCRYPT_DECRYPT keys encrypt, decrypt and re-encrypt; SIGN_VERIFY keys sign and verify;
+HMAC keys generate and verify MACs; KEY_AGREEMENT keys derive shared secrets. Every other
+(management, permission, read) action applies to every key.
+"""
+
+from __future__ import annotations
+
+from .. import catalog
+
+SYMMETRIC = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyPair",
+             "kms:GenerateDataKeyPairWithoutPlaintext", "kms:GenerateDataKeyWithoutPlaintext",
+             "kms:ReEncryptFrom", "kms:ReEncryptTo")
+ASYMMETRIC_ENCRYPTION = ("kms:Decrypt", "kms:Encrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo")
+SIGNING = ("kms:Sign", "kms:Verify")
+MAC = ("kms:GenerateMac", "kms:VerifyMac")
+AGREEMENT = ("kms:DeriveSharedSecret",)
+
+
+def use_actions(key_spec: str | None, key_usage: str | None) -> tuple[str, ...] | None:
+    """The use actions a key of this spec and usage supports; None when not determined."""
+    if key_spec is None:
+        return None
+    if key_spec == "SYMMETRIC_DEFAULT":
+        return SYMMETRIC
+    if key_spec.startswith("HMAC_"):
+        return MAC
+    if key_usage is None:
+        return None
+    return {"ENCRYPT_DECRYPT": ASYMMETRIC_ENCRYPTION, "SIGN_VERIFY": SIGNING,
+            "KEY_AGREEMENT": AGREEMENT, "GENERATE_VERIFY_MAC": MAC}.get(key_usage)
+
+
+def supported_mask(key: dict) -> int:
+    """The key actions that can succeed on this key (every key action when not determined)."""
+    every = catalog.action_mask(catalog.key_action_bits())
+    actions = use_actions(key.get("key_spec"), key.get("key_usage"))
+    if actions is None:
+        return every
+    all_use = catalog.action_mask(a for a in catalog.key_action_bits() if catalog.action_class(a) == "use")
+    return (every & ~all_use) | catalog.action_mask(actions)

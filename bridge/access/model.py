@@ -1,0 +1,213 @@
+"""Effective access per key and subject (KMS-SEMANTICS.md §1-4 and §10).
+
+For every key action: the key policy allows the subject directly, or allows its account
+and its identity policies allow it within its permission boundary; an explicit Deny that
+applies wins; a role named by ARN is still capped by its boundary, a user named by ARN and
+a principal matched through `*` are not (IAM User Guide, "Policy evaluation logic").
+Conditions are evaluated against what the template determines about the subject's
+requests (subjects.py, conditions.py). Policy content the template does not show makes
+the answer unknown, never "denied". Escalation (escalation.py) adds what the subject can
+give itself, unless an identity-policy Deny forbids it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import catalog
+from . import escalation, tri
+from .conditions import Evaluator
+from .keytypes import supported_mask
+from .statements import KeyStatement, covers, key_statements
+from .subjects import context
+from .tri import NOTHING, UNKNOWN, YES, Answer
+
+KEY_MASK = None  # set lazily: every key action
+
+
+def _key_mask() -> int:
+    global KEY_MASK
+    if KEY_MASK is None:
+        KEY_MASK = catalog.action_mask(catalog.key_action_bits())
+    return KEY_MASK
+
+
+@dataclass
+class Grants:
+    """What the policies give one subject on one key, before escalation."""
+
+    final: Answer
+    granted_any: Answer  # every grant before Denies (for `denied`)
+    deny: Answer
+    identity_deny: Answer
+    direct: list[int] = field(default_factory=list)
+    delegation: list[int] = field(default_factory=list)
+    identity: list[int] = field(default_factory=list)
+    denies: list[int] = field(default_factory=list)
+    identity_denies: list[int] = field(default_factory=list)
+    conditional_key: list[int] = field(default_factory=list)
+    conditional_identity: list[int] = field(default_factory=list)
+
+
+class KeyModel:
+    """One key's statements and facts, evaluated for each of its subjects."""
+
+    def __init__(self, key: dict, input_doc: dict, evaluator: Evaluator, facts: dict):
+        self.key = key
+        self.identities = input_doc.get("identities", {})
+        self.evaluator = evaluator
+        self.facts = facts
+        self.statements = key_statements(key)
+        self.supported = supported_mask(key) & _key_mask()
+
+    def subject_access(self, subject: dict) -> dict:
+        ctx = {**context(subject, self.identities, **self.facts), **_key_facts(self.key)}
+        grants = self.grants(subject, ctx)
+        paths, reachable = escalation.analyse(self, subject, ctx, grants)
+        final = grants.final
+        return {
+            "allowed": final.yes,
+            "conditional": final.cond,
+            "unknown": final.unknown,
+            "granted": final.yes | final.cond,
+            "denied": grants.granted_any.any & grants.deny.yes,
+            "reachable": reachable,
+            "escalations": paths,
+            "direct": grants.direct,
+            "delegation": grants.delegation,
+            "identity": grants.identity,
+            "denies": grants.denies,
+            "identity_denies": grants.identity_denies,
+            "conditional_statements": {"key": grants.conditional_key,
+                                       "identity": grants.conditional_identity},
+        }
+
+    # --- grants -----------------------------------------------------------------
+
+    def grants(self, subject: dict, ctx: dict, extra: dict | None = None, only: int | None = None) -> Grants:
+        """The subject's grants; `extra` adds request facts (e.g. a grant's operations),
+        `only` limits the work to some actions."""
+        ctx = {**ctx, **extra} if extra else ctx
+        mask = self.supported if only is None else self.supported & only
+        identity = self.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
+        has_boundary = bool(identity and identity.get("boundary"))
+        named = direct_any = deleg = key_deny = NOTHING
+        out = Grants(NOTHING, NOTHING, NOTHING, NOTHING)
+        for st in self.statements:
+            if not st.mask & mask:
+                continue
+            how = st.applies_to(subject, has_boundary)
+            if how is None:
+                continue
+            answer = self.evaluator.outcome(st.raw, st.mask & mask, ctx)
+            if not answer.any:
+                continue
+            if answer.maybe:
+                out.conditional_key.append(st.index)
+            if st.effect == "Deny":
+                key_deny |= answer
+                out.denies.append(st.index)
+            elif how == "named":
+                named |= answer
+                out.direct.append(st.index)
+            elif how == "everyone":
+                direct_any |= answer
+                out.direct.append(st.index)
+            else:
+                deleg |= answer
+                out.delegation.append(st.index)
+        id_allow, id_deny, bound = self._identity_side(subject, identity, ctx, mask, out)
+        if identity is not None and identity["kind"] == "role":
+            named = named & bound  # a role named by ARN is capped by its boundary
+        grant = (named | direct_any | (deleg & id_allow & bound)).only(mask)
+        deny = key_deny | id_deny
+        out.final = grant.minus(deny)
+        out.granted_any = grant
+        out.deny = deny
+        out.identity_deny = id_deny
+        out.direct.sort()
+        return out
+
+    def _identity_side(self, subject: dict, identity: dict | None, ctx: dict, mask: int,
+                       out: Grants) -> tuple[Answer, Answer, Answer]:
+        """(identity-policy allows, identity-policy denies, boundary) on this key."""
+        everything = _key_mask() & mask
+        if identity is None:
+            # the account stands for principals whose IAM policies may be written to
+            # allow anything; a principal the template does not define has IAM policies
+            # the template does not show
+            value = YES if subject["kind"] == "account" else UNKNOWN
+            return tri.of(everything, value), NOTHING, tri.of(everything, YES)
+        allow = deny = NOTHING
+        for j, st in enumerate(identity["statements"]):
+            answer = self._identity_answer(st, ctx, mask)
+            if not answer.any:
+                continue
+            if answer.maybe:
+                out.conditional_identity.append(j)
+            if st["effect"] == "Allow":
+                allow |= answer
+                out.identity.append(j)
+            else:
+                deny |= answer
+                out.identity_denies.append(j)
+        if identity.get("unknown_policies"):
+            allow |= tri.of(everything, UNKNOWN)
+        bound, bound_deny = self._boundary(identity.get("boundary"), ctx, mask)
+        return allow, deny | bound_deny, bound
+
+    def _identity_answer(self, st: dict, ctx: dict, mask: int) -> Answer:
+        coverage = covers(st, self.key["id"])
+        if coverage == tri.NO:
+            return NOTHING
+        st_mask = st.get("action_mask", catalog.action_mask(st["actions"])) & mask
+        answer = self.evaluator.outcome(st, st_mask, ctx)
+        return answer if coverage == YES else answer & tri.of(st_mask, coverage)
+
+    def _boundary(self, boundary: dict | None, ctx: dict, mask: int) -> tuple[Answer, Answer]:
+        everything = _key_mask() & mask
+        if not boundary:
+            return tri.of(everything, YES), NOTHING
+        allow = deny = NOTHING
+        for st in boundary.get("statements", []):
+            answer = self._identity_answer(st, ctx, mask)
+            if st["effect"] == "Allow":
+                allow |= answer
+            else:
+                deny |= answer
+        if not boundary.get("complete", True):
+            allow |= tri.of(everything, UNKNOWN)
+        return allow.minus(deny), deny
+
+
+def _key_facts(key: dict) -> dict:
+    from .facts import Exact
+
+    facts = {}
+    for name, field_name in (("kms:keyspec", "key_spec"), ("kms:keyusage", "key_usage"),
+                             ("kms:keyorigin", "origin")):
+        value = key.get(field_name)
+        if isinstance(value, str):
+            facts[name] = Exact(frozenset({value}))
+    if isinstance(key.get("multi_region"), bool):
+        facts["kms:multiregion"] = Exact(frozenset({"true" if key["multi_region"] else "false"}))
+    return facts
+
+
+def compute(input_doc: dict, config: dict | None = None) -> dict:
+    """Add `access` (per subject id) to every key of `input_doc`; returns it."""
+    from .conditions import default_evaluator
+    from .statements import named_accounts, named_arns
+
+    config = config or {}
+    own = frozenset(str(a) for a in config.get("accounts") or [])
+    facts = {"own_accounts": own, "named_accounts": named_accounts(input_doc),
+             "named_arns": named_arns(input_doc, own), "organization": config.get("organization")}
+    evaluator = default_evaluator()
+    for key in input_doc.get("keys", {}).values():
+        model = KeyModel(key, input_doc, evaluator, facts)
+        key["access"] = {sid: model.subject_access(subject) for sid, subject in key["subjects"].items()}
+    return input_doc
+
+
+__all__ = ["KeyModel", "KeyStatement", "compute"]

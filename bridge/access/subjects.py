@@ -1,0 +1,105 @@
+"""What the template determines about the requests a subject stands for.
+
+A subject is a template identity, "any principal of account X", "anyone" (a stranger: a
+principal of an account the template and config never name, in no organization they
+name), a principal named in the key policy, or a service. Its context maps condition keys
+(lower-cased) to facts (facts.py); a key left out is unknown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .concrete import SELF_ACCOUNT, identity_arn
+from .facts import Absent, Exact, Matching, OneOf
+
+ACCOUNT_ID = re.compile(r"\d{12}")
+ANY_ACCOUNT = "?" * 12
+STRANGER_ACCOUNT = "999999999999"
+
+
+def account_token(account: str, own_accounts: frozenset[str]) -> str | None:
+    """The concrete account of a subject's `account` field; None when not determined."""
+    if account == "self" or account in own_accounts:
+        return SELF_ACCOUNT
+    if ACCOUNT_ID.fullmatch(account or ""):
+        return account
+    return None
+
+
+def _caller(account_fact) -> dict:
+    return {"aws:principalaccount": account_fact, "kms:calleraccount": account_fact}
+
+
+def _not_a_service() -> dict:
+    return {"aws:principalisawsservice": Exact(frozenset({"false"})),
+            "aws:principalservicename": Absent(), "aws:sourceaccount": Absent(),
+            "aws:sourcearn": Absent(), "aws:sourceorgid": Absent(), "aws:sourceorgpaths": Absent(),
+            "aws:sourceowner": Absent()}
+
+
+def _org(organization: str | None, named_orgs: frozenset[str], own: bool) -> dict:
+    if own and organization:
+        return {"aws:principalorgid": Exact(frozenset({organization}))}
+    if own:
+        return {}
+    return {"aws:principalorgid": OneOf((Absent(), Matching("o-*", named_orgs | (
+        {organization} if organization else set()))))}
+
+
+def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = frozenset(),
+            named_accounts: frozenset[str] = frozenset(), named_orgs: frozenset[str] = frozenset(),
+            named_arns: frozenset[str] = frozenset(), organization: str | None = None) -> dict:
+    """The facts of `subject`'s requests. "Any principal of account X" stands for the
+    principals of X the template does not single out (`named_arns`: its identities and
+    the principals its policies name): those have subjects of their own."""
+    kind = subject["kind"]
+    if kind == "identity":
+        return _identity_context(identities[subject["identity"]], organization)
+    if kind == "any":
+        stranger = _stranger(named_accounts | own_accounts)
+        return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT})),
+                "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*"),
+                **_not_a_service(), **_org(organization, named_orgs, own=False)}
+    if kind == "service":
+        return {"aws:principalisawsservice": Exact(frozenset({"true"})),
+                "aws:principalservicename": Exact(frozenset({subject["id"].split(":", 1)[1]}))}
+    account = account_token(subject.get("account", ""), own_accounts)
+    own = account == SELF_ACCOUNT
+    base = {**_not_a_service(), **_org(organization, named_orgs, own)}
+    if account is not None:
+        base.update(_caller(Exact(frozenset({account}))))
+    if kind == "account":
+        base["aws:principalarn"] = Matching(f"arn:aws:iam::{account or '*'}:*", named_arns)
+    elif kind in ("role", "user", "assumed-role") and account is not None:
+        base["aws:principalarn"] = Exact(frozenset({principal_arn(subject, account)}))
+    return base
+
+
+def principal_arn(subject: dict, account: str) -> str:
+    """The aws:PrincipalArn of a role or user named by ARN (an assumed-role session's is
+    its role's)."""
+    iam_kind = "user" if subject["kind"] == "user" else "role"
+    name = subject["id"].split(":", 2)[2] if subject["id"].count(":") >= 2 else ""
+    return f"arn:aws:iam::{account}:{iam_kind}/{name}"
+
+
+def _identity_context(identity: dict, organization: str | None) -> dict:
+    kind = identity["kind"]
+    arn = identity_arn(kind, identity["id"], identity.get("name"), identity.get("iam_path") or "/")
+    facts = {**_caller(Exact(frozenset({SELF_ACCOUNT}))), **_not_a_service(),
+             **_org(organization, frozenset(), own=True),
+             "aws:principalarn": Exact(frozenset({arn})),
+             "aws:principaltype": Exact(frozenset({"AssumedRole" if kind == "role" else "User"}))}
+    if kind == "role":
+        facts["aws:username"] = Absent()
+    elif identity.get("name"):
+        facts["aws:username"] = Exact(frozenset({identity["name"]}))
+    return facts
+
+
+def _stranger(named: frozenset[str]) -> str:
+    number = int(STRANGER_ACCOUNT)
+    while f"{number:012d}" in named:
+        number -= 1
+    return f"{number:012d}"

@@ -1,0 +1,55 @@
+# METADATA
+# title: Every principal of the account can use the key without an IAM permission
+# description: |
+#   A key-policy statement allows the principal "*" with a condition that admits the
+#   callers of this account (kms:CallerAccount or aws:PrincipalAccount equal to its
+#   account ID, say). That is not account delegation: the key policy itself names every
+#   role and user of the account, so each of them can use the key without any IAM policy
+#   allowing it, and IAM policies cannot narrow who does (only an explicit Deny can).
+# custom:
+#   id: KP020
+#   severity: high
+#   remediation: |
+#     Name the principals that need the key (or restrict "*" with aws:PrincipalArn to
+#     them), or use the account principal (`arn:aws:iam::<account>:root`) so that IAM
+#     policies decide who uses the key.
+#   example: |
+#     Principal: {AWS: '*'}
+#     Action: [kms:Decrypt, kms:Encrypt]
+#     Condition:
+#       StringEquals: {kms:CallerAccount: !Ref AWS::AccountId}
+package kmspolicy.rules.account_wide_without_iam
+
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
+import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.result
+
+findings contains result.finding("KP020", key, p.path, message, related) if {
+	some key in input.keys
+	acc := access.masks[key.id]["account:self"]
+	some i in acc.direct
+	st := key.statements[i]
+	st.effect == "Allow"
+	st.principal_mode == "Principal"
+	not _public(key, i)
+	usable_mask := bits.and(bits.and(acc.granted, actionmask.of(st)), catalog.use_mask)
+	usable_mask != 0
+	some p in st.principals
+	p.kind == "any"
+	message := concat("", [
+		"Principal \"*\" with its condition admits every IAM principal of this account: each can call ",
+		result.actions_text(actionmask.names(usable_mask)), " on ", key.id,
+		" without any IAM policy allowing it", _when(access.conditional_for(acc, i)), ".",
+	])
+	related := [result.related(st.condition.path, "the condition that admits the whole account") |
+		st.condition.path != null
+	]
+}
+
+# Anyone at all is admitted: KP005 reports that.
+_public(key, i) if i in access.masks[key.id]["*"].direct
+
+_when(true) := ", when the rest of its condition holds"
+
+_when(false) := ""
