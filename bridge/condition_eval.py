@@ -192,13 +192,16 @@ def _pattern_of(operator: Operator, raw: object, context: Context) -> tuple[glob
         return None, missing
     pattern = tuple(tokens)
     if operator.family == ARN:
-        return glob.arn_tokens(_arn_components(pattern)), missing
+        components = _arn_components(pattern)
+        return (glob.arn_tokens(components) if len(components) == 6 else glob.NOTHING), missing
     return (glob.caseless_tokens(pattern) if operator.ignore_case else pattern), missing
 
 
 def _arn_components(pattern: glob.Pattern) -> list[glob.Pattern]:
     """Split at the first five colons: "Each of the six colon-delimited components of the
-    ARN is checked separately" (AWS, ARN condition operators)."""
+    ARN is checked separately" (AWS, ARN condition operators). A pattern with fewer
+    components (`arn:*`, `*`) matches no ARN: a wildcard "cannot span segments" (AWS,
+    IAM JSON policy elements: Resource); iam-simulate answers such a value "Invalid ARN"."""
     components: list[list] = [[]]
     for token in pattern:
         if token == ("c", ":") and len(components) < 6:
@@ -295,6 +298,11 @@ def _fact_result(operator: Operator, fact: Fact, values: _Values) -> bool | None
     if isinstance(fact, OneOf):
         return _agreement(_fact_result(operator, member, values) for member in fact.facts)
     if isinstance(fact, Absent):
+        if operator.family == NULL and operator.qualifier:
+            # ForAllValues:Null and ForAnyValue:Null pass IAM's checks (PMapper, "validated
+            # against the Simulator API") but AWS documents neither; the simulators disagree
+            # on an absent key (iam-simulate: as Null; PMapper: per-value quantifier).
+            return None
         return _absent(operator, values)
     if isinstance(fact, Exact):
         return _exact(operator, fact, values)
@@ -333,7 +341,7 @@ def _operator_results(name: object, block: object, context: Context) -> list[tup
     operator = parse_operator(name)
     if operator is None or not isinstance(block, Mapping) or not block:
         return [("", _Tri(None))]  # IAM rejects it: see problems()
-    if operator.family == NULL and (operator.if_exists or operator.qualifier):
+    if operator.family == NULL and operator.if_exists:
         return [("", _Tri(None))]
     return [(str(key).lower(), _key_result(operator, str(key).lower(), value, context))
             for key, value in block.items()]

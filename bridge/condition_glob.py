@@ -28,6 +28,8 @@ Pattern = tuple[Token, ...]
 
 _RUNS = ("star", "starx")
 
+NOTHING: Pattern = (("set", frozenset()),)  # a pattern no word matches
+
 
 def glob_tokens(text: str) -> Pattern:
     """`*` any run, `?` one character, everything else literal (StringLike)."""

@@ -19,37 +19,38 @@ from decimal import Decimal, InvalidOperation
 STRING, NUMERIC, DATE, BOOL, BINARY, IP, ARN, NULL = (
     "String", "Numeric", "Date", "Bool", "Binary", "IpAddress", "Arn", "Null")
 
-# base name (lower-cased) -> (family, comparison, negated, ignore_case)
+# operator name -> (family, comparison, negated, ignore_case). Names are case-sensitive:
+# IAM answers `stringEquals` with "MalformedPolicyDocument: Invalid Condition type"
+# (seen in ministryofjustice/modernisation-platform-environments#8893).
 _BASES: dict[str, tuple[str, str, bool, bool]] = {
-    "stringequals": (STRING, "eq", False, False),
-    "stringnotequals": (STRING, "eq", True, False),
-    "stringequalsignorecase": (STRING, "eq", False, True),
-    "stringnotequalsignorecase": (STRING, "eq", True, True),
-    "stringlike": (STRING, "like", False, False),
-    "stringnotlike": (STRING, "like", True, False),
-    "bool": (BOOL, "eq", False, False),
-    "binaryequals": (BINARY, "eq", False, False),
-    "ipaddress": (IP, "in", False, False),
-    "notipaddress": (IP, "in", True, False),
+    "StringEquals": (STRING, "eq", False, False),
+    "StringNotEquals": (STRING, "eq", True, False),
+    "StringEqualsIgnoreCase": (STRING, "eq", False, True),
+    "StringNotEqualsIgnoreCase": (STRING, "eq", True, True),
+    "StringLike": (STRING, "like", False, False),
+    "StringNotLike": (STRING, "like", True, False),
+    "Bool": (BOOL, "eq", False, False),
+    "BinaryEquals": (BINARY, "eq", False, False),
+    "IpAddress": (IP, "in", False, False),
+    "NotIpAddress": (IP, "in", True, False),
     # "ArnEquals and ArnLike" share one description in AWS's table: each of the six
     # colon-delimited components is checked separately and may hold `*` and `?`.
-    "arnequals": (ARN, "like", False, False),
-    "arnlike": (ARN, "like", False, False),
-    "arnnotequals": (ARN, "like", True, False),
-    "arnnotlike": (ARN, "like", True, False),
-    "null": (NULL, "null", False, False),
+    "ArnEquals": (ARN, "like", False, False),
+    "ArnLike": (ARN, "like", False, False),
+    "ArnNotEquals": (ARN, "like", True, False),
+    "ArnNotLike": (ARN, "like", True, False),
+    "Null": (NULL, "null", False, False),
 }
 for _family in (NUMERIC, DATE):
-    _prefix = _family.lower()
-    _BASES[_prefix + "equals"] = (_family, "eq", False, False)
-    _BASES[_prefix + "notequals"] = (_family, "eq", True, False)
-    for _suffix, _comparison in (("lessthan", "lt"), ("lessthanequals", "le"),
-                                 ("greaterthan", "gt"), ("greaterthanequals", "ge")):
-        _BASES[_prefix + _suffix] = (_family, _comparison, False, False)
+    _BASES[_family + "Equals"] = (_family, "eq", False, False)
+    _BASES[_family + "NotEquals"] = (_family, "eq", True, False)
+    for _suffix, _comparison in (("LessThan", "lt"), ("LessThanEquals", "le"),
+                                 ("GreaterThan", "gt"), ("GreaterThanEquals", "ge")):
+        _BASES[_family + _suffix] = (_family, _comparison, False, False)
 
 # "Policy variables – Supported" in AWS's tables: String, Bool and ARN operators only.
 VARIABLE_FAMILIES = frozenset({STRING, BOOL, ARN})
-QUALIFIERS = ("forallvalues", "foranyvalue")
+QUALIFIERS = ("ForAllValues", "ForAnyValue")
 
 
 @dataclass(frozen=True)
@@ -68,17 +69,15 @@ def parse_operator(name: object) -> Operator | None:
     if not isinstance(name, str):
         return None
     qualifier, _, base = name.rpartition(":")
-    qualifier = qualifier.lower() or None
-    if qualifier is not None and qualifier not in QUALIFIERS:
+    if qualifier and qualifier not in QUALIFIERS:
         return None
-    base = base.lower()
-    if_exists = base.endswith("ifexists") and base != "ifexists"
+    if_exists = base.endswith("IfExists")
     if if_exists:
-        base = base[: -len("ifexists")]
+        base = base[: -len("IfExists")]
     if base not in _BASES:
         return None
     family, comparison, negated, ignore_case = _BASES[base]
-    return Operator(name, family, comparison, negated, ignore_case, if_exists, qualifier)
+    return Operator(name, family, comparison, negated, ignore_case, if_exists, qualifier.lower() or None)
 
 
 # ---------------------------------------------------------------- scalar values

@@ -125,6 +125,14 @@ def test_null_checks_presence_only(fact, if_true, if_false):
     assert value_of({"Null": {"aws:TokenIssueTime": "false"}}, context) is if_false
 
 
+@pytest.mark.parametrize("operator", ["ForAllValues:Null", "ForAnyValue:Null"])
+def test_set_qualified_null_is_null_on_a_present_key_and_unknown_on_an_absent_one(operator):
+    assert value_of({operator: {"k": "false"}}, {"k": exact("a", "b")}) is T
+    assert value_of({operator: {"k": "true"}}, {"k": Matching("o-*")}) is F
+    assert value_of({operator: {"k": "true"}}, {"k": Absent()}) is N  # the simulators disagree
+    assert problems({operator: {"k": "true"}}) == []
+
+
 def test_null_with_an_undetermined_value_is_unknown_only_where_the_key_is_present_or_absent_matters():
     assert value_of({"Null": {"k": None}}, {"k": Absent()}) is N
     assert value_of({"Null": {"k": ["true", None]}}, {"k": Absent()}) is T
@@ -200,8 +208,12 @@ def test_one_of_nests_and_combines_members():
 @pytest.mark.parametrize("condition,fact,expected", [
     ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:*"}}, exact("arn:aws:iam::111122223333:role/r"), T),
     ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:*"}}, exact("arn:aws:sts::111122223333:assumed-role/r/s"), F),
-    ({"ArnLike": {"aws:PrincipalArn": "arn:*"}}, exact("arn:aws:iam::111122223333:root"), T),
-    ({"ArnLike": {"aws:PrincipalArn": "arn:*"}}, Matching("arn:aws:iam::*"), T),
+    # fewer than six components: a wildcard "cannot span segments", so no ARN matches
+    ({"ArnLike": {"aws:PrincipalArn": "arn:*"}}, exact("arn:aws:iam::111122223333:root"), F),
+    ({"ArnLike": {"aws:PrincipalArn": "arn:*"}}, Matching("arn:aws:iam::*"), F),
+    ({"ArnNotLike": {"aws:PrincipalArn": "arn:*"}}, Matching("arn:aws:iam::*"), T),
+    ({"ArnLike": {"aws:PrincipalArn": "*"}}, exact("arn:aws:iam::111122223333:root"), F),
+    ({"ArnLike": {"aws:PrincipalArn": "arn:*:*:*:*:*"}}, exact("arn:aws:iam::111122223333:root"), T),
     ({"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/x"}}, exact("arn:aws:iam::1:2:role/x"), F),
     ({"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/x"}}, exact("arn:aws:iam::1:2:role/x"), T),
     ({"ArnLike": {"aws:SourceArn": "arn:aws:logs:*:*:*"}},
@@ -229,7 +241,8 @@ def test_wildcards_only_in_like_and_arn_operators(condition, fact, expected):
     ({"StringNotLike": {"k": "*"}}, N),
     ({"ForAllValues:StringLike": {"k": "*"}}, T),
     ({"ForAnyValue:StringLike": {"k": "*"}}, N),
-    ({"ArnLikeIfExists": {"k": "*"}}, T),
+    ({"ArnLikeIfExists": {"k": "arn:*:*:*:*:*"}}, N),  # a present non-ARN value fails
+    ({"ArnLikeIfExists": {"k": "*"}}, N),  # absent: true; present: no ARN matches "*"
 ])
 def test_an_unknown_key_decides_only_what_does_not_depend_on_it(condition, expected):
     assert value_of(condition, {}) is expected
@@ -355,7 +368,13 @@ def test_condition_keys_are_case_insensitive_and_string_values_are_not():
     assert value_of({"StringEquals": {"aws:principaltag/team": "blue"}}, {"AWS:PrincipalTag/Team": exact("blue")}) is T
     assert value_of({"StringEquals": {"k": "blue"}}, {"k": exact("BLUE")}) is F
     assert value_of({"StringLike": {"k": "b*"}}, {"k": exact("Blue")}) is F
-    assert value_of({"stringequals": {"k": "blue"}}, {"k": exact("blue")}) is T
+
+def test_operator_names_are_case_sensitive():
+    # IAM: "MalformedPolicyDocument: Invalid Condition type : stringEquals"
+    # (ministryofjustice/modernisation-platform-environments#8893)
+    assert value_of({"stringEquals": {"k": "blue"}}, {"k": exact("blue")}) is N
+    assert value_of({"forAnyValue:StringEquals": {"k": "blue"}}, {"k": exact("blue")}) is N
+    assert value_of({"StringEqualsifexists": {"k": "blue"}}, {"k": Absent()}) is N
 
 
 def test_an_empty_or_missing_condition_holds():
@@ -437,6 +456,8 @@ def test_org_id_absent_outside_organizations():
 
 @pytest.mark.parametrize("condition,where", [
     ({"StringEqualz": {"k": "a"}}, "StringEqualz"),
+    ({"stringEquals": {"k": "a"}}, "stringEquals"),
+    ({"ForAllValues:StringLikeIfexists": {"k": "a"}}, "ForAllValues:StringLikeIfexists"),
     ({"ForSomeValues:StringEquals": {"k": "a"}}, "ForSomeValues:StringEquals"),
     ({"NullIfExists": {"k": "true"}}, "NullIfExists"),
     ({"StringEquals": "k"}, "StringEquals"),
