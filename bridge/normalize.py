@@ -43,10 +43,13 @@ def normalize(document: dict, file: str, parameters: dict[str, str] | None = Non
     return with_access(_Normalizer(document, file, parameters, config).run(), config)
 
 
-def with_access(normalized: Normalized, config: dict | None = None) -> Normalized:
-    """Add the access model's answers to a normalized template (bridge/access)."""
+def with_access(normalized: Normalized, config: dict | None = None, keep_conditions: bool = False) -> Normalized:
+    """Add the access model's answers to a normalized template (bridge/access). The
+    concrete Condition blocks it read are dropped unless `keep_conditions` (more subjects
+    to evaluate later)."""
     access.compute(normalized.input, config)
-    _drop_condition_blocks(normalized.input)
+    if not keep_conditions:
+        _drop_condition_blocks(normalized.input)
     return normalized
 
 

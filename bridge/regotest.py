@@ -143,6 +143,8 @@ class _OpaCases:
         try:
             return self.engines[key].eval_document(query.removeprefix("data."), input_doc or {})
         except Exception as exc:  # the bindings raise their own error types
+            if str(exc).startswith("undefined"):
+                return None
             raise EngineError(" ".join(str(exc).split())[:500]) from None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from . import catalog
 from .access.concrete import Namer, condition_values
+from .condition_problems import condition_problems
 from .conditions import classify
 from .intrinsics import IntrinsicError, Resolver, Sym, describe, literal
 from .principals import IdentityLinker, parse_principal_element, split_symbolic
@@ -125,6 +126,10 @@ def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyConte
     out["condition"] = classify(condition)
     out["condition"]["path"] = at("Condition") if condition else None
     out["condition"]["block"] = condition_values(condition, ctx.resolver.strings, ctx.namer, ctx.own_accounts)
+    out["condition"]["problems"] = [
+        {"path": at("Condition") if pinned or where == "Condition" else at("Condition", *where.split("/", 1)),
+         "message": message}
+        for where, message in condition_problems(out["condition"]["block"])]
     ops = out["condition"]["grant_operations"]
     if ops is not None:
         out["condition"]["grant_operations"] = sorted(

@@ -68,19 +68,29 @@ KEY_PATTERNS = ["kms:*", "*", "kms:Decrypt", "kms:encrypt", "kms:Create*", "kms:
                 "kms:CreateGrant", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:List*",
                 "KMS:SIGN", "kms:TagResource"]
 IDENTITY_PATTERNS = KEY_PATTERNS + ["s3:GetObject"]
-# A condition means (present, grant_is_for_aws_resource, grant operations or None,
-# only the account's root user may call)
-NONE = (False, False, None, False)
+# A condition means what it decides, evaluated as AWS does (Reference.condition): "none",
+# "aws-resource" (kms:GrantIsForAWSResource true: only in grant requests), "grant-ops"
+# (kms:GrantOperations within Decrypt and Encrypt: only in CreateGrant requests, and
+# ForAllValues holds where the key is absent), "role-x" (aws:PrincipalArn = one role of
+# another account), "root-only" (aws:PrincipalArn = this account's root user), "via-s3"
+# (kms:ViaService: not determined by the template).
+NONE = "none"
 CONDITIONS = [
     (None, NONE),
-    ({"Bool": {"kms:GrantIsForAWSResource": "true"}}, (True, True, None, False)),
-    ({"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "Encrypt"]}},
-     (True, False, {"kms:Decrypt", "kms:Encrypt"}, False)),
-    ({"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/X"}}, (True, False, None, False)),
-    ({"ArnEquals": {"aws:PrincipalArn": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}},
-     (True, False, None, True)),
-    ({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}, (True, False, None, False)),
+    ({"Bool": {"kms:GrantIsForAWSResource": "true"}}, "aws-resource"),
+    ({"ForAllValues:StringEquals": {"kms:GrantOperations": ["Decrypt", "Encrypt"]}}, "grant-ops"),
+    ({"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/X"}}, "role-x"),
+    ({"ArnEquals": {"aws:PrincipalArn": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}}}, "root-only"),
+    ({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}, "via-s3"),
 ]
+ROLE_X = f"role:{ACCOUNT}:X"
+# Requests that carry kms:GrantIsForAWSResource (Service Authorization Reference)
+AWS_RESOURCE_ACTIONS = {"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
+GRANT_OPS = {"kms:Decrypt", "kms:Encrypt"}
+# AWS KMS Developer Guide, "Key spec reference": what a symmetric key can do
+UNSUPPORTED_ON_SYMMETRIC = {"kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac",
+                            "kms:DeriveSharedSecret"}
+YES, NO, COND, UNKNOWN = "yes", "no", "cond", "unknown"
 KEY_ARN = {"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:key/${Key}"}
 # A resource means the set of keys it covers
 RESOURCES = [
@@ -97,14 +107,10 @@ RESOURCES = [
 class Statement:
     effect: str
     actions: set[str]  # effective KMS actions (NotAction already complemented)
-    condition: tuple  # (present, gifar, grant_ops, root_only)
+    condition: str  # one of the meanings of CONDITIONS
     principals: list[tuple] = field(default_factory=list)
     not_principal: bool = False
     keys: set[str] = field(default_factory=set)  # identity statements: keys covered
-
-    @property
-    def conditional(self) -> bool:
-        return self.condition[0]
 
 
 def matches(pattern: str, action: str) -> bool:
@@ -222,8 +228,36 @@ class Subject:
     identity: str | None = None
 
 
+def _or(a: str, b: str) -> str:
+    if YES in (a, b):
+        return YES
+    if UNKNOWN in (a, b):
+        return UNKNOWN
+    return COND if COND in (a, b) else NO
+
+
+def _and(a: str, b: str) -> str:
+    if NO in (a, b):
+        return NO
+    if UNKNOWN in (a, b):
+        return UNKNOWN
+    return COND if COND in (a, b) else YES
+
+
+def _not(a: str) -> str:
+    return {YES: NO, NO: YES}.get(a, a)
+
+
+def _any(values) -> str:
+    out = NO
+    for value in values:
+        out = _or(out, value)
+    return out
+
+
 class Reference:
-    """KMS-SEMANTICS.md §1-4 for one key and one subject, action by action."""
+    """KMS-SEMANTICS.md §1-4 and §10 for one key and one subject, action by action, each
+    answer yes, no, conditional or unknown."""
 
     def __init__(self, key: str, statements: list[Statement], identities: dict[str, list[Statement]],
                  subject: Subject):
@@ -233,104 +267,119 @@ class Reference:
         own = identities.get(subject.identity, []) if subject.kind == "identity" else []
         self.identity_statements = [s for s in own if key in s.keys]
 
+    # --- who a statement reaches ------------------------------------------------------
+
     def _names(self, p: tuple) -> bool:
         s = self.subject
-        if p[0] == "any":
-            return True
         if p[0] == "identity":
             return s.kind == "identity" and s.identity == p[1]
         if p[0] == "named":
             return s.kind == "named" and s.id == p[1]
-        return p[0] == "account" and s.kind == "account" and s.account == p[1]
+        return False
 
-    def _excludes(self, p: tuple) -> bool:
-        if p[0] == "account":
-            return self.subject.account == p[1]
-        return self._names(p)
-
-    def direct(self, st: Statement) -> bool:
+    def reach(self, st: Statement) -> str | None:
+        """"named", "everyone", "account" (an Allow to the subject's account) or None."""
+        s = self.subject
         if st.not_principal:
-            return not any(self._excludes(p) for p in st.principals)
-        return any(self._names(p) for p in st.principals)
+            excluded = any(p[0] == "any" or self._names(p) or (p[0] == "account" and p[1] == s.account)
+                           for p in st.principals)
+            return None if excluded else "everyone"
+        to_account = any(p[0] == "account" and p[1] == s.account for p in st.principals)
+        if s.kind == "account" and to_account:
+            return "account" if st.effect == "Allow" else "named"
+        if any(self._names(p) for p in st.principals):
+            return "named"
+        if any(p[0] == "any" for p in st.principals):
+            return "everyone"
+        if to_account:
+            return "account" if st.effect == "Allow" else "named"
+        return None
 
-    def delegates(self, st: Statement) -> bool:
-        """The statement names the subject's account; restricted to the root user
-        (aws:PrincipalArn = the :root ARN), it reaches none of the account's identities."""
-        reaches = self.subject.kind == "account" or (self.subject.kind == "identity" and not st.condition[3])
-        return (not st.not_principal and reaches and
-                any(p[0] == "account" and p[1] == self.subject.account for p in st.principals))
+    # --- conditions, as AWS evaluates them for this subject's requests ------------------
 
-    def deny_applies(self, st: Statement) -> bool:
-        return self.direct(st) or (not st.not_principal and any(
-            p[0] == "account" and p[1] == self.subject.account for p in st.principals))
+    def condition(self, meaning: str, action: str, grant_ops: set[str] | None = None) -> str:
+        """`grant_ops`: a CreateGrant request the subject makes for itself with these
+        operations (kms:GrantIsForAWSResource false)."""
+        s = self.subject
+        service = s.id.startswith("service:")
+        if meaning == "aws-resource":
+            if grant_ops is not None:
+                return NO
+            return COND if action in AWS_RESOURCE_ACTIONS else NO
+        if meaning == "grant-ops":
+            if action != "kms:CreateGrant":
+                return YES  # ForAllValues holds when the key is absent
+            if grant_ops is not None:
+                return YES if grant_ops <= GRANT_OPS else NO
+            return COND
+        if meaning == "role-x":
+            return YES if s.id == ROLE_X else (COND if service else NO)
+        if meaning == "root-only":
+            return COND if (s.kind == "account" and s.account == "self") or service else NO
+        if meaning == "via-s3":
+            return COND
+        return YES
 
-    def identity_side(self, action: str, unconditional: bool) -> bool:
-        if self.subject.kind != "identity":
-            return True  # identities the template does not define: their IAM policies may allow it
-        return any(st.effect == "Allow" and action in st.actions and not (unconditional and st.conditional)
-                   for st in self.identity_statements)
+    # --- one action ----------------------------------------------------------------------
 
-    def _key_allows(self, action: str, unconditional: bool, how) -> bool:
-        return any(st.effect == "Allow" and action in st.actions and how(st)
-                   and not (unconditional and st.conditional) for st in self.statements)
+    def identity_side(self, action: str, grant_ops=None) -> str:
+        s = self.subject
+        if s.kind == "account":
+            return YES  # its principals' IAM policies may allow anything
+        if s.kind != "identity":
+            return UNKNOWN  # a principal the template does not define: IAM not in view
+        return _any(self.condition(st.condition, action, grant_ops) for st in self.identity_statements
+                    if st.effect == "Allow" and action in st.actions)
 
-    def allows(self, action: str, unconditional: bool) -> bool:
-        return self._key_allows(action, unconditional, self.direct) or (
-            self._key_allows(action, unconditional, self.delegates)
-            and self.identity_side(action, unconditional))
-
-    def denies(self, action: str, conditional: bool) -> bool:
-        key = any(st.effect == "Deny" and action in st.actions and self.deny_applies(st)
-                  and st.conditional == conditional for st in self.statements)
-        own = any(st.effect == "Deny" and action in st.actions and st.conditional == conditional
-                  for st in self.identity_statements)
-        return key or own
+    def answer(self, action: str, grant_ops=None) -> tuple[str, str, str, str]:
+        """(final, grant before denies, every deny, identity-policy denies)."""
+        if action in UNSUPPORTED_ON_SYMMETRIC:
+            return NO, NO, NO, NO
+        direct = delegated = key_deny = NO
+        for st in self.statements:
+            how = self.reach(st) if action in st.actions else None
+            if how is None:
+                continue
+            value = self.condition(st.condition, action, grant_ops)
+            if st.effect == "Deny":
+                key_deny = _or(key_deny, value)
+            elif how == "account":
+                delegated = _or(delegated, value)
+            else:
+                direct = _or(direct, value)
+        own_deny = _any(self.condition(st.condition, action, grant_ops) for st in self.identity_statements
+                        if st.effect == "Deny" and action in st.actions)
+        grant = _or(direct, _and(delegated, self.identity_side(action, grant_ops)))
+        deny = _or(key_deny, own_deny)
+        return _and(grant, _not(deny)), grant, deny, own_deny
 
     def access(self) -> dict[str, set[str]]:
-        allowed, conditional, denied = set(), set(), set()
-        for action in KEY_ACTIONS:
-            if not self.allows(action, unconditional=False):
-                continue
-            if self.denies(action, conditional=False):
-                denied.add(action)
-            elif self.allows(action, unconditional=True) and not self.denies(action, conditional=True):
-                allowed.add(action)
-            else:
-                conditional.add(action)
-        granted = allowed | conditional
-        reachable = self.reachable(granted) - granted
-        return {"allowed": allowed, "conditional": conditional, "reachable": reachable, "denied": denied}
+        out: dict[str, set[str]] = {"allowed": set(), "conditional": set(), "unknown": set(),
+                                    "reachable": set(), "denied": set()}
+        answers = {a: self.answer(a) for a in KEY_ACTIONS}
+        for action, (final, grant, deny, _) in answers.items():
+            if grant != NO and deny == YES:
+                out["denied"].add(action)
+            name = {YES: "allowed", COND: "conditional", UNKNOWN: "unknown"}.get(final)
+            if name:
+                out[name].add(action)
+        granted = out["allowed"] | out["conditional"]
+        out["reachable"] = self.reachable(answers, granted)
+        return out
 
-    def escalation_paths(self, action: str) -> list[set[str]]:
-        """For each way to call `action` (PutKeyPolicy/CreateGrant) unconstrained by
-        kms:GrantIsForAWSResource: the grant operations it leaves open."""
-        paths = []
-        for statement in self.statements:
-            if statement.effect != "Allow" or action not in statement.actions or statement.condition[1]:
-                continue
-            limit = statement.condition[2] if statement.condition[2] is not None else GRANT_OPERATIONS
-            if self.direct(statement):
-                paths.append(set(limit))
-            if self.delegates(statement):
-                if self.subject.kind != "identity":
-                    paths.append(set(limit))
-                for own in self.identity_statements:
-                    if own.effect == "Allow" and action in own.actions and not own.condition[1]:
-                        own_limit = own.condition[2] if own.condition[2] is not None else GRANT_OPERATIONS
-                        paths.append(set(limit) & own_limit)
-        return paths
-
-    def reachable(self, granted: set[str]) -> set[str]:
-        if "kms:PutKeyPolicy" in granted and self.escalation_paths("kms:PutKeyPolicy"):
-            return set(KEY_ACTIONS)
-        if "kms:CreateGrant" in granted:
-            return set().union(*self.escalation_paths("kms:CreateGrant")) & GRANT_OPERATIONS
+    def reachable(self, answers: dict, granted: set[str]) -> set[str]:
+        supported = {a for a in KEY_ACTIONS if a not in UNSUPPORTED_ON_SYMMETRIC}
+        if "kms:PutKeyPolicy" in granted:
+            return {a for a in supported - granted if answers[a][3] != YES}
+        if "kms:CreateGrant" in granted and self.answer("kms:CreateGrant", grant_ops=set())[0] != NO:
+            return {op for op in GRANT_OPERATIONS & supported - granted
+                    if self.answer("kms:CreateGrant", grant_ops={op})[0] != NO and answers[op][2] != YES}
         return set()
 
 
 def verdict(acc: dict[str, set[str]], capability: str) -> str:
     members = {a for a in KEY_ACTIONS if catalog.action_class(a) == capability}
-    for name in ("allowed", "conditional", "reachable"):
+    for name in ("allowed", "conditional", "unknown", "reachable"):
         if acc[name] & members:
             return name
     return "denied"
@@ -346,7 +395,11 @@ def subject_meaning(raw: dict) -> Subject:
 
 
 def expected_subjects(meaning: dict, key: str) -> set[str]:
+    """The account, the template identities, the principals the key policy names, and
+    the role an Allow singles out by aws:PrincipalArn."""
     out = {"account:self"} | {f"identity:{i}" for i in meaning["identities"]}
+    if any(st.effect == "Allow" and st.condition == "role-x" for st in meaning["keys"][key]):
+        out.add(ROLE_X)
     return out | {_subject_id(p) for statement in meaning["keys"][key] for p in statement.principals}
 
 

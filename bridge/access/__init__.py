@@ -7,6 +7,6 @@ statements that decide them. The Rego rules read it (policies/kmspolicy/lib/acce
 a thin view); `kmspolicy access` and `explain` read it too (report.py).
 """
 
-from .model import compute
+from .model import add_subject, compute
 
-__all__ = ["compute"]
+__all__ = ["add_subject", "compute"]

@@ -16,9 +16,12 @@ from . import tri
 from .facts import Absent, evaluate
 from .tri import COND, NO, YES, Answer
 
-# Properties of the key itself: in the request of every operation on it.
-RESOURCE_KEYS = frozenset({"kms:keyspec", "kms:keyusage", "kms:keyorigin", "kms:multiregion",
-                           "kms:multiregionkeytype"})
+# Keys that may be in any KMS request: the caller's account, the service a request comes
+# through, and properties of the key itself. Only the other kms: keys (grant, encryption
+# context, alias, algorithm parameters…) are absent from requests of actions that do not
+# list them.
+GENERAL_KEYS = frozenset({"kms:calleraccount", "kms:viaservice", "kms:keyspec", "kms:keyusage",
+                          "kms:keyorigin", "kms:multiregion", "kms:multiregionkeytype"})
 
 
 @lru_cache(maxsize=1)
@@ -27,7 +30,8 @@ def _action_keys() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     per_action = {}
     for action in catalog.key_action_bits():
         per_action[action] = frozenset(_general(k) for k in catalog.condition_keys(action))
-    every = frozenset().union(*per_action.values()) - RESOURCE_KEYS
+    every = frozenset(k for k in frozenset().union(*per_action.values())
+                      if k.startswith("kms:")) - GENERAL_KEYS
     return per_action, every
 
 

@@ -1,44 +1,6 @@
-"""What a subject's requests carry for each condition key (the evaluator's vocabulary).
+"""What a subject's requests carry for each condition key, and the evaluator over them
+(bridge/condition_eval.py; docs/conditions.md)."""
 
-Placeholder with the agreed interface until the condition evaluator lands; see
-docs/conditions.md.
-"""
+from ..condition_eval import Absent, Exact, Matching, OneOf, Outcome, evaluate, problems
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Absent:
-    pass
-
-
-@dataclass(frozen=True)
-class Exact:
-    values: frozenset
-
-
-@dataclass(frozen=True)
-class Matching:
-    pattern: str
-    excluded: frozenset = frozenset()
-
-
-@dataclass(frozen=True)
-class OneOf:
-    facts: tuple
-
-
-@dataclass(frozen=True)
-class Outcome:
-    value: bool | None
-    unknown_keys: frozenset = frozenset()
-    deciding_keys: frozenset = frozenset()
-
-
-def evaluate(condition, context) -> Outcome:
-    if not condition:
-        return Outcome(True)
-    return Outcome(None, frozenset(k.lower() for block in condition.values() if isinstance(block, dict)
-                                   for k in block))
+__all__ = ["Absent", "Exact", "Matching", "OneOf", "Outcome", "evaluate", "problems"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .. import catalog
 from . import escalation, tri
-from .conditions import Evaluator
+from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
 from .subjects import context
@@ -47,6 +47,8 @@ class Grants:
     identity_denies: list[int] = field(default_factory=list)
     conditional_key: list[int] = field(default_factory=list)
     conditional_identity: list[int] = field(default_factory=list)
+    unconditional_key: dict[int, int] = field(default_factory=dict)  # statement -> actions it always gives
+    unconditional_identity: dict[int, int] = field(default_factory=dict)
 
 
 class KeyModel:
@@ -63,6 +65,8 @@ class KeyModel:
     def subject_access(self, subject: dict) -> dict:
         ctx = {**context(subject, self.identities, **self.facts), **_key_facts(self.key)}
         grants = self.grants(subject, ctx)
+        identity = self.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
+        identity_statements = identity["statements"] if identity else []
         paths, reachable = escalation.analyse(self, subject, ctx, grants)
         final = grants.final
         return {
@@ -80,6 +84,10 @@ class KeyModel:
             "identity_denies": grants.identity_denies,
             "conditional_statements": {"key": grants.conditional_key,
                                        "identity": grants.conditional_identity},
+            "unconditional": {
+                "key": [grants.unconditional_key.get(i, 0) for i in range(len(self.statements))],
+                "identity": [grants.unconditional_identity.get(j, 0) for j in range(len(identity_statements))],
+            },
         }
 
     # --- grants -----------------------------------------------------------------
@@ -104,6 +112,7 @@ class KeyModel:
                 continue
             if answer.maybe:
                 out.conditional_key.append(st.index)
+            out.unconditional_key[st.index] = answer.yes
             if st.effect == "Deny":
                 key_deny |= answer
                 out.denies.append(st.index)
@@ -145,6 +154,7 @@ class KeyModel:
                 continue
             if answer.maybe:
                 out.conditional_identity.append(j)
+            out.unconditional_identity[j] = answer.yes
             if st["effect"] == "Allow":
                 allow |= answer
                 out.identity.append(j)
@@ -196,13 +206,7 @@ def _key_facts(key: dict) -> dict:
 
 def compute(input_doc: dict, config: dict | None = None) -> dict:
     """Add `access` (per subject id) to every key of `input_doc`; returns it."""
-    from .conditions import default_evaluator
-    from .statements import named_accounts, named_arns
-
-    config = config or {}
-    own = frozenset(str(a) for a in config.get("accounts") or [])
-    facts = {"own_accounts": own, "named_accounts": named_accounts(input_doc),
-             "named_arns": named_arns(input_doc, own), "organization": config.get("organization")}
+    facts = _facts(input_doc, config)
     evaluator = default_evaluator()
     for key in input_doc.get("keys", {}).values():
         model = KeyModel(key, input_doc, evaluator, facts)
@@ -210,4 +214,22 @@ def compute(input_doc: dict, config: dict | None = None) -> dict:
     return input_doc
 
 
-__all__ = ["KeyModel", "KeyStatement", "compute"]
+def add_subject(input_doc: dict, key_id: str, subject: dict, config: dict | None = None) -> None:
+    """Compute one more subject's access to one key (`kmspolicy explain` of a principal the
+    template does not name); the input must still hold its Condition blocks."""
+    key = input_doc["keys"][key_id]
+    key["subjects"][subject["id"]] = subject
+    model = KeyModel(key, input_doc, default_evaluator(), _facts(input_doc, config))
+    key.setdefault("access", {})[subject["id"]] = model.subject_access(subject)
+
+
+def _facts(input_doc: dict, config: dict | None) -> dict:
+    from .statements import named_accounts, named_arns
+
+    config = config or {}
+    own = frozenset(str(a) for a in config.get("accounts") or [])
+    return {"own_accounts": own, "named_accounts": named_accounts(input_doc),
+            "named_arns": named_arns(input_doc, own), "organization": config.get("organization")}
+
+
+__all__ = ["KeyModel", "KeyStatement", "add_subject", "compute"]

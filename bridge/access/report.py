@@ -26,12 +26,13 @@ from ..findings import FileError
 from ..intrinsics import IntrinsicError
 from ..load import LoadedTemplate, TemplateError, load_template
 from ..normalize import _Normalizer, with_access
+from .model import add_subject
 from ..pipeline import _finding_span
 from ..principals import PrincipalError, from_aws_value
 from ..rules import builtin_policy_dir, read_policy_dir
 
 CAPABILITIES = ("use", "manage", "permissions", "read")
-VERDICTS = ("allowed", "conditional", "unknown", "reachable", "denied")
+VERDICTS = ("allowed", "conditional", "reachable", "unknown", "denied")
 MATRIX_QUERY = "data.kmspolicy.lib.matrix.matrix"
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 
@@ -256,6 +257,7 @@ class _Analyzed:
     input: dict
     errors: list[FileError]
     normalizer: _Normalizer
+    config: dict
 
 
 class AccessAnalyzer:
@@ -281,14 +283,14 @@ class AccessAnalyzer:
         if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
             raise AccessError(f"{display}: not a CloudFormation or SAM template (no Resources mapping)")
         normalizer = _Normalizer(document, display, self.parameters, self.config)
-        normalized = with_access(normalizer.run(), self.config)
+        normalized = with_access(normalizer.run(), self.config, keep_conditions=True)
         errors = []
         for pointer, message in normalized.problems:
             span = locate(template, pointer)
             errors.append(FileError(display, message, span.line, span.column))
         if not normalized.input["keys"]:
             raise AccessError(f"{display}: no AWS::KMS::Key or AWS::KMS::ReplicaKey in this template")
-        return _Analyzed(template, normalized.input, errors, normalizer)
+        return _Analyzed(template, normalized.input, errors, normalizer, self.config)
 
     def matrix(self, input_doc: dict) -> dict:
         if self._matrix_engine is None:
@@ -413,12 +415,12 @@ def resolve_principal(text: str, key: dict, analyzed: _Analyzed) -> str:
     if text == "*" or text.startswith("arn:") or ACCOUNT_ID.match(text):
         principal = _parse_principal(text, analyzed)
         if principal["id"] not in subjects:
-            subjects[principal["id"]] = {
+            add_subject(analyzed.input, key["id"], {
                 "id": principal["id"], "kind": principal["kind"], "account": principal["account"],
                 "label": principal["raw"] if principal["kind"] != "account"
                 else f"any IAM principal of account {principal['account']}",
                 "identity": principal["identity"],
-            }
+            }, analyzed.config)
         return principal["id"]
     names = sorted({subject_of(key, sid, analyzed.input).name for sid in subjects} | {"*"})
     raise AccessError(f"unknown principal '{text}' for key {key['id']} (valid: {', '.join(names)}, "

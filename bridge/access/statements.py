@@ -62,7 +62,7 @@ def covers(st: dict, key_id: str) -> str:
     """Whether an identity-policy statement's resources take in the key: yes, no, or
     unknown (a resource the template does not determine)."""
     resources = st.get("resources") or {}
-    if resources.get("any_key") or key_id in resources.get("keys", []):
+    if key_id in resources.get("keys", []):
         return YES
     return UNKNOWN if resources.get("unresolved") else NO
 

@@ -55,7 +55,8 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
     the principals its policies name): those have subjects of their own."""
     kind = subject["kind"]
     if kind == "identity":
-        return _identity_context(identities[subject["identity"]], organization)
+        identity = identities.get(subject["identity"]) or {"id": subject["identity"], "kind": "role"}
+        return _identity_context(identity, organization)
     if kind == "any":
         stranger = _stranger(named_accounts | own_accounts)
         return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT})),

@@ -65,15 +65,16 @@ classes := {
 	"read": catalog.read_actions,
 }
 
-# The verdict of one capability: allowed, conditional, unknown, reachable or denied.
+# The verdict of one capability: allowed, conditional, reachable (it can give itself
+# access: certain), unknown (it may have access now) or denied.
 verdict(acc, capability) := "allowed" if {
 	count(acc.allowed & classes[capability]) > 0
 } else := "conditional" if {
 	count(acc.conditional & classes[capability]) > 0
-} else := "unknown" if {
-	count(acc.unknown & classes[capability]) > 0
 } else := "reachable" if {
 	count(acc.reachable & classes[capability]) > 0
+} else := "unknown" if {
+	count(acc.unknown & classes[capability]) > 0
 } else := "denied"
 
 # The action patterns of statement st that match one of `actions`.

@@ -18,6 +18,7 @@
 package kmspolicy.lib.matrix
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 
 # matrix[key_id][subject_id][capability] := cell
@@ -86,10 +87,10 @@ verdict_of(acc, actions) := "allowed" if {
 	count(acc.allowed & actions) > 0
 } else := "conditional" if {
 	count(acc.conditional & actions) > 0
-} else := "unknown" if {
-	count(acc.unknown & actions) > 0
 } else := "reachable" if {
 	count(acc.reachable & actions) > 0
+} else := "unknown" if {
+	count(acc.unknown & actions) > 0
 } else := "denied"
 
 # What every cell of one subject reads, computed once: the action sets of the key and
@@ -99,10 +100,10 @@ verdict_of(acc, actions) := "allowed" if {
 _mx_view(key, subject, acc, key_sets) := {
 	"key_sets": key_sets,
 	"identity_sets": identity_sets,
-	"identity_u": _mx_union(identity_sets, _mx_unconditional(acc.identity, acc.conditional_statements.identity), subject.kind == "identity"),
-	"identity_all": _mx_union(identity_sets, acc.identity, subject.kind == "identity"),
-	"delegated_u": _mx_union(key_sets, _mx_unconditional(acc.delegation, acc.conditional_statements.key), true),
-	"delegated_all": _mx_union(key_sets, acc.delegation, true),
+	"identity_u": _mx_identity_side(_mx_unconditional_sets(identity_sets, acc.unconditional.identity), acc.identity, subject.kind),
+	"identity_all": _mx_identity_side(identity_sets, acc.identity, subject.kind),
+	"delegated_u": _mx_union(_mx_unconditional_sets(key_sets, acc.unconditional.key), acc.delegation),
+	"delegated_all": _mx_union(key_sets, acc.delegation),
 	"account_statements": _mx_account_statements(key, subject),
 } if {
 	identity := _mx_identity_statements(subject)
@@ -114,18 +115,27 @@ _mx_action_sets(sts) := [s |
 	s := {a | some a in st.actions}
 ]
 
-# The statements of `idx` whose condition holds for every request of the subject.
-_mx_unconditional(idx, conditional) := [i |
-	some i in idx
-	not i in conditional
+# Per statement, the actions it gives the subject for every request (its condition
+# holds for all of them).
+_mx_unconditional_sets(sets, masks) := [s |
+	some i
+	set := sets[i]
+	s := set & actionmask.names(masks[i])
 ]
 
-_mx_union(sets, idx, true) := {a |
+_mx_union(sets, idx) := {a |
 	some i in idx
 	some a in sets[i]
 }
 
-_mx_union(_, _, false) := catalog.key_actions
+# What the subject's identity policies allow on the key: a template identity's own;
+# for the account, whatever IAM policies of its principals may allow; for a principal
+# the template does not define, nothing known (its delegated actions are "unknown").
+_mx_identity_side(sets, idx, "identity") := _mx_union(sets, idx)
+
+_mx_identity_side(_, _, "account") := catalog.key_actions
+
+_mx_identity_side(_, _, kind) := set() if not kind in {"identity", "account"}
 
 _mx_identity_statements(subject) := input.identities[subject.identity].statements if {
 	subject.kind == "identity"
@@ -163,12 +173,27 @@ explained_cell(key, subject, acc, view, actions) := object.union(cell(key, subje
 
 # --- grants -----------------------------------------------------------------------
 
+_mx_grants(_, _, _, _, decided, _) := [] if count(decided) == 0
+
 _mx_grants(key, subject, acc, view, decided, verdict) := array.concat(
 	_mx_key_grants(key, subject, acc, view, decided, verdict == "allowed"),
 	_mx_identity_grants(subject, acc, view, decided, verdict == "allowed"),
 ) if {
 	count(decided) > 0
-} else := []
+	verdict != "unknown"
+}
+
+# An unknown verdict: the key policy delegates to the subject's account and what the
+# subject's IAM policies allow is not in view.
+_mx_grants(key, subject, acc, view, decided, "unknown") := [g |
+	some i in acc.delegation
+	st := key.statements[i]
+	given := view.key_sets[i] & decided
+	count(given) > 0
+	g := _mx_grant("key", "delegation", st, given, _mx_account_pointers(st, subject))
+] if {
+	count(decided) > 0
+}
 
 # The abstract account subject is "named" by the account principal that delegates to
 # it: that statement is shown once, as the delegation.
@@ -177,16 +202,15 @@ _mx_key_grants(key, subject, acc, view, decided, unconditional_only) := array.co
 		some i in acc.direct
 		not _mx_delegation_to_account_subject(subject, acc, i)
 		st := key.statements[i]
-		_mx_counts(i, acc.conditional_statements.key, unconditional_only)
-		given := view.key_sets[i] & decided
+		given := _mx_given(view.key_sets[i], decided, acc.unconditional.key[i], unconditional_only)
 		count(given) > 0
 		g := _mx_grant("key", "direct", st, given, _mx_naming_pointers(st, subject))
 	],
 	[g |
 		some i in acc.delegation
 		st := key.statements[i]
-		_mx_counts(i, acc.conditional_statements.key, unconditional_only)
-		given := (view.key_sets[i] & decided) & _mx_pick(view.identity_u, view.identity_all, unconditional_only)
+		own := _mx_given(view.key_sets[i], decided, acc.unconditional.key[i], unconditional_only)
+		given := own & _mx_pick(view.identity_u, view.identity_all, unconditional_only)
 		count(given) > 0
 		g := _mx_grant("key", "delegation", st, given, _mx_account_pointers(st, subject))
 	],
@@ -202,8 +226,7 @@ _mx_identity_grants(subject, acc, view, decided, unconditional_only) := [g |
 	delegated := _mx_pick(view.delegated_u, view.delegated_all, unconditional_only)
 	some j in acc.identity
 	st := sts[j]
-	_mx_counts(j, acc.conditional_statements.identity, unconditional_only)
-	given := (view.identity_sets[j] & decided) & delegated
+	given := _mx_given(view.identity_sets[j], decided, acc.unconditional.identity[j], unconditional_only) & delegated
 	count(given) > 0
 	g := _mx_grant("identity", "identity", st, given, [])
 ]
@@ -218,9 +241,11 @@ _mx_grant(policy, how, st, given, principals) := {
 	"condition": st.condition.path,
 }
 
-_mx_counts(i, conditional, true) if not i in conditional
+# The actions of a statement (`set`) among `decided`; for an allowed cell only those it
+# gives the subject unconditionally (`unconditional`: their mask).
+_mx_given(set, decided, _, false) := set & decided
 
-_mx_counts(_, _, false) := true
+_mx_given(set, decided, unconditional, true) := (set & decided) & actionmask.names(unconditional)
 
 _mx_pick(unconditional, _, true) := unconditional
 

@@ -44,10 +44,14 @@ cases["seed_function_role_is_bilateral"] := {
 	"findings": {"Key": {
 		"account:self": _all("allowed", {"delegation:0"}),
 		"identity:FnRole": object.union(_nothing, {"use": {"verdict": "allowed", "evidence": {"delegation:0", "identity:0"}}}),
-		"user:self:keyuser": object.union(_nothing, {
+		# its IAM policies are not in the template: what the account statement delegates
+		# beyond what the key policy names it for is unknown, not denied
+		"user:self:keyuser": {
 			"use": {"verdict": "allowed", "evidence": {"direct:1"}},
 			"read": {"verdict": "allowed", "evidence": {"direct:1"}},
-		}),
+			"manage": {"verdict": "unknown", "evidence": {"delegation:0"}},
+			"permissions": {"verdict": "unknown", "evidence": {"delegation:0"}},
+		},
 	}},
 }
 
@@ -93,11 +97,25 @@ cases["condition_makes_it_conditional"] := {
 	"target": _summary,
 	"input": fx.input_with(fx.key([object.union(
 		fx.allow(0, [fx.anyone(0)], ["kms:Decrypt"]),
-		{"condition": fx.condition({"caller_restricted": true, "path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Condition"})},
+		{"condition": fx.condition({"keys": ["kms:viaservice"], "path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Condition"})},
 	)])),
 	"findings": {"Key": {
 		"*": object.union(_nothing, {"use": {"verdict": "conditional", "evidence": {"direct:0"}}}),
 		"account:self": object.union(_nothing, {"use": {"verdict": "conditional", "evidence": {"direct:0"}}}),
+	}},
+}
+
+# "*" with kms:CallerAccount equal to the own account: exactly the account's principals,
+# with no IAM permission needed; a stranger is not admitted.
+cases["caller_account_condition_scopes_anyone"] := {
+	"target": _summary,
+	"input": fx.input_with(fx.key([object.union(
+		fx.allow(0, [fx.anyone(0)], ["kms:Decrypt"]),
+		{"condition": fx.condition({"caller_restricted": true, "path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Condition"})},
+	)])),
+	"findings": {"Key": {
+		"*": _nothing,
+		"account:self": object.union(_nothing, {"use": {"verdict": "allowed", "evidence": {"direct:0"}}}),
 	}},
 }
 

@@ -6,6 +6,8 @@
 #   account ID, say). That is not account delegation: the key policy itself names every
 #   role and user of the account, so each of them can use the key without any IAM policy
 #   allowing it, and IAM policies cannot narrow who does (only an explicit Deny can).
+#   A statement whose condition also limits the path (kms:ViaService: the pattern of
+#   AWS managed keys, usable only through that service) is not reported.
 # custom:
 #   id: KP020
 #   severity: high
@@ -33,6 +35,7 @@ findings contains result.finding("KP020", key, p.path, message, related) if {
 	st.effect == "Allow"
 	st.principal_mode == "Principal"
 	not _public(key, i)
+	not access.conditional_for(acc, i)
 	usable_mask := bits.and(bits.and(acc.granted, actionmask.of(st)), catalog.use_mask)
 	usable_mask != 0
 	some p in st.principals
@@ -40,7 +43,7 @@ findings contains result.finding("KP020", key, p.path, message, related) if {
 	message := concat("", [
 		"Principal \"*\" with its condition admits every IAM principal of this account: each can call ",
 		result.actions_text(actionmask.names(usable_mask)), " on ", key.id,
-		" without any IAM policy allowing it", _when(access.conditional_for(acc, i)), ".",
+		" without any IAM policy allowing it.",
 	])
 	related := [result.related(st.condition.path, "the condition that admits the whole account") |
 		st.condition.path != null
@@ -49,7 +52,3 @@ findings contains result.finding("KP020", key, p.path, message, related) if {
 
 # Anyone at all is admitted: KP005 reports that.
 _public(key, i) if i in access.masks[key.id]["*"].direct
-
-_when(true) := ", when the rest of its condition holds"
-
-_when(false) := ""

@@ -11,7 +11,7 @@ _console_admin := [
 	"kms:CancelKeyDeletion",
 ]
 
-_gains := "every cryptographic operation (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 10 more)"
+_gains := "every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more)"
 
 cases["fail_console_admin_has_two_paths"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.user(0, "admin")], _console_admin)])),
@@ -39,7 +39,7 @@ cases["fail_bilateral_admin_through_identity_policy"] := {
 	"findings": {{
 		"rule": "KP003", "resource": "Key",
 		"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0/Action/0",
-		"message": "AdminRole administers Key (declared) and is allowed kms:CreateGrant through kms:CreateGrant, so it can give itself every cryptographic operation (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 10 more): a grant it creates for itself needs no other permission.",
+		"message": "AdminRole administers Key (declared) and is allowed kms:CreateGrant through kms:CreateGrant, so it can give itself every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more): a grant it creates for itself needs no other permission.",
 		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0", "message": "the key policy delegates to the account here"}],
 	}},
 }
