@@ -169,7 +169,7 @@ def _variable_value(variable: Variable, context: Context) -> str | None:
     if isinstance(fact, Matching) and glob.is_literal(glob.glob_tokens(fact.pattern)) \
             and fact.pattern not in fact.excluded:
         return fact.pattern
-    if isinstance(fact, Absent | Exact):
+    if isinstance(fact, Absent):
         return variable.default
     return None
 

@@ -285,6 +285,9 @@ HOME = {"StringLike": {"s3:prefix": "home/${aws:username}/*"}}
      {"aws:principalaccount": exact("111122223333"), "aws:principalarn": exact("arn:aws:iam::111122223333:root")}, T),
     ({"Bool": {"k": "${aws:PrincipalTag/flag}"}}, {"aws:principaltag/flag": exact("true"), "k": exact("true")}, T),
     ({"Bool": {"k": "${aws:PrincipalTag/flag}"}}, {"k": exact("true")}, N),
+    ({"StringEquals": {"k": "${aws:username, 'guest'}"}}, {"aws:username": exact("a", "b"), "k": exact("guest")}, N),
+    ({"StringEquals": {"k": "${aws:username, 'guest'}"}}, {"aws:username": OneOf((Absent(), exact("guest"))),
+                                                             "k": exact("guest")}, N),
     # a population as the variable's fact: a literal one substitutes, a wider one is unknown
     ({"StringEquals": {"k": "${aws:username}"}}, {"aws:username": Matching("bob"), "k": exact("bob")}, T),
     ({"StringEquals": {"k": "${aws:username}"}}, {"aws:username": Matching("b*"), "k": exact("bob")}, N),
@@ -586,3 +589,17 @@ def test_glob_inclusion_and_intersection_cases(population, excluded, tests, cove
     tokens = [glob.glob_tokens(t) for t in tests]
     assert glob.covers(glob.glob_tokens(population), excluded, tokens) is covered
     assert glob.overlaps(glob.glob_tokens(population), excluded, tokens) is met
+
+
+@settings(max_examples=300, deadline=None)
+@given(patterns, excluded_words, st.lists(patterns, min_size=1, max_size=2), st.booleans())
+def test_population_outcomes_agree_with_the_words_they_stand_for(population, excluded, tests, negated):
+    """Every word the brute force finds in the population bounds what evaluate may answer."""
+    operator = "StringNotLike" if negated else "StringLike"
+    outcome = value_of({operator: {"k": tests}}, {"k": Matching(population, frozenset(excluded))})
+    words = [w for w in WORDS if reference_match(population, w) and w not in excluded]
+    results = {any(reference_match(t, w) for t in tests) != negated for w in words}
+    if True in results:
+        assert outcome is not False
+    if False in results:
+        assert outcome is not True
