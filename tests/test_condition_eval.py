@@ -55,7 +55,8 @@ VARIANTS = ("plain", "IfExists", "Not", "NotIfExists", "ForAny", "ForAll", "ForA
 
 # The facts, by name: HIT/MISS present with a matching/non-matching value, BOTH the two as a
 # multivalued set, EMPTY an empty set, SPLIT requests split between HIT and MISS, MAYBE
-# between absent and HIT, UNKNOWN no fact at all.
+# between absent and HIT, UNKNOWN no fact at all; LITERAL the population of HIT alone, WIDE
+# every string (matching and non-matching values).
 EXPECTED = {
     #          plain IfEx Not NotIfEx ForAny ForAll ForAnyNot ForAllNot
     "HIT":     (T,   T,   F,  F,      T,     T,     F,        F),
@@ -66,6 +67,8 @@ EXPECTED = {
     "MAYBE":   (N,   T,   N,  N,      N,     T,     F,        N),
     "EMPTY":   (N,   N,   N,  N,      F,     T,     F,        T),
     "BOTH":    (N,   N,   N,  N,      T,     F,     T,        F),
+    "LITERAL": (T,   T,   F,  F,      T,     T,     F,        F),
+    "WIDE":    (N,   N,   N,  N,      N,     N,     N,        N),
 }
 
 
@@ -85,6 +88,7 @@ def fact_named(name: str, hit: str, miss: str):
         "HIT": exact(hit), "MISS": exact(miss), "ABSENT": Absent(), "UNKNOWN": None,
         "SPLIT": OneOf((exact(hit), exact(miss))), "MAYBE": OneOf((Absent(), exact(hit))),
         "EMPTY": Exact(frozenset()), "BOTH": exact(hit, miss),
+        "LITERAL": Matching(hit), "WIDE": Matching("*"),
     }[name]
 
 
@@ -371,6 +375,12 @@ def test_condition_keys_are_case_insensitive_and_string_values_are_not():
     assert value_of({"StringEquals": {"aws:principaltag/team": "blue"}}, {"AWS:PrincipalTag/Team": exact("blue")}) is T
     assert value_of({"StringEquals": {"k": "blue"}}, {"k": exact("BLUE")}) is F
     assert value_of({"StringLike": {"k": "b*"}}, {"k": exact("Blue")}) is F
+
+def test_arn_operators_are_case_sensitive():
+    assert value_of({"ArnLike": {"k": "arn:aws:iam::*:role/Admin"}}, {"k": exact("arn:aws:iam::1:role/admin")}) is F
+    assert value_of({"ArnLike": {"k": "arn:aws:iam::*:*"}}, {"k": exact("ARN:aws:iam::1:root")}) is F
+    assert value_of({"ArnLike": {"k": "arn:aws:iam::*:*"}}, {"k": exact("arn:aws:IAM::1:root")}) is F
+
 
 def test_operator_names_are_case_sensitive():
     # IAM: "MalformedPolicyDocument: Invalid Condition type : stringEquals"
