@@ -457,6 +457,22 @@ def test_kms_caller_account_separates_the_account_from_strangers():
     assert evaluate(condition, stranger) == Outcome(F, frozenset(), frozenset({"kms:calleraccount"}))
 
 
+# IAM User Guide, aws:PrincipalOrgPaths: "ForAnyValue:StringLike" over the paths of the
+# principal's account (multivalued).
+@pytest.mark.parametrize("paths,expected", [
+    (exact("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/"), T),
+    (exact("o-a1b2c3d4e5/r-ab12/ou-ab12-33333333/", "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"), T),
+    (exact("o-a1b2c3d4e5/r-ab12/ou-ab12-33333333/"), F),
+    (Absent(), F),
+    (Matching("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"), T),
+    (Matching("o-a1b2c3d4e5/*"), N),
+    (Matching("o-zzzzzzzzzz/*"), F),
+])
+def test_aws_example_principal_org_paths(paths, expected):
+    condition = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"]}}
+    assert value_of(condition, {"aws:principalorgpaths": paths}) is expected
+
+
 def test_org_id_absent_outside_organizations():
     facts = {"aws:principalorgid": OneOf((Absent(), Matching("o-*")))}
     assert value_of({"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}, facts) is N
