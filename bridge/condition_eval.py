@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import eq, ge, gt, le, lt
 
 from . import condition_glob as glob
 from .condition_problems import condition_problems
 from .condition_values import (
     ARN,
+    BOOL,
+    IP,
     NULL,
     PARSERS,
     STRING,
@@ -169,7 +172,7 @@ def _variable_value(variable: Variable, context: Context) -> str | None:
     if isinstance(fact, Matching) and glob.is_literal(glob.glob_tokens(fact.pattern)) \
             and fact.pattern not in fact.excluded:
         return fact.pattern
-    if isinstance(fact, Absent | Exact):
+    if isinstance(fact, Absent):
         return variable.default
     return None
 
@@ -215,21 +218,19 @@ def _arn_components(pattern: glob.Pattern) -> list[glob.Pattern]:
 
 def _value_matches(operator: Operator, present: str, test: object) -> bool:
     """Does one request value match one (known) test value? Before negation."""
-    if operator.family in (STRING, ARN):
+    family = operator.family
+    if family in (STRING, ARN):
         return glob.matches(test, present)
-    if operator.family == "Bool":
+    if family == BOOL:
         return present.lower() == test
-    parsed = PARSERS[operator.family](present) if operator.family != "IpAddress" else parse_address(present)
-    if parsed is None:
-        return False
-    if operator.family == "IpAddress":
-        return parsed.version == test.version and parsed in test
-    return _compare(operator.comparison, parsed, test)
+    if family == IP:
+        address = parse_address(present)
+        return address is not None and address.version == test.version and address in test
+    parsed = PARSERS[family](present)  # a request value of another type matches nothing
+    return parsed is not None and _COMPARISONS[operator.comparison](parsed, test)
 
 
-def _compare(comparison: str, left, right) -> bool:
-    return {"eq": left == right, "lt": left < right, "le": left <= right,
-            "gt": left > right, "ge": left >= right}[comparison]
+_COMPARISONS = {"eq": eq, "lt": lt, "le": le, "gt": gt, "ge": ge}
 
 
 def _concrete(operator: Operator, present: str, values: _Values) -> bool | None:

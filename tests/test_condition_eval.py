@@ -55,7 +55,8 @@ VARIANTS = ("plain", "IfExists", "Not", "NotIfExists", "ForAny", "ForAll", "ForA
 
 # The facts, by name: HIT/MISS present with a matching/non-matching value, BOTH the two as a
 # multivalued set, EMPTY an empty set, SPLIT requests split between HIT and MISS, MAYBE
-# between absent and HIT, UNKNOWN no fact at all.
+# between absent and HIT, UNKNOWN no fact at all; LITERAL the population of HIT alone, WIDE
+# every string (matching and non-matching values).
 EXPECTED = {
     #          plain IfEx Not NotIfEx ForAny ForAll ForAnyNot ForAllNot
     "HIT":     (T,   T,   F,  F,      T,     T,     F,        F),
@@ -66,6 +67,8 @@ EXPECTED = {
     "MAYBE":   (N,   T,   N,  N,      N,     T,     F,        N),
     "EMPTY":   (N,   N,   N,  N,      F,     T,     F,        T),
     "BOTH":    (N,   N,   N,  N,      T,     F,     T,        F),
+    "LITERAL": (T,   T,   F,  F,      T,     T,     F,        F),
+    "WIDE":    (N,   N,   N,  N,      N,     N,     N,        N),
 }
 
 
@@ -85,6 +88,7 @@ def fact_named(name: str, hit: str, miss: str):
         "HIT": exact(hit), "MISS": exact(miss), "ABSENT": Absent(), "UNKNOWN": None,
         "SPLIT": OneOf((exact(hit), exact(miss))), "MAYBE": OneOf((Absent(), exact(hit))),
         "EMPTY": Exact(frozenset()), "BOTH": exact(hit, miss),
+        "LITERAL": Matching(hit), "WIDE": Matching("*"),
     }[name]
 
 
@@ -285,6 +289,9 @@ HOME = {"StringLike": {"s3:prefix": "home/${aws:username}/*"}}
      {"aws:principalaccount": exact("111122223333"), "aws:principalarn": exact("arn:aws:iam::111122223333:root")}, T),
     ({"Bool": {"k": "${aws:PrincipalTag/flag}"}}, {"aws:principaltag/flag": exact("true"), "k": exact("true")}, T),
     ({"Bool": {"k": "${aws:PrincipalTag/flag}"}}, {"k": exact("true")}, N),
+    ({"StringEquals": {"k": "${aws:username, 'guest'}"}}, {"aws:username": exact("a", "b"), "k": exact("guest")}, N),
+    ({"StringEquals": {"k": "${aws:username, 'guest'}"}}, {"aws:username": OneOf((Absent(), exact("guest"))),
+                                                             "k": exact("guest")}, N),
     # a population as the variable's fact: a literal one substitutes, a wider one is unknown
     ({"StringEquals": {"k": "${aws:username}"}}, {"aws:username": Matching("bob"), "k": exact("bob")}, T),
     ({"StringEquals": {"k": "${aws:username}"}}, {"aws:username": Matching("b*"), "k": exact("bob")}, N),
@@ -369,6 +376,12 @@ def test_condition_keys_are_case_insensitive_and_string_values_are_not():
     assert value_of({"StringEquals": {"k": "blue"}}, {"k": exact("BLUE")}) is F
     assert value_of({"StringLike": {"k": "b*"}}, {"k": exact("Blue")}) is F
 
+def test_arn_operators_are_case_sensitive():
+    assert value_of({"ArnLike": {"k": "arn:aws:iam::*:role/Admin"}}, {"k": exact("arn:aws:iam::1:role/admin")}) is F
+    assert value_of({"ArnLike": {"k": "arn:aws:iam::*:*"}}, {"k": exact("ARN:aws:iam::1:root")}) is F
+    assert value_of({"ArnLike": {"k": "arn:aws:iam::*:*"}}, {"k": exact("arn:aws:IAM::1:root")}) is F
+
+
 def test_operator_names_are_case_sensitive():
     # IAM: "MalformedPolicyDocument: Invalid Condition type : stringEquals"
     # (ministryofjustice/modernisation-platform-environments#8893)
@@ -442,6 +455,22 @@ def test_kms_caller_account_separates_the_account_from_strangers():
     stranger = {"kms:calleraccount": STRANGER, "kms:viaservice": exact("s3.us-east-1.amazonaws.com")}
     assert value_of(condition, own) is T
     assert evaluate(condition, stranger) == Outcome(F, frozenset(), frozenset({"kms:calleraccount"}))
+
+
+# IAM User Guide, aws:PrincipalOrgPaths: "ForAnyValue:StringLike" over the paths of the
+# principal's account (multivalued).
+@pytest.mark.parametrize("paths,expected", [
+    (exact("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/ou-ab12-22222222/"), T),
+    (exact("o-a1b2c3d4e5/r-ab12/ou-ab12-33333333/", "o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"), T),
+    (exact("o-a1b2c3d4e5/r-ab12/ou-ab12-33333333/"), F),
+    (Absent(), F),
+    (Matching("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"), T),
+    (Matching("o-a1b2c3d4e5/*"), N),
+    (Matching("o-zzzzzzzzzz/*"), F),
+])
+def test_aws_example_principal_org_paths(paths, expected):
+    condition = {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/*"]}}
+    assert value_of(condition, {"aws:principalorgpaths": paths}) is expected
 
 
 def test_org_id_absent_outside_organizations():
@@ -586,3 +615,17 @@ def test_glob_inclusion_and_intersection_cases(population, excluded, tests, cove
     tokens = [glob.glob_tokens(t) for t in tests]
     assert glob.covers(glob.glob_tokens(population), excluded, tokens) is covered
     assert glob.overlaps(glob.glob_tokens(population), excluded, tokens) is met
+
+
+@settings(max_examples=300, deadline=None)
+@given(patterns, excluded_words, st.lists(patterns, min_size=1, max_size=2), st.booleans())
+def test_population_outcomes_agree_with_the_words_they_stand_for(population, excluded, tests, negated):
+    """Every word the brute force finds in the population bounds what evaluate may answer."""
+    operator = "StringNotLike" if negated else "StringLike"
+    outcome = value_of({operator: {"k": tests}}, {"k": Matching(population, frozenset(excluded))})
+    words = [w for w in WORDS if reference_match(population, w) and w not in excluded]
+    results = {any(reference_match(t, w) for t in tests) != negated for w in words}
+    if True in results:
+        assert outcome is not False
+    if False in results:
+        assert outcome is not True
