@@ -371,7 +371,7 @@ class Reference:
         supported = {a for a in KEY_ACTIONS if a not in UNSUPPORTED_ON_SYMMETRIC}
         if "kms:PutKeyPolicy" in granted:
             return {a for a in supported - granted if answers[a][3] != YES}
-        if "kms:CreateGrant" in granted and self.answer("kms:CreateGrant", grant_ops=set())[0] != NO:
+        if "kms:CreateGrant" in granted:  # a grant for itself, with the operations it chooses
             return {op for op in GRANT_OPERATIONS & supported - granted
                     if self.answer("kms:CreateGrant", grant_ops={op})[0] != NO and answers[op][2] != YES}
         return set()
@@ -379,7 +379,7 @@ class Reference:
 
 def verdict(acc: dict[str, set[str]], capability: str) -> str:
     members = {a for a in KEY_ACTIONS if catalog.action_class(a) == capability}
-    for name in ("allowed", "conditional", "unknown", "reachable"):
+    for name in ("allowed", "conditional", "reachable", "unknown"):
         if acc[name] & members:
             return name
     return "denied"
