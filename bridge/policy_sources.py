@@ -83,14 +83,14 @@ class PolicySources:
         account = segments[4]
         if resource is None:
             return _unknown(text, f"the policy in {text} is not known until deploy")
+        if not resource.startswith("policy/"):
+            return _unknown(text, f"{text} is not an IAM policy ARN")
         if literal(account) == "aws":
-            tail = resource[len("policy/"):] if resource.startswith("policy/") else None
-            managed = catalog.aws_managed_policy(tail) if tail else None
+            managed = catalog.aws_managed_policy(resource[len("policy/"):])
             if managed is not None:
                 return Source("aws", text, managed=managed)
             return _unknown(text, f"AWS managed policy not in {catalog.managed_catalog_source()}")
-        if len(account) == 1 and isinstance(account[0], Sym) and account[0].kind == "account" \
-                and resource.startswith("policy/"):
+        if len(account) == 1 and isinstance(account[0], Sym) and account[0].kind == "account":
             rid = self.by_name.get(resource[len("policy/"):])
             if rid is not None:
                 return Source("customer", text, policy=rid)

