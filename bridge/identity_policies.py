@@ -155,7 +155,7 @@ class IdentityPolicies:
         if alternatives is None:
             return
         if not (isinstance(item, dict) and list(item) == ["Ref"] and
-                self.sources._is_managed(item["Ref"])):
+                self.sources.is_managed(item["Ref"])):
             identity["managed_policies"] += [{"arn": s.text, "path": path}
                                              for s in map(self.sources.of, alternatives)]
         for alt in alternatives:

@@ -41,8 +41,9 @@ class PolicySources:
         self.resources = resources
         self.by_name = managed_policy_names(resources)
 
-    def _is_managed(self, rid: str) -> bool:
-        resource = self.resources.get(rid)
+    def is_managed(self, rid: object) -> bool:
+        """Whether `rid` is the logical id of one of the template's ManagedPolicies."""
+        resource = self.resources.get(rid) if isinstance(rid, str) else None
         return isinstance(resource, dict) and resource.get("Type") == MANAGED_POLICY
 
     def of(self, alt: SymStr, *, sam_name: bool = False) -> Source:
@@ -62,11 +63,11 @@ class PolicySources:
         return self._arn(alt, text)
 
     def _symbol(self, sym: Sym, text: str) -> Source:
-        if sym.kind == "ref" and self._is_managed(sym.value):
+        if sym.kind == "ref" and self.is_managed(sym.value):
             return Source("customer", text, policy=sym.value)
         if sym.kind == "getatt":
             rid, _, attribute = sym.value.partition(".")
-            if self._is_managed(rid) and attribute == "PolicyArn":
+            if self.is_managed(rid) and attribute == "PolicyArn":
                 return Source("customer", text, policy=rid)
         if sym.kind == "param":
             return _unknown(text, f"parameter {sym.value} has no value, so the policy is not known")

@@ -361,3 +361,15 @@ Resources:
     assert problems == []
     (unknown,) = ids["Role"]["unknown_policies"]
     assert reason in unknown["reason"] and unknown["path"] == "/Resources/Role/Properties/ManagedPolicyArns/0"
+
+
+@pytest.mark.parametrize("name", [
+    "service-role/AWSLambdaBasicExecutionRole", "service-role/AWSLambdaBasicDurableExecutionRolePolicy",
+    "AWSXrayWriteOnlyAccess", "AWSXRayDaemonWriteAccess", "service-role/AWSLambdaVPCAccessExecutionRole"])
+def test_policies_sam_adds_by_itself_grant_nothing_on_kms(name):
+    """SAM attaches these to the roles it generates (always, with Tracing, with VpcConfig);
+    the normalizer does not list them because they grant nothing on KMS. If the catalog
+    ever gives one a KMS statement, the normalizer must attach it like any other."""
+    from kmspolicy.bridge import catalog
+
+    assert catalog.aws_managed_policy(name)["statements"] == []
