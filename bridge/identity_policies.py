@@ -86,7 +86,7 @@ class IdentityPolicies:
     def _literal(self, value: Any) -> str | None:
         """The one literal a value has (CloudFormation generates names left out: None)."""
         texts = self._literals(value)
-        return texts[0] if len(texts) == 1 and len(set(texts)) == 1 else None
+        return texts[0] if len(texts) == 1 else None
 
     # --- collection ----------------------------------------------------------
 
