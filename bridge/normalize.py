@@ -8,8 +8,9 @@ from typing import Any
 
 from . import access, sam, schema
 from .access import concrete
+from .identity_policies import IdentityPolicies
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, literal
-from .load import parse_json_string
+from .policy_documents import is_json_text, json_document
 from .principals import PrincipalError, from_aws_value
 from .statements import (
     PolicyContext,
@@ -22,12 +23,6 @@ from .suppressions import ecosystem_suppressions
 from .template_checks import template_problems
 
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
-IDENTITY_KINDS = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user", "AWS::IAM::Group": "group"}
-NAME_PROPERTIES = {"role": "RoleName", "user": "UserName", "group": "GroupName"}
-ATTACHED_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
-SINGLE_POLICY_TYPES = {"AWS::IAM::RolePolicy": ("RoleName", "role"),
-                       "AWS::IAM::UserPolicy": ("UserName", "user"),
-                       "AWS::IAM::GroupPolicy": ("GroupName", "group")}
 SCHEMA_VERSION = 1
 
 
@@ -112,23 +107,12 @@ class _Normalizer:
         identity = self.identities.get(resource)
         if identity is None or identity["kind"] not in ("role", "user"):
             return None
-        name, path = self._identity_name(resource)
+        name = identity.get("name")
         if attribute == "Arn":
-            return concrete.identity_arn(identity["kind"], resource, name, path)
+            return concrete.identity_arn(identity["kind"], resource, name, identity.get("iam_path") or "/")
         if attribute == "Ref":
             return name if name is not None else concrete.generated_name(resource)
         return None
-
-    def _identity_name(self, rid: str) -> tuple[str | None, str]:
-        """(literal RoleName/UserName or None when CloudFormation generates it, literal Path)."""
-        resource = self.resources.get(rid)
-        if not isinstance(resource, dict):
-            return None, "/"
-        props = self._props(resource)
-        kind = self.identities[rid]["kind"]
-        name = props.get(NAME_PROPERTIES.get(kind, ""))
-        path = props.get("Path")
-        return (name if isinstance(name, str) else None), (path if isinstance(path, str) else "/")
 
     def _reference_target(self, value: Any, kinds: tuple[str, ...]) -> str | None:
         """A Ref/GetAtt/literal name pointing at a template identity of one of `kinds`."""
@@ -156,11 +140,9 @@ class _Normalizer:
     # --- run -----------------------------------------------------------------
 
     def run(self) -> Normalized:
-        self._declare_identities()
-        self._declare_sam_roles()
-        self._attach_identity_policies()
-        self._attach_sam_policies()
-        self._inherit_group_policies()
+        policies = IdentityPolicies(self)
+        policies.declare()
+        policies.collect()
         keys = {kid: self._key(kid, self.resources[kid]) for kid in self.key_ids}
         self._mark_references(keys)
         self.ctx.problems.extend(template_problems(self.document, self.resolver, self.ctx.problems))
@@ -172,180 +154,6 @@ class _Normalizer:
             "identities": {iid: _public_identity(i) for iid, i in sorted(self.identities.items())},
         }
         return Normalized(data, self.ctx.problems)
-
-    # --- identities ----------------------------------------------------------
-
-    def _new_identity(self, iid: str, kind: str, path: str, owner: str | None = None) -> dict:
-        identity = {"id": iid, "kind": kind, "path": path, "owner": owner, "account": "self",
-                    "statements": [], "managed_policies": [], "groups": [],
-                    "label": owner or iid}
-        self.identities[iid] = identity
-        return identity
-
-    def _declare_identities(self) -> None:
-        for rid, resource in self._typed(tuple(IDENTITY_KINDS)):
-            kind = IDENTITY_KINDS[resource["Type"]]
-            self._new_identity(rid, kind, pointer("Resources", rid))
-            name = self._props(resource).get(NAME_PROPERTIES[kind])
-            if name is not None:
-                try:
-                    for alt in self.resolver.strings(name):
-                        text = literal(alt)
-                        if text is not None:
-                            self.names[(kind, text)] = rid
-                except IntrinsicError:
-                    pass
-        for rid, resource in self._typed(sam.SAM_ROLE_OWNERS):
-            if "Role" not in self._props(resource):
-                role_id = sam.implicit_role_id(rid)
-                self._new_identity(role_id, "role", pointer("Resources", rid), owner=rid)
-                self.resolver.implicit_resources.add(role_id)
-
-    def _declare_sam_roles(self) -> None:
-        for rid, resource in self._typed(sam.SAM_ROLE_OWNERS):
-            role = self._props(resource).get("Role")
-            if role is None:
-                continue
-            target = self._reference_target(role, ("role",))
-            if target is not None and self.identities[target]["owner"] is None:
-                self.identities[target]["owner"] = rid
-                self.identities[target]["label"] = rid
-
-    def _add_document(self, identity: dict, document: Any, path: str) -> None:
-        pinned = _is_json_text(document)
-        if pinned:
-            document = self._json_document(document, path)
-            if document is None:
-                return
-        self._add_statements(identity, document, path, pinned=pinned)
-
-    def _json_document(self, value: Any, path: str) -> Any:
-        """A policy given as JSON text (plain, or in Fn::Sub with its ${} kept as Fn::Sub)."""
-        variables = None
-        if isinstance(value, dict):
-            arg = value["Fn::Sub"]
-            text, variables = (arg, None) if isinstance(arg, str) else (arg[0], arg[1])
-        else:
-            text = value
-        try:
-            document = parse_json_string(text)
-        except ValueError as exc:
-            self.problem(path, f"policy document is not valid JSON: {exc}")
-            return None
-        return _sub_strings(document, variables) if isinstance(value, dict) else document
-
-    def _add_statements(self, identity: dict, document: Any, path: str, *, pinned: bool,
-                        origin: dict | None = None) -> None:
-        for statement, spath in statements_of(document, path, self.ctx):
-            index = len(identity["statements"])
-            normalized = normalize_statement(statement, path if pinned else spath, index, self.ctx,
-                                             key_policy=False,
-                                             element_path=path if pinned else None)
-            if normalized is not None and normalized["actions"]:
-                normalized["origin"] = origin
-                normalized["patterns"] = [p for p in normalized["patterns"] if p["actions"]]
-                identity["statements"].append(normalized)
-
-    def _attach_identity_policies(self) -> None:
-        for rid, resource in self._typed(tuple(IDENTITY_KINDS)):
-            props = self._props(resource)
-            identity = self.identities[rid]
-            base = pointer("Resources", rid, "Properties")
-            for item, suffix in self.resolver.items(props.get("Policies", [])):
-                ipath = f"{base}/Policies{suffix}"
-                if not isinstance(item, dict) or "PolicyDocument" not in item:
-                    self.problem(ipath, "an inline policy needs a PolicyDocument")
-                    continue
-                self._add_document(identity, item["PolicyDocument"], ipath + "/PolicyDocument")
-            for item, suffix in self.resolver.items(props.get("ManagedPolicyArns", [])):
-                self._managed_policy(identity, item, f"{base}/ManagedPolicyArns{suffix}")
-            if identity["kind"] == "user":
-                for item, _ in self.resolver.items(props.get("Groups", [])):
-                    group = self._reference_target(item, ("group",))
-                    if group:
-                        identity["groups"].append(group)
-        for rid, resource in self._typed(ATTACHED_POLICY_TYPES):
-            props = self._props(resource)
-            doc_path = pointer("Resources", rid, "Properties", "PolicyDocument")
-            for prop, kind in (("Roles", "role"), ("Users", "user"), ("Groups", "group")):
-                for item, _ in self.resolver.items(props.get(prop, [])):
-                    target = self._reference_target(item, (kind,))
-                    if target:
-                        self._add_document(self.identities[target], props.get("PolicyDocument"), doc_path)
-        for rid, resource in self._typed(tuple(SINGLE_POLICY_TYPES)):
-            prop, kind = SINGLE_POLICY_TYPES[resource["Type"]]
-            props = self._props(resource)
-            target = self._reference_target(props.get(prop), (kind,))
-            if target:
-                self._add_document(self.identities[target], props.get("PolicyDocument"),
-                                   pointer("Resources", rid, "Properties", "PolicyDocument"))
-
-    def _managed_policy(self, identity: dict, item: Any, path: str) -> None:
-        if isinstance(item, dict) and list(item) == ["Ref"] and isinstance(item["Ref"], str) and \
-                isinstance(self.resources.get(item["Ref"]), dict) and \
-                self.resources[item["Ref"]].get("Type") == "AWS::IAM::ManagedPolicy":
-            return  # attached through the ManagedPolicy's own Roles/Users/Groups or below
-        try:
-            alternatives = self.resolver.strings(item)
-        except IntrinsicError as exc:
-            self.problem(path, f"managed policy {exc}")
-            return
-        for alt in alternatives:
-            identity["managed_policies"].append(
-                {"arn": "".join(p if isinstance(p, str) else p.placeholder() for p in alt),
-                 "path": path})
-
-    def _attach_managed_references(self) -> None:
-        """Role.ManagedPolicyArns: !Ref ManagedPolicy attaches that policy's statements."""
-
-    def _attach_sam_policies(self) -> None:
-        for rid, resource in self._typed(sam.SAM_ROLE_OWNERS):
-            props = self._props(resource)
-            if "Role" in props:
-                continue
-            identity = self.identities[sam.implicit_role_id(rid)]
-            base = pointer("Resources", rid, "Properties", "Policies")
-            for item, ipath in sam.policy_items(props.get("Policies", []), base):
-                self._sam_policy_item(identity, item, ipath)
-
-    def _sam_policy_item(self, identity: dict, item: Any, path: str) -> None:
-        if isinstance(item, str) or (isinstance(item, dict) and len(item) == 1 and
-                                     next(iter(item)) in ("Ref", "Fn::Sub", "Fn::Join", "Fn::If",
-                                                          "Fn::ImportValue")):
-            if isinstance(item, dict) and list(item) == ["Ref"] and isinstance(item["Ref"], str) and \
-                    isinstance(self.resources.get(item["Ref"]), dict) and \
-                    self.resources[item["Ref"]].get("Type") == "AWS::IAM::ManagedPolicy":
-                doc = self._props(self.resources[item["Ref"]]).get("PolicyDocument")
-                self._add_document(identity, doc,
-                                   pointer("Resources", item["Ref"], "Properties", "PolicyDocument"))
-                return
-            self._managed_policy(identity, item, path)
-            return
-        if not isinstance(item, dict) or not item:
-            self.problem(path, "a SAM Policies item must be a policy name, a policy template or a policy document")
-            return
-        if "Statement" in item:
-            self._add_statements(identity, item, path, pinned=False, origin={"kind": "inline"})
-            return
-        if len(item) != 1:
-            self.problem(path, "a SAM policy template item must have exactly one template name")
-            return
-        (name, arguments), = item.items()
-        statements, problem = sam.expand_policy_template(name, arguments)
-        if problem:
-            self.problem(path + pointer(name), problem)
-            return
-        self._add_statements(identity, {"Statement": statements}, path + pointer(name), pinned=True,
-                             origin={"kind": "sam-policy-template", "template": name,
-                                     "parameters": arguments, "expanded": statements})
-
-    def _inherit_group_policies(self) -> None:
-        for identity in self.identities.values():
-            for group in identity["groups"]:
-                for statement in self.identities[group]["statements"]:
-                    inherited = dict(statement, index=len(identity["statements"]),
-                                     origin={"kind": "group", "group": group})
-                    identity["statements"].append(inherited)
 
     # --- keys ----------------------------------------------------------------
 
@@ -409,9 +217,9 @@ class _Normalizer:
         return dict(sorted(subjects.items()))
 
     def _key_statements(self, policy: Any, path: str) -> list[dict]:
-        pinned = _is_json_text(policy)
+        pinned = is_json_text(policy)
         if pinned:
-            policy = self._json_document(policy, path)
+            policy = json_document(policy, path, self.ctx)
             if policy is None:
                 return []
         if isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)).startswith("Fn::"):
@@ -573,28 +381,6 @@ def _singled_out(key: str, value: Any) -> dict | None:
 
 def _public_identity(identity: dict) -> dict:
     return {k: v for k, v in identity.items() if k != "groups"}
-
-
-def _is_json_text(value: Any) -> bool:
-    if isinstance(value, str):
-        return True
-    if isinstance(value, dict) and list(value) == ["Fn::Sub"]:
-        arg = value["Fn::Sub"]
-        text = arg if isinstance(arg, str) else (arg[0] if isinstance(arg, list) and len(arg) == 2
-                                                 and isinstance(arg[1], dict) else None)
-        return isinstance(text, str) and text.lstrip().startswith("{")
-    return False
-
-
-def _sub_strings(value: Any, variables: dict | None) -> Any:
-    """Strings holding ${...} become Fn::Sub again, so they resolve symbolically."""
-    if isinstance(value, dict):
-        return {k: _sub_strings(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_sub_strings(v, variables) for v in value]
-    if isinstance(value, str) and "${" in value:
-        return {"Fn::Sub": [value, variables] if variables else value}
-    return value
 
 
 def _is_sam(document: dict) -> bool:

@@ -221,6 +221,7 @@ def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool)
     matched: set[str] = set()
     wildcard = False
     maybe = False
+    mismatch = None
     paths = []
     for item, suffix in ctx.resolver.items(statement[mode]):
         item_path = at(mode) + ("" if pinned else suffix)
@@ -235,6 +236,7 @@ def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool)
             matched.update(keys)
             wildcard = wildcard or is_wildcard
             maybe = maybe or is_maybe
+            mismatch = mismatch or _key_mismatch(alt, ctx)
     if mode == "Resource":
         keys = sorted(ctx.key_ids) if wildcard else sorted(matched)
         any_key = wildcard
@@ -243,6 +245,8 @@ def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool)
         any_key = not wildcard
     out["resources"] = {"mode": mode, "keys": keys, "any_key": any_key,
                         "unresolved": maybe, "paths": paths}
+    if mismatch:
+        out["resources"]["mismatch"] = mismatch
     return True
 
 
@@ -276,10 +280,45 @@ def _keys_matched(value: tuple, ctx: PolicyContext) -> tuple[set[str], bool, boo
         if len(ident) == 1 and isinstance(ident[0], Sym):
             sym = ident[0]
             target = sym.value.partition(".")[0]
-            if sym.kind in ("ref", "getatt") and target in ctx.key_ids:
+            if sym.kind in ("ref", "getatt") and target in ctx.key_ids and not _names_other_than_id(sym, ctx):
                 return {target}, False, False
             return set(), False, sym.kind in ("param", "unknown")
+        if _key_mismatch(value, ctx):
+            return set(), False, False
     return set(), False, True
+
+
+def _names_other_than_id(sym: Sym, ctx: PolicyContext) -> bool:
+    """A key's Arn attribute or an alias's Ref: not what follows `key/` in a key ARN."""
+    if sym.kind == "getatt":
+        return sym.value.partition(".")[2] == "Arn"
+    return sym.kind == "ref" and ctx.resolver.resource_type(sym.value) == "AWS::KMS::Alias"
+
+
+def _key_mismatch(value: tuple, ctx: PolicyContext) -> str | None:
+    """Why an ARN of the form `…:key/<id>` matches no key because <id> is not a key ID (SAM's
+    KMS policy templates build `key/${KeyId}`, KMS-SEMANTICS.md §10); None otherwise."""
+    segments = split_symbolic(value, ":")
+    if len(segments) < 6 or literal(segments[2]) != "kms":
+        return None
+    parts = split_symbolic(segments[5], "/")
+    if literal(parts[0]) not in ("key",) or len(parts) < 2:
+        return None
+    ident = parts[1]
+    if len(parts) == 2 and len(ident) == 1 and isinstance(ident[0], Sym) and \
+            _names_other_than_id(ident[0], ctx):
+        sym = ident[0]
+        if sym.kind == "getatt":
+            target = sym.value.partition(".")[0]
+            return (f"KeyId is the key's ARN (!GetAtt {sym.value}); SAM builds key/<ARN>, which "
+                    f"matches no key: give the key ID (!Ref {target})")
+        return (f"KeyId is the alias {sym.value} (its Ref is alias/…); key/alias/… matches no key: "
+                "give the key ID")
+    if literal(ident) == "alias":
+        return "KeyId is an alias; key/alias/… matches no key: give the key ID"
+    if literal(ident) == "arn" and len(parts) == 2 and len(segments) > 6:
+        return "KeyId is a key ARN; SAM builds key/<ARN>, which matches no key: give the key ID"
+    return None
 
 
 def _glob_matches(pattern: str, text: str) -> bool:

@@ -98,10 +98,29 @@ def input_errors() -> tuple[type[Exception], ...]:
     return (ConfigError, RuleMetadataError, EngineError, *on_demand)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="kmspolicy")
-def main() -> None:
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True, no_args_is_help=True)
+@click.option("--version", "show_version", is_flag=True,
+              help="Show the version and exit; with -v, the data catalogs' versions too.")
+@click.option("-v", "--verbose", is_flag=True, help="With --version: the catalogs' versions.")
+@click.pass_context
+def main(ctx: click.Context, show_version: bool, verbose: bool) -> None:
     """Who can use and manage the KMS keys in your CloudFormation and SAM templates."""
+    if show_version:
+        click.echo(version_text(verbose))
+        ctx.exit(0)
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+
+
+def version_text(verbose: bool) -> str:
+    lines = [f"kmspolicy, version {__version__}"]
+    if verbose:
+        from kmspolicy.bridge import catalog
+        lines += [f"SAM policy templates: {catalog.sam_catalog_source()}",
+                  f"AWS managed policies: {catalog.managed_catalog_source()}"]
+    return "\n".join(lines)
 
 
 @main.command("eval")

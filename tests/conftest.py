@@ -32,6 +32,33 @@ def require_in_ci(module: str):
     return pytest.importorskip(module, reason=f"{module} is not installed (make install adds it)")
 
 
+def catalog_generator():
+    """tools/gen_catalogs.py as a module, loaded once."""
+    import importlib.util
+    import sys
+
+    if "gen_catalogs" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("gen_catalogs", ROOT / "tools" / "gen_catalogs.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["gen_catalogs"]
+
+
+@pytest.fixture(scope="session")
+def npm_managed():
+    """The pinned npm package of AWS managed policies (`make catalog-deps`), as
+    (managedPolicies.json, version). Without it a test skips, saying why, except in CI
+    (CI=true), where it fails."""
+    gen = catalog_generator()
+    try:
+        return gen.installed_managed_policies()
+    except gen.CatalogError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must install the catalog inputs (make catalog-deps): {exc}")
+        pytest.skip(f"npm package {gen.MANAGED_PACKAGE} not installed (make catalog-deps): {exc}")
+
+
 @pytest.fixture(scope="session")
 def analyzer():
     from kmspolicy.bridge.pipeline import Analyzer, PolicySet

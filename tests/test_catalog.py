@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,21 +24,14 @@ from kmspolicy.bridge.catalog import (
     sam_policy_template,
 )
 
+from .conftest import catalog_generator
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "bridge" / "data"
 SHARED = REPO.parent / "shared"
 
 
-def _load_generator():
-    path = REPO / "tools" / "gen_catalogs.py"
-    spec = importlib.util.spec_from_file_location("gen_catalogs", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
+gen = catalog_generator()
 
 # KMS-SEMANTICS.md §6, written out literally: these lists are the spec.
 USE = [
@@ -330,15 +321,16 @@ def test_sam_template_is_a_copy():
 # --------------------------------------------------------------------------- generator
 
 
-def test_committed_data_files_are_current():
-    """Fails when the TSV or the installed aws-sam-translator changed: run `make catalogs`."""
+def test_committed_data_files_are_current(npm_managed):
+    """Fails when the TSV, the installed aws-sam-translator or the pinned npm package of AWS
+    managed policies changed: run `make catalogs`."""
     assert gen.check(DATA, SHARED) == [], "stale catalogs: run `make catalogs`"
     fresh = gen.generate(SHARED)
     for name, text in fresh.items():
         assert gen._target(DATA, name).read_text() == text
 
 
-def test_generation_is_deterministic():
+def test_generation_is_deterministic(npm_managed):
     assert gen.generate(SHARED) == gen.generate(SHARED)
     text = gen.generate(SHARED)[gen.ACTIONS_FILE]
     assert text.endswith("}\n") and text == gen.render(json.loads(text))
@@ -375,7 +367,7 @@ def _edit_tsv(shared: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def test_check_reports_a_changed_tsv(shared_copy, capsys):
+def test_check_reports_a_changed_tsv(shared_copy, capsys, npm_managed):
     assert gen.check(DATA, shared_copy) == []
     _edit_tsv(shared_copy, "kms:Decrypt\tWrite\t", "kms:Decrypt\tRead\t")
     problems = gen.check(DATA, shared_copy)
@@ -386,13 +378,13 @@ def test_check_reports_a_changed_tsv(shared_copy, capsys):
     assert err.count("\n") == 1 and "stale" in err and "kms:Decrypt" in err
 
 
-def test_check_reports_a_changed_source_line(shared_copy):
+def test_check_reports_a_changed_source_line(shared_copy, npm_managed):
     _edit_tsv(shared_copy, "data update Jun 2026", "data update Jul 2026")
     (problem,) = gen.check(DATA, shared_copy)
     assert "source" in problem
 
 
-def test_check_reports_a_changed_translator(shared_copy):
+def test_check_reports_a_changed_translator(shared_copy, npm_managed):
     raw, version = gen.installed_sam_templates()
     assert gen.check(DATA, shared_copy, (raw, version)) == []
     bumped = gen.check(DATA, shared_copy, (raw, "9.9.9"))
@@ -405,11 +397,12 @@ def test_check_reports_a_changed_translator(shared_copy):
     assert "KMSDecryptPolicy" in problem and "S3ReadPolicy" in problem
 
 
-def test_check_reports_a_missing_file(shared_copy, tmp_path):
+def test_check_reports_a_missing_file(shared_copy, tmp_path, npm_managed):
     data = tmp_path / "data"
     data.mkdir()
     shutil.copy(DATA / "kms_actions.json", data / "kms_actions.json")
-    assert gen.check(data, shared_copy) == ["sam_policy_templates.json missing"]
+    assert gen.check(data, shared_copy) == ["sam_policy_templates.json missing",
+                                            "aws_managed_policies.json missing"]
     assert gen.main(["--shared", str(shared_copy), "--data-dir", str(data)]) == 0
     assert gen.main(["--check", "--shared", str(shared_copy), "--data-dir", str(data)]) == 0
     assert (data / "sam_policy_templates.json").read_text() == (

