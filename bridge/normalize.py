@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import sam, schema
+from . import foreach, sam, schema, variant
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, literal
 from .load import parse_json_string
 from .principals import PrincipalError, from_aws_value
+from .scenarios import Scenario
 from .statements import (
     PolicyContext,
     key_principal_problem,
@@ -35,8 +36,21 @@ class Normalized:
     problems: list[tuple[str, str]]  # (JSON pointer, message): parts that could not be read
 
 
-def normalize(document: dict, file: str, parameters: dict[str, str] | None = None) -> Normalized:
-    return _Normalizer(document, file, parameters).run()
+def normalize(document: dict, file: str, parameters: dict[str, str] | None = None,
+              scenario: Scenario | None = None) -> Normalized:
+    """The rules' input for one deployable variant of the template: `scenario` (from
+    `scenarios.plan`) picks every Fn::If branch, drops the resources whose Condition is
+    false and the AWS::NoValue properties; None unions the Fn::If alternatives. Fn::ForEach
+    loops the template determines are expanded. Pointers are the file's own either way."""
+    view, remap = foreach.expand(document, parameters)
+    if scenario is not None:
+        parameters = {**dict(scenario.parameters), **(parameters or {})}
+        view, chosen = variant.choose(view, scenario.truth())
+        remap = variant.Remap(chosen.prefixes, then=remap)
+    result = _Normalizer(view, file, parameters).run()
+    if not remap:
+        return result
+    return Normalized(remap.data(result.input), [(remap.pointer(p), m) for p, m in result.problems])
 
 
 class _Normalizer:
@@ -303,24 +317,30 @@ class _Normalizer:
         ppath = f"{base}/Properties"
         key = {
             "id": kid, "type": resource["Type"], "path": base,
-            "key_spec": _text(props.get("KeySpec"), "SYMMETRIC_DEFAULT"),
-            "key_usage": _text(props.get("KeyUsage"), "ENCRYPT_DECRYPT"),
-            "origin": _text(props.get("Origin"), "AWS_KMS"),
-            "rotation": self._flag(props.get("EnableKeyRotation")),
+            "key_spec": self._text(props, "KeySpec", "SYMMETRIC_DEFAULT"),
+            "key_usage": self._text(props, "KeyUsage", "ENCRYPT_DECRYPT"),
+            "origin": self._text(props, "Origin", "AWS_KMS"),
+            "rotation": _only(self._flag(props, "EnableKeyRotation")),
             "custom_key_store": props.get("CustomKeyStoreId") is not None,
             "rotation_path": f"{ppath}/EnableKeyRotation" if "EnableKeyRotation" in props else None,
             "pending_window": props.get("PendingWindowInDays") if isinstance(
                 props.get("PendingWindowInDays"), int) else None,
-            "bypass_lockout": self._flag(props.get("BypassPolicyLockoutSafetyCheck")) is True,
+            "bypass_lockout": self._flag(props, "BypassPolicyLockoutSafetyCheck") == {True},
             "bypass_path": f"{ppath}/BypassPolicyLockoutSafetyCheck"
             if "BypassPolicyLockoutSafetyCheck" in props else None,
-            "multi_region": self._flag(props.get("MultiRegion")) is True,
-            "enabled": self._flag(props.get("Enabled")) is not False,
+            "multi_region": self._flag(props, "MultiRegion") == {True},
+            "enabled": self._flag(props, "Enabled") != {False},
             "policy_path": f"{ppath}/KeyPolicy" if "KeyPolicy" in props else None,
             "default_policy": "KeyPolicy" not in props,
             "statements": [],
             "referenced_by": [],
         }
+        rotation = self._flag(props, "EnableKeyRotation")
+        if "EnableKeyRotation" in props and rotation != {True} and key["rotation"] is None:
+            key["rotation_possibly_off"] = True  # a parameter, a condition, an unknown value
+        if "BypassPolicyLockoutSafetyCheck" in props and not key["bypass_lockout"] and \
+                self._flag(props, "BypassPolicyLockoutSafetyCheck") != {False}:
+            key["bypass_lockout_possible"] = True
         before = len(self.ctx.problems)
         if "KeyPolicy" in props:
             key["statements"] = self._key_statements(props["KeyPolicy"], f"{ppath}/KeyPolicy")
@@ -384,15 +404,36 @@ class _Normalizer:
         statement["origin"] = {"kind": "default-key-policy"}
         return statement
 
-    def _flag(self, value: Any) -> bool | None:
-        """A boolean property: literal, "true"/"false", or a parameter with a value; else None."""
-        if isinstance(value, dict):
-            try:
-                alternatives = {literal(alt) for alt in self.resolver.strings(value)}
-            except IntrinsicError:
-                return None
-            value = alternatives.pop() if len(alternatives) == 1 else None
-        return _flag(value)
+    def _flag(self, props: dict, name: str) -> set[bool]:
+        """The values a Boolean property may take: {} when absent; both when a parameter,
+        an Fn::If, an unknown value or an unsure reading leaves it open."""
+        if name not in props:
+            return set()
+        value = props[name]
+        if not isinstance(value, dict):
+            return _readings(value)
+        try:
+            alternatives = self.resolver.strings(value)
+        except IntrinsicError:
+            return {True, False}
+        out: set[bool] = set()
+        for alt in alternatives:
+            text = literal(alt)
+            out |= _readings(text) if text is not None else {True, False}
+        return out or {True, False}
+
+    def _text(self, props: dict, name: str, default: str) -> str | None:
+        """A string property (KeySpec…): its default when absent, None when unresolved."""
+        if name not in props:
+            return default
+        value = props[name]
+        if isinstance(value, str):
+            return value
+        try:
+            alternatives = {literal(alt) for alt in self.resolver.strings(value)}
+        except IntrinsicError:
+            return None
+        return alternatives.pop() if len(alternatives) == 1 else None
 
     def _mark_references(self, keys: dict) -> None:
         for iid, identity in self.identities.items():
@@ -511,16 +552,30 @@ def _is_sam(document: dict) -> bool:
     return any(isinstance(n, str) and n.startswith("AWS::Serverless") for n in names)
 
 
-def _text(value: Any, default: str) -> str:
-    return value if isinstance(value, str) else default
+_TRUE = ("true", "yes", "on")
+_FALSE = ("false", "no", "off")
 
 
-def _flag(value: Any) -> bool | None:
+def _readings(value: Any) -> set[bool]:
+    """How CloudFormation may read a Boolean property's value. Its YAML parser is YAML 1.1:
+    unquoted yes/no/on/off are booleans (aws/aws-cli#5257); quoted, CloudFormation either
+    reads them the same way or refuses the template, so the boolean is the only deployed
+    reading. y/n are YAML 1.1 booleans that not every parser reads so: both ways."""
     if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
+        return {value}
+    if isinstance(value, str):
+        text = value.lower()
+        if text in _TRUE:
+            return {True}
+        if text in _FALSE:
+            return {False}
+        if text in ("y", "n"):
+            return {True, False}
+    return {True, False}
+
+
+def _only(values: set[bool]) -> bool | None:
+    return next(iter(values)) if len(values) == 1 else None
 
 
 def _add_unique(items: list, value: Any) -> None:

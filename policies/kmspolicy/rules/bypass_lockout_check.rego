@@ -2,7 +2,8 @@
 # title: The policy lockout safety check is bypassed
 # description: |
 #   BypassPolicyLockoutSafetyCheck: true skips the check that the caller can still change
-#   the key policy afterwards; it is how keys become unmanageable.
+#   the key policy afterwards; it is how keys become unmanageable. A flag the template does
+#   not fix (a parameter without a value, an unsure reading) may be true and is reported.
 # custom:
 #   id: KP017
 #   severity: high
@@ -20,5 +21,14 @@ findings contains result.finding("KP017", key, key.bypass_path, message, []) if 
 	key.bypass_lockout
 	message := concat("", [
 		key.id, " sets BypassPolicyLockoutSafetyCheck: AWS will not verify that anyone can change the key policy after deployment.",
+	])
+}
+
+findings contains result.finding("KP017", key, key.bypass_path, message, []) if {
+	some key in input.keys
+	not key.bypass_lockout
+	key.bypass_lockout_possible == true
+	message := concat("", [
+		key.id, " may set BypassPolicyLockoutSafetyCheck: its value is not fixed by the template (a parameter or an unsure reading), and where it is true AWS will not verify that anyone can change the key policy after deployment.",
 	])
 }

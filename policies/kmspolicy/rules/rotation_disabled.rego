@@ -4,7 +4,9 @@
 #   A symmetric encryption key (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT) with
 #   AWS-generated material in AWS KMS does not set EnableKeyRotation: true. Asymmetric,
 #   HMAC, imported-material (Origin EXTERNAL) and custom-key-store keys cannot rotate
-#   automatically and are never reported. The organization config can turn this off
+#   automatically and are never reported. An EnableKeyRotation the template does not fix
+#   (a parameter without a value, an unsure reading) may be false and is reported. The
+#   organization config can turn this off
 #   (`require_rotation: false`).
 # custom:
 #   id: KP011
@@ -39,9 +41,16 @@ _not_rotating(key) if {
 	key.rotation_path == null
 }
 
-_state(key) := " sets EnableKeyRotation to false" if key.rotation == false
+_not_rotating(key) if {
+	key.rotation == null
+	key.rotation_possibly_off == true
+}
 
-_state(key) := " does not enable automatic rotation" if key.rotation == null
+_state(key) := " sets EnableKeyRotation to false" if {
+	key.rotation == false
+} else := " may set EnableKeyRotation to false (its value is not fixed by the template: a parameter or an unsure reading)" if {
+	key.rotation_possibly_off == true
+} else := " does not enable automatic rotation"
 
 _where(key) := key.rotation_path if key.rotation_path != null
 
