@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import foreach, sam, schema, variant
-from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, literal
+from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, literal
 from .load import parse_json_string
 from .principals import PrincipalError, from_aws_value
 from .scenarios import Scenario
@@ -63,7 +63,8 @@ class _Normalizer:
         # a key whose Properties are not a mapping is an error (template_checks), not a
         # key with the default policy
         self.key_ids = sorted(rid for rid, r in self._typed(KEY_TYPES)
-                              if isinstance(r.get("Properties", {}), dict))
+                              if isinstance(r.get("Properties", {}), dict)
+                              and not is_intrinsic(r.get("Properties")))
         self.identities: dict[str, dict] = {}
         self.names: dict[tuple[str, str], str] = {}
         self.ctx = PolicyContext(self.resolver, self.link, self.key_ids)

@@ -29,6 +29,6 @@ findings contains result.finding("KP017", key, key.bypass_path, message, []) if 
 	not key.bypass_lockout
 	key.bypass_lockout_possible == true
 	message := concat("", [
-		key.id, " may set BypassPolicyLockoutSafetyCheck: its value is not fixed by the template (a parameter or an unsure reading), and where it is true AWS will not verify that anyone can change the key policy after deployment.",
+		key.id, " may set BypassPolicyLockoutSafetyCheck: its value is not fixed by the template (a parameter, a merged condition or an unsure reading), and where it is true AWS will not verify that anyone can change the key policy after deployment.",
 	])
 }

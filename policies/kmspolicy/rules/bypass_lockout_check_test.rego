@@ -21,7 +21,7 @@ cases["fail_bypass"] := {
 cases["fail_bypass_possible"] := {
 	"input": fx.input_with(fx.with_key(_key, {"bypass_lockout_possible": true, "bypass_path": "/Resources/Key/Properties/BypassPolicyLockoutSafetyCheck"})),
 	"findings": {{
-		"message": "Key may set BypassPolicyLockoutSafetyCheck: its value is not fixed by the template (a parameter or an unsure reading), and where it is true AWS will not verify that anyone can change the key policy after deployment.",
+		"message": "Key may set BypassPolicyLockoutSafetyCheck: its value is not fixed by the template (a parameter, a merged condition or an unsure reading), and where it is true AWS will not verify that anyone can change the key policy after deployment.",
 		"path": "/Resources/Key/Properties/BypassPolicyLockoutSafetyCheck",
 		"related": [],
 		"resource": "Key",

@@ -48,7 +48,7 @@ _not_rotating(key) if {
 
 _state(key) := " sets EnableKeyRotation to false" if {
 	key.rotation == false
-} else := " may set EnableKeyRotation to false (its value is not fixed by the template: a parameter or an unsure reading)" if {
+} else := " may set EnableKeyRotation to false (its value is not fixed by the template: a parameter, a merged condition or an unsure reading)" if {
 	key.rotation_possibly_off == true
 } else := " does not enable automatic rotation"
 

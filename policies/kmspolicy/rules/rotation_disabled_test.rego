@@ -59,7 +59,7 @@ cases["success_value_set_elsewhere_is_not_judged"] := {
 cases["fail_rotation_possibly_off"] := {
 	"input": fx.input_with(fx.with_key(_key, {"rotation": null, "rotation_possibly_off": true})),
 	"findings": {{
-		"message": "Key may set EnableKeyRotation to false (its value is not fixed by the template: a parameter or an unsure reading): its key material never changes, although this symmetric key with AWS-generated material supports automatic rotation.",
+		"message": "Key may set EnableKeyRotation to false (its value is not fixed by the template: a parameter, a merged condition or an unsure reading): its key material never changes, although this symmetric key with AWS-generated material supports automatic rotation.",
 		"path": "/Resources/Key/Properties/EnableKeyRotation",
 		"related": [],
 		"resource": "Key",
