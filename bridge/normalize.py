@@ -18,7 +18,7 @@ from .statements import (
     statements_of,
 )
 from .suppressions import ecosystem_suppressions
-from .template_checks import template_problems
+from .template_checks import macro_message, template_problems
 
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
 IDENTITY_KINDS = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user", "AWS::IAM::Group": "group"}
@@ -381,6 +381,10 @@ class _Normalizer:
             policy = self._json_document(policy, path)
             if policy is None:
                 return []
+        if isinstance(policy, dict) and list(policy) == ["Fn::Transform"]:
+            self.problem(f"{path}/Fn::Transform",
+                         macro_message(policy["Fn::Transform"], "Fn::Transform"))
+            return []
         if isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)).startswith("Fn::"):
             self.problem(path, f"KeyPolicy built with {next(iter(policy))} cannot be analyzed statically")
             return []

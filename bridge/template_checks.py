@@ -99,7 +99,7 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
         at = "/Transform" if i is None else f"/Transform/{i}"
         name = item.get("Name") if isinstance(item, dict) else item
         if transform is not None and name not in KNOWN_TRANSFORMS:
-            problems.append((at, _macro_message(name, item, "Transform")))
+            problems.append((at, macro_message(item, "Transform")))
     stack: list[tuple[Any, str]] = [(v, join_pointer("", k)) for k, v in document.items()
                                     if k != "Transform"]
     while stack:
@@ -112,8 +112,7 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
         for key, value in node.items():
             here = f"{at}/{escape_token(key)}"
             if key == "Fn::Transform":
-                name = value.get("Name") if isinstance(value, dict) else None
-                problems.append((here, _macro_message(name, value, "Fn::Transform")))
+                problems.append((here, macro_message(value, "Fn::Transform")))
             elif key.startswith("Fn::ForEach::"):
                 problems.append((here, "Fn::ForEach over a collection the template does not "
                                        "determine: the resources it creates are not analysed"))
@@ -123,7 +122,9 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
     return sorted(problems)
 
 
-def _macro_message(name: Any, value: Any, where: str) -> str:
+def macro_message(value: Any, where: str) -> str:
+    """What a Transform item or an Fn::Transform argument hides."""
+    name = value.get("Name") if isinstance(value, dict) else value
     if name == "AWS::Include":
         params = value.get("Parameters") if isinstance(value, dict) else None
         location = params.get("Location") if isinstance(params, dict) else None
