@@ -72,16 +72,19 @@ def template_problems(document: dict, resolver: Resolver,
             continue
         props = resource.get("Properties")
         if is_intrinsic(props):
+            fn = next(iter(props))
             problems.append((join_pointer(path, "Properties"),
-                             f"Properties of '{rid}' are given by {next(iter(props))}, which "
-                             "cannot be read here: the resource is not analysed"))
+                             f"Properties of '{rid}': {macro_message(props[fn], fn)}"
+                             if fn == "Fn::Transform" else
+                             f"Properties of '{rid}' are given by {fn}, which cannot be read "
+                             "here: the resource is not analysed"))
             continue
         if props is not None and not isinstance(props, dict):
             problems.append((join_pointer(path, "Properties"),
                              f"Properties of '{rid}' must be a mapping"))
             continue
         problems.extend(_reference_problems(rtype, resource, props or {}, path, resolver))
-    problems.extend(hidden_problems(document))
+    problems.extend(p for p in hidden_problems(document) if not _covered(p[0], problems))
     return [p for p in problems if not _covered(p[0], known)]
 
 

@@ -265,3 +265,11 @@ def test_an_error_in_some_scenarios_names_them(tmp_path):
     # the prod variant is analysed: default key policy, only there
     assert {(f.rule, f.message.endswith("(only when IsProd is true)")) for f in report.findings} \
         == {("KP007", True), ("KP015", True)}
+
+
+def test_properties_from_an_include_is_one_error_naming_the_include():
+    doc = {"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {"Fn::Transform": {
+        "Name": "AWS::Include", "Parameters": {"Location": "s3://b/k.yaml"}}}}}}
+    assert normalize(doc, "t.yaml").problems == [(
+        "/Resources/K/Properties", "Properties of 'K': Fn::Transform AWS::Include inserts a "
+        "template snippet from s3://b/k.yaml at deploy: what it includes is not analysed")]
