@@ -2,8 +2,7 @@
 # title: The policy lockout safety check is bypassed
 # description: |
 #   BypassPolicyLockoutSafetyCheck: true skips the check that the caller can still change
-#   the key policy afterwards; it is how keys become unmanageable. A flag the template does
-#   not fix (a parameter without a value, an unsure reading) may be true and is reported.
+#   the key policy afterwards; it is how keys become unmanageable.
 # custom:
 #   id: KP017
 #   severity: high

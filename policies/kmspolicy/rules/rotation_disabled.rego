@@ -4,9 +4,7 @@
 #   A symmetric encryption key (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT) with
 #   AWS-generated material in AWS KMS does not set EnableKeyRotation: true. Asymmetric,
 #   HMAC, imported-material (Origin EXTERNAL) and custom-key-store keys cannot rotate
-#   automatically and are never reported. An EnableKeyRotation the template does not fix
-#   (a parameter without a value, an unsure reading) may be false and is reported. The
-#   organization config can turn this off
+#   automatically and are never reported. The organization config can turn this off
 #   (`require_rotation: false`).
 # custom:
 #   id: KP011
