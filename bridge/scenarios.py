@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations, product
 from typing import Any
 
@@ -281,30 +282,47 @@ def _text(value: Any) -> str:
 def describe(present: set[int], scenarios: list[Scenario]) -> str:
     """The shortest true description of the scenarios `present` (indexes), over the
     Conditions, e.g. "only when IsProd is true"."""
-    every = set(range(len(scenarios)))
-    literals = [(name, value) for name in _varying(scenarios) for value in (True, False)]
+    return _describe(frozenset(present), tuple(scenarios))
 
-    def covered(term: tuple) -> set[int]:
-        return {i for i in every if all(scenarios[i].truth()[n] == v for n, v in term)}
 
-    terms = [term for size in range(1, _DESCRIBE_TERMS + 1)
-             for term in combinations(literals, size) if len({n for n, _ in term}) == size]
-    exact = next((t for t in terms if covered(t) == present), None)
-    chosen: list[tuple] = [exact] if exact else []
-    if exact is None:  # a union of conjunctions, greedily the widest first
-        left = set(present)
-        candidates = [(t, covered(t)) for t in terms]
-        candidates = [(t, c) for t, c in candidates if c and c <= present]
-        while left:
-            best = max(candidates, key=lambda tc: (len(tc[1] & left), -len(tc[0])), default=None)
-            if best is None or not best[1] & left:
-                break
-            chosen.append(best[0])
-            left -= best[1]
-        if left:  # not describable with few Conditions: name each scenario
-            chosen = [tuple(scenarios[i].conditions) for i in sorted(present)]
-    return "only when " + ", or when ".join(
-        " and ".join(f"{n} is {'true' if v else 'false'}" for n, v in term) for term in chosen)
+@lru_cache(maxsize=256)
+def _describe(present: frozenset[int], scenarios: tuple[Scenario, ...]) -> str:
+    target = sum(1 << i for i in present)
+    masks = {}  # (condition, value) → the scenarios where it holds, as a bit mask
+    for name in _varying(list(scenarios)):
+        for value in (True, False):
+            masks[(name, value)] = sum(1 << i for i, s in enumerate(scenarios)
+                                       if s.truth()[name] is value)
+    literals = list(masks)
+    # conjunctions of up to _DESCRIBE_TERMS Conditions (fewer when there are many)
+    most = _DESCRIBE_TERMS if len(literals) <= 24 else 2
+    terms: list[tuple[tuple, int]] = []
+    for size in range(1, most + 1):
+        for term in combinations(literals, size):
+            if len({n for n, _ in term}) < size:
+                continue
+            mask = -1
+            for lit in term:
+                mask &= masks[lit]
+            if mask == target:
+                return "only when " + _conjunction(term)
+            if mask and mask & ~target == 0:
+                terms.append((term, mask))
+    chosen: list[tuple] = []
+    left = target
+    while left:  # a union of conjunctions, greedily the widest first
+        best = max(terms, key=lambda tm: (bin(tm[1] & left).count("1"), -len(tm[0])), default=None)
+        if best is None or not best[1] & left:
+            break
+        chosen.append(best[0])
+        left &= ~best[1]
+    if left:  # not describable with few Conditions: name each scenario
+        chosen = [scenarios[i].conditions for i in sorted(present)]
+    return "only when " + ", or when ".join(_conjunction(term) for term in chosen)
+
+
+def _conjunction(term) -> str:
+    return " and ".join(f"{n} is {'true' if v else 'false'}" for n, v in term)
 
 
 def _varying(scenarios: list[Scenario]) -> list[str]:
