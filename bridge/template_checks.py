@@ -8,8 +8,9 @@ intrinsic functions. Each problem is (JSON pointer, message), like the normalize
 
 What hides part of the template is never taken as absent (`hidden_problems`): macros
 (`Transform` names other than AWS::Serverless-2016-10-31 and AWS::LanguageExtensions,
-`Fn::Transform` anywhere, AWS::Include among them), `Fn::ForEach` loops left unexpanded
-(bridge/foreach.py expands those the template determines), and nested stacks
+`Fn::Transform` anywhere, AWS::Include among them), `Fn::ForEach` loops in Resources left
+unexpanded (bridge/foreach.py expands those the template determines; a loop in Outputs
+makes no resource), and nested stacks
 (AWS::CloudFormation::Stack, AWS::Serverless::Application) that are handed one of this
 template's keys: their template's identities and policies may use it and are not seen. A
 nested stack that is given no key is not an error: its identities reach this template's
@@ -116,7 +117,7 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
             here = f"{at}/{escape_token(key)}"
             if key == "Fn::Transform":
                 problems.append((here, macro_message(value, "Fn::Transform")))
-            elif key.startswith("Fn::ForEach::"):
+            elif key.startswith("Fn::ForEach::") and at.startswith("/Resources"):
                 problems.append((here, "Fn::ForEach over a collection the template does not "
                                        "determine: the resources it creates are not analysed"))
             else:

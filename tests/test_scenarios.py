@@ -273,3 +273,10 @@ def test_properties_from_an_include_is_one_error_naming_the_include():
     assert normalize(doc, "t.yaml").problems == [(
         "/Resources/K/Properties", "Properties of 'K': Fn::Transform AWS::Include inserts a "
         "template snippet from s3://b/k.yaml at deploy: what it includes is not analysed")]
+
+
+def test_a_loop_in_outputs_is_not_an_error_a_loop_in_properties_is():
+    loop = ["T", {"Ref": "Ts"}, {"Out${T}": {"Value": "x"}}]
+    assert hidden_problems({"Resources": {}, "Outputs": {"Fn::ForEach::O": loop}}) == []
+    doc = {"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {"Fn::ForEach::P": loop}}}}
+    assert [p for p, _ in hidden_problems(doc)] == ["/Resources/K/Properties/Fn::ForEach::P"]
