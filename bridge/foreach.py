@@ -34,7 +34,7 @@ def expand(document: dict, parameters: dict[str, str] | None = None) -> tuple[di
         if rid.startswith(PREFIX):
             expanded = _loop(value, "/Resources/" + escape_token(rid), document, parameters or {})
             if expanded is not None:
-                for new_id, (body, origin) in expanded.items():
+                for new_id in expanded:
                     if new_id in out or new_id in resources:
                         expanded = None  # CloudFormation rejects a duplicate logical ID
                         break

@@ -16,7 +16,6 @@ from .engines import EngineError
 from .findings import SEVERITIES, FileError, Finding, Related
 from .load import LoadedTemplate, TemplateError, load_template
 from .normalize import normalize
-from .scenarios import Scenario, describe, plan
 from .rules import (
     Rule,
     RuleMetadataError,
@@ -24,6 +23,7 @@ from .rules import (
     catalog_from_modules,
     read_policy_dir,
 )
+from .scenarios import Scenario, describe, plan
 from .template_checks import resource_count_problem
 
 

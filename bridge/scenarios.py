@@ -181,7 +181,7 @@ class _Planner:
                                           f"parameter values (limit {MAX_COMBINATIONS:,})"))
         groups: dict[tuple, list[dict]] = {}
         for values in product(*(v for _, v in domains)):
-            env = dict(zip((n for n, _ in domains), values))
+            env = dict(zip((n for n, _ in domains), values, strict=True))
             truth = _Evaluation(self, env).all()
             groups.setdefault(tuple(sorted(truth.items())), []).append(env)
             if len(groups) > MAX_SCENARIOS:

@@ -22,8 +22,8 @@ from kmspolicy.bridge.load import TemplateError, load_template
 from kmspolicy.bridge.normalize import normalize
 from kmspolicy.bridge.pipeline import PolicySet
 from kmspolicy.bridge.regotest import TEST_RULE_START, run_cases
-from kmspolicy.bridge.scenarios import plan
 from kmspolicy.bridge.rules import builtin_policy_dir, package_of, read_policy_dir
+from kmspolicy.bridge.scenarios import plan
 from kmspolicy.cli.config import load_config
 
 from .conftest import CORPUS, ROOT, corpus_templates, example_templates, require_in_ci

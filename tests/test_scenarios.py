@@ -178,8 +178,8 @@ def test_nested_stack_is_an_error_only_when_given_a_key():
 ])
 def test_transforms(transform, expected):
     got = hidden_problems({"Transform": transform, "Resources": {}})
-    assert [(p, m[:len(e)]) for (p, m), (_, e) in zip(got, expected)] == expected
     assert len(got) == len(expected)
+    assert [(p, m[:len(e)]) for (p, m), (_, e) in zip(got, expected, strict=True)] == expected
 
 
 def _key(props: dict, params: dict | None = None, conditions: dict | None = None,
