@@ -104,9 +104,14 @@ class FileStatus:
     keys: int = 0
     # the keys' logical IDs, for reports that list every key (JUnit); not in the JSON output
     key_ids: tuple[str, ...] = ()
+    # what the analysis of this file did not do per scenario (an optional field of v1)
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"file": self.file, "status": self.status, "keys": self.keys}
+        data = {"file": self.file, "status": self.status, "keys": self.keys}
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
 
 
 @dataclass

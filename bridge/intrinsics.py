@@ -302,6 +302,12 @@ class Resolver:
         return [(value, "")]
 
 
+def is_intrinsic(value: Any) -> bool:
+    """A mapping that is one intrinsic function (Ref, Condition, Fn::…), not data."""
+    return isinstance(value, dict) and len(value) == 1 and \
+        (next(iter(value)) in ("Ref", "Condition") or next(iter(value)).startswith("Fn::"))
+
+
 def _sam_resource_ids(document: dict, resources: dict) -> tuple[str, ...]:
     transform = document.get("Transform")
     names = transform if isinstance(transform, list) else [transform]

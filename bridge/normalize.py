@@ -6,12 +6,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import access, sam, schema
+from . import access, foreach, sam, schema, variant
 from .access import concrete
 from .identity_policies import IdentityPolicies
-from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, literal
+from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, literal
 from .policy_documents import is_json_text, json_document
 from .principals import PrincipalError, from_aws_value
+from .scenarios import Scenario
 from .statements import (
     PolicyContext,
     key_principal_problem,
@@ -20,7 +21,7 @@ from .statements import (
     statements_of,
 )
 from .suppressions import ecosystem_suppressions
-from .template_checks import template_problems
+from .template_checks import macro_message, template_problems
 
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
 SCHEMA_VERSION = 1
@@ -33,9 +34,21 @@ class Normalized:
 
 
 def normalize(document: dict, file: str, parameters: dict[str, str] | None = None,
-              config: dict | None = None) -> Normalized:
-    """The rules' input for one template, with the effective access of every key."""
-    return with_access(_Normalizer(document, file, parameters, config).run(), config)
+              config: dict | None = None, scenario: Scenario | None = None) -> Normalized:
+    """The rules' input, with the effective access of every key, for one deployable
+    variant of the template: `scenario` (from `scenarios.plan`) picks every Fn::If branch,
+    drops the resources whose Condition is false and the AWS::NoValue properties; None
+    unions the Fn::If alternatives. Fn::ForEach loops the template determines are
+    expanded. Pointers are the file's own either way."""
+    view, remap = foreach.expand(document, parameters)
+    if scenario is not None:
+        parameters = {**dict(scenario.parameters), **(parameters or {})}
+        view, chosen = variant.choose(view, scenario.truth())
+        remap = variant.Remap(chosen.prefixes, then=remap)
+    result = with_access(_Normalizer(view, file, parameters, config).run(), config)
+    if not remap:
+        return result
+    return Normalized(remap.data(result.input), [(remap.pointer(p), m) for p, m in result.problems])
 
 
 def with_access(normalized: Normalized, config: dict | None = None, keep_conditions: bool = False) -> Normalized:
@@ -51,7 +64,8 @@ def with_access(normalized: Normalized, config: dict | None = None, keep_conditi
 def _drop_condition_blocks(input_doc: dict) -> None:
     """The concrete Condition blocks serve the access model only; rules read its answers."""
     statements = [st for key in input_doc["keys"].values() for st in key["statements"]]
-    statements += [st for identity in input_doc["identities"].values() for st in identity["statements"]]
+    for identity in input_doc["identities"].values():
+        statements += identity["statements"] + ((identity.get("boundary") or {}).get("statements") or [])
     for st in statements:
         st["condition"].pop("block", None)
 
@@ -67,7 +81,8 @@ class _Normalizer:
         # a key whose Properties are not a mapping is an error (template_checks), not a
         # key with the default policy
         self.key_ids = sorted(rid for rid, r in self._typed(KEY_TYPES)
-                              if isinstance(r.get("Properties", {}), dict))
+                              if isinstance(r.get("Properties", {}), dict)
+                              and not is_intrinsic(r.get("Properties")))
         self.identities: dict[str, dict] = {}
         self.names: dict[tuple[str, str], str] = {}
         own_accounts = frozenset(str(a) for a in (config or {}).get("accounts") or [])
@@ -163,24 +178,30 @@ class _Normalizer:
         ppath = f"{base}/Properties"
         key = {
             "id": kid, "type": resource["Type"], "path": base,
-            "key_spec": _text(props.get("KeySpec"), "SYMMETRIC_DEFAULT"),
-            "key_usage": _text(props.get("KeyUsage"), "ENCRYPT_DECRYPT"),
-            "origin": _text(props.get("Origin"), "AWS_KMS"),
-            "rotation": self._flag(props.get("EnableKeyRotation")),
+            "key_spec": self._text(props, "KeySpec", "SYMMETRIC_DEFAULT"),
+            "key_usage": self._text(props, "KeyUsage", "ENCRYPT_DECRYPT"),
+            "origin": self._text(props, "Origin", "AWS_KMS"),
+            "rotation": _only(self._flag(props, "EnableKeyRotation")),
             "custom_key_store": props.get("CustomKeyStoreId") is not None,
             "rotation_path": f"{ppath}/EnableKeyRotation" if "EnableKeyRotation" in props else None,
             "pending_window": props.get("PendingWindowInDays") if isinstance(
                 props.get("PendingWindowInDays"), int) else None,
-            "bypass_lockout": self._flag(props.get("BypassPolicyLockoutSafetyCheck")) is True,
+            "bypass_lockout": self._flag(props, "BypassPolicyLockoutSafetyCheck") == {True},
             "bypass_path": f"{ppath}/BypassPolicyLockoutSafetyCheck"
             if "BypassPolicyLockoutSafetyCheck" in props else None,
-            "multi_region": self._flag(props.get("MultiRegion")) is True,
-            "enabled": self._flag(props.get("Enabled")) is not False,
+            "multi_region": self._flag(props, "MultiRegion") == {True},
+            "enabled": self._flag(props, "Enabled") != {False},
             "policy_path": f"{ppath}/KeyPolicy" if "KeyPolicy" in props else None,
             "default_policy": "KeyPolicy" not in props,
             "statements": [],
             "referenced_by": [],
         }
+        rotation = self._flag(props, "EnableKeyRotation")
+        if "EnableKeyRotation" in props and rotation != {True} and key["rotation"] is None:
+            key["rotation_possibly_off"] = True  # a parameter, a condition, an unknown value
+        if "BypassPolicyLockoutSafetyCheck" in props and not key["bypass_lockout"] and \
+                self._flag(props, "BypassPolicyLockoutSafetyCheck") != {False}:
+            key["bypass_lockout_possible"] = True
         before = len(self.ctx.problems)
         if "KeyPolicy" in props:
             key["statements"] = self._key_statements(props["KeyPolicy"], f"{ppath}/KeyPolicy")
@@ -222,6 +243,10 @@ class _Normalizer:
             policy = json_document(policy, path, self.ctx)
             if policy is None:
                 return []
+        if isinstance(policy, dict) and list(policy) == ["Fn::Transform"]:
+            self.problem(f"{path}/Fn::Transform",
+                         macro_message(policy["Fn::Transform"], "Fn::Transform"))
+            return []
         if isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)).startswith("Fn::"):
             self.problem(path, f"KeyPolicy built with {next(iter(policy))} cannot be analyzed statically")
             return []
@@ -246,15 +271,36 @@ class _Normalizer:
         statement["origin"] = {"kind": "default-key-policy"}
         return statement
 
-    def _flag(self, value: Any) -> bool | None:
-        """A boolean property: literal, "true"/"false", or a parameter with a value; else None."""
-        if isinstance(value, dict):
-            try:
-                alternatives = {literal(alt) for alt in self.resolver.strings(value)}
-            except IntrinsicError:
-                return None
-            value = alternatives.pop() if len(alternatives) == 1 else None
-        return _flag(value)
+    def _flag(self, props: dict, name: str) -> set[bool]:
+        """The values a Boolean property may take: {} when absent; both when a parameter,
+        an Fn::If, an unknown value or an unsure reading leaves it open."""
+        if name not in props:
+            return set()
+        value = props[name]
+        if not isinstance(value, dict):
+            return _readings(value)
+        try:
+            alternatives = self.resolver.strings(value)
+        except IntrinsicError:
+            return {True, False}
+        out: set[bool] = set()
+        for alt in alternatives:
+            text = literal(alt)
+            out |= _readings(text) if text is not None else {True, False}
+        return out or {True, False}
+
+    def _text(self, props: dict, name: str, default: str) -> str | None:
+        """A string property (KeySpec…): its default when absent, None when unresolved."""
+        if name not in props:
+            return default
+        value = props[name]
+        if isinstance(value, str):
+            return value
+        try:
+            alternatives = {literal(alt) for alt in self.resolver.strings(value)}
+        except IntrinsicError:
+            return None
+        return alternatives.pop() if len(alternatives) == 1 else None
 
     def _mark_references(self, keys: dict) -> None:
         for iid, identity in self.identities.items():
@@ -389,16 +435,30 @@ def _is_sam(document: dict) -> bool:
     return any(isinstance(n, str) and n.startswith("AWS::Serverless") for n in names)
 
 
-def _text(value: Any, default: str) -> str:
-    return value if isinstance(value, str) else default
+_TRUE = ("true", "yes", "on")
+_FALSE = ("false", "no", "off")
 
 
-def _flag(value: Any) -> bool | None:
+def _readings(value: Any) -> set[bool]:
+    """How CloudFormation may read a Boolean property's value. Its YAML parser is YAML 1.1:
+    unquoted yes/no/on/off are booleans (aws/aws-cli#5257); quoted, CloudFormation either
+    reads them the same way or refuses the template, so the boolean is the only deployed
+    reading. y/n are YAML 1.1 booleans that not every parser reads so: both ways."""
     if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
+        return {value}
+    if isinstance(value, str):
+        text = value.lower()
+        if text in _TRUE:
+            return {True}
+        if text in _FALSE:
+            return {False}
+        if text in ("y", "n"):
+            return {True, False}
+    return {True, False}
+
+
+def _only(values: set[bool]) -> bool | None:
+    return next(iter(values)) if len(values) == 1 else None
 
 
 def _add_unique(items: list, value: Any) -> None:

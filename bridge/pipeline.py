@@ -23,6 +23,7 @@ from .rules import (
     catalog_from_modules,
     read_policy_dir,
 )
+from .scenarios import Scenario, describe, plan
 from .template_checks import resource_count_problem
 
 
@@ -34,6 +35,7 @@ class FileReport:
     errors: list[FileError] = field(default_factory=list)
     keys: int = 0
     input: dict | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. scenarios merged beyond the cap
 
 
 class PolicySet:
@@ -131,15 +133,37 @@ class Analyzer:
             report.status = "error"
             report.errors.append(FileError(display, too_many, span.line, span.column))
             return report
-        normalized = normalize(document, display, self.parameters, self.policies.config)
-        report.input = normalized.input
-        report.keys = len(normalized.input["keys"])
-        for pointer, message in normalized.problems:
+        scenarios = plan(document, self.parameters)
+        for pointer, message in scenarios.problems:
             span, _ = template.source_map.locate(pointer)
             report.errors.append(FileError(display, _printable(message), span.line, span.column))
+        if scenarios.note:
+            report.notes.append(scenarios.note)
+        runs = [self._variant(template, display, s) for s in scenarios.scenarios or [None]]
+        report.input = runs[0].input
+        for run in runs[1:]:
+            for kid, key in run.input["keys"].items():
+                report.input["keys"].setdefault(kid, key)
+        report.keys = len(report.input["keys"])
+        findings, errors = _merge(runs, scenarios.scenarios)
+        report.findings.extend(findings)
+        report.errors.extend(errors)
+        report.findings.sort(key=Finding.sort_key)
+        if report.errors:
+            report.status = "error"
+        return report
+
+    def _variant(self, template: LoadedTemplate, display: str,
+                 scenario: Scenario | None) -> _Variant:
+        """Normalize and evaluate one deployable variant (None: the merged template)."""
+        normalized = normalize(template.document, display, self.parameters, self.policies.config,
+                               scenario=scenario)
+        variant = _Variant(normalized.input)
+        for pointer, message in normalized.problems:
+            span, _ = template.source_map.locate(pointer)
+            variant.errors.append(FileError(display, _printable(message), span.line, span.column))
         if not normalized.input["keys"]:
-            report.status = "error" if report.errors else "analyzed"
-            return report
+            return variant
         try:
             decisions = self.engine.findings(normalized.input)
             if not isinstance(decisions, list):
@@ -149,20 +173,16 @@ class Analyzer:
             if self.debug and not isinstance(exc, EngineError):
                 raise
             detail = str(exc) if isinstance(exc, EngineError) else _exception_line(exc)
-            report.status = "error"
-            report.errors.append(FileError(display, f"engine error: {detail}", kind="engine"))
-            return report
+            variant.errors.append(FileError(display, f"engine error: {detail}", kind="engine"))
+            return variant
         for decision in decisions:
-            finding = self._locate(decision, template, normalized.input, display, report)
+            finding = self._locate(decision, template, normalized.input, display, variant)
             if finding is not None:
-                report.findings.append(finding)
-        report.findings.sort(key=Finding.sort_key)
-        if report.errors:
-            report.status = "error"
-        return report
+                variant.findings.append(finding)
+        return variant
 
     def _locate(self, decision: Any, template: LoadedTemplate, input_doc: dict, display: str,
-                report: FileReport) -> Finding | None:
+                report: _Variant) -> Finding | None:
         try:
             rule_id = decision["rule"]
             pointer = decision["path"]
@@ -208,6 +228,39 @@ class Analyzer:
             finding.suppressed = True
             finding.suppression_reason = reason
         return finding
+
+
+@dataclass
+class _Variant:
+    input: dict
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+
+
+def _merge(runs: list[_Variant], scenarios: list[Scenario]) -> tuple[list[Finding], list[FileError]]:
+    """One finding (or error) per distinct result; one that holds in only some scenarios
+    names them in its message."""
+    if len(runs) == 1:
+        return runs[0].findings, runs[0].errors
+    found: dict[tuple, tuple[Finding, set[int]]] = {}
+    failed: dict[tuple, tuple[FileError, set[int]]] = {}
+    for i, run in enumerate(runs):
+        for f in run.findings:
+            found.setdefault((f.rule, f.resource, f.path, f.message), (f, set()))[1].add(i)
+        for e in run.errors:
+            failed.setdefault((e.message, e.line, e.column, e.kind), (e, set()))[1].add(i)
+    every = set(range(len(runs)))
+    findings = []
+    for finding, present in found.values():
+        if present != every:
+            finding.message = f"{finding.message} ({describe(present, scenarios)})"
+        findings.append(finding)
+    errors = []
+    for error, present in failed.values():
+        if present != every:
+            error.message = _printable(f"{error.message} ({describe(present, scenarios)})")
+        errors.append(error)
+    return findings, errors
 
 
 def _decision_severity(decision: dict, rule: Rule) -> str:

@@ -5,14 +5,25 @@ any work is done. `template_problems` reports resources that are not a mapping w
 `Type`, `Properties` that are not a mapping, and, in keys and in the identities and
 policies that can reach them, references to nothing the template defines and unknown
 intrinsic functions. Each problem is (JSON pointer, message), like the normalizer's.
+
+What hides part of the template is never taken as absent (`hidden_problems`): macros
+(`Transform` names other than AWS::Serverless-2016-10-31 and AWS::LanguageExtensions,
+`Fn::Transform` anywhere, AWS::Include among them), `Fn::ForEach` loops in Resources left
+unexpanded (bridge/foreach.py expands those the template determines; a loop in Outputs
+makes no resource), and nested stacks
+(AWS::CloudFormation::Stack, AWS::Serverless::Application) that are handed one of this
+template's keys: their template's identities and policies may use it and are not seen. A
+nested stack that is given no key is not an error: its identities reach this template's
+keys only through the account, like those of any other stack, which the account findings
+already cover; its own keys are analysed when its template is.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .intrinsics import Resolver
-from .sourcemap import join_pointer
+from .intrinsics import Resolver, is_intrinsic
+from .sourcemap import escape_token, join_pointer
 
 MAX_RESOURCES = 500
 """CloudFormation's quota of resources per template; beyond it the file is refused."""
@@ -50,7 +61,7 @@ def template_problems(document: dict, resolver: Resolver,
     problems: list[tuple[str, str]] = []
     for rid, resource in resources.items():
         path = join_pointer("/Resources", rid)
-        if rid.startswith("Fn::ForEach::"):  # AWS::LanguageExtensions loop, expanded at deploy
+        if rid.startswith("Fn::ForEach::") or rid == "Fn::Transform":  # hidden_problems
             continue
         if not isinstance(resource, dict):
             problems.append((path, f"resource '{rid}' must be a mapping with a Type"))
@@ -61,12 +72,112 @@ def template_problems(document: dict, resolver: Resolver,
                              f"resource '{rid}' needs a Type that is a string"))
             continue
         props = resource.get("Properties")
+        if is_intrinsic(props):
+            fn = next(iter(props))
+            problems.append((join_pointer(path, "Properties"),
+                             f"Properties of '{rid}': {macro_message(props[fn], fn)}"
+                             if fn == "Fn::Transform" else
+                             f"Properties of '{rid}' are given by {fn}, which cannot be read "
+                             "here: the resource is not analysed"))
+            continue
         if props is not None and not isinstance(props, dict):
             problems.append((join_pointer(path, "Properties"),
                              f"Properties of '{rid}' must be a mapping"))
             continue
         problems.extend(_reference_problems(rtype, resource, props or {}, path, resolver))
+    problems.extend(p for p in hidden_problems(document) if not _covered(p[0], problems))
     return [p for p in problems if not _covered(p[0], known)]
+
+
+KNOWN_TRANSFORMS = ("AWS::Serverless-2016-10-31", "AWS::LanguageExtensions")
+NESTED_STACK_TYPES = ("AWS::CloudFormation::Stack", "AWS::Serverless::Application")
+KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
+
+
+def hidden_problems(document: dict) -> list[tuple[str, str]]:
+    """The parts of the template that CloudFormation fills in at deploy or elsewhere."""
+    problems: list[tuple[str, str]] = []
+    transform = document.get("Transform")
+    items = list(enumerate(transform)) if isinstance(transform, list) else [(None, transform)]
+    for i, item in items:
+        at = "/Transform" if i is None else f"/Transform/{i}"
+        name = item.get("Name") if isinstance(item, dict) else item
+        if transform is not None and name not in KNOWN_TRANSFORMS:
+            problems.append((at, macro_message(item, "Transform")))
+    stack: list[tuple[Any, str]] = [(v, join_pointer("", k)) for k, v in document.items()
+                                    if k != "Transform"]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, list):
+            stack.extend((v, f"{at}/{i}") for i, v in enumerate(node))
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            here = f"{at}/{escape_token(key)}"
+            if key == "Fn::Transform":
+                problems.append((here, macro_message(value, "Fn::Transform")))
+            elif key.startswith("Fn::ForEach::") and at.startswith("/Resources"):
+                problems.append((here, "Fn::ForEach over a collection the template does not "
+                                       "determine: the resources it creates are not analysed"))
+            else:
+                stack.append((value, here))
+    problems.extend(_nested_stack_problems(document))
+    return sorted(problems)
+
+
+def macro_message(value: Any, where: str) -> str:
+    """What a Transform item or an Fn::Transform argument hides."""
+    name = value.get("Name") if isinstance(value, dict) else value
+    if name == "AWS::Include":
+        params = value.get("Parameters") if isinstance(value, dict) else None
+        location = params.get("Location") if isinstance(params, dict) else None
+        source = f" from {location}" if isinstance(location, str) else ""
+        return (f"{where} AWS::Include inserts a template snippet{source} at deploy: what it "
+                "includes is not analysed")
+    shown = name if isinstance(name, str) else "a macro the template does not name"
+    return f"{where} {shown} rewrites the template at deploy: what it produces is not analysed"
+
+
+def _nested_stack_problems(document: dict) -> list[tuple[str, str]]:
+    resources = document.get("Resources")
+    if not isinstance(resources, dict):
+        return []
+    keys = {rid for rid, r in resources.items() if isinstance(r, dict) and r.get("Type") in KEY_TYPES}
+    out = []
+    for rid, resource in resources.items():
+        if not isinstance(resource, dict) or resource.get("Type") not in NESTED_STACK_TYPES:
+            continue
+        given = sorted(_mentions(resource.get("Properties"), keys))
+        if given:
+            out.append((join_pointer("/Resources", rid),
+                        f"nested stack '{rid}' ({resource['Type']}) is given {', '.join(given)}: "
+                        "the identities and policies its template defines may use the key and "
+                        "are not analysed"))
+    return out
+
+
+def _mentions(value: Any, ids: set[str]) -> set[str]:
+    """Logical IDs among `ids` that `value` refers to (Ref, Fn::GetAtt, Fn::Sub)."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            ref, att, sub = node.get("Ref"), node.get("Fn::GetAtt"), node.get("Fn::Sub")
+            if isinstance(ref, str) and ref in ids:
+                found.add(ref)
+            if isinstance(att, list) and att and att[0] in ids:
+                found.add(att[0])
+            if isinstance(att, str) and att.split(".", 1)[0] in ids:
+                found.add(att.split(".", 1)[0])
+            text = sub if isinstance(sub, str) else (sub[0] if isinstance(sub, list) and sub else "")
+            if isinstance(text, str):
+                found |= {k for k in ids if "${" + k + "}" in text or "${" + k + "." in text}
+            stack.extend(node.values())
+    return found
 
 
 def _reference_problems(rtype: str, resource: dict, props: dict, path: str,

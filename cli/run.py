@@ -128,6 +128,7 @@ def add_report(result: Result, report: FileReport, explicit: bool) -> None:
             result.skipped.append(report.file)
         return
     key_ids = tuple(sorted((report.input or {}).get("keys") or {}))
-    result.files.append(FileStatus(report.file, report.status, report.keys, key_ids))
+    result.files.append(FileStatus(report.file, report.status, report.keys, key_ids,
+                                   tuple(report.notes)))
     result.findings.extend(report.findings)
     result.errors.extend(report.errors)

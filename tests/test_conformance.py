@@ -23,6 +23,7 @@ from kmspolicy.bridge.normalize import normalize
 from kmspolicy.bridge.pipeline import PolicySet
 from kmspolicy.bridge.regotest import TEST_RULE_START, run_cases
 from kmspolicy.bridge.rules import builtin_policy_dir, package_of, read_policy_dir
+from kmspolicy.bridge.scenarios import plan
 from kmspolicy.cli.config import load_config
 
 from .conftest import CORPUS, ROOT, corpus_templates, example_templates, require_in_ci
@@ -85,6 +86,13 @@ def rule_input(path) -> dict | None:
     return normalize(document, path.name).input
 
 
+def scenario_inputs(path) -> list[dict]:
+    """The input of every deployable variant (one, merged, without Conditions)."""
+    document = load_template(str(path)).document
+    return [normalize(document, path.name, scenario=s).input
+            for s in plan(document).scenarios or [None]]
+
+
 EXAMPLES = example_templates()
 CORPUS_FILES = corpus_templates() or [pytest.param(None, marks=pytest.mark.skip(
     reason=f"no template corpus at {CORPUS} (the shared folder is absent)"))]
@@ -92,10 +100,13 @@ CORPUS_FILES = corpus_templates() or [pytest.param(None, marks=pytest.mark.skip(
 
 @pytest.mark.parametrize("template", EXAMPLES, ids=lambda p: p.parent.name)
 def test_examples_agree(builtin_engines, org_engines, template):
-    input_doc = rule_input(template)
-    assert input_doc is not None and input_doc["keys"]
-    builtin_engines.compare(input_doc)
-    org_engines.compare(input_doc)
+    inputs = scenario_inputs(template)
+    # an example of a part that cannot be analysed may have no key to compare on
+    hidden = bool(json.loads((template.parent / "expected.json").read_text()).get("errors"))
+    assert hidden or any(doc["keys"] for doc in inputs)
+    for input_doc in inputs:
+        builtin_engines.compare(input_doc)
+        org_engines.compare(input_doc)
 
 
 @pytest.mark.parametrize("template", CORPUS_FILES, ids=lambda p: p.name if p else "corpus")

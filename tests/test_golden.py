@@ -44,8 +44,17 @@ def test_example_matches_expected(template):
     code, doc = run_json(template, *expected.get("args", []))
     schema.validate(doc, "output-v1")
     got = [{"rule": f["rule"], "line": f["line"], "column": f["column"]} for f in doc["findings"]]
-    assert got == expected["findings"]
-    assert doc["errors"] == []
+    assert got == [{k: f[k] for k in ("rule", "line", "column")} for f in expected["findings"]]
+    # optional: a part of the message (the scenario a finding holds in), errors, notes
+    for want, found in zip(expected["findings"], doc["findings"], strict=True):
+        assert want.get("contains", "") in found["message"]
+    errors = [{"line": e["line"], "column": e["column"]} for e in doc["errors"]]
+    assert errors == [{k: e[k] for k in ("line", "column")} for e in expected.get("errors", [])]
+    for want, found in zip(expected.get("errors", []), doc["errors"], strict=True):
+        assert want["contains"] in found["message"]
+    notes = [n for f in doc["files"] for n in f.get("notes", [])]
+    assert len(notes) == len(expected.get("notes", []))
+    assert all(want in note for want, note in zip(expected.get("notes", []), notes, strict=True))
     assert code == expected["exit_code"]
 
 

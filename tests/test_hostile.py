@@ -322,11 +322,12 @@ def test_resource_limit_just_under_and_just_over(analyzer, tmp_path):
 
 
 def test_alternatives_limit_just_under_and_just_over(analyzer, tmp_path):
-    def joined(ifs: int) -> dict:
+    def joined(ifs: int) -> dict:  # one independent Condition each: over 64 scenarios, merged
         document = _key_policy([_statement({"Fn::Join": ["", [
             "arn:aws:iam::111122223333:role/",
-            *({"Fn::If": ["IsProd", f"a{i}", f"b{i}"]} for i in range(ifs))]]})])
-        document["Conditions"] = {"IsProd": {"Fn::Equals": ["a", "b"]}}
+            *({"Fn::If": [f"C{i}", f"a{i}", f"b{i}"]} for i in range(ifs))]]})])
+        document["Parameters"] = {f"P{i}": {"Type": "String"} for i in range(ifs)}
+        document["Conditions"] = {f"C{i}": {"Fn::Equals": [{"Ref": f"P{i}"}, "a"]} for i in range(ifs)}
         return document
 
     doubling = intrinsics.MAX_ALTERNATIVES.bit_length() - 1  # 2 ** doubling == the limit

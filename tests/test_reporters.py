@@ -500,3 +500,19 @@ def test_documented_example_is_valid_output():
     blocks = re.findall(r"```json\n(.*?)```", doc_md.read_text(encoding="utf-8"), re.S)
     assert len(blocks) == 1
     validate(json.loads(blocks[0]), "output-v1")
+
+
+def test_file_notes_in_every_format():
+    """A note (scenarios merged beyond the cap) is in the JSON, text, GitHub and SARIF output."""
+    note = "not analysed per scenario: it has more than 64 scenarios"
+    result = Result(files=[FileStatus("a.yaml", "analyzed", 1, ("K",), (note,))])
+    doc = json.loads(render("json", result))
+    validate(doc, "output-v1")
+    assert doc["files"] == [{"file": "a.yaml", "status": "analyzed", "keys": 1, "notes": [note]}]
+    assert f"note: a.yaml: {note}\n" in render("text", result)
+    assert f"::warning file=a.yaml,title=kmspolicy%3A analysis note::{note}\n" in render("github", result)
+    sarif = json.loads(render("sarif", result))["runs"][0]["invocations"][0]
+    assert sarif["toolExecutionNotifications"] == [
+        {"level": "warning", "message": {"text": f"a.yaml: {note}"}, "descriptor": {"id": "analysis-note"}}]
+    assert json.loads(render("json", Result(files=[FileStatus("a.yaml", "analyzed", 1)])))["files"] == [
+        {"file": "a.yaml", "status": "analyzed", "keys": 1}]

@@ -325,7 +325,7 @@ def test_eval_writes_several_formats_from_one_spooled_result(tmp_path, monkeypat
     args = [arg for name in names for arg in ("-f", f"{name}={tmp_path / name}")]
     together = CliRunner().invoke(cli_main.main, ["eval", "--jobs", "1", "-f", "text", *args,
                                                   "--severity", "medium", *targets])
-    assert together.exit_code == 1, together.output
+    assert together.exit_code == 2, together.output  # examples/variants shows unanalysable parts
     alone = CliRunner().invoke(cli_main.main, ["eval", "--jobs", "1", "--severity", "medium",
                                                *targets])
     assert together.stdout == alone.stdout and "finding" in alone.stdout

@@ -100,6 +100,9 @@ class GithubReporter(StreamingReporter):
 def _annotations(result: Result, context: ReportContext) -> Iterator[str]:
     # what GitHub must not drop comes first: files not analyzed, then the most severe
     yield from (error_command(error) for error in sorted_items(result.errors, key=_error_key))
+    for status in result.files:  # e.g. scenarios merged beyond the cap
+        yield from (command("warning", {"file": status.file, "title": "kmspolicy: analysis note"},
+                            note) for note in status.notes)
     if not context.quiet:
         shown = (f for f in result.findings if context.verbose or not f.suppressed)
         for f in sorted_items(shown, key=lambda f: (f.suppressed, -SEVERITY_RANK.get(f.severity, 0),

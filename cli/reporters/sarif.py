@@ -199,6 +199,9 @@ def _results(findings: Iterable[Finding], index: dict[str, int]) -> Iterator[dic
 def _notifications(result: Result, context: ReportContext, left_out: int) -> Iterator[dict]:
     errors = sorted_items(result.errors, key=lambda e: (e.file, e.line or 0, e.column or 0, e.message))
     yield from (error_notification(e) for e in errors)
+    for status in result.files:  # e.g. scenarios merged beyond the cap
+        yield from (note("analysis-note", f"{status.file}: {text}", "warning")
+                    for text in status.notes)
     if left_out:
         yield note("results-limit", f"{left_out} less severe results were left out: "
                    f"GitHub code scanning accepts at most {MAX_RESULTS} results per run.", "warning")
@@ -215,7 +218,8 @@ def sarif_document(result: Result, context: ReportContext, kept: Spool[Finding])
     findings = _within_limit(sorted_items(result.findings, key=_report_order), count, kept)
     left_out = max(0, count - MAX_RESULTS)
     invocation: dict = {"executionSuccessful": not result.errors}
-    if result.errors or left_out or context.baseline_hidden:
+    noted = any(status.notes for status in result.files)
+    if result.errors or left_out or context.baseline_hidden or noted:
         invocation["toolExecutionNotifications"] = Streamed(_notifications(result, context, left_out))
     return {
         "$schema": SCHEMA_URI,

@@ -93,6 +93,9 @@ class TextReporter(StreamingReporter):
                 stream.write("\n".join(self._finding(finding, context, paint)) + "\n\n")
         for error in sorted_items(result.errors, key=_error_key):
             stream.write(f"{paint('error', ERROR)}: {_clean(str(error))}\n")
+        for status in result.files:
+            for note in status.notes:
+                stream.write(f"note: {_clean(status.file)}: {_clean(note)}\n")
         stream.write(summary_line(result) + "\n")
 
     def _finding(self, f: Finding, context: ReportContext, paint: _Paint) -> list[str]:

@@ -22,3 +22,12 @@ findings contains result.finding("KP017", key, key.bypass_path, message, []) if 
 		key.id, " sets BypassPolicyLockoutSafetyCheck: AWS will not verify that anyone can change the key policy after deployment.",
 	])
 }
+
+findings contains result.finding("KP017", key, key.bypass_path, message, []) if {
+	some key in input.keys
+	not key.bypass_lockout
+	key.bypass_lockout_possible == true
+	message := concat("", [
+		key.id, " may set BypassPolicyLockoutSafetyCheck: its value is not fixed by the template (a parameter, a merged condition or an unsure reading), and where it is true AWS will not verify that anyone can change the key policy after deployment.",
+	])
+}

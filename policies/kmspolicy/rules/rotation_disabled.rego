@@ -39,9 +39,16 @@ _not_rotating(key) if {
 	key.rotation_path == null
 }
 
-_state(key) := " sets EnableKeyRotation to false" if key.rotation == false
+_not_rotating(key) if {
+	key.rotation == null
+	key.rotation_possibly_off == true
+}
 
-_state(key) := " does not enable automatic rotation" if key.rotation == null
+_state(key) := " sets EnableKeyRotation to false" if {
+	key.rotation == false
+} else := " may set EnableKeyRotation to false (its value is not fixed by the template: a parameter, a merged condition or an unsure reading)" if {
+	key.rotation_possibly_off == true
+} else := " does not enable automatic rotation"
 
 _where(key) := key.rotation_path if key.rotation_path != null
 

@@ -51,7 +51,23 @@ cases["success_custom_key_store"] := {
 	"findings": set(),
 }
 
-cases["success_unresolved_value_is_not_judged"] := {
+cases["success_value_set_elsewhere_is_not_judged"] := {
 	"input": fx.input_with(fx.with_key(_key, {"rotation": null})),
+	"findings": set(),
+}
+
+cases["fail_rotation_possibly_off"] := {
+	"input": fx.input_with(fx.with_key(_key, {"rotation": null, "rotation_possibly_off": true})),
+	"findings": {{
+		"message": "Key may set EnableKeyRotation to false (its value is not fixed by the template: a parameter, a merged condition or an unsure reading): its key material never changes, although this symmetric key with AWS-generated material supports automatic rotation.",
+		"path": "/Resources/Key/Properties/EnableKeyRotation",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP011",
+	}},
+}
+
+cases["success_unknown_key_spec_is_not_judged"] := {
+	"input": fx.input_with(fx.with_key(_key, {"rotation": false, "key_spec": null})),
 	"findings": set(),
 }

@@ -1,0 +1,282 @@
+"""Scenarios (bridge/scenarios.py), one variant of a template (variant.py), Fn::ForEach
+(foreach.py), and the normalizer reading flags and key properties per scenario."""
+
+from __future__ import annotations
+
+import pytest
+
+from kmspolicy.bridge import foreach, scenarios, variant
+from kmspolicy.bridge.normalize import normalize
+from kmspolicy.bridge.template_checks import hidden_problems
+
+
+def truths(plan: scenarios.Plan) -> list[dict]:
+    return [s.truth() for s in plan.scenarios]
+
+
+def test_no_conditions_is_one_merged_analysis():
+    assert scenarios.plan({"Resources": {}}) == scenarios.Plan()
+
+
+def test_allowed_values_enumerate_and_dependent_conditions_stay_consistent():
+    doc = {
+        "Parameters": {"Env": {"Type": "String", "AllowedValues": ["dev", "test", "prod"]}},
+        "Conditions": {
+            "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+            "IsDev": {"Fn::Equals": ["dev", {"Ref": "Env"}]},
+            "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]},
+            "ProdOrDev": {"Fn::Or": [{"Condition": "IsProd"}, {"Condition": "IsDev"}]},
+        },
+        "Resources": {},
+    }
+    plan = scenarios.plan(doc)
+    assert truths(plan) == [  # ordered with the Conditions true first, by name
+        {"IsDev": True, "IsProd": False, "NotProd": True, "ProdOrDev": True},
+        {"IsDev": False, "IsProd": True, "NotProd": False, "ProdOrDev": True},
+        {"IsDev": False, "IsProd": False, "NotProd": True, "ProdOrDev": False},
+    ]
+    # each scenario fixes the one value of Env that gives it
+    assert [dict(s.parameters) for s in plan.scenarios] == [{"Env": "dev"}, {"Env": "prod"},
+                                                            {"Env": "test"}]
+
+
+def test_a_value_or_default_fixes_the_condition():
+    doc = {"Parameters": {"Env": {"Type": "String", "Default": "dev"}},
+           "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}}, "Resources": {}}
+    assert truths(scenarios.plan(doc)) == [{"IsProd": False}]
+    assert truths(scenarios.plan(doc, {"Env": "prod"})) == [{"IsProd": True}]
+
+
+def test_free_parameter_and_pseudo_parameter_may_be_either():
+    doc = {"Parameters": {"Name": {"Type": "String"}},
+           "Conditions": {"Named": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Name"}, ""]}]},
+                          "East": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+                          "Both": {"Fn::And": [{"Condition": "Named"}, {"Condition": "East"}]}},
+           "Resources": {}}
+    plan = scenarios.plan(doc)
+    assert len(plan.scenarios) == 4
+    assert all(t["Both"] == (t["Named"] and t["East"]) for t in truths(plan))
+
+
+def test_two_free_parameters_compared_is_a_free_truth():
+    doc = {"Parameters": {"A": {"Type": "String"}, "B": {"Type": "String"}},
+           "Conditions": {"Same": {"Fn::Equals": [{"Ref": "A"}, {"Ref": "B"}]}}, "Resources": {}}
+    assert sorted(t["Same"] for t in truths(scenarios.plan(doc))) == [False, True]
+
+
+def test_beyond_the_cap_the_plan_is_merged_with_a_note():
+    n = 7
+    doc = {"Parameters": {f"P{i}": {"Type": "String"} for i in range(n)},
+           "Conditions": {f"C{i}": {"Fn::Equals": [{"Ref": f"P{i}"}, "x"]} for i in range(n)},
+           "Resources": {}}
+    plan = scenarios.plan(doc)
+    assert plan.scenarios == [] and "more than 64 scenarios" in plan.note
+    doc["Conditions"].pop("C6")
+    assert len(scenarios.plan(doc).scenarios) == 64 and scenarios.plan(doc).note is None
+
+
+@pytest.mark.parametrize("conditions, where, message", [
+    ({"A": {"Condition": "B"}, "B": {"Condition": "A"}}, "/Conditions/", "depends on itself"),
+    ({"A": {"Fn::Equals": ["x"]}}, "/Conditions/A", "Fn::Equals takes two values"),
+    ({"A": {"Fn::If": ["B", "x", "y"]}}, "/Conditions/A", "Fn::If cannot be used in a condition"),
+    ({"A": {"Condition": "Missing"}}, "/Conditions/A", "is not defined"),
+])
+def test_bad_conditions_are_located_problems(conditions, where, message):
+    plan = scenarios.plan({"Conditions": conditions, "Resources": {}})
+    (pointer, text), = plan.problems
+    assert pointer.startswith(where) and message in text and plan.scenarios == []
+
+
+def test_an_undefined_condition_in_fn_if_or_on_a_resource_is_a_problem():
+    doc = {"Conditions": {"A": {"Fn::Equals": ["x", "x"]}},
+           "Resources": {"K": {"Type": "AWS::KMS::Key", "Condition": "B"}}}
+    assert scenarios.plan(doc).problems[0][0] == "/Resources/K/Condition"
+    doc["Resources"]["K"] = {"Type": "AWS::KMS::Key",
+                             "Properties": {"Description": {"Fn::If": ["C", "a", "b"]}}}
+    assert scenarios.plan(doc).problems[0][0] == "/Resources/K/Properties/Description"
+
+
+def _scenarios(*rows: dict) -> list[scenarios.Scenario]:
+    return [scenarios.Scenario(tuple(sorted(r.items()))) for r in rows]
+
+
+def test_describe_is_the_shortest_true_description():
+    s = _scenarios({"A": True, "B": True}, {"A": True, "B": False},
+                   {"A": False, "B": True}, {"A": False, "B": False})
+    assert scenarios.describe({0, 1}, s) == "only when A is true"
+    assert scenarios.describe({2}, s) == "only when A is false and B is true"
+    assert scenarios.describe({0, 3}, s) == ("only when A is true and B is true, "
+                                             "or when A is false and B is false")
+
+
+def test_describe_ignores_conditions_that_never_vary():
+    s = _scenarios({"A": True, "Fixed": True}, {"A": False, "Fixed": True})
+    assert scenarios.describe({1}, s) == "only when A is false"
+
+
+def test_choose_picks_branches_drops_novalue_and_conditional_resources():
+    doc = {"Resources": {
+        "K": {"Type": "AWS::KMS::Key", "Properties": {
+            "EnableKeyRotation": {"Fn::If": ["C", True, {"Ref": "AWS::NoValue"}]},
+            "KeyPolicy": {"Statement": [{"Fn::If": ["C", {"Sid": "a"}, {"Ref": "AWS::NoValue"}]},
+                                        {"Sid": "b", "Action": {"Fn::If": ["C", "x", "y"]}}]}}},
+        "Only": {"Type": "AWS::KMS::Key", "Condition": "C"}}}
+    off, remap = variant.choose(doc, {"C": False})
+    assert off["Resources"] == {"K": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": {"Statement": [{"Sid": "b", "Action": "y"}]}}}}
+    # pointers into the variant lead back to the file's own nodes
+    assert remap.pointer("/Resources/K/Properties/KeyPolicy/Statement/0/Action") == \
+        "/Resources/K/Properties/KeyPolicy/Statement/1/Action/Fn::If/2"
+    assert remap.pointer("/Resources/K/Properties/KeyPolicy/Statement/0/Sid") == \
+        "/Resources/K/Properties/KeyPolicy/Statement/1/Sid"
+    on, remap = variant.choose(doc, {"C": True})
+    assert set(on["Resources"]) == {"K", "Only"}
+    assert remap.pointer("/Resources/K/Properties/KeyPolicy/Statement/0/Sid") == \
+        "/Resources/K/Properties/KeyPolicy/Statement/0/Fn::If/1/Sid"
+
+
+def test_foreach_expands_literal_and_known_list_collections():
+    body = {"Type": "AWS::KMS::Key", "Properties": {"Description": {"Fn::Sub": "key ${T}"},
+                                                    "Alias": {"Ref": "T"}}}
+    doc = {"Parameters": {"Ts": {"Type": "CommaDelimitedList", "Default": "a-1, b"}},
+           "Resources": {"Fn::ForEach::Keys": ["T", {"Ref": "Ts"}, {"Key&{T}": body}]}}
+    expanded, remap = foreach.expand(doc)
+    assert expanded["Resources"] == {
+        "Keya1": {"Type": "AWS::KMS::Key", "Properties": {"Description": {"Fn::Sub": "key a-1"},
+                                                          "Alias": "a-1"}},
+        "Keyb": {"Type": "AWS::KMS::Key", "Properties": {"Description": {"Fn::Sub": "key b"},
+                                                         "Alias": "b"}}}
+    assert remap.pointer("/Resources/Keyb/Properties") == "/Resources/Fn::ForEach::Keys/2/Key&{T}/Properties"
+
+
+def test_foreach_over_an_undetermined_collection_stays_and_is_an_error():
+    doc = {"Parameters": {"Ts": {"Type": "CommaDelimitedList"}},
+           "Resources": {"Fn::ForEach::Keys": ["T", {"Ref": "Ts"}, {"Key${T}": {"Type": "AWS::KMS::Key"}}]}}
+    expanded, _ = foreach.expand(doc)
+    assert expanded == doc
+    (pointer, message), = hidden_problems(doc)
+    assert pointer == "/Resources/Fn::ForEach::Keys" and "not analysed" in message
+    assert foreach.expand(doc, {"Ts": "x"})[0]["Resources"] == {"Keyx": {"Type": "AWS::KMS::Key"}}
+
+
+def test_nested_stack_is_an_error_only_when_given_a_key():
+    stack = {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "https://x"}}
+    assert hidden_problems({"Resources": {"S": stack}}) == []
+    key = {"Type": "AWS::KMS::Key"}
+    assert hidden_problems({"Resources": {"S": stack, "K": key}}) == []
+    given = dict(stack, Properties={"Parameters": {"Key": {"Fn::Sub": "${K.Arn}"}}})
+    (pointer, message), = hidden_problems({"Resources": {"S": given, "K": key}})
+    assert pointer == "/Resources/S" and "is given K" in message
+
+
+@pytest.mark.parametrize("transform, expected", [
+    ("AWS::Serverless-2016-10-31", []),
+    (["AWS::LanguageExtensions", "AWS::Serverless-2016-10-31"], []),
+    ("Mine", [("/Transform", "Transform Mine rewrites the template at deploy")]),
+    ([{"Name": "AWS::Include", "Parameters": {"Location": "s3://b/k"}}],
+     [("/Transform/0", "Transform AWS::Include inserts a template snippet from s3://b/k")]),
+])
+def test_transforms(transform, expected):
+    got = hidden_problems({"Transform": transform, "Resources": {}})
+    assert len(got) == len(expected)
+    assert [(p, m[:len(e)]) for (p, m), (_, e) in zip(got, expected, strict=True)] == expected
+
+
+def _key(props: dict, params: dict | None = None, conditions: dict | None = None,
+         scenario=None) -> dict:
+    doc = {"Parameters": params or {}, "Conditions": conditions or {},
+           "Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": props}}}
+    return normalize(doc, "t.yaml", scenario=scenario).input["keys"]["K"]
+
+
+@pytest.mark.parametrize("value, rotation, possibly_off", [
+    (True, True, False), ("no", False, False), ("Off", False, False), ("yes", True, False),
+    ("ON", True, False), ("n", None, True), ({"Ref": "Free"}, None, True),
+    ({"Ref": "Fixed"}, True, False), ({"Fn::If": ["C", True, False]}, None, True),
+])
+def test_rotation_readings(value, rotation, possibly_off):
+    params = {"Free": {"Type": "String"}, "Fixed": {"Type": "String", "Default": "true"}}
+    key = _key({"EnableKeyRotation": value}, params)
+    assert key["rotation"] is rotation
+    assert key.get("rotation_possibly_off", False) is possibly_off
+
+
+@pytest.mark.parametrize("value, bypass, possible", [
+    (True, True, False), ("no", False, False), ("on", True, False), ("y", False, True),
+    ({"Ref": "Free"}, False, True), ({"Fn::If": ["C", True, False]}, False, True),
+    ({"Fn::If": ["C", False, "off"]}, False, False),
+])
+def test_bypass_readings(value, bypass, possible):
+    key = _key({"BypassPolicyLockoutSafetyCheck": value}, {"Free": {"Type": "String"}})
+    assert key["bypass_lockout"] is bypass
+    assert key.get("bypass_lockout_possible", False) is possible
+
+
+def test_flags_and_key_spec_per_scenario():
+    params = {"Env": {"Type": "String", "AllowedValues": ["dev", "prod"]}}
+    conditions = {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}}
+    props = {"BypassPolicyLockoutSafetyCheck": {"Fn::If": ["IsProd", False, True]},
+             "KeySpec": {"Fn::If": ["IsProd", "SYMMETRIC_DEFAULT", "HMAC_256"]}}
+    doc = {"Parameters": params, "Conditions": conditions, "Resources": {}}
+    prod, dev = scenarios.plan(doc).scenarios
+    assert _key(props, params, conditions, prod)["bypass_lockout"] is False
+    assert _key(props, params, conditions, dev)["bypass_lockout"] is True
+    assert _key(props, params, conditions, dev)["key_spec"] == "HMAC_256"
+    assert _key(props, params, conditions)["key_spec"] is None  # merged: undetermined
+    assert _key({"KeySpec": {"Fn::FindInMap": ["M", "a", "b"]}})["key_spec"] is None
+    assert _key({})["key_spec"] == "SYMMETRIC_DEFAULT"
+
+
+def test_properties_given_by_an_intrinsic_are_never_the_default_policy():
+    doc = {"Resources": {"K": {"Type": "AWS::KMS::Key",
+                               "Properties": {"Fn::If": ["C", {}, {"KeyPolicy": {}}]}}}}
+    result = normalize(doc, "t.yaml")
+    assert result.input["keys"] == {}
+    assert result.problems == [("/Resources/K/Properties",
+                                "Properties of 'K' are given by Fn::If, which cannot be read "
+                                "here: the resource is not analysed")]
+
+
+def test_scenario_pointers_in_the_input_are_the_files():
+    conditions = {"C": {"Fn::Equals": ["a", "a"]}}
+    props = {"KeyPolicy": {"Fn::If": ["C", {"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}]},
+        {"Ref": "AWS::NoValue"}]}}
+    only, = scenarios.plan({"Conditions": conditions, "Resources": {}}).scenarios
+    key = _key(props, conditions=conditions, scenario=only)
+    assert key["policy_path"] == "/Resources/K/Properties/KeyPolicy/Fn::If/1"
+    assert key["statements"][0]["path"] == "/Resources/K/Properties/KeyPolicy/Fn::If/1/Statement/0"
+
+
+def test_an_error_in_some_scenarios_names_them(tmp_path):
+    from kmspolicy.bridge.pipeline import Analyzer, PolicySet
+
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "Parameters:\n  Env: {Type: String, AllowedValues: [dev, prod]}\n"
+        "Conditions:\n  IsProd: !Equals [!Ref Env, prod]\n"
+        "Resources:\n  K:\n    Type: AWS::KMS::Key\n"
+        "    Properties: !If [IsProd, {EnableKeyRotation: true}, !FindInMap [M, a, b]]\n")
+    report = Analyzer(PolicySet.builtin()).analyze(str(template))
+    assert report.status == "error"
+    assert [(e.line, e.message) for e in report.errors] == [
+        (8, "Properties of 'K' are given by Fn::FindInMap, which cannot be read here: the "
+            "resource is not analysed (only when IsProd is false)")]
+    # the prod variant is analysed: default key policy, only there
+    assert {(f.rule, f.message.endswith("(only when IsProd is true)")) for f in report.findings} \
+        == {("KP007", True), ("KP015", True)}
+
+
+def test_properties_from_an_include_is_one_error_naming_the_include():
+    doc = {"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {"Fn::Transform": {
+        "Name": "AWS::Include", "Parameters": {"Location": "s3://b/k.yaml"}}}}}}
+    assert normalize(doc, "t.yaml").problems == [(
+        "/Resources/K/Properties", "Properties of 'K': Fn::Transform AWS::Include inserts a "
+        "template snippet from s3://b/k.yaml at deploy: what it includes is not analysed")]
+
+
+def test_a_loop_in_outputs_is_not_an_error_a_loop_in_properties_is():
+    loop = ["T", {"Ref": "Ts"}, {"Out${T}": {"Value": "x"}}]
+    assert hidden_problems({"Resources": {}, "Outputs": {"Fn::ForEach::O": loop}}) == []
+    doc = {"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {"Fn::ForEach::P": loop}}}}
+    assert [p for p, _ in hidden_problems(doc)] == ["/Resources/K/Properties/Fn::ForEach::P"]
