@@ -1,4 +1,4 @@
-"""Template document → the rules' input (schema v1: bridge/schema/input-v1.json)."""
+"""Template document → the rules' input (schema v2: bridge/schema/input-v2.json)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .suppressions import ecosystem_suppressions
 from .template_checks import macro_message, template_problems
 
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass

@@ -21,7 +21,7 @@ from .run import display_path
               help="Parameter values: JSON/YAML mapping or CloudFormation's ParameterKey list.")
 @click.option("--compact", is_flag=True, help="One line of JSON instead of indented.")
 def input_command(template, parameters, parameters_file, compact) -> None:
-    """Print the rule input (schema v1) of TEMPLATE as JSON.
+    """Print the rule input (schema v2) of TEMPLATE as JSON.
 
     This is `input` for the Rego rules, so rule authors can evaluate against it directly:
 

@@ -32,11 +32,11 @@ def check_load(data: bytes, name: str) -> LoadedTemplate | None:
 
 
 def check_normalize(document: Any) -> Normalized | None:
-    """For a template mapping: an input valid against input-v1 and well-formed problems."""
+    """For a template mapping: an input valid against input-v2 and well-formed problems."""
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         return None  # refused before normalization (pipeline.Analyzer)
     normalized = normalize(document, "fuzz.yaml")
-    schema.validate(normalized.input, "input-v1")
+    schema.validate(normalized.input, "input-v2")
     for pointer, message in normalized.problems:
         assert pointer == "" or pointer.startswith("/"), pointer
         assert isinstance(message, str) and message, message

@@ -1,4 +1,4 @@
-"""Fuzz the normalizer: any template mapping gives an input valid against input-v1.
+"""Fuzz the normalizer: any template mapping gives an input valid against input-v2.
 
     python fuzz/fuzz_normalize.py --seconds 60 [--work DIR] [libFuzzer options]   (make fuzz)
 

@@ -295,7 +295,7 @@ def test_input_prints_exactly_what_the_rules_receive(analyzer):
     assert json.loads(result.output) == report.input
     from kmspolicy.bridge.schema import validate
 
-    validate(json.loads(result.output), "input-v1")
+    validate(json.loads(result.output), "input-v2")
 
 
 def test_input_feeds_opa_eval_directly():

@@ -26,13 +26,13 @@ def example(name: str) -> dict:
     path = SOURCES / name / "template.yaml"
     result = normalize(load_template(str(path)).document, str(path), {})
     assert result.problems == []
-    schema.validate(result.input, "input-v1")
+    schema.validate(result.input, "input-v2")
     return result.input["identities"]
 
 
 def norm(text: str) -> tuple[dict, list]:
     result = normalize(load_text(text, "t.yaml").document, "t.yaml", {})
-    schema.validate(result.input, "input-v1")
+    schema.validate(result.input, "input-v2")
     return result.input["identities"], result.problems
 
 

@@ -1,4 +1,4 @@
-"""The normalizer: input schema v1, principals, SAM expansion, identities, resources."""
+"""The normalizer: input schema v2, principals, SAM expansion, identities, resources."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_normalized_input_matches_schema(path):
     if not isinstance(template.document, dict) or "Resources" not in template.document:
         pytest.skip("not a template")
     input_doc = normalize(template.document, str(path), {}).input
-    schema.validate(input_doc, "input-v1")
+    schema.validate(input_doc, "input-v2")
     _check_action_masks(input_doc)
 
 

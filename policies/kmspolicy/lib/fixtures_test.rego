@@ -178,7 +178,7 @@ _label(p) := concat("", ["any IAM principal of account ", p.account]) if p.kind 
 
 _label(p) := p.raw if p.kind != "account"
 
-input_with(k) := {"schema_version": 1, "file": "t.yaml", "sam": false, "keys": {"Key": k}, "identities": {}}
+input_with(k) := {"schema_version": 2, "file": "t.yaml", "sam": false, "keys": {"Key": k}, "identities": {}}
 
 input_with_identities(k, identities) := object.union(input_with(k), {"identities": identities})
 
