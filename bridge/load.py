@@ -41,15 +41,14 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml import events as _ev
 
+from .reading import ReadError, read_file
 from .sourcemap import SourceMap, Span, SpanTuple, escape_token
 
 try:  # libyaml bindings
@@ -155,22 +154,9 @@ def load_template(path: str, *, max_bytes: int = MAX_BYTES,
                   max_nodes: int | None = None, max_depth: int | None = None) -> LoadedTemplate:
     """Read and load the template at `path` (UTF-8, BOM allowed)."""
     try:
-        # O_NONBLOCK: opening a FIFO or a device named *.yaml must not wait for a writer.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with open(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if stat.S_ISDIR(info.st_mode):
-                raise TemplateError("is a directory, not a template file", path)
-            if not stat.S_ISREG(info.st_mode):
-                raise TemplateError("not a regular file (a pipe, socket or device), "
-                                    "not a template", path)
-            if info.st_size > max_bytes:
-                raise TemplateError(_too_big(info.st_size, max_bytes), path)
-            data = handle.read(max_bytes + 1)
-    except OSError as err:
-        raise TemplateError(f"cannot read file: {err.strerror or err}", path) from None
-    if len(data) > max_bytes:
-        raise TemplateError(_too_big(len(data), max_bytes), path)
+        data = read_file(path, max_bytes, "template")
+    except ReadError as err:
+        raise TemplateError(err.message, path) from None
     return load_bytes(data, path, max_nodes=max_nodes, max_depth=max_depth)
 
 
@@ -214,16 +200,22 @@ def load_text(text: str, file: str, *, max_nodes: int | None = None,
                           "json" if is_json else "yaml", lines)
 
 
-def load_data(path: str, *, max_bytes: int = MAX_BYTES) -> Any:
-    """A YAML or JSON data file (config, parameters) read with the template loader's limits."""
+def load_data(path: str, *, max_bytes: int = MAX_BYTES, max_nodes: int | None = None,
+              what: str = "data file") -> Any:
+    """A YAML or JSON data file given by the operator (config, parameters, baseline) read as
+    templates are: a regular file only, `max_bytes` at most, the loader's depth, node and
+    alias limits. Problems are a TemplateError naming `path` (and the line)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise TemplateError(f"cannot read: {exc.strerror or exc}", path) from None
-    if len(data) > max_bytes:
-        raise TemplateError(_too_big(len(data), max_bytes), path)
-    return load_text(_decode(data, path), path, any_document=True).document
+        data = read_file(path, max_bytes, what)
+    except ReadError as err:
+        raise TemplateError(err.message, path) from None
+    return parse_data(data, path, max_nodes=max_nodes)
+
+
+def parse_data(data: bytes, name: str, *, max_nodes: int | None = None) -> Any:
+    """A YAML or JSON document already read (e.g. a bundle's data.json), any top-level
+    kind, with the loader's limits; `name` (JSON if it ends in .json) is named in errors."""
+    return load_text(_decode(data, name), name, max_nodes=max_nodes, any_document=True).document
 
 
 def parse_json_string(text: str) -> Any:
@@ -249,10 +241,6 @@ def parse_json_string(text: str) -> Any:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _too_big(size: int, limit: int) -> str:
-    return f"file is {size:,} bytes, larger than the {limit:,}-byte limit"
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -706,6 +694,8 @@ _JSON_WS = re.compile(r"[ \t\n\r]*")
 _JSON_STRING = re.compile(r'"((?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+)"')
 _JSON_STRING_PREFIX = re.compile(r'"(?:[^"\\\x00-\x1f]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+')
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _JSON_LITERALS = (("true", True), ("false", False), ("null", None))
 
 
@@ -867,6 +857,11 @@ class _JsonParser:
         body = match.group(1)
         if "\\" in body:
             body = json.loads(match.group(0))
+            lone = _LONE_SURROGATE.search(body)
+            if lone is not None:  # not a character: no UTF-8 output could hold it
+                escape = _SURROGATE_ESCAPE.search(self.text, offset, match.end())
+                raise self.fail(f"\\u{ord(lone.group()):04x} escape is half of a surrogate pair, "
+                                "not a character", escape.start() if escape else offset)
         return body, match.end()
 
     def scalar(self, offset: int) -> tuple[Any, int]:
