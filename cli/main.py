@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from dataclasses import replace
 from importlib import import_module
@@ -135,8 +136,9 @@ def main() -> None:
               help="Worker processes (default: the number of CPUs; 1: none, all in this process).")
 @click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help=f"Stop analyzing a file after SECONDS: an error, exit 2 (default "
-                   f"{DEFAULT_TIMEOUT:g} in worker processes; 0: no limit). When given, even "
-                   "--jobs 1 analyzes in a worker process, the only kind that can be stopped.")
+                   f"{DEFAULT_TIMEOUT:g}; 0: no limit). Under a limit, even --jobs 1 analyzes "
+                   "in a worker process, the only kind that can be stopped; 0 with --jobs 1 "
+                   "analyzes in this process.")
 @engine_options
 def eval_command(paths, formats, output, fail_on, severity, parameters, parameters_file,
                  config_path, root, baseline_path, skip_non_templates, verbose, quiet, no_color,
@@ -154,7 +156,7 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         if timeout and settings["engine"] != "embedded":
             raise click.UsageError("--timeout goes with the embedded engine (--opa-timeout "
                                    "bounds the others)")
-        if settings["engine"] == "embedded" and (jobs > 1 or timeout):
+        if settings["engine"] == "embedded" and (jobs > 1 or timeout != 0):
             policies = load_policies(settings["bundles"], config)  # each worker builds an engine
         else:
             analyzer = analyzer()
@@ -217,6 +219,9 @@ def write_reports(result: Result, chosen: list[tuple[str, str | None]],
                 reporter.write(result, replace(context, color=False), handle)
         except OSError as exc:
             raise Failure(f"{file}: cannot write the {name} output: {exc.strerror}") from None
+        except BaseException:  # interrupted: leave no half report that could pass for one
+            _remove_partial(file)
+            raise
     if any(name == "github" for name, _ in chosen):
         from .reporters.github import append_step_summary
 
@@ -225,6 +230,14 @@ def write_reports(result: Result, chosen: list[tuple[str, str | None]],
         except OSError as exc:
             raise Failure(f"{exc.filename}: cannot write the GitHub step summary: "
                           f"{exc.strerror}") from None
+
+
+def _remove_partial(file: str) -> None:
+    try:
+        if os.path.isfile(file) and not os.path.islink(file):
+            os.unlink(file)
+    except OSError:
+        pass
 
 
 class EchoStream:
@@ -267,18 +280,50 @@ def baseline_note(path: str, match: BaselineMatch) -> str:
     return note
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: the run stops where it is (a BaseException, so neither
+    click nor any `except Exception` takes it for a finding or an input error)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame) -> None:
+    for each in (signal.SIGINT, signal.SIGTERM):  # one is enough: clean up undisturbed
+        signal.signal(each, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
 def entrypoint() -> None:
-    """Console script: any unexpected exception is one line and exit 2 (--debug: traceback)."""
+    """Console script: any unexpected exception is one line and exit 2 (--debug: traceback);
+    SIGINT and SIGTERM stop the run at once (workers too) with exit 128 + the signal's
+    number (130, 143) and no report claiming to be complete."""
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, _interrupt)
     try:
         main(standalone_mode=True)
     except SystemExit:
         raise
+    except Interrupted as stop:
+        name = signal.Signals(stop.signum).name
+        say(f"kmspolicy: interrupted ({name}): the run was stopped; any report written is "
+            "incomplete")
+        sys.exit(128 + stop.signum)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if "--debug" in sys.argv:
             raise
-        click.echo(f"kmspolicy: internal error: {type(exc).__name__}: {exc} "
-                   "(run with --debug for a traceback)", err=True)
+        say(f"kmspolicy: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for a traceback)")
         sys.exit(2)
+
+
+def say(line: str) -> None:
+    """One line on stderr, if there is a stderr to write to."""
+    try:
+        click.echo(line, err=True)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # python -m kmspolicy.cli.main

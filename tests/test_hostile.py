@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -537,3 +540,95 @@ def test_shared_corpus_runs_without_traceback_and_reports_the_broken_files():
             (line, True, "input")], errors[file]
     assert all("Fn::Transform" in e["message"] for e in errors[MACRO_BUILT])
     assert result.exit_code == 2
+
+
+# --------------------------------------------------------------------------- in CI's hands
+# (issue 18) Every subprocess below is bounded by BOUND seconds so that a regression fails
+# the test instead of hanging the suite; no test asserts how fast anything is.
+
+BOUND = 120
+# eval with Analyzer.analyze replaced before workers are forked: a file named hang* marks
+# the process analyzing it (MARK/busy-PID) and never ends.
+HANGING_EVAL = """
+import os, sys, time
+from pathlib import Path
+from kmspolicy.bridge.pipeline import Analyzer
+analyze = Analyzer.analyze
+def hanging(self, path, display=None):
+    if Path(path).name.startswith("hang"):
+        Path(os.environ["MARK"], f"busy-{os.getpid()}").write_text("")
+        time.sleep(600)
+    return analyze(self, path, display)
+Analyzer.analyze = hanging
+from kmspolicy.cli.main import entrypoint
+entrypoint()
+"""
+
+
+def kmspolicy(*args: str, stdin=subprocess.DEVNULL, **options) -> subprocess.CompletedProcess:
+    """The console script's code path (entrypoint) in a subprocess, bounded."""
+    return subprocess.run([sys.executable, "-c", "from kmspolicy.cli.main import entrypoint; "
+                           "entrypoint()", *args], stdin=stdin, capture_output=True, text=True,
+                          timeout=BOUND, **options)
+
+
+def wait_for(predicate, what: str) -> None:
+    """Poll until `predicate()` (bounded: BOUND seconds, then the test fails)."""
+    stop = time.monotonic() + BOUND
+    while not predicate():
+        if time.monotonic() > stop:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie is dead, only not yet reaped
+
+
+def hanging_run(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, Path]:
+    folder, mark = tmp_path / "templates", tmp_path / "mark"
+    folder.mkdir()
+    mark.mkdir()
+    for name in ("a.yaml", "hang1.yaml", "hang2.yaml"):
+        shutil.copy(SEED, folder / name)
+    process = subprocess.Popen([sys.executable, "-c", HANGING_EVAL, "eval", "--no-color", *args,
+                                str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "MARK": str(mark)})
+    return process, mark
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_signal_stops_the_run_and_its_workers_with_128_plus_the_signal(tmp_path, signum, code,
+                                                                        jobs):
+    process, mark = hanging_run(tmp_path, "--jobs", jobs, "-f", f"json={tmp_path / 'out.json'}")
+    try:
+        wait_for(lambda: len(list(mark.iterdir())) >= int(jobs), "the workers to be busy")
+        workers = [int(p.name.split("-")[1]) for p in mark.iterdir()]
+        assert process.pid not in workers  # the analysis runs in workers even with --jobs 1
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=BOUND)
+    finally:
+        process.kill()
+    assert process.returncode == code, err
+    assert err.strip().splitlines() == [f"kmspolicy: interrupted ({signal.Signals(signum).name}): "
+                                        "the run was stopped; any report written is incomplete"]
+    assert "Traceback" not in err and out == ""
+    assert not (tmp_path / "out.json").exists(), "no report presented as complete"
+    wait_for(lambda: not any(alive(pid) for pid in workers), "the workers to stop")
+
+
+def test_workers_do_not_outlive_a_killed_parent(tmp_path):
+    process, mark = hanging_run(tmp_path, "--jobs", "2")
+    try:
+        wait_for(lambda: len(list(mark.iterdir())) >= 2, "the workers to be busy")
+        workers = [int(p.name.split("-")[1]) for p in mark.iterdir()]
+        process.kill()  # SIGKILL: the parent cannot stop them itself
+        process.communicate(timeout=BOUND)
+    finally:
+        process.kill()
+    wait_for(lambda: not any(alive(pid) for pid in workers), "the orphaned workers to die")
