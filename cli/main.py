@@ -55,7 +55,41 @@ class Failure(click.ClickException):
 
 
 def use_color(no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    if no_color or "NO_COLOR" in os.environ or sys.stdout is None:
+        return False
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def check_stdout(chosen: list[tuple[str, str | None]]) -> None:
+    """Before any work: a format that goes to stdout needs a stdout (`>&-` closes it)."""
+    to_stdout = [name for name, file in chosen if file is None]
+    if not to_stdout:
+        return
+    usable = sys.stdout is not None and not sys.stdout.closed
+    if usable:
+        try:
+            os.fstat(sys.stdout.fileno())
+        except OSError:
+            usable = False
+        except (AttributeError, ValueError):  # not a file (e.g. captured by a test runner)
+            pass
+    if not usable:
+        raise Failure(f"stdout is closed: nowhere to write the {to_stdout[0]} report "
+                      "(write it to a file with --output FILE)")
+
+
+def silence_stdout() -> None:
+    """After a failed write to stdout: what is still buffered goes nowhere, so that Python
+    does not fail again (and differently) when it flushes stdout at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, ValueError, OSError):
+        pass
 
 
 def parse_formats(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
@@ -146,6 +180,7 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
     """Analyze templates (files or directories) and report findings on their lines."""
     try:
         chosen = parse_formats(formats, output)
+        check_stdout(chosen)
         values = parse_parameters(parameters, parameters_file)
         config = load_config(config_path)
         settings = engine_settings(engine)
@@ -211,8 +246,15 @@ def write_reports(result: Result, chosen: list[tuple[str, str | None]],
         reporter = reporters.get_reporter(name)
         if file is None:
             stdout = EchoStream()
-            reporter.write(result, context, stdout)
-            stdout.flush()
+            try:
+                reporter.write(result, context, stdout)
+                stdout.flush()
+                if sys.stdout is not None:
+                    sys.stdout.flush()
+            except OSError as exc:
+                silence_stdout()
+                raise Failure(f"stdout: cannot write the {name} output: "
+                              f"{exc.strerror or exc}") from None
             continue
         try:
             with open(file, "w", encoding="utf-8") as handle:

@@ -565,11 +565,11 @@ entrypoint()
 """
 
 
-def kmspolicy(*args: str, stdin=subprocess.DEVNULL, **options) -> subprocess.CompletedProcess:
+def kmspolicy(*args: str, capture_output: bool = True, **options) -> subprocess.CompletedProcess:
     """The console script's code path (entrypoint) in a subprocess, bounded."""
     return subprocess.run([sys.executable, "-c", "from kmspolicy.cli.main import entrypoint; "
-                           "entrypoint()", *args], stdin=stdin, capture_output=True, text=True,
-                          timeout=BOUND, **options)
+                           "entrypoint()", *args], stdin=subprocess.DEVNULL,
+                          capture_output=capture_output, text=True, timeout=BOUND, **options)
 
 
 def wait_for(predicate, what: str) -> None:
@@ -632,3 +632,37 @@ def test_workers_do_not_outlive_a_killed_parent(tmp_path):
     finally:
         process.kill()
     wait_for(lambda: not any(alive(pid) for pid in workers), "the orphaned workers to die")
+
+
+@pytest.mark.parametrize("extra", [(), ("--no-color",), ("-f", "json"), ("-f", "sarif")])
+def test_a_closed_stdout_is_one_clear_error_before_any_work(extra):
+    closed = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-c",
+                             "from kmspolicy.cli.main import entrypoint; entrypoint()",
+                             "eval", *extra, str(SEED)], capture_output=False,
+                            stderr=subprocess.PIPE, text=True, timeout=BOUND)
+    assert closed.returncode == 2, closed.stderr
+    assert closed.stderr.splitlines() == [
+        f"kmspolicy: error: stdout is closed: nowhere to write the "
+        f"{extra[-1] if extra[:1] == ('-f',) else 'text'} report (write it to a file with --output FILE)"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("name", ["text", "json", "sarif", "github", "junit"])
+def test_a_full_stdout_is_one_clear_error(name):
+    with open("/dev/full", "w") as full:
+        result = kmspolicy("eval", "--jobs", "1", "-f", name, str(SEED), stdout=full,
+                           stderr=subprocess.PIPE, capture_output=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1:] == [
+        f"kmspolicy: error: stdout: cannot write the {name} output: No space left on device"]
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def test_with_stdout_closed_a_report_to_a_file_is_still_written(tmp_path):
+    out = tmp_path / "out.json"
+    closed = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-c",
+                             "from kmspolicy.cli.main import entrypoint; entrypoint()",
+                             "eval", "-f", "json", "-o", str(out), str(SEED)],
+                            stderr=subprocess.PIPE, text=True, timeout=BOUND)
+    assert closed.returncode == 1, closed.stderr  # the seed's findings
+    assert json.loads(out.read_text())["findings"]
