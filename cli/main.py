@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 import signal
 import sys
@@ -25,6 +26,7 @@ from .config import ConfigError, load_config
 from .engine_options import build_analyzer, engine_options, engine_settings, load_policies
 from .params import parse_parameters
 from .progress import progress_for
+from .reporters import safe
 from .run import DEFAULT_TIMEOUT, default_jobs, run
 
 if TYPE_CHECKING:
@@ -51,7 +53,7 @@ class Failure(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"kmspolicy: error: {self.format_message()}", err=True)
+        say(f"kmspolicy: error: {self.format_message()}")
 
 
 def use_color(no_color: bool) -> bool:
@@ -72,10 +74,10 @@ def check_stdout(chosen: list[tuple[str, str | None]]) -> None:
     if usable:
         try:
             os.fstat(sys.stdout.fileno())
-        except OSError:
-            usable = False
-        except (AttributeError, ValueError):  # not a file (e.g. captured by a test runner)
+        except (AttributeError, io.UnsupportedOperation):  # not a file (e.g. captured by a test)
             pass
+        except (OSError, ValueError):
+            usable = False
     if not usable:
         raise Failure(f"stdout is closed: nowhere to write the {to_stdout[0]} report "
                       "(write it to a file with --output FILE)")
@@ -212,13 +214,13 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
 
             match = apply_baseline(result, known)
             hidden = match.hidden
-            click.echo(baseline_note(baseline_path, match), err=True)
+            say(baseline_note(baseline_path, match))
         if severity:
             result.keep_findings(lambda f: severity_at_least(f.severity, severity))
         result.findings.sort(key=lambda f: f.sort_key())
         if verbose:
             for file in result.skipped:
-                click.echo(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)", err=True)
+                say(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)")
         context = reporters.ReportContext(color=use_color(no_color), verbose=verbose, quiet=quiet,
                                           sources=reporters.file_sources(root), tool_version=__version__,
                                           fail_on=fail_on, rules=effective_rules(policies),
@@ -361,9 +363,10 @@ def entrypoint() -> None:
 
 
 def say(line: str) -> None:
-    """One line on stderr, if there is a stderr to write to."""
+    """A line on stderr (if there is a stderr to write to), unable to drive the terminal or
+    command the CI log whatever file names and template text it holds (reporters/safe.py)."""
     try:
-        click.echo(line, err=True)
+        click.echo(safe.message(line), err=True)
     except (OSError, ValueError):
         pass
 

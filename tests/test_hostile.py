@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -666,3 +668,82 @@ def test_with_stdout_closed_a_report_to_a_file_is_still_written(tmp_path):
                             stderr=subprocess.PIPE, text=True, timeout=BOUND)
     assert closed.returncode == 1, closed.stderr  # the seed's findings
     assert json.loads(out.read_text())["findings"]
+
+
+# Text that would drive a CI log or a terminal: workflow commands after a line break (also
+# U+2028), a legacy command, OSC 8, CSI (7-bit and C1), BEL, a bidi override.
+EVIL = ("x\n::stop-commands::tok\n##[add-mask]secret \u001b]8;;http://e\u0007 \u001b[2J "
+        "\u009b31m \u202egnp.exe \u2028::error::fake \r::warning::cr")
+RAW_ON_A_LINE = "##[add-mask]raw \u009b1m \u202e"  # raw in the source: in the code frames
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_OUR_COMMANDS = re.compile(r"::(error|warning|notice) (file=[^:]*)?::")
+
+
+def evil_template(tmp_path: Path) -> Path:
+    statements = [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Sid": RAW_ON_A_LINE,
+                   "Action": "kms:*", "Resource": "*"},  # the line before a finding's line
+                  {"Sid": "s2", "Effect": "Allow",
+                   "Principal": {"AWS": "arn:aws:iam::123456789012:user/" + EVIL},
+                   "Action": "kms:Decrypt", "Resource": "*"},
+                  {"Sid": "s3", "Effect": "Allow", "Principal": {"AWS": EVIL},
+                   "Action": "kms:Decrypt", "Resource": "*"}]
+    document = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {
+        "Description": EVIL, "KeyPolicy": {"Version": "2012-10-17", "Statement": statements}}}}}
+    text = json.dumps(document, indent=2).replace(json.dumps(RAW_ON_A_LINE),
+                                                  json.dumps(RAW_ON_A_LINE, ensure_ascii=False))
+    path = tmp_path / "evil.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_commands_nothing(text: str, github: bool = False) -> None:
+    """No line (as the Actions runner splits them) starts a workflow command; no control."""
+    for line in re.split(r"\r\n|\r|\n", text):
+        assert "##[" not in line, line
+        if line.lstrip().startswith("::"):
+            assert github and _OUR_COMMANDS.match(line), line
+        assert not _CONTROLS.search(line), ascii(line)
+
+
+@pytest.mark.parametrize("name", sorted(reporters.REPORTERS))
+def test_no_format_lets_a_template_command_the_ci_log_or_the_terminal(tmp_path, name):
+    template = evil_template(tmp_path)
+    result = kmspolicy("eval", "--jobs", "1", "-v", "-f", name, str(template))
+    assert result.returncode == 2, result.stderr  # the third statement's principal is an error
+    assert "stop-commands" in result.stdout, "the text is shown, only defused"
+    assert_commands_nothing(result.stdout, github=name == "github")
+    assert_commands_nothing(result.stderr)
+    if name in ("json", "sarif"):  # escaped, not altered: the values are what the template holds
+        assert any("x\n::stop-commands::tok\n##" in text and "\x1b" in text and "\u202e" in text
+                   for text in strings(json.loads(result.stdout)))
+    if name == "junit":  # (XML 1.0 cannot hold ESC or BEL at all: those are U+FFFD)
+        root = ElementTree.fromstring(result.stdout.encode("utf-8"))
+        assert any("x\n::stop-commands::tok\n##[add-mask]secret" in (e.get("message") or "")
+                   for e in root.iter())
+    if name == "text":
+        assert re.search(r"^ *\d+ \| .*add-mask\]raw", result.stdout, re.M), "a code frame shows it"
+
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def test_error_lines_on_stderr_command_nothing(tmp_path):
+    bad = tmp_path / "##[add-mask]x.yaml"
+    bad.write_text("Resources: [\n", encoding="utf-8")
+    config = tmp_path / "##[add-mask]c.yaml"
+    config.write_text("a: !Evil\u202e\n", encoding="utf-8")
+    result = kmspolicy("eval", "--jobs", "1", "-c", str(config), str(bad))
+    assert result.returncode == 2
+    assert "add-mask" in result.stderr
+    assert_commands_nothing(result.stderr)
+    result = kmspolicy("eval", "--jobs", "1", "-f", "text", str(bad))
+    assert result.returncode == 2 and "add-mask" in result.stdout
+    assert_commands_nothing(result.stdout)
