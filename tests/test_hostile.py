@@ -747,3 +747,91 @@ def test_error_lines_on_stderr_command_nothing(tmp_path):
     result = kmspolicy("eval", "--jobs", "1", "-f", "text", str(bad))
     assert result.returncode == 2 and "add-mask" in result.stdout
     assert_commands_nothing(result.stdout)
+
+
+def test_a_lone_surrogate_escape_costs_its_file_only(tmp_path):
+    lone = tmp_path / "lone.json"
+    lone.write_text('{"Resources": {"K": {"Type": "AWS::KMS::Key",\n'
+                    '  "Properties": {"Description": "a\\ud800b"}}}}\n', encoding="utf-8")
+    sarif = tmp_path / "out.sarif"
+    result = kmspolicy("eval", "--jobs", "1", "-f", "github", "-f", f"sarif={sarif}", str(lone),
+                       str(SEED))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ""
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error file=")]
+    assert any("lone.json,line=2,col=35" in line and "surrogate" in line for line in errors), errors
+    assert any("template.yaml" in line for line in result.stdout.splitlines())  # the seed's findings
+    document = json.loads(sarif.read_text(encoding="utf-8"))
+    located = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+               for r in document["runs"][0]["results"]}
+    assert any(uri.endswith("template.yaml") for uri in located)
+
+
+def test_a_lone_surrogate_in_a_key_policy_json_string_is_located(analyzer, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": '{"Statement": [{"Sid": "\\udc00"}]}'}}}}), encoding="utf-8")
+    report = analyzer.analyze(str(path))
+    assert report.status == "error"
+    assert any("surrogate" in e.message for e in report.errors)
+
+
+# Files kmspolicy reads besides templates: each goes through the loader's limits.
+def alias_bomb(levels: int = 12) -> bytes:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, "
+              f"*a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}]" for n in range(1, levels)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def deep_json(levels: int = 50_000) -> bytes:
+    return ('{"version": 1, "findings": ' + "[" * levels + "]" * levels + "}").encode()
+
+
+def bundle_with(tmp_path: Path, name: str, content: bytes) -> Path:
+    import io
+    import tarfile
+
+    path = tmp_path / "org.tar.gz"
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        info = tarfile.TarInfo(name)
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    path.write_bytes(raw.getvalue())
+    return path
+
+
+@pytest.mark.parametrize(("option", "make", "message"), [
+    ("--baseline", lambda tmp: "/dev/zero", "not a regular file"),
+    ("--baseline", lambda tmp: fifo(tmp), "not a regular file"),
+    ("-c", lambda tmp: fifo(tmp), "not a regular file"),
+    ("--parameters-file", lambda tmp: fifo(tmp), "not a regular file"),
+    ("--bundle", lambda tmp: fifo(tmp), "not a regular file"),
+    ("--bundle", lambda tmp: "/dev/zero", "not a regular file"),
+    ("--baseline", lambda tmp: write(tmp / "b.json", deep_json()), "nesting deeper than"),
+    ("-c", lambda tmp: write(tmp / "c.yaml", alias_bomb()), "alias"),
+    ("--parameters-file", lambda tmp: write(tmp / "p.yaml", alias_bomb()), "alias"),
+    ("--bundle", lambda tmp: bundle_with(tmp, "data.yaml", alias_bomb()), "data.yaml"),
+    ("--bundle", lambda tmp: bundle_with(tmp, "data.json", deep_json()[27:-1]), "nesting deeper"),
+    ("--bundle", lambda tmp: bundle_with(tmp, ".manifest", deep_json()), "nesting deeper"),
+])
+def test_every_file_read_by_name_is_bounded_and_named(tmp_path, option, make, message):
+    path = str(make(tmp_path))
+    result = kmspolicy("eval", "--jobs", "1", option, path, str(SEED))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()[-1:]
+    assert path in line and message in line, line
+    assert "internal error" not in line and "Traceback" not in result.stderr
+
+
+def fifo(folder: Path) -> Path:
+    path = folder / "pipe.yaml"
+    os.mkfifo(path)
+    return path
+
+
+def write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
