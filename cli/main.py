@@ -198,6 +198,8 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         else:
             analyzer = analyzer()
             policies = analyzer.policies
+        for warning in config_warnings(policies, config_path):
+            say(f"kmspolicy: warning: {warning}")
         known = None
         if baseline_path:
             from .baseline import load_baseline
@@ -221,6 +223,8 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         if verbose:
             for file in result.skipped:
                 say(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)")
+        if not result.files and not result.errors:
+            say(f"kmspolicy: warning: {no_template_note(paths, len(result.skipped), verbose)}")
         context = reporters.ReportContext(color=use_color(no_color), verbose=verbose, quiet=quiet,
                                           sources=reporters.file_sources(root), tool_version=__version__,
                                           fail_on=fail_on, rules=effective_rules(policies),
@@ -315,6 +319,28 @@ def effective_rules(policies: PolicySet) -> dict[str, Rule]:
         if setting.get("enabled") is not False:
             rules[rule_id] = replace(rule, severity=setting.get("severity", rule.severity))
     return rules
+
+
+def no_template_note(paths: tuple[str, ...], skipped: int, verbose: bool) -> str:
+    """Said whenever nothing was analyzed: a scan of nothing must not read as a clean pass."""
+    where = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    note = f"no CloudFormation or SAM template found in {where}, so nothing was checked"
+    if skipped:
+        note += (f" ({skipped} YAML/JSON file{'s' * (skipped != 1)} without Resources "
+                 f"skipped{'' if verbose else '; -v lists them'})")
+    return note + "; hidden folders (.*) and vendored ones (node_modules, .venv, ...) are not searched"
+
+
+def config_warnings(policies: PolicySet, config_path: str | None) -> list[str]:
+    """Configuration that silently checks less than meant: unknown rule ids, every rule off."""
+    settings = policies.config.get("rules") or {}
+    source = config_path or "the configuration"
+    warnings = [f"{source}: rules.{rule_id} names no known rule (known: "
+                f"{', '.join(sorted(policies.rules))})"
+                for rule_id in sorted(settings) if rule_id not in policies.rules]
+    if policies.rules and not effective_rules(policies):
+        warnings.append(f"{source} disables every rule: nothing is checked")
+    return warnings
 
 
 def baseline_note(path: str, match: BaselineMatch) -> str:

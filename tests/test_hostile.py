@@ -835,3 +835,33 @@ def fifo(folder: Path) -> Path:
 def write(path: Path, content: bytes) -> Path:
     path.write_bytes(content)
     return path
+
+
+@pytest.mark.parametrize("verbose", [(), ("-v",)])
+def test_templates_only_in_hidden_or_vendored_folders_are_not_a_silent_pass(tmp_path, verbose):
+    for folder in (".hidden", "node_modules", "vendor/.git"):
+        (tmp_path / folder).mkdir(parents=True)
+        shutil.copy(SEED, tmp_path / folder / "template.yaml")
+    (tmp_path / "notes.yaml").write_text("just: data\n", encoding="utf-8")
+    result = kmspolicy("eval", "--jobs", "1", *verbose, str(tmp_path))
+    assert "No findings in 0 files" in result.stdout
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning == [f"kmspolicy: warning: no CloudFormation or SAM template found in {tmp_path}, "
+                       "so nothing was checked (1 YAML/JSON file without Resources skipped"
+                       f"{'' if verbose else '; -v lists them'}); hidden folders (.*) and vendored "
+                       "ones (node_modules, .venv, ...) are not searched"]
+    assert ("notes.yaml" in result.stderr) == bool(verbose)
+
+
+def test_config_that_checks_less_than_meant_is_said(tmp_path, analyzer):
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("rules:\n  KP999: {enabled: false}\n", encoding="utf-8")
+    result = kmspolicy("eval", "--jobs", "1", "-c", str(unknown), str(SEED))
+    assert result.returncode == 1  # the seed's findings: the run goes on
+    assert f"kmspolicy: warning: {unknown}: rules.KP999 names no known rule" in result.stderr
+    off = tmp_path / "off.yaml"
+    off.write_text(yaml.safe_dump({"rules": {rule: {"enabled": False}
+                                             for rule in analyzer.policies.rules}}), encoding="utf-8")
+    result = kmspolicy("eval", "--jobs", "1", "-c", str(off), str(SEED))
+    assert result.stderr.splitlines() == [
+        f"kmspolicy: warning: {off} disables every rule: nothing is checked"]
