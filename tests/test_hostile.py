@@ -865,3 +865,23 @@ def test_config_that_checks_less_than_meant_is_said(tmp_path, analyzer):
     result = kmspolicy("eval", "--jobs", "1", "-c", str(off), str(SEED))
     assert result.stderr.splitlines() == [
         f"kmspolicy: warning: {off} disables every rule: nothing is checked"]
+
+
+def test_a_single_file_under_default_settings_has_a_time_limit(tmp_path):
+    """The default limit (DEFAULT_TIMEOUT, lowered here to 1 s) with --jobs 1 and one file."""
+    hang = tmp_path / "hang.yaml"
+    shutil.copy(SEED, hang)
+    script = HANGING_EVAL.replace("from kmspolicy.cli.main import entrypoint",
+                                  "import kmspolicy.cli.run\nkmspolicy.cli.run.DEFAULT_TIMEOUT = 1.0\n"
+                                  "from kmspolicy.cli.main import entrypoint")
+    mark = tmp_path / "mark"
+    mark.mkdir()
+    result = subprocess.run([sys.executable, "-c", script, "eval", "--jobs", "1", "-f", "json",
+                             str(hang)], capture_output=True, text=True, timeout=BOUND,
+                            env={**os.environ, "MARK": str(mark)})
+    assert result.returncode == 2, result.stderr
+    [error] = json.loads(result.stdout)["errors"]
+    assert "timed out after 1 s" in error["message"] and error["kind"] == "internal"
+    [busy] = mark.iterdir()
+    assert int(busy.name.split("-")[1]) != os.getpid()
+    wait_for(lambda: not alive(int(busy.name.split("-")[1])), "the stopped worker to be gone")
