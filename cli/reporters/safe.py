@@ -65,6 +65,11 @@ def xml_line(line: str) -> str:
     return _LEADING_COMMAND.sub(r"\1&#58;", line, count=1)
 
 
+def guarded(text: str, guard: Callable[[str], str]) -> str:
+    """A whole rendered output, each of its lines through `guard`."""
+    return "\n".join(guard(line) for line in text.split("\n"))
+
+
 class SafeLines:
     """A text stream that passes each complete line through `guard` before `inner`."""
 
