@@ -43,7 +43,8 @@ def analyzer_like(analyzer: Analyzer, **options) -> Analyzer:
 
 
 def cli(*args: str):
-    return CliRunner().invoke(main, ["eval", "--jobs", "1", "--no-color", *args])
+    """eval in this process (--timeout 0: no worker), where the tests' monkeypatches apply."""
+    return CliRunner().invoke(main, ["eval", "--jobs", "1", "--timeout", "0", "--no-color", *args])
 
 
 # --------------------------------------------------------------------------- the corpus
