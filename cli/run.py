@@ -72,6 +72,8 @@ def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str
         if progress:
             progress.finish()
     except BaseException:
+        if progress:  # interrupted: the bar is erased before anything says why
+            progress.finish()
         result.close()
         raise
     return result

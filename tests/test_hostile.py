@@ -886,3 +886,22 @@ def test_a_single_file_under_default_settings_has_a_time_limit(tmp_path):
     [busy] = mark.iterdir()
     assert int(busy.name.split("-")[1]) != os.getpid()
     wait_for(lambda: not alive(int(busy.name.split("-")[1])), "the stopped worker to be gone")
+
+
+def test_an_interrupted_scan_erases_its_progress_bar(analyzer):
+    class Bar:
+        finished = 0
+
+        def start(self, total):
+            pass
+
+        def advance(self, findings):
+            raise KeyboardInterrupt
+
+        def finish(self):
+            self.finished += 1
+
+    bar = Bar()
+    with pytest.raises(KeyboardInterrupt):
+        run([str(SEED), str(EXAMPLES / "clean-key" / "template.yaml")], analyzer, progress=bar)
+    assert bar.finished == 1
