@@ -25,12 +25,18 @@ class Progress(Protocol):
 
 def display_path(file: str, root: str | None = None) -> str:
     """The path as reports show it: relative to `root` (default: the working directory)
-    when inside it, with forward slashes."""
+    when inside it, with forward slashes. A name that is not UTF-8 (its bytes decoded as
+    surrogates, which no report could encode) shows those bytes as \\xNN."""
     base = Path(root or os.getcwd()).resolve()
     try:
-        return Path(file).resolve().relative_to(base).as_posix()
+        shown = Path(file).resolve().relative_to(base).as_posix()
     except ValueError:
-        return Path(file).as_posix()
+        shown = Path(file).as_posix()
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(shown).decode("utf-8", "backslashreplace")
+    return shown
 
 
 def default_jobs() -> int:

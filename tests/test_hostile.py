@@ -905,3 +905,14 @@ def test_an_interrupted_scan_erases_its_progress_bar(analyzer):
     with pytest.raises(KeyboardInterrupt):
         run([str(SEED), str(EXAMPLES / "clean-key" / "template.yaml")], analyzer, progress=bar)
     assert bar.finished == 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes")
+@pytest.mark.parametrize("name", ["text", "json", "sarif"])
+def test_a_file_name_that_is_not_utf8_is_analyzed_and_shown_escaped(tmp_path, name):
+    shutil.copy(SEED, os.fsencode(tmp_path) + b"/\xff\xfe.yaml")
+    result = kmspolicy("eval", "--jobs", "1", "-f", name, str(tmp_path))
+    assert result.returncode == 1, result.stderr  # the seed's findings, nothing failed
+    assert result.stderr == ""
+    shown = [result.stdout] if name == "text" else list(strings(json.loads(result.stdout)))
+    assert any("\\xff\\xfe.yaml" in text or "%5Cxff%5Cxfe.yaml" in text for text in shown)  # (SARIF: a URI)
