@@ -47,7 +47,8 @@ docs: install
 bench: install
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
 
-# Bounded fuzzing of the loader and the normalizer (fuzz/, docs/limits.md): FUZZ_SECONDS
+# Bounded fuzzing of the loader, the normalizer and the readers of bundles, config, baselines
+# and parameter files (fuzz/, docs/limits.md): FUZZ_SECONDS
 # each. atheris (coverage-guided) is installed on demand; if it cannot be, the harnesses
 # fall back to hypothesis. Corpus and crash artifacts go to FUZZ_WORK, never the repo.
 FUZZ_SECONDS ?= 60
@@ -57,6 +58,7 @@ fuzz: install
 		|| echo "make fuzz: atheris is not installable here; using the hypothesis fallback" >&2
 	$(BIN)/python fuzz/fuzz_loader.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/loader
 	$(BIN)/python fuzz/fuzz_normalize.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/normalize
+	$(BIN)/python fuzz/fuzz_readers.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/readers
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -25,8 +25,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import yaml
-
+from .load import TemplateError, parse_data
+from .reading import ReadError, read_file
 from .rules import package_of
 
 MAX_ARCHIVE_BYTES = 16 * 1024 * 1024
@@ -79,7 +79,7 @@ def load_bundle(path: str) -> Bundle:
         raise BundleError(f"{path}: a bundle may not be a symbolic link")
     if target.is_dir():
         files = _folder_files(target, path)
-    elif target.is_file():
+    elif target.exists():
         files = _archive_files(target, path)
     else:
         raise BundleError(f"{path}: no such bundle file or folder")
@@ -91,7 +91,7 @@ def _archive_files(target: Path, source: str) -> dict[str, bytes]:
     if size > MAX_ARCHIVE_BYTES:
         raise BundleError(f"{source}: the bundle is {size} bytes, more than the "
                           f"{MAX_ARCHIVE_BYTES} allowed")
-    raw = target.read_bytes()
+    raw = _read(str(target), MAX_ARCHIVE_BYTES, source)
     if raw[:2] != b"\x1f\x8b":
         raise BundleError(f"{source}: not a gzip-compressed tarball (.tar.gz) nor a folder")
     stream = _Bounded(gzip.GzipFile(fileobj=io.BytesIO(raw)), MAX_TOTAL_BYTES + MAX_FILES * 1024,
@@ -142,8 +142,16 @@ def _folder_files(root: Path, source: str) -> dict[str, bytes]:
             if not _wanted(name, source):
                 continue
             _check_size(name, full.lstat().st_size, files, source)
-            _add(files, name, full.read_bytes(), source)
+            _add(files, name, _read(str(full), MAX_FILE_BYTES, source, rel), source)
     return files
+
+
+def _read(path: str, limit: int, source: str, name: str | None = None) -> bytes:
+    """A regular file of at most `limit` bytes (no FIFO, no device), or BundleError."""
+    try:
+        return read_file(path, limit, "bundle file" if name else "bundle")
+    except ReadError as err:
+        raise BundleError(f"{source}: {name + ': ' if name else ''}{err.message}") from None
 
 
 class _Bounded(io.RawIOBase):
@@ -230,10 +238,9 @@ def _assemble(source: str, files: dict[str, bytes]) -> Bundle:
 
 
 def _manifest(content: bytes, source: str) -> dict:
-    try:
-        manifest = json.loads(_text(".manifest", content, source))
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"{source}: .manifest:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not _text(".manifest", content, source).lstrip().startswith("{"):
+        raise BundleError(f"{source}: .manifest must be a JSON object")
+    manifest = _parse(".manifest", content, source, "JSON")
     if not isinstance(manifest, dict):
         raise BundleError(f"{source}: .manifest must be a JSON object")
     revision = manifest.get("revision", "")
@@ -257,15 +264,19 @@ def _text(name: str, content: bytes, source: str) -> str:
 
 
 def _parse_data(name: str, text: str, source: str):
-    try:
-        value = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise BundleError(f"{source}: {name}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-    except yaml.YAMLError as exc:
-        raise BundleError(f"{source}: {name}: not valid YAML ({_one_line(exc)})") from None
+    value = _parse(name, text.encode("utf-8"), source, "JSON" if name.endswith(".json") else "YAML")
     if not isinstance(value, dict):
         raise BundleError(f"{source}: {name} must hold an object")
     return value
+
+
+def _parse(name: str, content: bytes, source: str, kind: str):
+    """JSON or YAML data read with the template loader's limits (depth, nodes, aliases)."""
+    try:
+        return parse_data(content, name)
+    except TemplateError as err:
+        where = f":{err.line}" if err.line else ""
+        raise BundleError(f"{source}: {name}{where}: not valid {kind} ({err.message})") from None
 
 
 def _merge_at(target: dict, where: tuple[str, ...], value: dict, origin: str) -> None:

@@ -13,6 +13,7 @@ from kmspolicy.bridge.engines import EngineError
 
 from .access_render import RENDERERS
 from .params import parse_parameters
+from .reporters import safe
 
 
 def use_color(no_color: bool) -> bool:
@@ -63,9 +64,10 @@ def access_command(template, key, output_format, parameters, parameters_file, no
         report = analyzer(parameters, parameters_file).report(template, key=key)
     except (AccessError, EngineError) as exc:
         fail(str(exc))
-    click.echo(RENDERERS[output_format](report, use_color(no_color)), nl=False)
+    guard = safe.json_line if output_format == "json" else safe.text_line  # no CI log commands
+    click.echo(safe.guarded(RENDERERS[output_format](report, use_color(no_color)), guard), nl=False)
     if report.errors:
         if output_format != "text":
             for error in report.errors:
-                click.echo(f"kmspolicy: error: {error}", err=True)
+                click.echo(safe.message(f"kmspolicy: error: {error}"), err=True)
         sys.exit(2)

@@ -20,17 +20,20 @@ Only `fingerprint` is matched; the other fields are there for people reviewing t
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from kmspolicy.bridge.findings import Finding, Result
+from kmspolicy.bridge.load import TemplateError, load_data
 from kmspolicy.bridge.spool import sorted_items
 
 from .reporters.json_stream import Streamed, write_json
 
 VERSION = 1
+# A baseline is written by kmspolicy: larger than a template may be (one entry is ~150 bytes).
+# In JSON a node takes at least a byte, so the node limit is the size limit.
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
 
 
 class BaselineError(ValueError):
@@ -78,13 +81,12 @@ def write_baseline(path: str, result: Result) -> int:
 def load_baseline(path: str) -> Counter[str]:
     """The fingerprints in a baseline file, with how many findings each may hide."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot read the baseline: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise BaselineError(f"{path}{where}: the baseline is not valid JSON") from None
+        document = load_data(path, max_bytes=MAX_BASELINE_BYTES, max_nodes=MAX_BASELINE_BYTES,
+                             what="baseline")
+    except TemplateError as exc:
+        where = f":{exc.line}" if exc.line else ""
+        problem = ("the baseline is not valid JSON" if exc.line else "cannot read the baseline")
+        raise BaselineError(f"{path}{where}: {problem}: {exc.message}") from None
     if not isinstance(document, dict) or document.get("version") != VERSION:
         raise BaselineError(f"{path}: not a kmspolicy baseline (expected a JSON object with "
                             f'"version": {VERSION}; make one with `kmspolicy baseline create`)')

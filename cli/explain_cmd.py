@@ -21,6 +21,7 @@ from kmspolicy.bridge.engines import EngineError
 
 from .access_cmd import analyzer, fail, use_color, with_parameters
 from .access_render import VERDICT_COLORS, subject_title
+from .reporters import safe
 from .reporters.base import file_sources
 from .reporters.text import _clean, _code_frame, _Paint
 
@@ -236,8 +237,10 @@ def explain_command(template, key, principal, action, output_format, parameters,
     except (AccessError, EngineError) as exc:
         fail(str(exc))
     if output_format == "json":
-        click.echo(json.dumps(explanation.to_json(), indent=2, ensure_ascii=False))
-    else:
-        click.echo(render_explanation(explanation, use_color(no_color)), nl=False)
+        click.echo(safe.guarded(json.dumps(explanation.to_json(), indent=2, ensure_ascii=False),
+                                safe.json_line))
+    else:  # no line can command a CI log (reporters/safe.py)
+        click.echo(safe.guarded(render_explanation(explanation, use_color(no_color)),
+                                safe.text_line), nl=False)
     if explanation.errors:
         raise SystemExit(2)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
+import signal
 import sys
 from dataclasses import replace
 from importlib import import_module
@@ -24,6 +26,7 @@ from .config import ConfigError, load_config
 from .engine_options import build_analyzer, engine_options, engine_settings, load_policies
 from .params import parse_parameters
 from .progress import progress_for
+from .reporters import safe
 from .run import DEFAULT_TIMEOUT, default_jobs, run
 
 if TYPE_CHECKING:
@@ -50,11 +53,45 @@ class Failure(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"kmspolicy: error: {self.format_message()}", err=True)
+        say(f"kmspolicy: error: {self.format_message()}")
 
 
 def use_color(no_color: bool) -> bool:
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    if no_color or "NO_COLOR" in os.environ or sys.stdout is None:
+        return False
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def check_stdout(chosen: list[tuple[str, str | None]]) -> None:
+    """Before any work: a format that goes to stdout needs a stdout (`>&-` closes it)."""
+    to_stdout = [name for name, file in chosen if file is None]
+    if not to_stdout:
+        return
+    usable = sys.stdout is not None and not sys.stdout.closed
+    if usable:
+        try:
+            os.fstat(sys.stdout.fileno())
+        except (AttributeError, io.UnsupportedOperation):  # not a file (e.g. captured by a test)
+            pass
+        except (OSError, ValueError):
+            usable = False
+    if not usable:
+        raise Failure(f"stdout is closed: nowhere to write the {to_stdout[0]} report "
+                      "(write it to a file with --output FILE)")
+
+
+def silence_stdout() -> None:
+    """After a failed write to stdout: what is still buffered goes nowhere, so that Python
+    does not fail again (and differently) when it flushes stdout at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, ValueError, OSError):
+        pass
 
 
 def parse_formats(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
@@ -154,8 +191,9 @@ def version_text(verbose: bool) -> str:
               help="Worker processes (default: the number of CPUs; 1: none, all in this process).")
 @click.option("--timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help=f"Stop analyzing a file after SECONDS: an error, exit 2 (default "
-                   f"{DEFAULT_TIMEOUT:g} in worker processes; 0: no limit). When given, even "
-                   "--jobs 1 analyzes in a worker process, the only kind that can be stopped.")
+                   f"{DEFAULT_TIMEOUT:g}; 0: no limit). Under a limit, even --jobs 1 analyzes "
+                   "in a worker process, the only kind that can be stopped; 0 with --jobs 1 "
+                   "analyzes in this process.")
 @engine_options
 def eval_command(paths, formats, output, fail_on, severity, parameters, parameters_file,
                  config_path, root, baseline_path, skip_non_templates, verbose, quiet, no_color,
@@ -163,6 +201,7 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
     """Analyze templates (files or directories) and report findings on their lines."""
     try:
         chosen = parse_formats(formats, output)
+        check_stdout(chosen)
         values = parse_parameters(parameters, parameters_file)
         config = load_config(config_path)
         settings = engine_settings(engine)
@@ -173,11 +212,13 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         if timeout and settings["engine"] != "embedded":
             raise click.UsageError("--timeout goes with the embedded engine (--opa-timeout "
                                    "bounds the others)")
-        if settings["engine"] == "embedded" and (jobs > 1 or timeout):
+        if settings["engine"] == "embedded" and (jobs > 1 or timeout != 0):
             policies = load_policies(settings["bundles"], config)  # each worker builds an engine
         else:
             analyzer = analyzer()
             policies = analyzer.policies
+        for warning in config_warnings(policies, config_path):
+            say(f"kmspolicy: warning: {warning}")
         known = None
         if baseline_path:
             from .baseline import load_baseline
@@ -194,13 +235,15 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
 
             match = apply_baseline(result, known)
             hidden = match.hidden
-            click.echo(baseline_note(baseline_path, match), err=True)
+            say(baseline_note(baseline_path, match))
         if severity:
             result.keep_findings(lambda f: severity_at_least(f.severity, severity))
         result.findings.sort(key=lambda f: f.sort_key())
         if verbose:
             for file in result.skipped:
-                click.echo(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)", err=True)
+                say(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)")
+        if not result.files and not result.errors:
+            say(f"kmspolicy: warning: {no_template_note(paths, len(result.skipped), verbose)}")
         context = reporters.ReportContext(color=use_color(no_color), verbose=verbose, quiet=quiet,
                                           sources=reporters.file_sources(root), tool_version=__version__,
                                           fail_on=fail_on, rules=effective_rules(policies),
@@ -228,14 +271,24 @@ def write_reports(result: Result, chosen: list[tuple[str, str | None]],
         reporter = reporters.get_reporter(name)
         if file is None:
             stdout = EchoStream()
-            reporter.write(result, context, stdout)
-            stdout.flush()
+            try:
+                reporter.write(result, context, stdout)
+                stdout.flush()
+                if sys.stdout is not None:
+                    sys.stdout.flush()
+            except OSError as exc:
+                silence_stdout()
+                raise Failure(f"stdout: cannot write the {name} output: "
+                              f"{exc.strerror or exc}") from None
             continue
         try:
             with open(file, "w", encoding="utf-8") as handle:
                 reporter.write(result, replace(context, color=False), handle)
         except OSError as exc:
             raise Failure(f"{file}: cannot write the {name} output: {exc.strerror}") from None
+        except BaseException:  # interrupted: leave no half report that could pass for one
+            _remove_partial(file)
+            raise
     if any(name == "github" for name, _ in chosen):
         from .reporters.github import append_step_summary
 
@@ -244,6 +297,14 @@ def write_reports(result: Result, chosen: list[tuple[str, str | None]],
         except OSError as exc:
             raise Failure(f"{exc.filename}: cannot write the GitHub step summary: "
                           f"{exc.strerror}") from None
+
+
+def _remove_partial(file: str) -> None:
+    try:
+        if os.path.isfile(file) and not os.path.islink(file):
+            os.unlink(file)
+    except OSError:
+        pass
 
 
 class EchoStream:
@@ -279,6 +340,28 @@ def effective_rules(policies: PolicySet) -> dict[str, Rule]:
     return rules
 
 
+def no_template_note(paths: tuple[str, ...], skipped: int, verbose: bool) -> str:
+    """Said whenever nothing was analyzed: a scan of nothing must not read as a clean pass."""
+    where = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    note = f"no CloudFormation or SAM template found in {where}, so nothing was checked"
+    if skipped:
+        note += (f" ({skipped} YAML/JSON file{'s' * (skipped != 1)} without Resources "
+                 f"skipped{'' if verbose else '; -v lists them'})")
+    return note + "; hidden folders (.*) and vendored ones (node_modules, .venv, ...) are not searched"
+
+
+def config_warnings(policies: PolicySet, config_path: str | None) -> list[str]:
+    """Configuration that silently checks less than meant: unknown rule ids, every rule off."""
+    settings = policies.config.get("rules") or {}
+    source = config_path or "the configuration"
+    warnings = [f"{source}: rules.{rule_id} names no known rule (known: "
+                f"{', '.join(sorted(policies.rules))})"
+                for rule_id in sorted(settings) if rule_id not in policies.rules]
+    if policies.rules and not effective_rules(policies):
+        warnings.append(f"{source} disables every rule: nothing is checked")
+    return warnings
+
+
 def baseline_note(path: str, match: BaselineMatch) -> str:
     note = f"kmspolicy: {match.hidden} known finding{'s' * (match.hidden != 1)} hidden by the baseline {path}"
     if match.stale:
@@ -286,18 +369,51 @@ def baseline_note(path: str, match: BaselineMatch) -> str:
     return note
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived: the run stops where it is (a BaseException, so neither
+    click nor any `except Exception` takes it for a finding or an input error)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame) -> None:
+    for each in (signal.SIGINT, signal.SIGTERM):  # one is enough: clean up undisturbed
+        signal.signal(each, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
 def entrypoint() -> None:
-    """Console script: any unexpected exception is one line and exit 2 (--debug: traceback)."""
+    """Console script: any unexpected exception is one line and exit 2 (--debug: traceback);
+    SIGINT and SIGTERM stop the run at once (workers too) with exit 128 + the signal's
+    number (130, 143) and no report claiming to be complete."""
+    for each in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(each, _interrupt)
     try:
         main(standalone_mode=True)
     except SystemExit:
         raise
+    except Interrupted as stop:
+        name = signal.Signals(stop.signum).name
+        say(f"kmspolicy: interrupted ({name}): the run was stopped; any report written is "
+            "incomplete")
+        sys.exit(128 + stop.signum)
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if "--debug" in sys.argv:
             raise
-        click.echo(f"kmspolicy: internal error: {type(exc).__name__}: {exc} "
-                   "(run with --debug for a traceback)", err=True)
+        say(f"kmspolicy: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for a traceback)")
         sys.exit(2)
+
+
+def say(line: str) -> None:
+    """A line on stderr (if there is a stderr to write to), unable to drive the terminal or
+    command the CI log whatever file names and template text it holds (reporters/safe.py)."""
+    try:
+        click.echo(safe.message(line), err=True)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # python -m kmspolicy.cli.main

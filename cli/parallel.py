@@ -19,6 +19,7 @@ policies, parameters=...)`) that builds its engine when called.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import signal
 import sys
@@ -100,8 +101,10 @@ class WorkerPool:
         run = _PoolRun(self, context, tasks)
         try:
             yield from run.results()
-        finally:
-            run.shut_down()
+        except BaseException:  # an error, an interrupt (SIGINT, SIGTERM) or close(): stop now
+            run.shut_down(kill=True)
+            raise
+        run.shut_down()
 
 
 class _PoolRun:
@@ -230,7 +233,12 @@ class _PoolRun:
         if self.queue:
             self._start_worker()
 
-    def shut_down(self) -> None:
+    def shut_down(self, kill: bool = False) -> None:
+        """Ask the idle workers to stop (finished: they all are); `kill`: stop them at once,
+        whatever they are doing."""
+        if kill:
+            for worker in self.live:
+                worker.process.kill()
         for worker in self.live:
             try:
                 worker.conn.send(None)
@@ -282,8 +290,28 @@ def _portable(exc: Exception) -> Exception:
         return EngineError(f"{type(exc).__name__}: {exc}")
 
 
+def _die_with_parent() -> None:
+    """On Linux, the kernel kills this worker when its parent (the CLI, or the forkserver
+    that dies with it) dies, however it dies: even SIGKILL, which leaves the parent no
+    chance to stop its workers."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request was made
+        os._exit(1)
+
+
 def _worker_main(conn: Connection, make_analyzer: Callable[[], Analyzer]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (fork copies it)
+    _die_with_parent()
     try:
         analyzer = make_analyzer()
     except Exception as exc:  # noqa: BLE001 - re-raised by the parent, as if built there

@@ -14,7 +14,7 @@ from kmspolicy.bridge.pipeline import Analyzer, FileReport
 from .discover import discover
 
 Task = tuple[str, str, bool]  # file, display path, given explicitly
-DEFAULT_TIMEOUT = 60.0  # seconds per file in a worker process (`eval --timeout`)
+DEFAULT_TIMEOUT = 60.0  # seconds per file (`eval --timeout`), however many jobs
 
 
 class Progress(Protocol):
@@ -25,12 +25,18 @@ class Progress(Protocol):
 
 def display_path(file: str, root: str | None = None) -> str:
     """The path as reports show it: relative to `root` (default: the working directory)
-    when inside it, with forward slashes."""
+    when inside it, with forward slashes. A name that is not UTF-8 (its bytes decoded as
+    surrogates, which no report could encode) shows those bytes as \\xNN."""
     base = Path(root or os.getcwd()).resolve()
     try:
-        return Path(file).resolve().relative_to(base).as_posix()
+        shown = Path(file).resolve().relative_to(base).as_posix()
     except ValueError:
-        return Path(file).as_posix()
+        shown = Path(file).as_posix()
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = os.fsencode(shown).decode("utf-8", "backslashreplace")
+    return shown
 
 
 def default_jobs() -> int:
@@ -45,8 +51,8 @@ def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str
         jobs: int = 1, progress: Progress | None = None, skip_non_templates: bool = False,
         timeout: float | None = None) -> Result:
     """`analyzer` is an Analyzer, or a picklable factory of one so that `jobs` > 1 can build
-    one per worker process (cli/parallel.py); with one job or one file, no worker is started
-    unless `timeout` is given (see analyze_tasks).
+    one per worker process (cli/parallel.py); a factory runs in workers whenever a time
+    limit is in force (the default; see analyze_tasks), an Analyzer in this process.
     `skip_non_templates`: a file given by name that is not a template is skipped as in a
     folder, not an error (pre-commit passes every changed YAML and JSON file).
     The Result is spooled (its lists on disk, memory flat however many files): the caller
@@ -59,13 +65,21 @@ def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str
             result.errors.append(FileError(file, message))
         if progress:
             progress.start(len(tasks))
-        for part in analyze_tasks(tasks, analyzer, jobs, timeout):
-            merge(result, part)
-            if progress:
-                progress.advance(sum(1 for _ in part.active_findings()))
+        parts = analyze_tasks(tasks, analyzer, jobs, timeout)
+        try:
+            for part in parts:
+                merge(result, part)
+                if progress:
+                    progress.advance(sum(1 for _ in part.active_findings()))
+        finally:  # an interrupted pool stops its workers now, not when collected
+            close = getattr(parts, "close", None)
+            if close is not None:
+                close()
         if progress:
             progress.finish()
     except BaseException:
+        if progress:  # interrupted: the bar is erased before anything says why
+            progress.finish()
         result.close()
         raise
     return result
@@ -80,15 +94,17 @@ def plan(paths: list[str], root: str | None, skip_non_templates: bool) -> tuple[
 
 def analyze_tasks(tasks: list[Task], analyzer: Analyzer | Callable[[], Analyzer],
                   jobs: int, timeout: float | None = None) -> Iterator[Result]:
-    """One partial Result per task, in task order. A file may take `timeout` seconds in a
-    worker process, which is stopped after that (nothing else can stop native code): with
-    `timeout` > 0 a factory runs in workers even for one job or one file; None is
-    DEFAULT_TIMEOUT when workers run anyway; 0 is no limit. In this process, no limit."""
+    """One partial Result per task, in task order. A file may take `timeout` seconds (None:
+    DEFAULT_TIMEOUT; 0: no limit). The limit needs a worker process, which is stopped when
+    its time is up (nothing else can stop native code, nor leave Ctrl-C answered at once),
+    so a factory runs in workers whenever a limit is in force, even for one job or one
+    file; with no limit, only for several jobs and files. An Analyzer runs in this process,
+    with no limit."""
     factory = not isinstance(analyzer, Analyzer)
-    if factory and tasks and (timeout or (jobs > 1 and len(tasks) > 1)):
+    limit = DEFAULT_TIMEOUT if timeout is None else timeout or None
+    if factory and tasks and (limit or (jobs > 1 and len(tasks) > 1)):
         from .parallel import WorkerPool
 
-        limit = DEFAULT_TIMEOUT if timeout is None else timeout or None
         return WorkerPool(analyzer, jobs, timeout=limit).map(tasks)
     if factory:
         analyzer = analyzer()

@@ -41,3 +41,62 @@ def check_normalize(document: Any) -> Normalized | None:
         assert pointer == "" or pointer.startswith("/"), pointer
         assert isinstance(message, str) and message, message
     return normalized
+
+
+def check_config(path: str) -> dict | None:
+    """`--config FILE`: the guardrails (a dict), or one ConfigError naming the file."""
+    from kmspolicy.cli.config import ConfigError, load_config
+
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        _one_line_naming(str(exc), path)
+        return None
+    assert isinstance(config, dict)
+    return config
+
+
+def check_baseline(path: str) -> None:
+    """`--baseline FILE`: fingerprints with counts, or one BaselineError naming the file."""
+    from kmspolicy.cli.baseline import BaselineError, load_baseline
+
+    try:
+        known = load_baseline(path)
+    except BaselineError as exc:
+        _one_line_naming(str(exc), path)
+        return
+    assert all(isinstance(k, str) and k and n > 0 for k, n in known.items())
+
+
+def check_parameters(path: str) -> None:
+    """`--parameters-file FILE`: string values by name, or one usage error naming the file."""
+    import click
+
+    from kmspolicy.cli.params import parse_parameters
+
+    try:
+        values = parse_parameters((), (path,))
+    except click.BadParameter as exc:
+        _one_line_naming(exc.message, path)
+        return
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+
+
+def check_bundle(path: str) -> None:
+    """`--bundle FILE|DIR`: a Bundle whose parts have the right types, or one BundleError
+    naming the bundle."""
+    from kmspolicy.bridge.bundle import BundleError, load_bundle
+
+    try:
+        bundle = load_bundle(path)
+    except BundleError as exc:
+        _one_line_naming(str(exc), path)
+        return
+    assert isinstance(bundle.manifest, dict) and isinstance(bundle.data, dict)
+    assert all(isinstance(n, str) and isinstance(s, str) for n, s in bundle.modules.items())
+    bundle.extra_data()  # the data can be copied (no cycle, no depth beyond the limits)
+
+
+def _one_line_naming(message: str, path: str) -> None:
+    assert message and "\n" not in message and "Traceback" not in message, message
+    assert path in message, (path, message)

@@ -126,3 +126,30 @@ def test_mutated_templates_through_the_cli(tmp_path_factory, case):
         failing = [f for f in document["findings"]
                    if f["severity"] != "info" and not f["suppressed"]]
         assert result.exit_code == (1 if failing else 0)
+
+
+@pytest.fixture
+def readers_harness(tmp_path, monkeypatch):
+    import fuzz_readers
+
+    monkeypatch.setattr(fuzz_readers, "SCRATCH", tmp_path)
+    return fuzz_readers
+
+
+@settings(BOUNDED, max_examples=150)
+@given(kind=st.integers(0, 255), body=st.one_of(st.binary(max_size=512),
+                                                 mutations.mutated_texts().map(lambda c: c[1])))
+def test_operator_file_readers_keep_their_contract(readers_harness, kind, body):
+    """fuzz/fuzz_readers.py's property: config, baseline, parameters and bundles (raw and
+    well-formed with any member) give a value or one error line naming the file."""
+    with hang_guard():
+        readers_harness.test_one_input(bytes([kind]) + body)
+
+
+@pytest.mark.parametrize("kind", range(16))
+def test_operator_file_readers_refuse_hostile_seeds(readers_harness, kind):
+    from .test_hostile import alias_bomb, deep_json
+
+    for body in (alias_bomb(), deep_json(), b"\xff\xfe{", b'{"a": "\\ud800"}'):
+        with hang_guard():
+            readers_harness.test_one_input(bytes([kind]) + body)

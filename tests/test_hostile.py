@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -38,7 +43,8 @@ def analyzer_like(analyzer: Analyzer, **options) -> Analyzer:
 
 
 def cli(*args: str):
-    return CliRunner().invoke(main, ["eval", "--jobs", "1", "--no-color", *args])
+    """eval in this process (--timeout 0: no worker), where the tests' monkeypatches apply."""
+    return CliRunner().invoke(main, ["eval", "--jobs", "1", "--timeout", "0", "--no-color", *args])
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -538,3 +544,376 @@ def test_shared_corpus_runs_without_traceback_and_reports_the_broken_files():
             (line, True, "input")], errors[file]
     assert all("Fn::Transform" in e["message"] for e in errors[MACRO_BUILT])
     assert result.exit_code == 2
+
+
+# --------------------------------------------------------------------------- in CI's hands
+# (issue 18) Every subprocess below is bounded by BOUND seconds so that a regression fails
+# the test instead of hanging the suite; no test asserts how fast anything is.
+
+BOUND = 120
+# eval with Analyzer.analyze replaced before workers are forked: a file named hang* marks
+# the process analyzing it (MARK/busy-PID) and never ends.
+HANGING_EVAL = """
+import os, sys, time
+from pathlib import Path
+from kmspolicy.bridge.pipeline import Analyzer
+analyze = Analyzer.analyze
+def hanging(self, path, display=None):
+    if Path(path).name.startswith("hang"):
+        Path(os.environ["MARK"], f"busy-{os.getpid()}").write_text("")
+        time.sleep(600)
+    return analyze(self, path, display)
+Analyzer.analyze = hanging
+from kmspolicy.cli.main import entrypoint
+entrypoint()
+"""
+
+
+def kmspolicy(*args: str, capture_output: bool = True, **options) -> subprocess.CompletedProcess:
+    """The console script's code path (entrypoint) in a subprocess, bounded."""
+    return subprocess.run([sys.executable, "-c", "from kmspolicy.cli.main import entrypoint; "
+                           "entrypoint()", *args], stdin=subprocess.DEVNULL,
+                          capture_output=capture_output, text=True, timeout=BOUND, **options)
+
+
+def wait_for(predicate, what: str) -> None:
+    """Poll until `predicate()` (bounded: BOUND seconds, then the test fails)."""
+    stop = time.monotonic() + BOUND
+    while not predicate():
+        if time.monotonic() > stop:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")  # a zombie is dead, only not yet reaped
+
+
+def hanging_run(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, Path]:
+    folder, mark = tmp_path / "templates", tmp_path / "mark"
+    folder.mkdir()
+    mark.mkdir()
+    for name in ("a.yaml", "hang1.yaml", "hang2.yaml"):
+        shutil.copy(SEED, folder / name)
+    process = subprocess.Popen([sys.executable, "-c", HANGING_EVAL, "eval", "--no-color", *args,
+                                str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={**os.environ, "MARK": str(mark)})
+    return process, mark
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_signal_stops_the_run_and_its_workers_with_128_plus_the_signal(tmp_path, signum, code,
+                                                                        jobs):
+    process, mark = hanging_run(tmp_path, "--jobs", jobs, "-f", f"json={tmp_path / 'out.json'}")
+    try:
+        wait_for(lambda: len(list(mark.iterdir())) >= int(jobs), "the workers to be busy")
+        workers = [int(p.name.split("-")[1]) for p in mark.iterdir()]
+        assert process.pid not in workers  # the analysis runs in workers even with --jobs 1
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=BOUND)
+    finally:
+        process.kill()
+    assert process.returncode == code, err
+    assert err.strip().splitlines() == [f"kmspolicy: interrupted ({signal.Signals(signum).name}): "
+                                        "the run was stopped; any report written is incomplete"]
+    assert "Traceback" not in err and out == ""
+    assert not (tmp_path / "out.json").exists(), "no report presented as complete"
+    wait_for(lambda: not any(alive(pid) for pid in workers), "the workers to stop")
+
+
+def test_workers_do_not_outlive_a_killed_parent(tmp_path):
+    process, mark = hanging_run(tmp_path, "--jobs", "2")
+    try:
+        wait_for(lambda: len(list(mark.iterdir())) >= 2, "the workers to be busy")
+        workers = [int(p.name.split("-")[1]) for p in mark.iterdir()]
+        process.kill()  # SIGKILL: the parent cannot stop them itself
+        process.communicate(timeout=BOUND)
+    finally:
+        process.kill()
+    wait_for(lambda: not any(alive(pid) for pid in workers), "the orphaned workers to die")
+
+
+@pytest.mark.parametrize("extra", [(), ("--no-color",), ("-f", "json"), ("-f", "sarif")])
+def test_a_closed_stdout_is_one_clear_error_before_any_work(extra):
+    closed = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-c",
+                             "from kmspolicy.cli.main import entrypoint; entrypoint()",
+                             "eval", *extra, str(SEED)], capture_output=False,
+                            stderr=subprocess.PIPE, text=True, timeout=BOUND)
+    assert closed.returncode == 2, closed.stderr
+    assert closed.stderr.splitlines() == [
+        f"kmspolicy: error: stdout is closed: nowhere to write the "
+        f"{extra[-1] if extra[:1] == ('-f',) else 'text'} report (write it to a file with --output FILE)"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("name", ["text", "json", "sarif", "github", "junit"])
+def test_a_full_stdout_is_one_clear_error(name):
+    with open("/dev/full", "w") as full:
+        result = kmspolicy("eval", "--jobs", "1", "-f", name, str(SEED), stdout=full,
+                           stderr=subprocess.PIPE, capture_output=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1:] == [
+        f"kmspolicy: error: stdout: cannot write the {name} output: No space left on device"]
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+
+
+def test_with_stdout_closed_a_report_to_a_file_is_still_written(tmp_path):
+    out = tmp_path / "out.json"
+    closed = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-c",
+                             "from kmspolicy.cli.main import entrypoint; entrypoint()",
+                             "eval", "-f", "json", "-o", str(out), str(SEED)],
+                            stderr=subprocess.PIPE, text=True, timeout=BOUND)
+    assert closed.returncode == 1, closed.stderr  # the seed's findings
+    assert json.loads(out.read_text())["findings"]
+
+
+# Text that would drive a CI log or a terminal: workflow commands after a line break (also
+# U+2028), a legacy command, OSC 8, CSI (7-bit and C1), BEL, a bidi override.
+EVIL = ("x\n::stop-commands::tok\n##[add-mask]secret \u001b]8;;http://e\u0007 \u001b[2J "
+        "\u009b31m \u202egnp.exe \u2028::error::fake \r::warning::cr")
+RAW_ON_A_LINE = "##[add-mask]raw \u009b1m \u202e"  # raw in the source: in the code frames
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_OUR_COMMANDS = re.compile(r"::(error|warning|notice) (file=[^:]*)?::")
+
+
+def evil_template(tmp_path: Path) -> Path:
+    statements = [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Sid": RAW_ON_A_LINE,
+                   "Action": "kms:*", "Resource": "*"},  # the line before a finding's line
+                  {"Sid": "s2", "Effect": "Allow",
+                   "Principal": {"AWS": "arn:aws:iam::123456789012:user/" + EVIL},
+                   "Action": "kms:Decrypt", "Resource": "*"},
+                  {"Sid": "s3", "Effect": "Allow", "Principal": {"AWS": EVIL},
+                   "Action": "kms:Decrypt", "Resource": "*"}]
+    document = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {
+        "Description": EVIL, "KeyPolicy": {"Version": "2012-10-17", "Statement": statements}}}}}
+    text = json.dumps(document, indent=2).replace(json.dumps(RAW_ON_A_LINE),
+                                                  json.dumps(RAW_ON_A_LINE, ensure_ascii=False))
+    path = tmp_path / "evil.json"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def assert_commands_nothing(text: str, github: bool = False) -> None:
+    """No line (as the Actions runner splits them) starts a workflow command; no control."""
+    for line in re.split(r"\r\n|\r|\n", text):
+        assert "##[" not in line, line
+        if line.lstrip().startswith("::"):
+            assert github and _OUR_COMMANDS.match(line), line
+        assert not _CONTROLS.search(line), ascii(line)
+
+
+@pytest.mark.parametrize("name", sorted(reporters.REPORTERS))
+def test_no_format_lets_a_template_command_the_ci_log_or_the_terminal(tmp_path, name):
+    template = evil_template(tmp_path)
+    result = kmspolicy("eval", "--jobs", "1", "-v", "-f", name, str(template))
+    assert result.returncode == 2, result.stderr  # the third statement's principal is an error
+    assert "stop-commands" in result.stdout, "the text is shown, only defused"
+    assert_commands_nothing(result.stdout, github=name == "github")
+    assert_commands_nothing(result.stderr)
+    if name in ("json", "sarif"):  # escaped, not altered: the values are what the template holds
+        assert any("x\n::stop-commands::tok\n##" in text and "\x1b" in text and "\u202e" in text
+                   for text in strings(json.loads(result.stdout)))
+    if name == "junit":  # (XML 1.0 cannot hold ESC or BEL at all: those are U+FFFD)
+        root = ElementTree.fromstring(result.stdout.encode("utf-8"))
+        assert any("x\n::stop-commands::tok\n##[add-mask]secret" in (e.get("message") or "")
+                   for e in root.iter())
+    if name == "text":
+        assert re.search(r"^ *\d+ \| .*add-mask\]raw", result.stdout, re.M), "a code frame shows it"
+
+
+def strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def test_error_lines_on_stderr_command_nothing(tmp_path):
+    bad = tmp_path / "##[add-mask]x.yaml"
+    bad.write_text("Resources: [\n", encoding="utf-8")
+    config = tmp_path / "##[add-mask]c.yaml"
+    config.write_text("a: !Evil\u202e\n", encoding="utf-8")
+    result = kmspolicy("eval", "--jobs", "1", "-c", str(config), str(bad))
+    assert result.returncode == 2
+    assert "add-mask" in result.stderr
+    assert_commands_nothing(result.stderr)
+    result = kmspolicy("eval", "--jobs", "1", "-f", "text", str(bad))
+    assert result.returncode == 2 and "add-mask" in result.stdout
+    assert_commands_nothing(result.stdout)
+
+
+def test_a_lone_surrogate_escape_costs_its_file_only(tmp_path):
+    lone = tmp_path / "lone.json"
+    lone.write_text('{"Resources": {"K": {"Type": "AWS::KMS::Key",\n'
+                    '  "Properties": {"Description": "a\\ud800b"}}}}\n', encoding="utf-8")
+    sarif = tmp_path / "out.sarif"
+    result = kmspolicy("eval", "--jobs", "1", "-f", "github", "-f", f"sarif={sarif}", str(lone),
+                       str(SEED))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ""
+    errors = [line for line in result.stdout.splitlines() if line.startswith("::error file=")]
+    assert any("lone.json,line=2,col=35" in line and "surrogate" in line for line in errors), errors
+    assert any("template.yaml" in line for line in result.stdout.splitlines())  # the seed's findings
+    document = json.loads(sarif.read_text(encoding="utf-8"))
+    located = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+               for r in document["runs"][0]["results"]}
+    assert any(uri.endswith("template.yaml") for uri in located)
+
+
+def test_a_lone_surrogate_in_a_key_policy_json_string_is_located(analyzer, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": '{"Statement": [{"Sid": "\\udc00"}]}'}}}}), encoding="utf-8")
+    report = analyzer.analyze(str(path))
+    assert report.status == "error"
+    assert any("surrogate" in e.message for e in report.errors)
+
+
+# Files kmspolicy reads besides templates: each goes through the loader's limits.
+def alias_bomb(levels: int = 12) -> bytes:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [*a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}, "
+              f"*a{n - 1}, *a{n - 1}, *a{n - 1}, *a{n - 1}]" for n in range(1, levels)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def deep_json(levels: int = 50_000) -> bytes:
+    return ('{"version": 1, "findings": ' + "[" * levels + "]" * levels + "}").encode()
+
+
+def bundle_with(tmp_path: Path, name: str, content: bytes) -> Path:
+    import io
+    import tarfile
+
+    path = tmp_path / "org.tar.gz"
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        info = tarfile.TarInfo(name)
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    path.write_bytes(raw.getvalue())
+    return path
+
+
+@pytest.mark.parametrize(("option", "make", "message"), [
+    ("--baseline", lambda tmp: "/dev/zero", "not a regular file"),
+    ("--baseline", lambda tmp: fifo(tmp), "not a regular file"),
+    ("-c", lambda tmp: fifo(tmp), "not a regular file"),
+    ("--parameters-file", lambda tmp: fifo(tmp), "not a regular file"),
+    ("--bundle", lambda tmp: fifo(tmp), "not a regular file"),
+    ("--bundle", lambda tmp: "/dev/zero", "not a regular file"),
+    ("--baseline", lambda tmp: write(tmp / "b.json", deep_json()), "nesting deeper than"),
+    ("-c", lambda tmp: write(tmp / "c.yaml", alias_bomb()), "alias"),
+    ("--parameters-file", lambda tmp: write(tmp / "p.yaml", alias_bomb()), "alias"),
+    ("--bundle", lambda tmp: bundle_with(tmp, "data.yaml", alias_bomb()), "data.yaml"),
+    ("--bundle", lambda tmp: bundle_with(tmp, "data.json", deep_json()[27:-1]), "nesting deeper"),
+    ("--bundle", lambda tmp: bundle_with(tmp, ".manifest", deep_json()), "nesting deeper"),
+])
+def test_every_file_read_by_name_is_bounded_and_named(tmp_path, option, make, message):
+    path = str(make(tmp_path))
+    result = kmspolicy("eval", "--jobs", "1", option, path, str(SEED))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()[-1:]
+    assert path in line and message in line, line
+    assert "internal error" not in line and "Traceback" not in result.stderr
+
+
+def fifo(folder: Path) -> Path:
+    path = folder / "pipe.yaml"
+    os.mkfifo(path)
+    return path
+
+
+def write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+@pytest.mark.parametrize("verbose", [(), ("-v",)])
+def test_templates_only_in_hidden_or_vendored_folders_are_not_a_silent_pass(tmp_path, verbose):
+    for folder in (".hidden", "node_modules", "vendor/.git"):
+        (tmp_path / folder).mkdir(parents=True)
+        shutil.copy(SEED, tmp_path / folder / "template.yaml")
+    (tmp_path / "notes.yaml").write_text("just: data\n", encoding="utf-8")
+    result = kmspolicy("eval", "--jobs", "1", *verbose, str(tmp_path))
+    assert "No findings in 0 files" in result.stdout
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning == [f"kmspolicy: warning: no CloudFormation or SAM template found in {tmp_path}, "
+                       "so nothing was checked (1 YAML/JSON file without Resources skipped"
+                       f"{'' if verbose else '; -v lists them'}); hidden folders (.*) and vendored "
+                       "ones (node_modules, .venv, ...) are not searched"]
+    assert ("notes.yaml" in result.stderr) == bool(verbose)
+
+
+def test_config_that_checks_less_than_meant_is_said(tmp_path, analyzer):
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("rules:\n  KP999: {enabled: false}\n", encoding="utf-8")
+    result = kmspolicy("eval", "--jobs", "1", "-c", str(unknown), str(SEED))
+    assert result.returncode == 1  # the seed's findings: the run goes on
+    assert f"kmspolicy: warning: {unknown}: rules.KP999 names no known rule" in result.stderr
+    off = tmp_path / "off.yaml"
+    off.write_text(yaml.safe_dump({"rules": {rule: {"enabled": False}
+                                             for rule in analyzer.policies.rules}}), encoding="utf-8")
+    result = kmspolicy("eval", "--jobs", "1", "-c", str(off), str(SEED))
+    assert result.stderr.splitlines() == [
+        f"kmspolicy: warning: {off} disables every rule: nothing is checked"]
+
+
+def test_a_single_file_under_default_settings_has_a_time_limit(tmp_path):
+    """The default limit (DEFAULT_TIMEOUT, lowered here to 1 s) with --jobs 1 and one file."""
+    hang = tmp_path / "hang.yaml"
+    shutil.copy(SEED, hang)
+    script = HANGING_EVAL.replace("from kmspolicy.cli.main import entrypoint",
+                                  "import kmspolicy.cli.run\nkmspolicy.cli.run.DEFAULT_TIMEOUT = 1.0\n"
+                                  "from kmspolicy.cli.main import entrypoint")
+    mark = tmp_path / "mark"
+    mark.mkdir()
+    result = subprocess.run([sys.executable, "-c", script, "eval", "--jobs", "1", "-f", "json",
+                             str(hang)], capture_output=True, text=True, timeout=BOUND,
+                            env={**os.environ, "MARK": str(mark)})
+    assert result.returncode == 2, result.stderr
+    [error] = json.loads(result.stdout)["errors"]
+    assert "timed out after 1 s" in error["message"] and error["kind"] == "internal"
+    [busy] = mark.iterdir()
+    assert int(busy.name.split("-")[1]) != os.getpid()
+    wait_for(lambda: not alive(int(busy.name.split("-")[1])), "the stopped worker to be gone")
+
+
+def test_an_interrupted_scan_erases_its_progress_bar(analyzer):
+    class Bar:
+        finished = 0
+
+        def start(self, total):
+            pass
+
+        def advance(self, findings):
+            raise KeyboardInterrupt
+
+        def finish(self):
+            self.finished += 1
+
+    bar = Bar()
+    with pytest.raises(KeyboardInterrupt):
+        run([str(SEED), str(EXAMPLES / "clean-key" / "template.yaml")], analyzer, progress=bar)
+    assert bar.finished == 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="needs a file system that takes any bytes")
+@pytest.mark.parametrize("name", ["text", "json", "sarif"])
+def test_a_file_name_that_is_not_utf8_is_analyzed_and_shown_escaped(tmp_path, name):
+    shutil.copy(SEED, os.fsencode(tmp_path) + b"/\xff\xfe.yaml")
+    result = kmspolicy("eval", "--jobs", "1", "-f", name, str(tmp_path))
+    assert result.returncode == 1, result.stderr  # the seed's findings, nothing failed
+    assert result.stderr == ""
+    shown = [result.stdout] if name == "text" else list(strings(json.loads(result.stdout)))
+    assert any("\\xff\\xfe.yaml" in text or "%5Cxff%5Cxfe.yaml" in text for text in shown)  # (SARIF: a URI)

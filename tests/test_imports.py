@@ -49,12 +49,20 @@ def modules_after(*args: str) -> tuple[int, str, set[str]]:
     ("github", {"github", "text"}, set()),  # the annotations' summary line is the text report's
 ])
 def test_eval_of_one_template_imports_only_what_it_uses(fmt, reporter_modules, needs):
-    code, output, modules = modules_after("eval", "--format", fmt, str(SEED))
+    # --timeout 0: analyzed in this process (under a time limit, in a worker: below)
+    code, output, modules = modules_after("eval", "--timeout", "0", "--format", fmt, str(SEED))
     assert code == 1, output  # it ran: the seed has findings
     assert {"kmspolicy.bridge.engines.embedded", "kmspolicy.bridge.normalize"} | needs <= modules
     assert sorted((NEVER_FOR_EVAL - needs) & modules) == []
     formats = {module for module in _MODULES.values() if f"kmspolicy.cli.reporters.{module}" in modules}
     assert formats == reporter_modules
+
+
+def test_under_the_default_time_limit_one_template_is_analyzed_in_a_worker():
+    code, output, modules = modules_after("eval", "--jobs", "1", str(SEED))
+    assert code == 1, output
+    assert {"kmspolicy.cli.parallel", "multiprocessing"} <= modules
+    assert "kmspolicy.bridge.engines.embedded" not in modules  # the worker builds the engine
 
 
 def test_every_command_is_listed_and_runs_though_imported_on_demand():  # --help imports them all

@@ -241,13 +241,13 @@ def test_an_exception_in_a_worker_stops_the_run_with_its_traceback(tmp_path):
     assert "LoggingAnalyzer" not in str(caught.value)  # one line; the traceback is the cause
 
 
-def test_jobs_1_and_a_single_file_stay_in_this_process(tmp_path):
+def test_with_no_time_limit_jobs_1_and_a_single_file_stay_in_this_process(tmp_path):
     import multiprocessing
 
     log = tmp_path / "log"
     copies(tmp_path / "t", ["a.yaml", "b.yaml"])
-    run([str(tmp_path / "t")], LoggingFactory(str(log)), jobs=1)
-    run([str(tmp_path / "t" / "a.yaml")], LoggingFactory(str(log)), jobs=4)
+    run([str(tmp_path / "t")], LoggingFactory(str(log)), jobs=1, timeout=0)
+    run([str(tmp_path / "t" / "a.yaml")], LoggingFactory(str(log)), jobs=4, timeout=0)
     assert {int(e[1]) for e in events(log)} == {os.getpid()}
     assert [e[0] for e in events(log)].count("build") == 2  # once per run, not per file
     assert not multiprocessing.active_children()

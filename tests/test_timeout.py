@@ -143,9 +143,10 @@ class RecordingPool:
     (2, 2, 0, None),  # 0: no limit
     (1, 2, 5, 5),  # a limit given: a worker even for one job...
     (4, 1, 5, 5),  # ...and for one file
-    (1, 2, None, "in-process"),
-    (4, 1, None, "in-process"),
+    (1, 2, None, DEFAULT_TIMEOUT),  # the default limit applies whatever --jobs (issue 18)...
+    (4, 1, None, DEFAULT_TIMEOUT),  # ...and for a single file
     (1, 2, 0, "in-process"),
+    (4, 1, 0, "in-process"),
 ])
 def test_when_files_go_to_workers_and_with_which_limit(monkeypatch, analyzer, jobs, files, timeout,
                                                        pool_timeout):

@@ -33,6 +33,7 @@ from kmspolicy.bridge.findings import SEVERITY_RANK, FileError, Finding, Result
 from kmspolicy.bridge.spool import sorted_items
 
 from .base import ReportContext, StreamingReporter
+from .safe import clean
 from .text import summary_line
 
 COMMANDS = {"critical": "error", "high": "error", "medium": "warning", "low": "notice",
@@ -44,6 +45,9 @@ SHOWN_PER_KIND = 10
 
 
 def escape_data(text: str) -> str:
+    """Line breaks as the runner decodes them; controls and bidi characters replaced and
+    `##[` broken (reporters/safe.py): an annotation shows text, commands nothing."""
+    text = clean(text, keep="\r\n").replace("##[", "##\\[")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -13,14 +13,16 @@ from kmspolicy.bridge.findings import Result
 
 from .base import ReportContext, StreamingReporter
 from .json_stream import Streamed, write_json
+from .safe import json_line, safe_lines
 
 
 class JsonReporter(StreamingReporter):
     name = "json"
 
     def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
-        write_json(stream, result.to_json(context.tool_version, array=Streamed))
-        stream.write("\n")
+        with safe_lines(stream, json_line) as safe:  # no line can start a CI workflow command
+            write_json(safe, result.to_json(context.tool_version, array=Streamed))
+            safe.write("\n")
 
 
 REPORTER = JsonReporter()

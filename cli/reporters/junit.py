@@ -26,6 +26,7 @@ from kmspolicy.bridge.rules import Rule
 from kmspolicy.bridge.spool import Spool, sorted_items
 
 from .base import ReportContext, StreamingReporter, report_rules
+from .safe import safe_lines, xml_line
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 NO_RESOURCE = "(template)"
@@ -141,6 +142,10 @@ class JunitReporter(StreamingReporter):
     name = "junit"
 
     def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
+        with safe_lines(stream, xml_line) as safe:
+            self._write(result, context, safe)
+
+    def _write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
         rules = report_rules(result, context)
         total = _Counts()
         with Spool() as suites:

@@ -34,6 +34,7 @@ from kmspolicy.bridge.spool import Spool, sorted_items
 
 from .base import ReportContext, StreamingReporter, report_rules
 from .json_stream import Streamed, write_json
+from .safe import json_line, safe_lines
 
 SCHEMA_URI = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
               "sarif-schema-2.1.0.json")
@@ -243,9 +244,9 @@ class SarifReporter(StreamingReporter):
     name = "sarif"
 
     def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
-        with Spool() as kept:
-            write_json(stream, sarif_document(result, context, kept), ensure_ascii=False)
-        stream.write("\n")
+        with Spool() as kept, safe_lines(stream, json_line) as safe:  # reporters/safe.py
+            write_json(safe, sarif_document(result, context, kept), ensure_ascii=False)
+            safe.write("\n")
 
 
 REPORTER = SarifReporter()

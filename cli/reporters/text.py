@@ -19,7 +19,8 @@ the end of the line when the span runs on; it is left out when `context.sources`
 such line. Suppressed findings are shown only when verbose. Errors follow, one line each
 (`error: file:line:col: message`), then one summary line. Quiet prints only errors and the
 summary. Colour (ANSI) only when `context.color`. Control characters from templates or
-messages are replaced, so a template cannot drive the terminal.
+messages are replaced, and no line can start a CI workflow command (reporters/safe.py),
+so a template can drive neither the terminal nor the CI log.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kmspolicy.bridge.findings import SEVERITIES, FileError, Finding, Result
 from kmspolicy.bridge.spool import sorted_items
 
 from .base import ReportContext, StreamingReporter, split_lines
+from .safe import clean, safe_lines, text_line
 
 SEVERITY_COLORS = {
     "critical": "1;31",
@@ -44,16 +46,9 @@ MARKER = "31"
 ERROR = "1;31"
 DIM = "2"
 
-_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-
-
 def _clean(text: str, keep: str = "") -> str:
     """Replace control and bidi-override characters (except those in `keep`) by U+FFFD."""
-    return "".join(
-        "\ufffd" if (ch not in keep and (unicodedata.category(ch) == "Cc" or ch in _BIDI))
-        else ch
-        for ch in text
-    )
+    return clean(text, keep)
 
 
 def _width(ch: str) -> int:
@@ -85,6 +80,10 @@ class TextReporter(StreamingReporter):
     name = "text"
 
     def write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
+        with safe_lines(stream, text_line) as safe:
+            self._write(result, context, safe)
+
+    def _write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
         paint = _Paint(context.color)
         if not context.quiet:
             for finding in sorted_items(result.findings, key=_finding_key):
