@@ -1,0 +1,138 @@
+"""One template's access matrix as the referee sees it: requests per cell, then verdicts.
+
+`plan(...)` turns each (key, kmspolicy subject, key action) into the simulations it stands
+for (principals.py x contexts.py), plus, for the base caller, the two escalation checks:
+kms:CreateGrant for that operation (`kms:GrantOperations`) and the action after the key
+policy is rewritten to allow it (what kms:PutKeyPolicy buys; an identity-side Deny or
+boundary still stops it). `verdict(...)` reads the decisions back:
+allowed (every request), conditional (some), reachable (none, but escalation works),
+denied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import contexts, principals
+from .model import Model
+from .resolve import Resolver
+
+MAX_REQUESTS = 48  # per cell
+
+
+@dataclass
+class Cell:
+    key: str
+    subject: str
+    action: str
+    kind: str
+    assumed: bool  # some caller's identity policy is assumed (not in the template)
+    requests: list[dict] = field(default_factory=list)  # {"simulation", "note", "base"}
+    grant: dict | None = None
+    rewritten: dict | None = None
+    put_policy: int | None = None  # index of the base PutKeyPolicy request in its cell
+    problems: list[str] = field(default_factory=list)
+
+
+def _simulation(key, caller, action: str, context: dict, resource_policy: dict) -> dict:
+    sim = {"request": {"principal": caller.principal, "action": action,
+                       "resource": {"resource": key.arn, "accountId": key.arn.split(":")[4]},
+                       "contextVariables": {**caller.facts, **context}},
+           "identityPolicies": [{"name": f"p{n}-{name}"[:128], "policy": doc}
+                                for n, (name, doc) in enumerate(caller.identity_policies)],
+           "serviceControlPolicies": [], "resourceControlPolicies": [],
+           "resourcePolicy": resource_policy}
+    if caller.boundary is not None:
+        sim["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": caller.boundary}]
+    return sim
+
+
+def _rewritten_policy(caller, action: str) -> dict:
+    if caller.facts.get("aws:PrincipalIsAWSService") == "true":
+        principal = {"Service": caller.principal}
+    else:
+        principal = {"AWS": caller.facts["aws:PrincipalArn"]}
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*"}]}
+
+
+def plan(model: Model, resolver: Resolver, kside: dict, actions: list[str]) -> list[Cell]:
+    cells = []
+    for kid, kdata in kside["keys"].items():
+        key = model.keys.get(kid)
+        for sid, subject in kdata["subjects"].items():
+            problems = []
+            if key is None:
+                problems.append(f"key {kid} is not one the referee found")
+            elif key.problems:
+                problems += key.problems
+            found = principals.Callers([])
+            if not problems:
+                base_keys = contexts.condition_keys([key.policy])
+                found = principals.callers(subject, model, resolver, base_keys)
+                problems += found.problems
+            if problems or not found.callers:
+                cells += [Cell(kid, sid, a, subject.get("kind"), False,
+                               problems=problems or ["no concrete caller"]) for a in actions]
+                continue
+            cells += _subject_cells(kid, sid, subject, key, found.callers, actions)
+    return cells
+
+
+def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
+    policies = [key.policy] + [d for c in callers for _, d in c.identity_policies] \
+        + [c.boundary for c in callers if c.boundary is not None]
+    keys = contexts.condition_keys(policies)
+    free = {k: v for k, v in keys.items() if k not in principals.FACT_KEYS}
+    callers = principals.with_orgs(principals.with_assumptions(callers), keys)
+    ctxs = contexts.variants(free)
+    assumed = any(name == "oracle-permissive" and not c.unseen
+                  for c in callers for name, _ in c.identity_policies)
+    out = []
+    for action in actions:
+        cell = Cell(kid, sid, action, subject.get("kind"), assumed)
+        for caller in callers:
+            for ctx in ctxs:
+                if len(cell.requests) >= MAX_REQUESTS:
+                    break
+                cell.requests.append({"simulation": _simulation(key, caller, action, ctx, key.policy),
+                                      "note": caller.note, "context": ctx, "assume": caller.assume,
+                                      "base": caller is callers[0] and not ctx})
+        base = callers[0]
+        operation = action.split(":", 1)[1]
+        cell.grant = _simulation(key, base, "kms:CreateGrant",
+                                 {"kms:GrantOperations": [operation]}, key.policy)
+        cell.rewritten = _simulation(key, base, action, {}, _rewritten_policy(base, action))
+        out.append(cell)
+    return out
+
+
+def verdict(cell: Cell, decisions: list[str], put_policy: str | None, grant: str | None,
+            rewritten: str | None) -> str:
+    """The referee's verdict for one cell from its decisions (in cell.requests order).
+
+    For a principal the template names but does not define, the verdict with no identity
+    policy and with one allowing kms:* must agree; if they differ the cell depends on what
+    the template does not show: "unknown".
+    """
+    assumptions = {r["assume"] for r in cell.requests} - {None}
+    if assumptions:
+        found = {_verdict([d for r, d in zip(cell.requests, decisions, strict=True)
+                           if r["assume"] in (None, a)], put_policy, grant, rewritten)
+                 for a in assumptions}
+        return found.pop() if len(found) == 1 else "unknown"
+    return _verdict(decisions, put_policy, grant, rewritten)
+
+
+def _verdict(decisions: list[str], put_policy: str | None, grant: str | None,
+             rewritten: str | None) -> str:
+    if "Error" in decisions:
+        return "error"
+    allowed = [d == "Allowed" for d in decisions]
+    if all(allowed):
+        return "allowed"
+    if any(allowed):
+        return "conditional"
+    if "Allowed" in (put_policy, grant) and rewritten == "Allowed":
+        return "reachable"
+    return "denied"
