@@ -18,6 +18,13 @@ from .model import Model
 from .resolve import Resolver
 
 MAX_REQUESTS = 48  # per cell
+# The operations a grant can allow (KMS API Reference, CreateGrant, GrantOperations: "Valid
+# Values"); a grant cannot allow any other action, so CreateGrant escalates only to these.
+GRANT_OPERATIONS = frozenset((
+    "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
+    "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey",
+    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac",
+    "DeriveSharedSecret"))
 
 
 @dataclass
@@ -30,7 +37,7 @@ class Cell:
     requests: list[dict] = field(default_factory=list)  # {"simulation", "note", "base"}
     grant: dict | None = None
     rewritten: dict | None = None
-    put_policy: int | None = None  # index of the base PutKeyPolicy request in its cell
+    grant_counts: bool = False  # whether a grant can allow this action at all
     problems: list[str] = field(default_factory=list)
 
 
@@ -68,7 +75,7 @@ def plan(model: Model, resolver: Resolver, kside: dict, actions: list[str]) -> l
                 problems += key.problems
             found = principals.Callers([])
             if not problems:
-                base_keys = contexts.condition_keys([key.policy])
+                base_keys = contexts.condition_keys([_naming(key.policy, subject)])
                 found = principals.callers(subject, model, resolver, base_keys)
                 problems += found.problems
             if problems or not found.callers:
@@ -77,6 +84,26 @@ def plan(model: Model, resolver: Resolver, kside: dict, actions: list[str]) -> l
                 continue
             cells += _subject_cells(kid, sid, subject, key, found.callers, actions)
     return cells
+
+
+def _is_everyone(value) -> bool:
+    if value == "*":
+        return True
+    if isinstance(value, dict):
+        aws = value.get("AWS")
+        return aws == "*" or (isinstance(aws, list) and "*" in aws)
+    return False
+
+
+def _naming(policy: dict, subject: dict) -> dict:
+    """The statements whose conditions can name callers of an abstract subject: those with
+    Principal `*` or a NotPrincipal (and, for an account, those naming an account)."""
+    sts = policy.get("Statement")
+    sts = sts if isinstance(sts, list) else [sts]
+    keep = [st for st in sts if isinstance(st, dict)
+            and ("NotPrincipal" in st or _is_everyone(st.get("Principal"))
+                 or (subject.get("kind") == "account" and st.get("Principal") is not None))]
+    return {"Statement": keep}
 
 
 def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
@@ -100,8 +127,10 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                                       "base": caller is callers[0] and not ctx})
         base = callers[0]
         operation = action.split(":", 1)[1]
+        grantable = operation if operation in GRANT_OPERATIONS else "DescribeKey"
         cell.grant = _simulation(key, base, "kms:CreateGrant",
-                                 {"kms:GrantOperations": [operation]}, key.policy)
+                                 {"kms:GrantOperations": [grantable]}, key.policy)
+        cell.grant_counts = operation in GRANT_OPERATIONS
         cell.rewritten = _simulation(key, base, action, {}, _rewritten_policy(base, action))
         out.append(cell)
     return out

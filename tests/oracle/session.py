@@ -104,7 +104,8 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
             else:
                 got = decisions[start:start + n]
                 rverdict = cells_mod.verdict(cell, got, base_put.get((cell.key, cell.subject)),
-                                             decisions[start + n], decisions[start + n + 1])
+                                             decisions[start + n] if cell.grant_counts else None,
+                                             decisions[start + n + 1])
                 outcome = compare(kverdict, rverdict, cell.kind, cell.assumed)
             report.outcomes[outcome.status] += 1
             if outcome.status in ("disagree", "referee-error"):
