@@ -35,8 +35,9 @@ class Cell:
     kind: str
     assumed: bool  # some caller's identity policy is assumed (not in the template)
     requests: list[dict] = field(default_factory=list)  # {"simulation", "note", "base"}
-    grant: dict | None = None
-    rewritten: dict | None = None
+    # per assumption (None, or "none"/"permissive" for an unseen principal): the CreateGrant
+    # request for this operation and the action once the key policy is rewritten to allow it
+    escalations: list[dict] = field(default_factory=list)
     grant_counts: bool = False  # whether a grant can allow this action at all
     problems: list[str] = field(default_factory=list)
 
@@ -52,6 +53,16 @@ def _simulation(key, caller, action: str, context: dict, resource_policy: dict) 
     if caller.boundary is not None:
         sim["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": caller.boundary}]
     return sim
+
+
+def _with_permissive(caller):
+    """After escalation, the caller's own IAM side is no obstacle (it can be granted too);
+    only an explicit Deny or a boundary still stops it."""
+    if caller.facts.get("aws:PrincipalIsAWSService") == "true":
+        return caller
+    return principals.Caller(caller.principal, caller.facts,
+                             caller.identity_policies + [("oracle-after-escalation", principals.PERMISSIVE)],
+                             caller.boundary, caller.note, caller.unseen, caller.assume)
 
 
 def _rewritten_policy(caller, action: str) -> dict:
@@ -125,32 +136,37 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                 cell.requests.append({"simulation": _simulation(key, caller, action, ctx, key.policy),
                                       "note": caller.note, "context": ctx, "assume": caller.assume,
                                       "base": caller is callers[0] and not ctx})
-        base = callers[0]
         operation = action.split(":", 1)[1]
-        grantable = operation if operation in GRANT_OPERATIONS else "DescribeKey"
-        cell.grant = _simulation(key, base, "kms:CreateGrant",
-                                 {"kms:GrantOperations": [grantable]}, key.policy)
         cell.grant_counts = operation in GRANT_OPERATIONS
-        cell.rewritten = _simulation(key, base, action, {}, _rewritten_policy(base, action))
+        grantable = operation if cell.grant_counts else "DescribeKey"
+        for assume in sorted({c.assume for c in callers}, key=str):
+            base = next(c for c in callers if c.assume == assume)
+            cell.escalations.append({
+                "assume": assume,
+                "grant": _simulation(key, base, "kms:CreateGrant", {"kms:GrantOperations": [grantable]},
+                                     key.policy),
+                "rewritten": _simulation(key, _with_permissive(base), action, {},
+                                         _rewritten_policy(base, action))})
         out.append(cell)
     return out
 
 
-def verdict(cell: Cell, decisions: list[str], put_policy: str | None, grant: str | None,
-            rewritten: str | None) -> str:
-    """The referee's verdict for one cell from its decisions (in cell.requests order).
+def verdict(cell: Cell, decisions: list[str], escalation: dict) -> str:
+    """The referee's verdict for one cell from its decisions (in cell.requests order) and,
+    per assumption, the escalation decisions {"put_policy", "grant", "rewritten"}.
 
     For a principal the template names but does not define, the verdict with no identity
     policy and with one allowing kms:* must agree; if they differ the cell depends on what
     the template does not show: "unknown".
     """
-    assumptions = {r["assume"] for r in cell.requests} - {None}
-    if assumptions:
-        found = {_verdict([d for r, d in zip(cell.requests, decisions, strict=True)
-                           if r["assume"] in (None, a)], put_policy, grant, rewritten)
-                 for a in assumptions}
-        return found.pop() if len(found) == 1 else "unknown"
-    return _verdict(decisions, put_policy, grant, rewritten)
+    found = set()
+    for assume, esc in escalation.items():
+        mine = [d for r, d in zip(cell.requests, decisions, strict=True) if r["assume"] in (None, assume)]
+        found.add(_verdict(mine, esc.get("put_policy"), esc.get("grant") if cell.grant_counts else None,
+                           esc.get("rewritten")))
+    if "error" in found:
+        return "error"
+    return found.pop() if len(found) == 1 else "unknown"
 
 
 def _verdict(decisions: list[str], put_policy: str | None, grant: str | None,

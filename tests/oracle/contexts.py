@@ -50,31 +50,39 @@ def _fill(value: str) -> str:
 
 
 def candidates(entry: dict) -> list[Any]:
-    """Values to try for one key: each compared value made concrete, and one matching none."""
-    ops = " ".join(entry["operators"]).lower()
+    """Values to try for one key: each compared value made concrete (per operator family),
+    and values matching none."""
     values = [str(v).lower() if isinstance(v, bool) else str(v) for v in entry["values"]]
-    if "bool" in ops or "null" in ops:
-        return ["true", "false"]
-    if "numeric" in ops:
-        out = []
-        for v in values:
-            try:
-                n = float(v)
-            except ValueError:
-                continue
-            out += [str(int(n) if n.is_integer() else n), str(int(n) + 1), str(int(n) - 1)]
-        return sorted(set(out)) or ["0"]
-    if "ipaddress" in ops:
-        out = []
-        for v in values:
-            try:
-                out.append(str(next(iter(ipaddress.ip_network(v, strict=False)))))
-            except (ValueError, StopIteration):
-                pass
-        return out + ["203.0.113.7"]
-    if "date" in ops:
-        return ["2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z"]
-    return [_fill(v) for v in values] + [NOMATCH]
+    out: list[str] = []
+    for op in (o.lower() for o in entry["operators"]):
+        if "bool" in op:
+            out += ["true", "false"]
+        elif "numeric" in op:
+            for v in values:
+                try:
+                    n = int(float(v))
+                except ValueError:
+                    continue
+                out += [str(n), str(n + 1), str(n - 1)]
+        elif "ipaddress" in op:
+            for v in values:
+                try:
+                    out.append(str(next(iter(ipaddress.ip_network(v, strict=False)))))
+                except (ValueError, StopIteration):
+                    pass
+            out.append("203.0.113.7")
+        elif "date" in op:
+            out += ["2000-01-01T00:00:00Z", "2100-01-01T00:00:00Z"]
+        elif op.startswith("null"):
+            continue  # present or absent: the other values and the base context cover it
+        else:
+            out += [_fill(v) for v in values if v not in ("true", "false") or "string" in op]
+            out.append(NOMATCH)
+    unique = []
+    for v in out:
+        if v not in unique:
+            unique.append(v)
+    return unique or [NOMATCH]
 
 
 def _is_list(entry: dict) -> bool:

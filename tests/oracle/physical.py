@@ -15,7 +15,7 @@ from .resolve import NotConcrete, Resolver
 def _name(r: Resolver, logical: str, prop: str | None, limit: int = 64) -> str:
     props = r.properties(logical)
     if prop and prop in props:
-        return r.text(props[prop])
+        return r.text(props[prop]).strip()
     return r.stack.generated_name(logical, limit)
 
 

@@ -16,9 +16,11 @@ from . import cfn_yaml, kmspolicy_side, referee, sam
 from .compare import compare
 from .model import build
 from .resolve import Resolver
-from .stack import Stack
+from .stack import ACCOUNT, Stack
 
 CHUNK = 20000
+ALTERNATE_ACCOUNT = "210987654321"
+GIVEN_ACCOUNT = "777788889999"  # the value given to a parameter that names an account
 
 
 @dataclass
@@ -47,11 +49,27 @@ def given_parameters(document: dict, given: dict | None) -> dict:
         if name in out or not isinstance(spec, dict) or "Default" in spec:
             continue
         kind = str(spec.get("Type", "String"))
-        if kind == "String":
+        pattern = str(spec.get("AllowedPattern", ""))
+        if kind == "String" and ("{12}" in pattern or name.lower().endswith(("account", "accountid"))):
+            out[name] = GIVEN_ACCOUNT
+        elif kind == "String" and name.lower().endswith("arn"):
+            out[name] = f"arn:aws:iam::{GIVEN_ACCOUNT}:role/given-{name}"
+        elif kind == "String":
             out[name] = f"given-{name}"
         elif kind == "Number":
             out[name] = "1"
     return out
+
+
+def deploy_account(path: str, params: dict) -> str:
+    """The referee's account, unless the template (or a given value) writes it literally:
+    kmspolicy cannot know a literal account is the deploying one, and neither would AWS
+    before deployment; the referee then deploys into ALTERNATE_ACCOUNT instead."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        text = handle.read()
+    if ACCOUNT in text or any(ACCOUNT in str(v) for v in params.values()):
+        return ALTERNATE_ACCOUNT
+    return ACCOUNT
 
 
 def _prepare(path: str, given: dict | None, actions: list[str], report: Report):
@@ -64,7 +82,7 @@ def _prepare(path: str, given: dict | None, actions: list[str], report: Report):
     except Exception as exc:  # noqa: BLE001 - a template neither side reads is reported
         report.failures.append(f"{path}: {type(exc).__name__}: {exc}")
         return None
-    stack = Stack(parameters=params)
+    stack = Stack(account=deploy_account(path, params), parameters=params)
     model = build(document, stack)
     resolver = Resolver(sam.expand(document), stack)
     return path, params, kside, cells_mod.plan(model, resolver, kside, actions)
@@ -80,7 +98,8 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
         for cell in cells:
             sims += [r["simulation"] for r in cell.requests]
             if cell.requests:
-                sims += [cell.grant, cell.rewritten]
+                for esc in cell.escalations:
+                    sims += [esc["grant"], esc["rewritten"]]
     report.requests = len(sims)
     decisions = []
     for start in range(0, len(sims), CHUNK):
@@ -88,24 +107,32 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
     position = 0
     explained_per_category: Counter = Counter()
     for path, params, kside, cells in prepared:
-        base_put = {}
+        put = {}
         spans = []
         for cell in cells:
             n = len(cell.requests)
-            spans.append((position, n))
-            if cell.action == "kms:PutKeyPolicy" and n:
-                base_put[(cell.key, cell.subject)] = decisions[position]
-            position += n + (2 if n else 0)
-        for cell, (start, n) in zip(cells, spans, strict=True):
+            got = decisions[position:position + n]
+            escalation = {}
+            position += n
+            if n:
+                for esc in cell.escalations:
+                    escalation[esc["assume"]] = {"grant": decisions[position],
+                                                 "rewritten": decisions[position + 1]}
+                    position += 2
+            spans.append((got, escalation))
+            if cell.action == "kms:PutKeyPolicy":
+                for r, d in zip(cell.requests, got, strict=True):
+                    if not r["context"] and "aws:PrincipalOrgID" not in r["simulation"]["request"]["contextVariables"]:
+                        put.setdefault((cell.key, cell.subject, r["assume"]), d)
+        for cell, (got, escalation) in zip(cells, spans, strict=True):
             kverdict = kside["keys"][cell.key]["verdicts"][cell.subject][cell.action]
-            if not n:
+            if not cell.requests:
                 outcome = compare(kverdict, None, cell.kind, cell.assumed)
                 report.not_refereed.update(cell.problems[:1])
             else:
-                got = decisions[start:start + n]
-                rverdict = cells_mod.verdict(cell, got, base_put.get((cell.key, cell.subject)),
-                                             decisions[start + n] if cell.grant_counts else None,
-                                             decisions[start + n + 1])
+                for assume, esc in escalation.items():
+                    esc["put_policy"] = put.get((cell.key, cell.subject, assume))
+                rverdict = cells_mod.verdict(cell, got, escalation)
                 outcome = compare(kverdict, rverdict, cell.kind, cell.assumed)
             report.outcomes[outcome.status] += 1
             if outcome.status in ("disagree", "referee-error"):
@@ -113,10 +140,10 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
                 entry = {"template": path, "parameters": params, "key": cell.key,
                          "subject": cell.subject, "action": cell.action,
                          "kmspolicy": outcome.kmspolicy, "referee": outcome.referee,
-                         "category": outcome.category,
+                         "category": outcome.category, "escalation": escalation,
                          "scenario": [{"caller": r["note"], "principal": r["simulation"]["request"]["principal"],
                                        "context": r["context"], "decision": d}
-                                      for r, d in zip(cell.requests, decisions[start:start + n], strict=True)][:8]}
+                                      for r, d in zip(cell.requests, got, strict=True)][:8]}
                 if explained_per_category[outcome.category] < explain_limit:
                     explained_per_category[outcome.category] += 1
                     entry["explain"] = kmspolicy_side.explain(path, cell.key, cell.subject, cell.action, params)
