@@ -38,6 +38,7 @@ class Cell:
     # per assumption (None, or "none"/"permissive" for an unseen principal): the CreateGrant
     # request for this operation and the action once the key policy is rewritten to allow it
     escalations: list[dict] = field(default_factory=list)
+    tested: set = field(default_factory=set)  # context keys (lower case) a condition tests
     grant_counts: bool = False  # whether a grant can allow this action at all
     problems: list[str] = field(default_factory=list)
 
@@ -128,7 +129,7 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                   for c in callers for name, _ in c.identity_policies)
     out = []
     for action in actions:
-        cell = Cell(kid, sid, action, subject.get("kind"), assumed)
+        cell = Cell(kid, sid, action, subject.get("kind"), assumed, tested=set(keys))
         for caller in callers:
             for ctx in ctxs:
                 if len(cell.requests) >= MAX_REQUESTS:

@@ -180,7 +180,7 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
             return Callers([], [f"account {account} is not concrete"])
         return Callers([_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define")]
                        + _derived(keys, acct, stack.partition))
-    if kind == "any":
+    if kind == "any":  # another account's role, and the callers its conditions admit
         return Callers([_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")]
                        + _derived(keys, None, stack.partition))
     if kind == "service":

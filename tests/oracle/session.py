@@ -103,7 +103,9 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
     report.requests = len(sims)
     decisions = []
     for start in range(0, len(sims), CHUNK):
-        decisions += [d["decision"] for d in referee.simulate(sims[start:start + CHUNK])]
+        decisions += referee.simulate(sims[start:start + CHUNK])
+    ignored = [set(k.lower() for k in (d.get("detail") or {}).get("ignoredContextKeys") or ()) for d in decisions]
+    decisions = [d["decision"] for d in decisions]
     position = 0
     explained_per_category: Counter = Counter()
     for path, params, kside, cells in prepared:
@@ -112,6 +114,9 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
         for cell in cells:
             n = len(cell.requests)
             got = decisions[position:position + n]
+            dropped = set().union(*ignored[position:position + n]) & cell.tested if n else set()
+            if dropped:
+                cell.problems.append(f"iam-simulate ignores {', '.join(sorted(dropped))} for {cell.action}")
             escalation = {}
             position += n
             if n:
@@ -126,7 +131,7 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
                         put.setdefault((cell.key, cell.subject, r["assume"]), d)
         for cell, (got, escalation) in zip(cells, spans, strict=True):
             kverdict = kside["keys"][cell.key]["verdicts"][cell.subject][cell.action]
-            if not cell.requests:
+            if not cell.requests or cell.problems:
                 outcome = compare(kverdict, None, cell.kind, cell.assumed)
                 report.not_refereed.update(cell.problems[:1])
             else:
