@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import contexts, principals
+from . import contexts, principals, relevance
 from .model import Model
 from .resolve import Resolver
 
-MAX_REQUESTS = 48  # per cell
+MAX_REQUESTS = 24  # per cell
 # The operations a grant can allow (KMS API Reference, CreateGrant, GrantOperations: "Valid
 # Values"); a grant cannot allow any other action, so CreateGrant escalates only to these.
 GRANT_OPERATIONS = frozenset((
@@ -123,6 +123,10 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
         + [c.boundary for c in callers if c.boundary is not None]
     keys = contexts.condition_keys(policies)
     free = {k: v for k, v in keys.items() if k not in principals.FACT_KEYS}
+    callers = [principals.Caller(c.principal, c.facts,
+                                 [(name, relevance.for_kms(doc)) for name, doc in c.identity_policies],
+                                 relevance.for_kms(c.boundary) if c.boundary is not None else None,
+                                 c.note, c.unseen, c.assume) for c in callers]
     callers = principals.with_orgs(principals.with_assumptions(callers), keys)
     ctxs = contexts.variants(free)
     assumed = any(name == "oracle-permissive" and not c.unseen

@@ -36,6 +36,8 @@ def condition_keys(policies: list[Any]) -> dict[str, dict]:
                 if not isinstance(block, dict):
                     continue
                 for key, values in block.items():
+                    if not key.lower().startswith(("aws:", "kms:")):
+                        continue  # another service's key: absent from every KMS request
                     entry = out.setdefault(key.lower(), {"name": key, "operators": set(), "values": []})
                     entry["operators"].add(operator)
                     for v in values if isinstance(values, list) else [values]:
@@ -89,7 +91,7 @@ def _is_list(entry: dict) -> bool:
     return any(op.lower().startswith(("forallvalues", "foranyvalue")) for op in entry["operators"])
 
 
-def variants(keys: dict[str, dict], limit: int = 24) -> list[dict]:
+def variants(keys: dict[str, dict], limit: int = 8) -> list[dict]:
     """Contexts over the free keys: the base (empty) first, then one-key and combined ones."""
     tried = {k: (e["name"], candidates(e), _is_list(e)) for k, e in keys.items()}
 

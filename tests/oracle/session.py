@@ -101,9 +101,7 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
                 for esc in cell.escalations:
                     sims += [esc["grant"], esc["rewritten"]]
     report.requests = len(sims)
-    decisions = []
-    for start in range(0, len(sims), CHUNK):
-        decisions += referee.simulate(sims[start:start + CHUNK])
+    decisions = referee.simulate_unique(sims)
     ignored = [set(k.lower() for k in (d.get("detail") or {}).get("ignoredContextKeys") or ()) for d in decisions]
     decisions = [d["decision"] for d in decisions]
     position = 0
