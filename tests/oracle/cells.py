@@ -36,7 +36,7 @@ class Cell:
     assumed: bool  # some caller's identity policy is assumed (not in the template)
     requests: list[dict] = field(default_factory=list)  # {"simulation", "note", "base"}
     # per assumption (None, or "none"/"permissive" for an unseen principal): the CreateGrant
-    # request for this operation and the action once the key policy is rewritten to allow it
+    # requests for this operation (one per context) and the action once the key policy is rewritten to allow it
     escalations: list[dict] = field(default_factory=list)
     tested: set = field(default_factory=set)  # context keys (lower case) a condition tests
     grant_counts: bool = False  # whether a grant can allow this action at all
@@ -148,8 +148,9 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
             base = next(c for c in callers if c.assume == assume)
             cell.escalations.append({
                 "assume": assume,
-                "grant": _simulation(key, base, "kms:CreateGrant", {"kms:GrantOperations": [grantable]},
-                                     key.policy),
+                "grant": [_simulation(key, base, "kms:CreateGrant",
+                                      {**ctx, "kms:GrantOperations": [grantable]}, key.policy)
+                          for ctx in ctxs[:8]],
                 "rewritten": _simulation(key, _with_permissive(base), action, {},
                                          _rewritten_policy(base, action))})
         out.append(cell)

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import cells as cells_mod
-from . import cfn_yaml, kmspolicy_side, referee, sam
+from . import cfn_yaml, cross_account, kmspolicy_side, referee, sam
 from .compare import compare
 from .model import build
 from .resolve import Resolver
@@ -99,11 +99,11 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
             sims += [r["simulation"] for r in cell.requests]
             if cell.requests:
                 for esc in cell.escalations:
-                    sims += [esc["grant"], esc["rewritten"]]
+                    sims += esc["grant"] + [esc["rewritten"]]
     report.requests = len(sims)
     decisions = referee.simulate_unique(sims)
     ignored = [set(k.lower() for k in (d.get("detail") or {}).get("ignoredContextKeys") or ()) for d in decisions]
-    decisions = [d["decision"] for d in decisions]
+    decisions = [cross_account.decide(sim, d["decision"]) for sim, d in zip(sims, decisions, strict=True)]
     position = 0
     explained_per_category: Counter = Counter()
     for path, params, kside, cells in prepared:
@@ -119,14 +119,18 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
             position += n
             if n:
                 for esc in cell.escalations:
-                    escalation[esc["assume"]] = {"grant": decisions[position],
-                                                 "rewritten": decisions[position + 1]}
-                    position += 2
+                    grants = decisions[position:position + len(esc["grant"])]
+                    position += len(esc["grant"])
+                    escalation[esc["assume"]] = {
+                        "grant": "Allowed" if "Allowed" in grants else grants[0],
+                        "rewritten": decisions[position]}
+                    position += 1
             spans.append((got, escalation))
-            if cell.action == "kms:PutKeyPolicy":
+            if cell.action == "kms:PutKeyPolicy":  # escalation in some context is escalation
                 for r, d in zip(cell.requests, got, strict=True):
-                    if not r["context"] and "aws:PrincipalOrgID" not in r["simulation"]["request"]["contextVariables"]:
-                        put.setdefault((cell.key, cell.subject, r["assume"]), d)
+                    slot = (cell.key, cell.subject, r["assume"])
+                    if put.get(slot) != "Allowed":
+                        put[slot] = d
         for cell, (got, escalation) in zip(cells, spans, strict=True):
             kverdict = kside["keys"][cell.key]["verdicts"][cell.subject][cell.action]
             if not cell.requests or cell.problems:

@@ -15,7 +15,7 @@ ACCOUNT = "111122223333"
 REGION = "us-east-1"
 PARTITION = "aws"
 STACK = "oracle-stack"
-OTHER_ACCOUNT = "444455556666"  # "anyone": a principal of an account the template does not know
+OTHER_ACCOUNT = "909090909090"  # "anyone": a principal of an account the template does not know
 
 
 @dataclass(frozen=True)
