@@ -54,13 +54,14 @@ fuzz: install
 	$(BIN)/python fuzz/fuzz_normalize.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/normalize
 
 # The independent referee (tests/oracle/, test-only, AGPL-3.0 @cloud-copilot/iam-simulate):
-# `make oracle N=200` runs N generated templates plus examples and the shared corpus.
+# `make oracle N=200` runs N generated templates plus examples and the shared corpus
+# (ORACLE_ARGS="--json FILE --details 3" to keep every disagreement / show more).
 N ?= 100
 oracle-deps:
 	cd tests/oracle && npm ci --no-audit --no-fund --silent
 
 oracle: install oracle-deps
-	$(BIN)/python -m tests.oracle.run --generated $(N) --examples --corpus $(SHARED)/corpus
+	$(BIN)/python -m tests.oracle.run --generated $(N) --examples --corpus $(SHARED)/corpus $(ORACLE_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
