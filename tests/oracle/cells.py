@@ -18,6 +18,7 @@ from .model import Model
 from .resolve import Resolver
 
 MAX_REQUESTS = 24  # per cell
+MAX_ESCALATING = 6  # callers per cell whose escalation paths are checked
 # The operations a grant can allow (KMS API Reference, CreateGrant, GrantOperations: "Valid
 # Values"); a grant cannot allow any other action, so CreateGrant escalates only to these.
 GRANT_OPERATIONS = frozenset((
@@ -140,43 +141,47 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                     break
                 cell.requests.append({"simulation": _simulation(key, caller, action, ctx, key.policy),
                                       "note": caller.note, "context": ctx, "assume": caller.assume,
-                                      "base": caller is callers[0] and not ctx})
+                                      "base": caller is callers[0] and not ctx,
+                                      "caller": callers.index(caller)})
         operation = action.split(":", 1)[1]
         cell.grant_counts = operation in GRANT_OPERATIONS
         grantable = operation if cell.grant_counts else "DescribeKey"
-        for assume in sorted({c.assume for c in callers}, key=str):
-            base = next(c for c in callers if c.assume == assume)
+        for index, caller in enumerate(callers[:MAX_ESCALATING]):
             cell.escalations.append({
-                "assume": assume,
-                "grant": [_simulation(key, base, "kms:CreateGrant",
+                "assume": caller.assume, "caller": index,
+                "grant": [_simulation(key, caller, "kms:CreateGrant",
                                       {**ctx, "kms:GrantOperations": [grantable]}, key.policy)
-                          for ctx in ctxs[:8]],
-                "rewritten": _simulation(key, _with_permissive(base), action, {},
-                                         _rewritten_policy(base, action))})
+                          for ctx in ctxs[:4]],
+                "rewritten": _simulation(key, _with_permissive(caller), action, {},
+                                         _rewritten_policy(caller, action))})
         out.append(cell)
     return out
 
 
 def verdict(cell: Cell, decisions: list[str], escalation: dict) -> str:
     """The referee's verdict for one cell from its decisions (in cell.requests order) and,
-    per assumption, the escalation decisions {"put_policy", "grant", "rewritten"}.
+    per checked caller, the escalation decisions {"assume", "put_policy", "grant",
+    "rewritten"}: reachable when some caller can escalate (in some context) and then
+    perform the action.
 
     For a principal the template names but does not define, the verdict with no identity
     policy and with one allowing kms:* must agree; if they differ the cell depends on what
     the template does not show: "unknown".
     """
+    assumptions = {r["assume"] for r in cell.requests} or {None}
     found = set()
-    for assume, esc in escalation.items():
+    for assume in assumptions:
         mine = [d for r, d in zip(cell.requests, decisions, strict=True) if r["assume"] in (None, assume)]
-        found.add(_verdict(mine, esc.get("put_policy"), esc.get("grant") if cell.grant_counts else None,
-                           esc.get("rewritten")))
+        paths = [e for e in escalation.values() if e["assume"] in (None, assume)
+                 and "Allowed" in (e.get("put_policy"), e.get("grant") if cell.grant_counts else None)
+                 and e.get("rewritten") == "Allowed"]
+        found.add(_verdict(mine, bool(paths)))
     if "error" in found:
         return "error"
     return found.pop() if len(found) == 1 else "unknown"
 
 
-def _verdict(decisions: list[str], put_policy: str | None, grant: str | None,
-             rewritten: str | None) -> str:
+def _verdict(decisions: list[str], escalates: bool) -> str:
     if "Error" in decisions:
         return "error"
     allowed = [d == "Allowed" for d in decisions]
@@ -184,6 +189,6 @@ def _verdict(decisions: list[str], put_policy: str | None, grant: str | None,
         return "allowed"
     if any(allowed):
         return "conditional"
-    if "Allowed" in (put_policy, grant) and rewritten == "Allowed":
+    if escalates:
         return "reachable"
     return "denied"

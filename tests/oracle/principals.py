@@ -180,9 +180,15 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
             return Callers([], [f"account {account} is not concrete"])
         return Callers([_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define")]
                        + _derived(keys, acct, stack.partition))
-    if kind == "any":  # another account's role, and the callers its conditions admit
+    if kind == "any":  # another account's role, and the callers its conditions admit;
+        # those of the deploying account with no IAM policy, so that they reach only what
+        # `*` gives them (the account's delegation is the account:self subject's)
+        derived = _derived(keys, None, stack.partition)
+        for caller in derived:
+            if caller.facts["aws:PrincipalAccount"] == stack.account:
+                caller.identity_policies = []
         return Callers([_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")]
-                       + _derived(keys, None, stack.partition))
+                       + derived)
     if kind == "service":
         name = str(subject.get("label") or subject["id"].split(":", 1)[-1])
         try:

@@ -124,14 +124,15 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
                 for esc in cell.escalations:
                     grants = decisions[position:position + len(esc["grant"])]
                     position += len(esc["grant"])
-                    escalation[esc["assume"]] = {
+                    escalation[esc["caller"]] = {
+                        "assume": esc["assume"],
                         "grant": "Allowed" if "Allowed" in grants else grants[0],
                         "rewritten": decisions[position]}
                     position += 1
             spans.append((got, escalation))
             if cell.action == "kms:PutKeyPolicy":  # escalation in some context is escalation
                 for r, d in zip(cell.requests, got, strict=True):
-                    slot = (cell.key, cell.subject, r["assume"])
+                    slot = (cell.key, cell.subject, r["caller"])
                     if put.get(slot) != "Allowed":
                         put[slot] = d
         for cell, (got, escalation) in zip(cells, spans, strict=True):
@@ -140,8 +141,8 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
                 outcome = compare(kverdict, None, cell.kind, cell.assumed)
                 report.not_refereed.update(cell.problems[:1])
             else:
-                for assume, esc in escalation.items():
-                    esc["put_policy"] = put.get((cell.key, cell.subject, assume))
+                for index, esc in escalation.items():
+                    esc["put_policy"] = put.get((cell.key, cell.subject, index))
                 rverdict = cells_mod.verdict(cell, got, escalation)
                 outcome = compare(kverdict, rverdict, cell.kind, cell.assumed)
             report.outcomes[outcome.status] += 1
