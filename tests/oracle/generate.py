@@ -20,9 +20,24 @@ from hypothesis import strategies as st
 OTHER = "444455556666"
 ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
 KEY_ARN = {"Fn::GetAtt": ["Key", "Arn"]}
-ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey",
-           "kms:CreateGrant", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:Put*", "kms:Create*",
-           "kms:*", "kms:Get*", "kms:List*", "kms:Enable*", "kms:Disable*", "kms:TagResource"]
+ACTIONS = [
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey*",
+    "kms:ReEncrypt*",
+    "kms:DescribeKey",
+    "kms:CreateGrant",
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:Put*",
+    "kms:Create*",
+    "kms:*",
+    "kms:Get*",
+    "kms:List*",
+    "kms:Enable*",
+    "kms:Disable*",
+    "kms:TagResource",
+]
 AWS_MANAGED = ["AdministratorAccess", "PowerUserAccess", "ReadOnlyAccess"]
 
 action_lists = st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=3, unique=True)
@@ -32,7 +47,11 @@ _CALLER = [
     ("StringEquals", "kms:CallerAccount", [{"Ref": "AWS::AccountId"}, OTHER]),
     ("StringEquals", "aws:PrincipalAccount", [{"Ref": "AWS::AccountId"}]),
     ("StringNotEquals", "aws:PrincipalAccount", [OTHER]),
-    ("StringLike", "aws:PrincipalArn", [{"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/App*"}, "arn:aws:iam::*:role/Ops?"]),
+    (
+        "StringLike",
+        "aws:PrincipalArn",
+        [{"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/App*"}, "arn:aws:iam::*:role/Ops?"],
+    ),
     ("ArnLike", "aws:PrincipalArn", [{"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/*"}]),
     ("ArnNotEquals", "aws:PrincipalArn", [{"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/Blocked"}]),
     ("StringEquals", "aws:PrincipalOrgID", ["o-a1b2c3d4e5"]),
@@ -65,10 +84,17 @@ def conditions(draw) -> dict:
 
 @st.composite
 def principals(draw, roles: list[str]):
-    options = [{"AWS": ACCOUNT_ROOT}, "*", {"AWS": "*"}, {"AWS": f"arn:aws:iam::{OTHER}:root"},
-               {"AWS": OTHER}, {"AWS": f"arn:aws:iam::{OTHER}:role/Partner"},
-               {"Service": "sns.amazonaws.com"}, {"Service": "logs.us-east-1.amazonaws.com"},
-               {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/Outside"}}]
+    options = [
+        {"AWS": ACCOUNT_ROOT},
+        "*",
+        {"AWS": "*"},
+        {"AWS": f"arn:aws:iam::{OTHER}:root"},
+        {"AWS": OTHER},
+        {"AWS": f"arn:aws:iam::{OTHER}:role/Partner"},
+        {"Service": "sns.amazonaws.com"},
+        {"Service": "logs.us-east-1.amazonaws.com"},
+        {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/Outside"}},
+    ]
     options += [{"AWS": {"Fn::GetAtt": [r, "Arn"]}} for r in roles]
     return draw(st.sampled_from(options))
 
@@ -78,12 +104,16 @@ def key_statements(draw, roles: list[str]) -> dict:
     effect = draw(st.sampled_from(["Allow", "Allow", "Allow", "Deny"]))
     st_: dict = {"Effect": effect}
     if draw(st.integers(0, 9)) == 0:
-        st_["NotPrincipal"] = {"AWS": draw(st.sampled_from([ACCOUNT_ROOT] + [{"Fn::GetAtt": [r, "Arn"]} for r in roles] or [ACCOUNT_ROOT]))}
+        st_["NotPrincipal"] = {
+            "AWS": draw(st.sampled_from([ACCOUNT_ROOT] + [{"Fn::GetAtt": [r, "Arn"]} for r in roles] or [ACCOUNT_ROOT]))
+        }
     else:
         st_["Principal"] = draw(principals(roles))
     st_["NotAction" if draw(st.integers(0, 7)) == 0 else "Action"] = draw(action_lists)
-    st_["NotResource" if draw(st.integers(0, 11)) == 0 else "Resource"] = \
-        "arn:aws:kms:*:*:key/00000000-0000-0000-0000-000000000000" if "NotResource" not in st_ and False else "*"
+    if draw(st.integers(0, 11)) == 0:  # all but one other key (so this one), or no key at all
+        st_["NotResource"] = draw(st.sampled_from(["arn:aws:kms:*:*:key/00000000-0000-0000-0000-000000000000", "*"]))
+    else:
+        st_["Resource"] = "*"
     if draw(st.booleans()):
         st_["Condition"] = draw(conditions())
     return st_
@@ -92,8 +122,17 @@ def key_statements(draw, roles: list[str]) -> dict:
 @st.composite
 def identity_statement(draw) -> dict:
     effect = draw(st.sampled_from(["Allow", "Allow", "Deny"]))
-    resource = draw(st.sampled_from(["*", KEY_ARN, {"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:key/${Key}"},
-                                     "arn:aws:kms:*:*:key/*", {"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:alias/app"}]))
+    resource = draw(
+        st.sampled_from(
+            [
+                "*",
+                KEY_ARN,
+                {"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:key/${Key}"},
+                "arn:aws:kms:*:*:key/*",
+                {"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:alias/app"},
+            ]
+        )
+    )
     out = {"Effect": effect, "Action": draw(action_lists), "Resource": resource}
     if draw(st.integers(0, 5)) == 0:
         out["Condition"] = draw(conditions())
@@ -110,15 +149,30 @@ def templates(draw) -> dict:
     n_roles = draw(st.integers(0, 3))
     roles = [f"Role{i}" for i in range(n_roles)]
     if draw(st.booleans()):
-        resources["CustomerPolicy"] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
-            "PolicyDocument": _doc(draw(st.lists(identity_statement(), min_size=1, max_size=2)))}}
+        resources["CustomerPolicy"] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {"PolicyDocument": _doc(draw(st.lists(identity_statement(), min_size=1, max_size=2)))},
+        }
     if draw(st.booleans()):
-        resources["Boundary"] = {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
-            "PolicyDocument": _doc([{"Effect": "Allow", "Action": draw(action_lists), "Resource": "*"}])}}
+        resources["Boundary"] = {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "PolicyDocument": _doc([{"Effect": "Allow", "Action": draw(action_lists), "Resource": "*"}])
+            },
+        }
     for role in roles:
-        props: dict = {"AssumeRolePolicyDocument": _doc([{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}])}
+        props: dict = {
+            "AssumeRolePolicyDocument": _doc(
+                [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            )
+        }
         if draw(st.booleans()):
-            props["Policies"] = [{"PolicyName": "inline", "PolicyDocument": _doc(draw(st.lists(identity_statement(), min_size=1, max_size=3)))}]
+            props["Policies"] = [
+                {
+                    "PolicyName": "inline",
+                    "PolicyDocument": _doc(draw(st.lists(identity_statement(), min_size=1, max_size=3))),
+                }
+            ]
         managed = draw(st.lists(st.sampled_from(AWS_MANAGED), max_size=1))
         arns = [{"Fn::Sub": f"arn:${{AWS::Partition}}:iam::aws:policy/{m}"} for m in managed]
         if "CustomerPolicy" in resources and draw(st.booleans()):
@@ -131,25 +185,56 @@ def templates(draw) -> dict:
             props["RoleName"] = f"{role}-named"
         resources[role] = {"Type": "AWS::IAM::Role", "Properties": props}
     if draw(st.booleans()):
-        resources["Team"] = {"Type": "AWS::IAM::Group", "Properties": {"Policies": [{"PolicyName": "team", "PolicyDocument": _doc([draw(identity_statement())])}]}}
-        resources["Member"] = {"Type": "AWS::IAM::User", "Properties": {"Groups": [{"Ref": "Team"}]} if draw(st.booleans()) else {}}
+        resources["Team"] = {
+            "Type": "AWS::IAM::Group",
+            "Properties": {"Policies": [{"PolicyName": "team", "PolicyDocument": _doc([draw(identity_statement())])}]},
+        }
+        resources["Member"] = {
+            "Type": "AWS::IAM::User",
+            "Properties": {"Groups": [{"Ref": "Team"}]} if draw(st.booleans()) else {},
+        }
         if not resources["Member"]["Properties"]:
-            resources["Join"] = {"Type": "AWS::IAM::UserToGroupAddition", "Properties": {"GroupName": {"Ref": "Team"}, "Users": [{"Ref": "Member"}]}}
+            resources["Join"] = {
+                "Type": "AWS::IAM::UserToGroupAddition",
+                "Properties": {"GroupName": {"Ref": "Team"}, "Users": [{"Ref": "Member"}]},
+            }
         roles = roles + ["Member"]
     if draw(st.booleans()):
-        resources["Standalone"] = {"Type": "AWS::IAM::Policy", "Properties": {
-            "PolicyName": "standalone", "PolicyDocument": _doc([draw(identity_statement())]),
-            "Roles": [{"Ref": r} for r in roles if r != "Member"][:1] or [{"Ref": "AWS::NoValue"}]}}
+        resources["Standalone"] = {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {
+                "PolicyName": "standalone",
+                "PolicyDocument": _doc([draw(identity_statement())]),
+                "Roles": [{"Ref": r} for r in roles if r != "Member"][:1] or [{"Ref": "AWS::NoValue"}],
+            },
+        }
     doc: dict = {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}
     if draw(st.booleans()):
         doc["Transform"] = "AWS::Serverless-2016-10-31"
-        policies = draw(st.lists(st.sampled_from([
-            {"KMSDecryptPolicy": {"KeyId": {"Ref": "Key"}}}, {"KMSEncryptPolicy": {"KeyId": {"Ref": "Key"}}},
-            "AWSLambdaExecute", "AdministratorAccess", _doc([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY_ARN}])]),
-            max_size=2, unique_by=json.dumps))
-        resources["Fn"] = {"Type": "AWS::Serverless::Function", "Properties": {
-            "Runtime": "python3.12", "Handler": "app.handler", "InlineCode": "def handler(e, c): pass",
-            "Policies": policies[0] if len(policies) == 1 and draw(st.booleans()) else policies}}
+        policies = draw(
+            st.lists(
+                st.sampled_from(
+                    [
+                        {"KMSDecryptPolicy": {"KeyId": {"Ref": "Key"}}},
+                        {"KMSEncryptPolicy": {"KeyId": {"Ref": "Key"}}},
+                        "AWSLambdaExecute",
+                        "AdministratorAccess",
+                        _doc([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY_ARN}]),
+                    ]
+                ),
+                max_size=2,
+                unique_by=json.dumps,
+            )
+        )
+        resources["Fn"] = {
+            "Type": "AWS::Serverless::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "app.handler",
+                "InlineCode": "def handler(e, c): pass",
+                "Policies": policies[0] if len(policies) == 1 and draw(st.booleans()) else policies,
+            },
+        }
         if "Boundary" in resources and draw(st.booleans()):
             doc["Globals"] = {"Function": {"PermissionsBoundary": {"Ref": "Boundary"}}}
         roles = roles + ["FnRole"]
@@ -164,8 +249,14 @@ def templates(draw) -> dict:
 def write_templates(n: int, directory: Path, seed: int = 12) -> list[str]:
     found: list[dict] = []
 
-    @settings(max_examples=n, derandomize=True, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), deadline=None)
+    @settings(
+        max_examples=n,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        deadline=None,
+    )
     @given(templates())
     def collect(doc: dict) -> None:
         if len(found) < n:

@@ -23,11 +23,24 @@ from .resolve import NotConcrete, Resolver
 from .stack import OTHER_ACCOUNT
 
 PERMISSIVE = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
-FACT_KEYS = {k.lower() for k in (
-    "aws:PrincipalArn", "aws:PrincipalAccount", "kms:CallerAccount", "aws:PrincipalType",
-    "aws:PrincipalIsAWSService", "aws:PrincipalServiceName", "aws:PrincipalServiceNamesList",
-    "aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:PrincipalOrgID", "aws:userid",
-    "aws:username")}
+FACT_KEYS = {
+    k.lower()
+    for k in (
+        "aws:PrincipalArn",
+        "aws:PrincipalAccount",
+        "kms:CallerAccount",
+        "aws:PrincipalType",
+        "aws:PrincipalIsAWSService",
+        "aws:PrincipalServiceName",
+        "aws:PrincipalServiceNamesList",
+        "aws:SourceAccount",
+        "aws:SourceArn",
+        "aws:SourceOrgID",
+        "aws:PrincipalOrgID",
+        "aws:userid",
+        "aws:username",
+    )
+}
 _ACCOUNT = re.compile(r"^\d{12}$")
 
 
@@ -67,8 +80,12 @@ def arn_caller(arn: str, policies, boundary=None, note: str = "") -> Caller | No
     if len(parts) != 6 or parts[2] != "iam" or not _ACCOUNT.match(parts[4]):
         return None
     account, resource = parts[4], parts[5]
-    facts = {"aws:PrincipalArn": arn, "aws:PrincipalAccount": account, "kms:CallerAccount": account,
-             "aws:PrincipalIsAWSService": "false"}
+    facts = {
+        "aws:PrincipalArn": arn,
+        "aws:PrincipalAccount": account,
+        "kms:CallerAccount": account,
+        "aws:PrincipalIsAWSService": "false",
+    }
     if resource.startswith("role/"):
         facts["aws:PrincipalType"] = "AssumedRole"
         principal = _session(arn)
@@ -110,8 +127,9 @@ def _derived(keys: dict, account: str | None, partition: str) -> list[Caller]:
 
 
 def _unknown_role(partition: str, account: str, note: str) -> Caller:
-    caller = arn_caller(f"arn:{partition}:iam::{account}:role/oracle-unknown-role",
-                        [("oracle-permissive", PERMISSIVE)], note=note)
+    caller = arn_caller(
+        f"arn:{partition}:iam::{account}:role/oracle-unknown-role", [("oracle-permissive", PERMISSIVE)], note=note
+    )
     assert caller is not None
     return caller
 
@@ -123,12 +141,23 @@ def _service(name: str, keys: dict, stack) -> list[Caller]:
     source_arns = source_arns or [f"arn:{stack.partition}:{prefix}:{stack.region}:{stack.account}:oracle-resource"]
     out = [Caller(name, dict(base), note="service, no source context")]
     for arn in source_arns:
-        account = arn.split(":")[4] if _ACCOUNT.match(arn.split(":")[4] if arn.count(":") >= 5 else "") else stack.account
-        out.append(Caller(name, {**base, "aws:SourceAccount": account, "aws:SourceArn": arn},
-                          note=f"service for {arn}"))
-    out.append(Caller(name, {**base, "aws:SourceAccount": OTHER_ACCOUNT,
-                             "aws:SourceArn": f"arn:{stack.partition}:{prefix}:{stack.region}:{OTHER_ACCOUNT}:oracle-resource"},
-                      note="service for another account's resource"))
+        account = (
+            arn.split(":")[4] if _ACCOUNT.match(arn.split(":")[4] if arn.count(":") >= 5 else "") else stack.account
+        )
+        out.append(
+            Caller(name, {**base, "aws:SourceAccount": account, "aws:SourceArn": arn}, note=f"service for {arn}")
+        )
+    out.append(
+        Caller(
+            name,
+            {
+                **base,
+                "aws:SourceAccount": OTHER_ACCOUNT,
+                "aws:SourceArn": f"arn:{stack.partition}:{prefix}:{stack.region}:{OTHER_ACCOUNT}:oracle-resource",
+            },
+            note="service for another account's resource",
+        )
+    )
     return out
 
 
@@ -139,10 +168,18 @@ def with_assumptions(callers: list[Caller]) -> list[Caller]:
         if not caller.unseen:
             out.append(caller)
             continue
-        out.append(Caller(caller.principal, caller.facts, [], None, f"{caller.note}, no IAM policy",
-                          True, "none"))
-        out.append(Caller(caller.principal, caller.facts, [("oracle-permissive", PERMISSIVE)], None,
-                          f"{caller.note}, IAM allows kms:*", True, "permissive"))
+        out.append(Caller(caller.principal, caller.facts, [], None, f"{caller.note}, no IAM policy", True, "none"))
+        out.append(
+            Caller(
+                caller.principal,
+                caller.facts,
+                [("oracle-permissive", PERMISSIVE)],
+                None,
+                f"{caller.note}, IAM allows kms:*",
+                True,
+                "permissive",
+            )
+        )
     return out
 
 
@@ -156,9 +193,17 @@ def with_orgs(callers: list[Caller], keys: dict) -> list[Caller]:
         if caller.facts.get("aws:PrincipalIsAWSService") == "true":
             continue
         for org in orgs + ["o-" + NOMATCH]:
-            out.append(Caller(caller.principal, {**caller.facts, "aws:PrincipalOrgID": org},
-                              caller.identity_policies, caller.boundary, f"{caller.note}, in {org}",
-                              caller.unseen, caller.assume))
+            out.append(
+                Caller(
+                    caller.principal,
+                    {**caller.facts, "aws:PrincipalOrgID": org},
+                    caller.identity_policies,
+                    caller.boundary,
+                    f"{caller.note}, in {org}",
+                    caller.unseen,
+                    caller.assume,
+                )
+            )
     return out
 
 
@@ -178,8 +223,10 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
         acct = stack.account if account == "self" else str(account)
         if not _ACCOUNT.match(acct):
             return Callers([], [f"account {account} is not concrete"])
-        return Callers([_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define")]
-                       + _derived(keys, acct, stack.partition))
+        return Callers(
+            [_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define")]
+            + _derived(keys, acct, stack.partition)
+        )
     if kind == "any":  # another account's role, and the callers its conditions admit;
         # those of the deploying account with no IAM policy, so that they reach only what
         # `*` gives them (the account's delegation is the account:self subject's)
@@ -187,8 +234,7 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
         for caller in derived:
             if caller.facts["aws:PrincipalAccount"] == stack.account:
                 caller.identity_policies = []
-        return Callers([_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")]
-                       + derived)
+        return Callers([_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")] + derived)
     if kind == "service":
         name = str(subject.get("label") or subject["id"].split(":", 1)[-1])
         try:

@@ -18,14 +18,16 @@ from pathlib import Path
 from . import managed
 from .resolve import NotConcrete
 
-_TYPES = {"AWS::Serverless::Function": ("Function", "lambda.amazonaws.com",
-                                        "service-role/AWSLambdaBasicExecutionRole"),
-          "AWS::Serverless::StateMachine": ("StateMachine", "states.amazonaws.com", None)}
+_TYPES = {
+    "AWS::Serverless::Function": ("Function", "lambda.amazonaws.com", "service-role/AWSLambdaBasicExecutionRole"),
+    "AWS::Serverless::StateMachine": ("StateMachine", "states.amazonaws.com", None),
+}
 
 
 @lru_cache(maxsize=1)
 def policy_templates() -> dict:
     import samtranslator
+
     path = Path(samtranslator.__file__).parent / "policy_templates_data" / "policy_templates.json"
     return json.loads(path.read_text(encoding="utf-8"))["Templates"]
 
@@ -44,8 +46,10 @@ def expand(document: dict) -> dict:
         props = resource.get("Properties") or {}
         if props.get("Role") is not None:
             continue
-        role = {"Type": "AWS::IAM::Role", "Properties": _role(logical, props, service, basic,
-                                                            (globals_.get(section) or {}))}
+        role = {
+            "Type": "AWS::IAM::Role",
+            "Properties": _role(logical, props, service, basic, (globals_.get(section) or {})),
+        }
         if "Condition" in resource:
             role["Condition"] = resource["Condition"]
         doc["Resources"][f"{logical}Role"] = role
@@ -68,15 +72,28 @@ def _role(logical: str, props: dict, service: str, basic: str | None, globals_: 
         elif isinstance(item, dict) and "Statement" in item:
             inline.append({"PolicyName": name, "PolicyDocument": item})
         elif isinstance(item, dict) and len(item) == 1 and next(iter(item)) in policy_templates():
-            (template, params), = item.items()
+            ((template, params),) = item.items()
             inline.append({"PolicyName": name, "PolicyDocument": _template(template, params)})
-        elif isinstance(item, dict) and len(item) == 1 and next(iter(item)) in ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::ImportValue", "Fn::Join"):
+        elif (
+            isinstance(item, dict)
+            and len(item) == 1
+            and next(iter(item)) in ("Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Fn::ImportValue", "Fn::Join")
+        ):
             managed_arns.append(item)
         else:
-            inline.append({"PolicyName": name, "PolicyDocument": {"Fn::ImportValue": f"unrecognized SAM policy {json.dumps(item)[:60]}"}})
-    role = {"AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                        "Principal": {"Service": service}}]},
-            "ManagedPolicyArns": managed_arns, "Policies": inline}
+            inline.append(
+                {
+                    "PolicyName": name,
+                    "PolicyDocument": {"Fn::ImportValue": f"unrecognized SAM policy {json.dumps(item)[:60]}"},
+                }
+            )
+    role = {
+        "AssumeRolePolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}]
+        },
+        "ManagedPolicyArns": managed_arns,
+        "Policies": inline,
+    }
     boundary = props.get("PermissionsBoundary", globals_.get("PermissionsBoundary"))
     if boundary is not None:
         role["PermissionsBoundary"] = boundary
