@@ -30,6 +30,18 @@ def oracle_ready():
         pytest.skip(f"oracle not run: {why}")
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_product_never_uses_the_referee():
+    """iam-simulate is AGPL-3.0: test-only, never imported or shipped by the product."""
+    for package in ("kmspolicy", "bridge", "cli", "policies"):
+        for path in (ROOT / package).rglob("*"):
+            if path.is_file() and path.suffix in (".py", ".rego", ".json", ".toml", ".cfg"):
+                text = path.read_text(encoding="utf-8", errors="replace")
+                assert "tests.oracle" not in text and "iam-simulate" not in text, path
+
+
 def test_exceptions_file_is_well_formed():
     for entry in exceptions.load():
         assert entry["wrong"] in ("kmspolicy", "referee")
