@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: install test lint catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean
+.PHONY: install test lint catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean oracle oracle-deps
 
 $(BIN)/kmspolicy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,16 @@ fuzz: install
 	$(BIN)/python fuzz/fuzz_loader.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/loader
 	$(BIN)/python fuzz/fuzz_normalize.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/normalize
 	$(BIN)/python fuzz/fuzz_readers.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/readers
+
+# The independent referee (tests/oracle/, test-only, AGPL-3.0 @cloud-copilot/iam-simulate):
+# `make oracle N=200` runs N generated templates plus examples and the shared corpus
+# (ORACLE_ARGS="--json FILE --details 3" to keep every disagreement / show more).
+N ?= 100
+oracle-deps:
+	cd tests/oracle && npm ci --no-audit --no-fund --silent
+
+oracle: install oracle-deps
+	$(BIN)/python -m tests.oracle.run --generated $(N) --examples --corpus $(SHARED)/corpus $(ORACLE_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,194 @@
+"""One template's access matrix as the referee sees it: requests per cell, then verdicts.
+
+`plan(...)` turns each (key, kmspolicy subject, key action) into the simulations it stands
+for (principals.py x contexts.py), plus, for the base caller, the two escalation checks:
+kms:CreateGrant for that operation (`kms:GrantOperations`) and the action after the key
+policy is rewritten to allow it (what kms:PutKeyPolicy buys; an identity-side Deny or
+boundary still stops it). `verdict(...)` reads the decisions back:
+allowed (every request), conditional (some), reachable (none, but escalation works),
+denied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import contexts, principals, relevance
+from .model import Model
+from .resolve import Resolver
+
+MAX_REQUESTS = 24  # per cell
+MAX_ESCALATING = 6  # callers per cell whose escalation paths are checked
+# The operations a grant can allow (KMS API Reference, CreateGrant, GrantOperations: "Valid
+# Values"); a grant cannot allow any other action, so CreateGrant escalates only to these.
+GRANT_OPERATIONS = frozenset((
+    "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
+    "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant", "DescribeKey",
+    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac",
+    "DeriveSharedSecret"))
+
+
+@dataclass
+class Cell:
+    key: str
+    subject: str
+    action: str
+    kind: str
+    assumed: bool  # some caller's identity policy is assumed (not in the template)
+    requests: list[dict] = field(default_factory=list)  # {"simulation", "note", "base"}
+    # per assumption (None, or "none"/"permissive" for an unseen principal): the CreateGrant
+    # requests for this operation (one per context) and the action once the key policy is rewritten to allow it
+    escalations: list[dict] = field(default_factory=list)
+    tested: set = field(default_factory=set)  # context keys (lower case) a condition tests
+    grant_counts: bool = False  # whether a grant can allow this action at all
+    problems: list[str] = field(default_factory=list)
+
+
+def _simulation(key, caller, action: str, context: dict, resource_policy: dict) -> dict:
+    sim = {"request": {"principal": caller.principal, "action": action,
+                       "resource": {"resource": key.arn, "accountId": key.arn.split(":")[4]},
+                       "contextVariables": {**caller.facts, **context}},
+           "identityPolicies": [{"name": f"p{n}-{name}"[:128], "policy": doc}
+                                for n, (name, doc) in enumerate(caller.identity_policies)],
+           "serviceControlPolicies": [], "resourceControlPolicies": [],
+           "resourcePolicy": resource_policy}
+    if caller.boundary is not None:
+        sim["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": caller.boundary}]
+    return sim
+
+
+def _with_permissive(caller):
+    """After escalation, the caller's own IAM side is no obstacle (it can be granted too);
+    only an explicit Deny or a boundary still stops it."""
+    if caller.facts.get("aws:PrincipalIsAWSService") == "true":
+        return caller
+    return principals.Caller(caller.principal, caller.facts,
+                             caller.identity_policies + [("oracle-after-escalation", principals.PERMISSIVE)],
+                             caller.boundary, caller.note, caller.unseen, caller.assume)
+
+
+def _rewritten_policy(caller, action: str) -> dict:
+    if caller.facts.get("aws:PrincipalIsAWSService") == "true":
+        principal = {"Service": caller.principal}
+    else:
+        principal = {"AWS": caller.facts["aws:PrincipalArn"]}
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*"}]}
+
+
+def plan(model: Model, resolver: Resolver, kside: dict, actions: list[str]) -> list[Cell]:
+    cells = []
+    for kid, kdata in kside["keys"].items():
+        key = model.keys.get(kid)
+        for sid, subject in kdata["subjects"].items():
+            problems = []
+            if key is None:
+                problems.append(f"key {kid} is not one the referee found")
+            elif key.problems:
+                problems += key.problems
+            found = principals.Callers([])
+            if not problems:
+                base_keys = contexts.condition_keys([_naming(key.policy, subject)])
+                found = principals.callers(subject, model, resolver, base_keys)
+                problems += found.problems
+            if problems or not found.callers:
+                cells += [Cell(kid, sid, a, subject.get("kind"), False,
+                               problems=problems or ["no concrete caller"]) for a in actions]
+                continue
+            cells += _subject_cells(kid, sid, subject, key, found.callers, actions)
+    return cells
+
+
+def _is_everyone(value) -> bool:
+    if value == "*":
+        return True
+    if isinstance(value, dict):
+        aws = value.get("AWS")
+        return aws == "*" or (isinstance(aws, list) and "*" in aws)
+    return False
+
+
+def _naming(policy: dict, subject: dict) -> dict:
+    """The statements whose conditions can name callers of an abstract subject: those with
+    Principal `*` or a NotPrincipal (and, for an account, those naming an account)."""
+    sts = policy.get("Statement")
+    sts = sts if isinstance(sts, list) else [sts]
+    keep = [st for st in sts if isinstance(st, dict)
+            and ("NotPrincipal" in st or _is_everyone(st.get("Principal"))
+                 or (subject.get("kind") == "account" and st.get("Principal") is not None))]
+    return {"Statement": keep}
+
+
+def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
+    policies = [key.policy] + [d for c in callers for _, d in c.identity_policies] \
+        + [c.boundary for c in callers if c.boundary is not None]
+    keys = contexts.condition_keys(policies)
+    free = {k: v for k, v in keys.items() if k not in principals.FACT_KEYS}
+    callers = [principals.Caller(c.principal, c.facts,
+                                 [(name, relevance.for_kms(doc)) for name, doc in c.identity_policies],
+                                 relevance.for_kms(c.boundary) if c.boundary is not None else None,
+                                 c.note, c.unseen, c.assume) for c in callers]
+    callers = principals.with_orgs(principals.with_assumptions(callers), keys)
+    ctxs = contexts.variants(free)
+    assumed = any(name == "oracle-permissive" and not c.unseen
+                  for c in callers for name, _ in c.identity_policies)
+    out = []
+    for action in actions:
+        cell = Cell(kid, sid, action, subject.get("kind"), assumed, tested=set(keys))
+        for caller in callers:
+            for ctx in ctxs:
+                if len(cell.requests) >= MAX_REQUESTS:
+                    break
+                cell.requests.append({"simulation": _simulation(key, caller, action, ctx, key.policy),
+                                      "note": caller.note, "context": ctx, "assume": caller.assume,
+                                      "base": caller is callers[0] and not ctx,
+                                      "caller": callers.index(caller)})
+        operation = action.split(":", 1)[1]
+        cell.grant_counts = operation in GRANT_OPERATIONS
+        grantable = operation if cell.grant_counts else "DescribeKey"
+        for index, caller in enumerate(callers[:MAX_ESCALATING]):
+            cell.escalations.append({
+                "assume": caller.assume, "caller": index,
+                "grant": [_simulation(key, caller, "kms:CreateGrant",
+                                      {**ctx, "kms:GrantOperations": [grantable]}, key.policy)
+                          for ctx in ctxs[:4]],
+                "rewritten": _simulation(key, _with_permissive(caller), action, {},
+                                         _rewritten_policy(caller, action))})
+        out.append(cell)
+    return out
+
+
+def verdict(cell: Cell, decisions: list[str], escalation: dict) -> str:
+    """The referee's verdict for one cell from its decisions (in cell.requests order) and,
+    per checked caller, the escalation decisions {"assume", "put_policy", "grant",
+    "rewritten"}: reachable when some caller can escalate (in some context) and then
+    perform the action.
+
+    For a principal the template names but does not define, the verdict with no identity
+    policy and with one allowing kms:* must agree; if they differ the cell depends on what
+    the template does not show: "unknown".
+    """
+    assumptions = {r["assume"] for r in cell.requests} or {None}
+    found = set()
+    for assume in assumptions:
+        mine = [d for r, d in zip(cell.requests, decisions, strict=True) if r["assume"] in (None, assume)]
+        paths = [e for e in escalation.values() if e["assume"] in (None, assume)
+                 and "Allowed" in (e.get("put_policy"), e.get("grant") if cell.grant_counts else None)
+                 and e.get("rewritten") == "Allowed"]
+        found.add(_verdict(mine, bool(paths)))
+    if "error" in found:
+        return "error"
+    return found.pop() if len(found) == 1 else "unknown"
+
+
+def _verdict(decisions: list[str], escalates: bool) -> str:
+    if "Error" in decisions:
+        return "error"
+    allowed = [d == "Allowed" for d in decisions]
+    if all(allowed):
+        return "allowed"
+    if any(allowed):
+        return "conditional"
+    if escalates:
+        return "reachable"
+    return "denied"

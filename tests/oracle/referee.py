@@ -1,0 +1,59 @@
+"""Runs a batch of simulations through iam-simulate (simulate.mjs): one node process a batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).parent
+SCRIPT = HERE / "simulate.mjs"
+PACKAGE = HERE / "node_modules" / "@cloud-copilot" / "iam-simulate"
+
+
+def missing() -> str | None:
+    """Why the referee cannot run here, or None."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not PACKAGE.is_dir():
+        return "tests/oracle/node_modules is missing: run `make oracle-deps`"
+    return None
+
+
+class RefereeError(RuntimeError):
+    pass
+
+
+def simulate(simulations: list[dict]) -> list[dict]:
+    """Decisions for `simulations`, in order."""
+    if not simulations:
+        return []
+    lines = "".join(json.dumps({"id": n, "simulation": s}) + "\n" for n, s in enumerate(simulations))
+    proc = subprocess.run(["node", str(SCRIPT)], input=lines, capture_output=True, text=True,
+                          cwd=HERE, check=False)
+    if proc.returncode != 0:
+        raise RefereeError(f"simulate.mjs exited {proc.returncode}: {proc.stderr[-2000:]}")
+    out: list[dict | None] = [None] * len(simulations)
+    for line in proc.stdout.splitlines():
+        item = json.loads(line)
+        out[item["id"]] = item
+    if any(o is None for o in out):
+        raise RefereeError("simulate.mjs answered fewer requests than it was given")
+    return out  # type: ignore[return-value]
+
+
+def simulate_unique(simulations: list[dict], processes: int | None = None) -> list[dict]:
+    """Decisions for `simulations`, each distinct one asked once, in `processes` parallel
+    node processes (default: one per CPU)."""
+    texts = [json.dumps(s, sort_keys=True) for s in simulations]
+    distinct = list(dict.fromkeys(texts))
+    processes = max(1, min(processes or os.cpu_count() or 1, (len(distinct) + 999) // 1000))
+    size = (len(distinct) + processes - 1) // processes if distinct else 0
+    chunks = [distinct[i:i + size] for i in range(0, len(distinct), size)] if size else []
+    with ThreadPoolExecutor(max_workers=max(1, len(chunks))) as pool:
+        answers = list(pool.map(lambda chunk: simulate([json.loads(t) for t in chunk]), chunks))
+    by_text = {t: a for chunk, got in zip(chunks, answers, strict=True) for t, a in zip(chunk, got, strict=True)}
+    return [by_text[t] for t in texts]

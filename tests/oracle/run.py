@@ -1,0 +1,108 @@
+"""`make oracle`: referee generated templates, the examples and a corpus; print the figures.
+
+    python -m tests.oracle.run --generated N [--examples] [--corpus DIR] [--json OUT]
+
+Prints `N scenarios, R requests, D disagreements`, a per-category breakdown, the subjects
+not refereed (and why), and the first disagreements of each category with their scenario
+and kmspolicy's explain chain. Exit 1 on a disagreement not in exceptions.yaml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from . import exceptions, referee
+from .session import Report, run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def example_templates() -> list[str]:
+    return sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("examples/**/template.*")
+                  if p.suffix in (".yaml", ".yml", ".json"))
+
+
+def corpus_templates(corpus: str) -> list[str]:
+    return sorted(str(p) for p in Path(corpus).iterdir()
+                  if p.suffix in (".yaml", ".yml", ".json", ".template"))
+
+
+def generated_templates(n: int, directory: Path, seed: int = 12) -> list[str]:
+    from .generate import write_templates
+    return write_templates(n, directory, seed)
+
+
+def summary(label: str, report: Report, entries: list[dict]) -> tuple[str, int]:
+    unexplained = [d for d in report.disagreements if not exceptions.explained(entries, d)]
+    lines = [f"{label}: {report.templates} scenarios, {report.requests} requests, "
+             f"{len(report.disagreements)} disagreements ({len(unexplained)} unexplained); "
+             f"cells: " + ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))]
+    for category, count in report.categories.most_common():
+        lines.append(f"  {count:6d}  {category}")
+    for reason, count in report.not_refereed.most_common(8):
+        lines.append(f"  not refereed {count:5d}  {reason}")
+    for failure in report.failures[:8]:
+        lines.append(f"  unreadable: {failure}")
+    return "\n".join(lines), len(unexplained)
+
+
+def details(report: Report, per_category: int = 2) -> str:
+    shown: Counter = Counter()
+    out = []
+    for d in report.disagreements:
+        if shown[d["category"]] >= per_category:
+            continue
+        shown[d["category"]] += 1
+        out.append(f"--- {d['category']}\n  {d['template']} key {d['key']} subject {d['subject']} "
+                   f"action {d['action']} (parameters {d['parameters']})\n"
+                   f"  kmspolicy: {d['kmspolicy']}   referee: {d['referee']}\n"
+                   + "".join(f"  request: {s['principal']} [{s['caller']}] context {s['context']} -> {s['decision']}\n"
+                             for s in d["scenario"])
+                   + (f"  kmspolicy explain: {d['explain']}\n" if d.get("explain") else ""))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generated", type=int, default=0)
+    parser.add_argument("--examples", action="store_true")
+    parser.add_argument("--corpus")
+    parser.add_argument("--json", help="write every disagreement here")
+    parser.add_argument("--details", type=int, default=1, help="examples shown per category")
+    args = parser.parse_args(argv)
+    why = referee.missing()
+    if why:
+        print(f"oracle: {why}", file=sys.stderr)
+        return 2
+    entries = exceptions.load()
+    total, unexplained, blocks = Report(), 0, []
+    with tempfile.TemporaryDirectory(prefix="kmspolicy-oracle-") as tmp:
+        groups = []
+        if args.generated:
+            groups.append(("generated", generated_templates(args.generated, Path(tmp))))
+        if args.examples:
+            groups.append(("examples", example_templates()))
+        if args.corpus:
+            groups.append(("corpus", corpus_templates(args.corpus)))
+        for label, paths in groups:
+            report = run([(p, None) for p in paths])
+            text, bad = summary(label, report, entries)
+            blocks.append((text, details(report, args.details)))
+            total.merge(report)
+            unexplained += bad
+    for text, detail in blocks:
+        print(detail)
+        print(text)
+    print(f"{total.templates} scenarios, {total.requests} requests, {len(total.disagreements)} disagreements")
+    if args.json:
+        Path(args.json).write_text(json.dumps(total.disagreements, indent=1), encoding="utf-8")
+    return 1 if unexplained else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
