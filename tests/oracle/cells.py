@@ -42,6 +42,7 @@ class Cell:
     tested: set = field(default_factory=set)  # context keys (lower case) a condition tests
     grant_counts: bool = False  # whether a grant can allow this action at all
     problems: list[str] = field(default_factory=list)
+    key_type: tuple[str, str] = ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")  # KeySpec, KeyUsage
 
 
 def _simulation(key, caller, action: str, context: dict, resource_policy: dict) -> dict:
@@ -134,7 +135,8 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                   for c in callers for name, _ in c.identity_policies)
     out = []
     for action in actions:
-        cell = Cell(kid, sid, action, subject.get("kind"), assumed, tested=set(keys))
+        cell = Cell(kid, sid, action, subject.get("kind"), assumed, tested=set(keys),
+                    key_type=(key.spec, key.usage))
         for caller in callers:
             for ctx in ctxs:
                 if len(cell.requests) >= MAX_REQUESTS:
@@ -166,7 +168,8 @@ def verdict(cell: Cell, decisions: list[str], escalation: dict) -> str:
 
     For a principal the template names but does not define, the verdict with no identity
     policy and with one allowing kms:* must agree; if they differ the cell depends on what
-    the template does not show: "unknown".
+    the template does not show: "unknown" — unless the principal can escalate to the action
+    whatever its IAM policies say, which makes it "reachable" (at least) either way.
     """
     assumptions = {r["assume"] for r in cell.requests} or {None}
     found = set()
@@ -178,6 +181,8 @@ def verdict(cell: Cell, decisions: list[str], escalation: dict) -> str:
         found.add(_verdict(mine, bool(paths)))
     if "error" in found:
         return "error"
+    if len(found) > 1 and "reachable" in found and found <= {"reachable", "conditional", "allowed"}:
+        return "reachable"
     return found.pop() if len(found) == 1 else "unknown"
 
 

@@ -24,6 +24,8 @@ class Key:
     logical: str
     arn: str | None = None
     policy: dict | None = None
+    spec: str = "SYMMETRIC_DEFAULT"  # KeySpec and KeyUsage (CloudFormation's defaults)
+    usage: str = "ENCRYPT_DECRYPT"
     problems: list[str] = field(default_factory=list)
 
 
@@ -263,6 +265,8 @@ class _Builder:
             props = self.r.properties(logical)
             key.policy = (default_key_policy(self.stack) if props.get("KeyPolicy") is None
                           else _document(self.r, props["KeyPolicy"]))
+            key.spec = str(self.r.value(props.get("KeySpec", key.spec)))
+            key.usage = str(self.r.value(props.get("KeyUsage", key.usage)))
         except NotConcrete as exc:
             key.problems.append(f"key policy: {exc}")
 

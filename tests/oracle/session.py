@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import cells as cells_mod
-from . import cfn_yaml, cross_account, kmspolicy_side, referee, sam
+from . import cfn_yaml, cross_account, key_spec, kmspolicy_side, referee, sam
 from .compare import compare
 from .model import build
 from .resolve import Resolver
@@ -94,16 +94,20 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
     prepared = [p for p in (_prepare(path, given, actions, report) for path, given in items) if p]
     report.templates = len(prepared)
     sims: list[dict] = []
+    key_types: list[tuple[str, str]] = []  # the key's spec and usage, per simulation
     for _, _, _, cells in prepared:
         for cell in cells:
+            before = len(sims)
             sims += [r["simulation"] for r in cell.requests]
             if cell.requests:
                 for esc in cell.escalations:
                     sims += esc["grant"] + [esc["rewritten"]]
+            key_types += [cell.key_type] * (len(sims) - before)
     report.requests = len(sims)
     decisions = referee.simulate_unique(sims)
     ignored = [set(k.lower() for k in (d.get("detail") or {}).get("ignoredContextKeys") or ()) for d in decisions]
-    decisions = [cross_account.decide(sim, d["decision"]) for sim, d in zip(sims, decisions, strict=True)]
+    decisions = [key_spec.decide(sim["request"]["action"], *kt, cross_account.decide(sim, d["decision"]))
+                 for sim, d, kt in zip(sims, decisions, key_types, strict=True)]
     position = 0
     explained_per_category: Counter = Counter()
     for path, params, kside, cells in prepared:
