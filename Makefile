@@ -4,16 +4,29 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: install test lint catalogs check-catalogs eval-example docs bench fuzz clean
+.PHONY: install test lint catalogs check-catalogs eval-example docs bench fuzz clean dist
 
 $(BIN)/kmspolicy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --only-binary regopy -e '.[dev]'
 	$(BIN)/pip install --quiet --ignore-requires-python 'opa-golib-python-bindings==0.4.4'
 	touch $(BIN)/kmspolicy
 
-install: $(BIN)/kmspolicy
+# Before anything is built: a Python and a machine regopy has wheels for (one line if not,
+# never a compiler log), and a $(VENV) made with this $(PYTHON) (one made with another
+# Python, or whose Python is gone, is rebuilt).
+install:
+	@$(PYTHON) tools/check_platform.py
+	@want=$$($(PYTHON) -c 'import sys; print(sys.version.split()[0])'); \
+	if [ -d $(VENV) ]; then \
+		have=$$($(BIN)/python -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo none); \
+		if [ "$$have" != "$$want" ]; then \
+			echo "make install: $(VENV) was made with Python $$have, not $(PYTHON) ($$want): rebuilding it"; \
+			rm -rf $(VENV); \
+		fi; \
+	fi
+	@$(MAKE) --no-print-directory $(BIN)/kmspolicy
 
 # pytest exits 5 when it collects no tests: that is a failure, never a pass.
 test: install
@@ -52,6 +65,12 @@ fuzz: install
 		|| echo "make fuzz: atheris is not installable here; using the hypothesis fallback" >&2
 	$(BIN)/python fuzz/fuzz_loader.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/loader
 	$(BIN)/python fuzz/fuzz_normalize.py --seconds $(FUZZ_SECONDS) --work $(FUZZ_WORK)/normalize
+
+# The sdist and the wheel, in dist/ (a release: CHANGELOG.md, tag vX.Y.Z). tools/check_wheel.sh
+# installs the wheel into a fresh venv and runs it on the seed example.
+dist: install
+	rm -rf dist build
+	$(BIN)/python -m build --outdir dist .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
