@@ -27,7 +27,7 @@ from .sniff import file_looks_like_template
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 SKIPPED_DIRS = {
-    "node_modules": "node_modules",
+    "node_modules": "installed npm packages",
     "venv": "a virtualenv",
     "__pycache__": "a Python cache",
     ".aws-sam": "sam build output, copies of the source templates",

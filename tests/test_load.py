@@ -28,7 +28,7 @@ from kmspolicy.bridge.load import (
 from kmspolicy.bridge.sourcemap import join_pointer, split_pointer
 
 DATA = Path(__file__).parent / "data" / "load"
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"  # as conftest.CORPUS
 STATEMENTS = "/Resources/KmsKey/Properties/KeyPolicy/Statement"
 
 PARSERS = ["libyaml", "python"] if load_module._CParser is not None else ["python"]
