@@ -10,7 +10,9 @@ searched (CDK synthesizes its templates there) except CDK's asset copies (`asset
 own JSON files (`manifest.json`, `tree.json`, `*.assets.json`).
 
 A file given by name is always analyzed (it must be a template) unless `sniff_named` (the
-pre-commit hook's `--skip-non-templates`): then it is skipped as in a folder. `--exclude`
+pre-commit hook's `--skip-non-templates`): then it is skipped as a folder scan would skip it
+(not a template, in a folder skipped by default, CDK's own file), so the hook and `eval .`
+see the same templates. `--exclude`
 globs leave out files and folders wherever they were found. Every skip has its reason,
 which `-v` lists.
 """
@@ -36,6 +38,7 @@ SKIPPED_DIRS = {
 CDK_OUT = "cdk.out"
 CDK_FILES = ("manifest.json", "tree.json", "*.assets.json")
 NOT_A_TEMPLATE = "not a CloudFormation or SAM template"
+CDK_METADATA = "CDK's own metadata, not a template"
 
 
 class PathProblem(ValueError):
@@ -108,13 +111,17 @@ class _Scan:
     def excluded(self, full: str, within: str) -> str | None:
         return matching_glob((self.relative(full), within), self.exclude) if self.exclude else None
 
-    def keep(self, full: str, within: str, named: bool) -> bool:
+    def keep(self, full: str, within: str, named: bool, within_scan: bool = False) -> bool:
         pattern = self.excluded(full, Path(within).as_posix())
         if pattern is not None:
             self.found.skipped.append((full, f"excluded by {pattern!r}"))
             return False
         if named:
             return True
+        reason = self.named_skip(full) if not within_scan else None
+        if reason is not None:
+            self.found.skipped.append((full, reason))
+            return False
         if file_looks_like_template(full, self.limit) is False:  # unreadable: analyzed, an error
             self.found.skipped.append((full, NOT_A_TEMPLATE))
             return False
@@ -144,10 +151,28 @@ class _Scan:
                 if not name.lower().endswith(TEMPLATE_SUFFIXES) or os.path.islink(full):
                     continue
                 if in_cdk_out and any(fnmatchcase(name, p) for p in CDK_FILES):
-                    self.found.skipped.append((full, "CDK's own metadata, not a template"))
-                elif self.keep(full, (inside / name).as_posix(), named=False):
+                    self.found.skipped.append((full, CDK_METADATA))
+                elif self.keep(full, (inside / name).as_posix(), named=False, within_scan=True):
                     out.append(full)
         return out
+
+    def named_skip(self, full: str) -> str | None:
+        """A file named with `sniff_named` is skipped as a folder scan would skip it: inside
+        a folder skipped by default (as the reports show its path), or CDK's own file."""
+        relative = Path(self.relative(full))
+        if relative.is_absolute() or ".." in relative.parts:  # outside the root: its own name only
+            relative = Path(relative.name)
+        parts, real = relative.parts, Path(full).resolve()
+        folder, in_cdk_out = Path(), False
+        for depth, part in enumerate(parts[:-1]):
+            folder = folder / part
+            reason = self.folder_skip(str(real.parents[len(parts) - 2 - depth]), part, in_cdk_out)
+            if reason:
+                return f"in {folder.as_posix()}/, {reason}"
+            in_cdk_out = in_cdk_out or part == CDK_OUT
+        if in_cdk_out and parts and any(fnmatchcase(parts[-1], p) for p in CDK_FILES):
+            return CDK_METADATA
+        return None
 
     @staticmethod
     def folder_skip(full: str, name: str, in_cdk_out: bool) -> str | None:
