@@ -459,9 +459,7 @@ def test_symlinks_are_not_followed_out_of_a_scanned_folder(tmp_path):
     (scanned / "escape").symlink_to(outside, target_is_directory=True)
     (scanned / "escape.yaml").symlink_to(outside / "secret.yaml")
     (scanned / "dangling.yaml").symlink_to(tmp_path / "missing.yaml")
-    started = time.perf_counter()
-    result = cli("-f", "json", "--root", str(scanned), str(scanned))
-    assert time.perf_counter() - started < 30
+    result = cli("-f", "json", "--root", str(scanned), str(scanned))  # returns: no loop followed
     document = json.loads(result.output)
     assert [f["file"] for f in document["files"]] == ["sub/template.yaml"]
     assert document["errors"] == [] and result.exit_code == 1
