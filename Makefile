@@ -4,16 +4,29 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: install test lint catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean oracle oracle-deps
+.PHONY: install test lint catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean oracle oracle-deps dist
 
 $(BIN)/kmspolicy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --only-binary regopy -e '.[dev]'
 	$(BIN)/pip install --quiet --ignore-requires-python 'opa-golib-python-bindings==0.4.4'
 	touch $(BIN)/kmspolicy
 
-install: $(BIN)/kmspolicy
+# Before anything is built: a Python and a machine regopy has wheels for (one line if not,
+# never a compiler log), and a $(VENV) made with this $(PYTHON) (one made with another
+# Python, or whose Python is gone, is rebuilt).
+install:
+	@$(PYTHON) tools/check_platform.py
+	@want=$$($(PYTHON) -c 'import sys; print(sys.version.split()[0])'); \
+	if [ -d $(VENV) ]; then \
+		have=$$($(BIN)/python -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || echo none); \
+		if [ "$$have" != "$$want" ]; then \
+			echo "make install: $(VENV) was made with Python $$have, not $(PYTHON) ($$want): rebuilding it"; \
+			rm -rf $(VENV); \
+		fi; \
+	fi
+	@$(MAKE) --no-print-directory $(BIN)/kmspolicy
 
 # pytest exits 5 when it collects no tests: that is a failure, never a pass.
 test: install
@@ -69,6 +82,12 @@ oracle-deps:
 
 oracle: install oracle-deps
 	$(BIN)/python -m tests.oracle.run --generated $(N) --examples --corpus $(SHARED)/corpus $(ORACLE_ARGS)
+
+# The sdist and the wheel, in dist/ (a release: CHANGELOG.md, tag vX.Y.Z). tools/check_wheel.sh
+# installs the wheel into a fresh venv and runs it on the seed example.
+dist: install
+	rm -rf dist build
+	$(BIN)/python -m build --outdir dist .
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -22,6 +22,7 @@ from .rules import (
     builtin_policy_dir,
     catalog_from_modules,
     read_policy_dir,
+    unknown_rule,
 )
 from .scenarios import Scenario, describe, plan
 from .template_checks import resource_count_problem
@@ -159,7 +160,7 @@ class Analyzer:
         normalized = normalize(template.document, display, self.parameters, self.policies.config,
                                scenario=scenario)
         variant = _Variant(normalized.input)
-        for pointer, message in normalized.problems:
+        for pointer, message in [*normalized.problems, *self._unknown_suppressions(normalized.input)]:
             span, _ = template.source_map.locate(pointer)
             variant.errors.append(FileError(display, _printable(message), span.line, span.column))
         if not normalized.input["keys"]:
@@ -180,6 +181,12 @@ class Analyzer:
             if finding is not None:
                 variant.findings.append(finding)
         return variant
+
+    def _unknown_suppressions(self, input_doc: dict) -> list[tuple[str, str]]:
+        """Suppressions naming a rule that does not exist: a typo must not pass as a suppression."""
+        return [(f"{item['path']}/rule", f"suppress: {unknown_rule(item['rule'], self.policies.rules)}")
+                for key in input_doc["keys"].values() for item in key.get("suppress", [])
+                if item.get("source") == "kmspolicy" and item["rule"] not in self.policies.rules]
 
     def _locate(self, decision: Any, template: LoadedTemplate, input_doc: dict, display: str,
                 report: _Variant) -> Finding | None:

@@ -8,6 +8,7 @@ docs all read this catalog.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +125,15 @@ def read_policy_dir(root: Path, *, include_tests: bool = False) -> dict[str, str
             continue
         out[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
     return out
+
+
+def unknown_rule(rule_id: str, known: Iterable[str]) -> str:
+    """`unknown rule 'KP099' (did you mean KP009?)`: for ids in configs, suppressions and options."""
+    import difflib
+
+    known = sorted(known)
+    numbered = re.fullmatch(r"([A-Z]+)0*(\d+)", rule_id.upper())
+    padded = numbered and f"{numbered[1]}{int(numbered[2]):03d}"
+    close = [padded] if padded in known else difflib.get_close_matches(rule_id.upper(), known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}"
+    return f"unknown rule {rule_id!r} ({hint})"

@@ -1,55 +1,187 @@
 """Which files `kmspolicy eval PATHS` looks at.
 
-A file given by name is always analyzed. A directory is searched recursively for YAML and
-JSON files; symlinks are not followed (a link could lead out of the tree), and hidden and
-vendored folders are skipped. Whether a file is a template is decided after loading it
-(a mapping with `Resources`); other YAML is skipped and listed with -v.
+A directory is searched recursively for `*.yaml`, `*.yml`, `*.json` and `*.template` files
+that look like CloudFormation or SAM templates (cli/sniff.py, decided from the text before
+parsing); other files are skipped, whether they parse or not. Symlinks are not followed (a
+link could lead out of the tree). Folders skipped by default: hidden ones (`.git`, …),
+`node_modules`, virtualenvs (`venv`, any folder with a `pyvenv.cfg`), `.aws-sam` (`sam
+build` output: copies of the source templates) and the tool caches below; `cdk.out` is
+searched (CDK synthesizes its templates there) except CDK's asset copies (`asset.*`) and its
+own JSON files (`manifest.json`, `tree.json`, `*.assets.json`).
+
+A file given by name is always analyzed (it must be a template) unless `sniff_named` (the
+pre-commit hook's `--skip-non-templates`): then it is skipped as a folder scan would skip it
+(not a template, in a folder skipped by default, CDK's own file), so the hook and `eval .`
+see the same templates. `--exclude`
+globs leave out files and folders wherever they were found. Every skip has its reason,
+which `-v` lists.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
+from .sniff import file_looks_like_template
+
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
-SKIPPED_DIRS = {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".aws-sam",
-                "cdk.out", ".terraform", ".tox"}
+SKIPPED_DIRS = {
+    "node_modules": "installed npm packages",
+    "venv": "a virtualenv",
+    "__pycache__": "a Python cache",
+    ".aws-sam": "sam build output, copies of the source templates",
+    ".terraform": "a Terraform cache",
+}
+CDK_OUT = "cdk.out"
+CDK_FILES = ("manifest.json", "tree.json", "*.assets.json")
+NOT_A_TEMPLATE = "not a CloudFormation or SAM template"
+CDK_METADATA = "CDK's own metadata, not a template"
 
 
 class PathProblem(ValueError):
     pass
 
 
-def discover(paths: list[str]) -> tuple[list[tuple[str, bool]], list[str]]:
-    """([(file, given explicitly)], [problems]) in a deterministic order."""
+@dataclass
+class Discovery:
+    files: list[tuple[str, bool]] = field(default_factory=list)  # (file, given by name), sorted
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file or folder/, reason)
+    problems: list[str] = field(default_factory=list)  # "path: what is wrong"
+    folders: list[str] = field(default_factory=list)  # the folders searched
+
+
+def discover(paths: list[str], exclude: Iterable[str] = (), sniff_named: bool = False,
+             relative: Callable[[str], str] = str, limit: int = 5_000_000) -> Discovery:
+    """The files to analyze, in a deterministic order. `relative(path)` is the path that
+    `exclude` globs see besides the one relative to the searched folder (the reports' path);
+    `limit` bytes of each file are read to decide whether it looks like a template."""
+    scan = _Scan(tuple(exclude), relative, limit)
     found: dict[str, bool] = {}
-    problems: list[str] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir() and not path.is_symlink():
-            for file in _walk(path):
+        if path.is_dir():
+            scan.found.folders.append(raw)
+            for file in scan.walk(path):
                 found.setdefault(file, False)
         elif path.is_file():
-            found[str(path)] = True
-        elif path.is_dir():
-            found.update({f: False for f in _walk(path)})
+            if scan.keep(str(path), raw, named=not sniff_named):
+                found[str(path)] = True
         elif path.exists():
-            problems.append(f"{raw}: not a regular file or directory (a pipe, socket or device)")
+            scan.found.problems.append(f"{raw}: not a regular file or directory (a pipe, socket or device)")
         elif path.is_symlink():
-            problems.append(f"{raw}: broken symbolic link (its target does not exist or loops)")
+            scan.found.problems.append(f"{raw}: broken symbolic link (its target does not exist or loops)")
         else:
-            problems.append(f"{raw}: no such file or directory")
-    return sorted(found.items()), problems
+            scan.found.problems.append(f"{raw}: no such file or directory")
+    scan.found.files = sorted(found.items())
+    scan.found.skipped.sort()
+    return scan.found
 
 
-def _walk(root: Path) -> list[str]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames
-                             if d not in SKIPPED_DIRS and not d.startswith(".")
-                             and not os.path.islink(os.path.join(dirpath, d)))
-        for name in sorted(filenames):
-            full = os.path.join(dirpath, name)
-            if name.lower().endswith(TEMPLATE_SUFFIXES) and not os.path.islink(full):
-                out.append(full)
-    return out
+def matching_glob(names: Iterable[str], patterns: tuple[str, ...]) -> str | None:
+    """The first pattern matching one of the paths `names` (forward slashes). A pattern
+    without `/` matches any component (`node_modules`, `*.generated.yaml`); with one it
+    matches the path from its start, a folder matching covers what it holds; `*` crosses
+    folders, as in checkov's and cfn-lint's globs; a leading `./` and a trailing `/` are
+    ignored."""
+    for pattern in patterns:
+        glob = pattern.strip().removeprefix("./").rstrip("/")
+        if not glob:
+            continue
+        for name in names:
+            name = name.removeprefix("./")
+            parts = name.split("/")
+            if "/" in glob:
+                if any(fnmatchcase("/".join(parts[:i]), glob) for i in range(1, len(parts) + 1)):
+                    return pattern
+            elif any(fnmatchcase(part, glob) for part in parts):
+                return pattern
+    return None
+
+
+class _Scan:
+    def __init__(self, exclude: tuple[str, ...], relative: Callable[[str], str], limit: int):
+        self.exclude = exclude
+        self.relative = relative
+        self.limit = limit
+        self.found = Discovery()
+
+    def excluded(self, full: str, within: str) -> str | None:
+        return matching_glob((self.relative(full), within), self.exclude) if self.exclude else None
+
+    def keep(self, full: str, within: str, named: bool, within_scan: bool = False) -> bool:
+        pattern = self.excluded(full, Path(within).as_posix())
+        if pattern is not None:
+            self.found.skipped.append((full, f"excluded by {pattern!r}"))
+            return False
+        if named:
+            return True
+        reason = self.named_skip(full) if not within_scan else None
+        if reason is not None:
+            self.found.skipped.append((full, reason))
+            return False
+        if file_looks_like_template(full, self.limit) is False:  # unreadable: analyzed, an error
+            self.found.skipped.append((full, NOT_A_TEMPLATE))
+            return False
+        return True
+
+    def walk(self, root: Path) -> list[str]:
+        out = []
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            inside = Path(dirpath).relative_to(root)
+            in_cdk_out = CDK_OUT in inside.parts
+            kept = []
+            for name in sorted(dirnames):
+                full = os.path.join(dirpath, name)
+                if os.path.islink(full):
+                    continue
+                reason = self.folder_skip(full, name, in_cdk_out)
+                if reason is None:
+                    pattern = self.excluded(full, (inside / name).as_posix())
+                    reason = pattern and f"excluded by {pattern!r}"
+                if reason:
+                    self.found.skipped.append((full + os.sep, reason))
+                else:
+                    kept.append(name)
+            dirnames[:] = kept
+            for name in sorted(filenames):
+                full = os.path.join(dirpath, name)
+                if not name.lower().endswith(TEMPLATE_SUFFIXES) or os.path.islink(full):
+                    continue
+                if in_cdk_out and any(fnmatchcase(name, p) for p in CDK_FILES):
+                    self.found.skipped.append((full, CDK_METADATA))
+                elif self.keep(full, (inside / name).as_posix(), named=False, within_scan=True):
+                    out.append(full)
+        return out
+
+    def named_skip(self, full: str) -> str | None:
+        """A file named with `sniff_named` is skipped as a folder scan would skip it: inside
+        a folder skipped by default (as the reports show its path), or CDK's own file."""
+        relative = Path(self.relative(full))
+        if relative.is_absolute() or ".." in relative.parts:  # outside the root: its own name only
+            relative = Path(relative.name)
+        parts, real = relative.parts, Path(full).resolve()
+        folder, in_cdk_out = Path(), False
+        for depth, part in enumerate(parts[:-1]):
+            folder = folder / part
+            reason = self.folder_skip(str(real.parents[len(parts) - 2 - depth]), part, in_cdk_out)
+            if reason:
+                return f"in {folder.as_posix()}/, {reason}"
+            in_cdk_out = in_cdk_out or part == CDK_OUT
+        if in_cdk_out and parts and any(fnmatchcase(parts[-1], p) for p in CDK_FILES):
+            return CDK_METADATA
+        return None
+
+    @staticmethod
+    def folder_skip(full: str, name: str, in_cdk_out: bool) -> str | None:
+        if name in SKIPPED_DIRS:
+            return SKIPPED_DIRS[name]
+        if name.startswith("."):
+            return "a hidden folder"
+        if os.path.isfile(os.path.join(full, "pyvenv.cfg")):
+            return "a virtualenv"
+        if in_cdk_out and name.startswith("asset."):
+            return "a CDK asset copy"
+        return None

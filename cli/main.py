@@ -24,10 +24,11 @@ from kmspolicy.bridge.spool import SpoolError
 from . import reporters
 from .config import ConfigError, load_config
 from .engine_options import build_analyzer, engine_options, engine_settings, load_policies
-from .params import parse_parameters
+from .params import parse_parameters, unknown_parameters
 from .progress import progress_for
 from .reporters import safe
 from .run import DEFAULT_TIMEOUT, default_jobs, run
+from .selection import find_config, select_rules, selection_options, selection_settings
 
 if TYPE_CHECKING:
     from .baseline import BaselineMatch
@@ -165,16 +166,17 @@ def version_text(verbose: bool) -> str:
 @click.option("-f", "--format", "formats", multiple=True, metavar="NAME[=FILE]",
               help=f"Output format ({', '.join(reporters.REPORTERS)}); repeat with =FILE for several.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the output to FILE.")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default="low", show_default=True,
+@click.option("--fail-on", type=click.Choice(FAIL_ON, case_sensitive=False), default="low", show_default=True,
               help="Exit 1 when a finding is at least this severe.")
-@click.option("--severity", type=click.Choice(SEVERITIES), default=None,
+@click.option("--severity", type=click.Choice(SEVERITIES, case_sensitive=False), default=None,
               help="Show only findings at least this severe.")
 @click.option("-p", "--parameter", "parameters", multiple=True, metavar="KEY=VALUE",
               help="A template parameter value (repeatable).")
 @click.option("--parameters-file", multiple=True, type=click.Path(dir_okay=False),
               help="Parameter values: JSON/YAML mapping or CloudFormation's ParameterKey list.")
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-              help="Organization guardrails (YAML or JSON).")
+              help="Organization guardrails (YAML or JSON; default: .kmspolicy.yaml or "
+                   ".kmspolicy.yml in --root or the working directory).")
 @click.option("--root", type=click.Path(file_okay=False),
               help="Report paths relative to this folder (default: the working directory).")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False),
@@ -194,6 +196,7 @@ def version_text(verbose: bool) -> str:
                    f"{DEFAULT_TIMEOUT:g}; 0: no limit). Under a limit, even --jobs 1 analyzes "
                    "in a worker process, the only kind that can be stopped; 0 with --jobs 1 "
                    "analyzes in this process.")
+@selection_options
 @engine_options
 def eval_command(paths, formats, output, fail_on, severity, parameters, parameters_file,
                  config_path, root, baseline_path, skip_non_templates, verbose, quiet, no_color,
@@ -203,11 +206,16 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         chosen = parse_formats(formats, output)
         check_stdout(chosen)
         values = parse_parameters(parameters, parameters_file)
-        config = load_config(config_path)
+        selection = selection_settings(engine)
         settings = engine_settings(engine)
+        config_given, config_path = config_path is not None, config_path or find_config(root)
+        if verbose and config_path and not config_given:
+            click.echo(f"kmspolicy: using the config {config_path}", err=True)
+        config = load_config(config_path)
+        config = select_rules(config, set(load_policies(settings["bundles"], config).rules),
+                              selection["checks"], selection["skip_checks"], config_path)
         jobs = jobs or default_jobs()
-        analyzer = functools.partial(build_analyzer, settings, config, config_path is not None,
-                                     values)
+        analyzer = functools.partial(build_analyzer, settings, config, config_given, values)
         analyzer = functools.partial(configured_analyzer, analyzer, max_file_size, debug)
         if timeout and settings["engine"] != "embedded":
             raise click.UsageError("--timeout goes with the embedded engine (--opa-timeout "
@@ -225,7 +233,12 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
 
             known = load_baseline(baseline_path)
         result = run(list(paths), analyzer, root, jobs=jobs, skip_non_templates=skip_non_templates,
-                     progress=progress_for([name for name, _ in chosen], quiet), timeout=timeout)
+                     progress=progress_for([name for name, _ in chosen], quiet), timeout=timeout,
+                     exclude=(*selection["exclude"], *config.get("exclude", [])),
+                     allow_empty=selection["allow_empty"])
+        for name in unknown_parameters(parameters, result, root):
+            click.echo(f"kmspolicy: warning: --parameter {name}: no analyzed template declares "
+                       "this parameter", err=True)
     except (SpoolError, *input_errors()) as exc:
         raise Failure(str(exc)) from None
     try:  # the result's lists are spooled in temporary files: closed whatever happens
@@ -240,8 +253,8 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
             result.keep_findings(lambda f: severity_at_least(f.severity, severity))
         result.findings.sort(key=lambda f: f.sort_key())
         if verbose:
-            for file in result.skipped:
-                say(f"kmspolicy: skipped {file} (not a CloudFormation or SAM template)")
+            for entry in result.skipped:
+                say(f"kmspolicy: skipped {entry}")
         if not result.files and not result.errors:
             say(f"kmspolicy: warning: {no_template_note(paths, len(result.skipped), verbose)}")
         context = reporters.ReportContext(color=use_color(no_color), verbose=verbose, quiet=quiet,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import click
 
@@ -43,3 +45,22 @@ def _read_file(file: str) -> dict[str, str]:
 
 def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())[:300]
+
+
+def unknown_parameters(pairs: tuple[str, ...], result, root: str | None) -> list[str]:
+    """The `--parameter` names that no analyzed template declares under `Parameters`
+    (a typo, or a value meant for another stack): warned about, not an error."""
+    names = dict.fromkeys(pair.partition("=")[0] for pair in pairs)
+    if not names:
+        return []
+    declared: set[str] = set()
+    base = Path(root or os.getcwd())
+    for status in result.files:
+        path = base / status.file if (base / status.file).is_file() else Path(status.file)
+        try:
+            document = load_data(str(path))
+        except (TemplateError, OSError):
+            continue
+        if isinstance(document, dict) and isinstance(document.get("Parameters"), dict):
+            declared.update(str(name) for name in document["Parameters"])
+    return [name for name in names if name not in declared]

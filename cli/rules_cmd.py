@@ -1,14 +1,20 @@
 """`kmspolicy rules [ID]`: the rule catalog, read from the rules' METADATA.
 
 The same text makes `docs/rules/<ID>.md` (`make docs`), so the docs cannot drift.
+`--format json` is the machine-readable catalog: `{"version": 1, "rules": [{id, severity,
+title, description, remediation, example, package, file, help_uri}]}`.
 """
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from kmspolicy.bridge.pipeline import PolicySet
-from kmspolicy.bridge.rules import Rule
+from kmspolicy.bridge.rules import Rule, unknown_rule
+
+from .rule_docs import doc_url
 
 
 def catalog() -> list[Rule]:
@@ -47,20 +53,32 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line if line else "" for line in text.splitlines())
 
 
+def rule_json(rule: Rule) -> dict:
+    """One rule of `rules --format json` (every field always present; `help_uri` may be null)."""
+    return {"id": rule.id, "severity": rule.severity, "title": rule.title,
+            "description": rule.description, "remediation": rule.remediation,
+            "example": rule.example, "package": rule.package, "file": f"policies/{rule.file}",
+            "help_uri": doc_url(rule.id)}
+
+
 @click.command("rules")
 @click.argument("rule_id", required=False)
-def rules_command(rule_id: str | None) -> None:
+@click.option("-f", "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: the catalog as {\"version\": 1, \"rules\": [...]}.")
+def rules_command(rule_id: str | None, output_format: str) -> None:
     """List the rules, or show one rule in full (description, remediation, example)."""
     rules = catalog()
+    if rule_id is not None:
+        rules = [rule for rule in rules if rule.id == rule_id.upper()]
+        if not rules:
+            raise click.BadParameter(unknown_rule(rule_id, (r.id for r in catalog())),
+                                     param_hint="RULE_ID")
+    if output_format == "json":
+        click.echo(json.dumps({"version": 1, "rules": [rule_json(rule) for rule in rules]}, indent=2))
+        return
     if rule_id is None:
         width = max(len(r.severity) for r in rules)
         for rule in rules:
             click.echo(f"{rule.id}  {rule.severity:<{width}}  {rule.title}")
         return
-    wanted = rule_id.upper()
-    for rule in rules:
-        if rule.id == wanted:
-            click.echo(rule_text(rule), nl=False)
-            return
-    raise click.BadParameter(f"no rule {rule_id!r} (known: {', '.join(r.id for r in rules)})",
-                             param_hint="RULE_ID")
+    click.echo(rule_text(rules[0]), nl=False)

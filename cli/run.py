@@ -11,7 +11,7 @@ from typing import Protocol
 from kmspolicy.bridge.findings import FileError, FileStatus, Result
 from kmspolicy.bridge.pipeline import Analyzer, FileReport
 
-from .discover import discover
+from .discover import NOT_A_TEMPLATE, Discovery, discover
 
 Task = tuple[str, str, bool]  # file, display path, given explicitly
 DEFAULT_TIMEOUT = 60.0  # seconds per file (`eval --timeout`), however many jobs
@@ -49,20 +49,24 @@ def default_jobs() -> int:
 
 def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str | None = None,
         jobs: int = 1, progress: Progress | None = None, skip_non_templates: bool = False,
-        timeout: float | None = None) -> Result:
+        timeout: float | None = None, exclude: tuple[str, ...] = (), allow_empty: bool = False) -> Result:
     """`analyzer` is an Analyzer, or a picklable factory of one so that `jobs` > 1 can build
     one per worker process (cli/parallel.py); a factory runs in workers whenever a time
     limit is in force (the default; see analyze_tasks), an Analyzer in this process.
     `skip_non_templates`: a file given by name that is not a template is skipped as in a
     folder, not an error (pre-commit passes every changed YAML and JSON file).
+    `exclude`: globs of files and folders left out (cli/discover.py). Folders searched that
+    hold no template are an error unless `allow_empty`.
     The Result is spooled (its lists on disk, memory flat however many files): the caller
     closes it."""
-    tasks, problems = plan(paths, root, skip_non_templates)
+    tasks, found = plan(paths, root, skip_non_templates, exclude)
     result = Result.spooled()
     try:
-        for problem in problems:
+        for problem in found.problems:
             file, _, message = problem.partition(": ")
             result.errors.append(FileError(file, message))
+        for file, reason in found.skipped:
+            result.skipped.append(f"{display_path(file, root)}{'/' * file.endswith(os.sep)} ({reason})")
         if progress:
             progress.start(len(tasks))
         parts = analyze_tasks(tasks, analyzer, jobs, timeout)
@@ -77,6 +81,8 @@ def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str
                 close()
         if progress:
             progress.finish()
+        if found.folders and not allow_empty and not any(True for _ in result.files):
+            result.errors.append(empty_scan_error(found, root))
     except BaseException:
         if progress:  # interrupted: the bar is erased before anything says why
             progress.finish()
@@ -85,11 +91,21 @@ def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str
     return result
 
 
-def plan(paths: list[str], root: str | None, skip_non_templates: bool) -> tuple[list[Task], list[str]]:
-    """The files to analyze as tasks (nothing else of discover's kept), and path problems."""
-    files, problems = discover(paths)
+def empty_scan_error(found: Discovery, root: str | None) -> FileError:
+    folders = ", ".join(display_path(folder, root) for folder in found.folders)
+    skipped = len(found.skipped)
+    return FileError(folders, f"no CloudFormation or SAM template found ({skipped} "
+                              f"file{'s' * (skipped != 1)} or folder{'s' * (skipped != 1)} skipped, "
+                              "listed with -v; --allow-empty accepts this)")
+
+
+def plan(paths: list[str], root: str | None, skip_non_templates: bool,
+         exclude: tuple[str, ...] = ()) -> tuple[list[Task], Discovery]:
+    """The files to analyze as tasks, and what discovery skipped and could not find."""
+    found = discover(paths, exclude, sniff_named=skip_non_templates,
+                     relative=lambda file: display_path(file, root))
     return [(file, display_path(file, root), explicit and not skip_non_templates)
-            for file, explicit in files], problems
+            for file, explicit in found.files], found
 
 
 def analyze_tasks(tasks: list[Task], analyzer: Analyzer | Callable[[], Analyzer],
@@ -137,11 +153,10 @@ def merge(result: Result, part: Result) -> None:
 def add_report(result: Result, report: FileReport, explicit: bool) -> None:
     if report.status == "skipped":
         if explicit:
-            result.errors.append(FileError(report.file, "not a CloudFormation or SAM template "
-                                                        "(no Resources mapping)"))
+            result.errors.append(FileError(report.file, f"{NOT_A_TEMPLATE} (no Resources mapping)"))
             result.files.append(FileStatus(report.file, "error"))
         else:
-            result.skipped.append(report.file)
+            result.skipped.append(f"{report.file} ({NOT_A_TEMPLATE}: no Resources mapping)")
         return
     key_ids = tuple(sorted((report.input or {}).get("keys") or {}))
     result.files.append(FileStatus(report.file, report.status, report.keys, key_ids,

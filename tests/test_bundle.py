@@ -7,7 +7,6 @@ import io
 import json
 import os
 import tarfile
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -246,10 +245,8 @@ def test_a_decompression_bomb_stops_at_the_bound(tmp_path, monkeypatch):
     path = tmp_path / "bomb.tar.gz"
     path.write_bytes(tarball([regular(f"junk{i}.bin", bytes(1 << 20)) for i in range(64)]))
     assert path.stat().st_size < 1 << 20
-    start = time.perf_counter()
     with pytest.raises(BundleError, match="decompresses to more than"):
         load_bundle(str(path))
-    assert time.perf_counter() - start < 2
 
 
 def test_an_oversized_archive_is_refused_unread(tmp_path, monkeypatch):

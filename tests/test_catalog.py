@@ -24,11 +24,10 @@ from kmspolicy.bridge.catalog import (
     sam_policy_template,
 )
 
-from .conftest import catalog_generator
+from .conftest import SHARED, catalog_generator, needs_shared
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "bridge" / "data"
-SHARED = REPO.parent / "shared"
 
 
 gen = catalog_generator()
@@ -66,6 +65,7 @@ def kms(*names: str) -> list[str]:
 # ------------------------------------------------------------------------------- catalog
 
 
+@needs_shared
 def test_all_actions_are_the_56_of_the_reference_sorted():
     assert len(ALL_ACTIONS) == 56
     assert list(ALL_ACTIONS) == sorted(ALL_ACTIONS)
@@ -209,21 +209,15 @@ def test_expand_matches_fnmatch_reference(pattern):
         assert expand(pattern) == _reference(pattern)
 
 
-def test_expand_is_fast_when_cached():
-    import time
-
+def test_expand_is_cached_by_lowered_pattern():
     corpus_like = ["kms:*", "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*",
                    "kms:Put*", "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*",
                    "kms:Delete*", "kms:Decrypt", "kms:GenerateDataKey*", "s3:*", "*"]
-    for p in corpus_like:
-        expand(p)
-    rounds = 200
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for p in corpus_like:
-            expand(p)
-    per_call = (time.perf_counter() - start) / (rounds * len(corpus_like))
-    assert per_call < 50e-6, f"{per_call * 1e6:.1f} us per cached expand()"
+    first = [expand(p) for p in corpus_like]
+    before = catalog._expand_lower.cache_info()
+    assert [expand(p.upper()) for p in corpus_like] == first
+    after = catalog._expand_lower.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + len(corpus_like)
 
 
 # ------------------------------------------------------------------ complement, classes_of
@@ -321,6 +315,7 @@ def test_sam_template_is_a_copy():
 # --------------------------------------------------------------------------- generator
 
 
+@needs_shared
 def test_committed_data_files_are_current(npm_managed):
     """Fails when the TSV, the installed aws-sam-translator or the pinned npm package of AWS
     managed policies changed: run `make catalogs`."""
@@ -330,6 +325,7 @@ def test_committed_data_files_are_current(npm_managed):
         assert gen._target(DATA, name).read_text() == text
 
 
+@needs_shared
 def test_generation_is_deterministic(npm_managed):
     assert gen.generate(SHARED) == gen.generate(SHARED)
     text = gen.generate(SHARED)[gen.ACTIONS_FILE]
@@ -354,6 +350,8 @@ def test_data_file_shape():
 
 @pytest.fixture
 def shared_copy(tmp_path):
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent (it is not part of a clone)")
     target = tmp_path / "shared"
     target.mkdir()
     shutil.copy(SHARED / "kms-actions.tsv", target / "kms-actions.tsv")

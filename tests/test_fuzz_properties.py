@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -102,10 +101,8 @@ def test_mutated_templates_through_the_analyzer(strict_analyzer, tmp_path_factor
     name, data = case
     path = tmp_path_factory.mktemp("mutant") / name
     path.write_bytes(data)
-    started = time.perf_counter()
     with hang_guard():
         check_report(strict_analyzer, path, data)
-    assert time.perf_counter() - started < HANG_BOUND
 
 
 @settings(BOUNDED, max_examples=8)

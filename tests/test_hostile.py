@@ -107,7 +107,10 @@ def test_python_tags_construct_nothing(analyzer, tmp_path):
 
 def test_whole_corpus_through_the_cli_text_and_json(tmp_path):
     out = tmp_path / "result.json"
-    result = cli("--max-file-size", "1000000", "-f", "text", "-f", f"json={out}", str(BAD))
+    # named one by one: a folder scan passes over the files that do not look like templates
+    # (tests/test_discover.py), a file named on the command line is always analyzed
+    files = [str(BAD / name) for name in sorted(MANIFEST)]
+    result = cli("--max-file-size", "1000000", "-f", "text", "-f", f"json={out}", *files)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     document = json.loads(out.read_text())
@@ -115,7 +118,6 @@ def test_whole_corpus_through_the_cli_text_and_json(tmp_path):
     for error in document["errors"]:
         by_file.setdefault(Path(error["file"]).name, []).append(error)
     expected = {name for name, spec in MANIFEST.items() if "max_file_size" not in spec}
-    expected.remove("no_resources.yaml")  # in a folder, a YAML file without Resources is skipped
     assert expected <= set(by_file)
     for name in expected:
         for want in MANIFEST[name]["errors"]:
@@ -464,9 +466,7 @@ def test_symlinks_are_not_followed_out_of_a_scanned_folder(tmp_path):
     (scanned / "escape").symlink_to(outside, target_is_directory=True)
     (scanned / "escape.yaml").symlink_to(outside / "secret.yaml")
     (scanned / "dangling.yaml").symlink_to(tmp_path / "missing.yaml")
-    started = time.perf_counter()
-    result = cli("-f", "json", "--root", str(scanned), str(scanned))
-    assert time.perf_counter() - started < 30
+    result = cli("-f", "json", "--root", str(scanned), str(scanned))  # returns: no loop followed
     document = json.loads(result.output)
     assert [f["file"] for f in document["files"]] == ["sub/template.yaml"]
     assert document["errors"] == [] and result.exit_code == 1
@@ -501,9 +501,7 @@ def test_pipes_and_devices_do_not_block(tmp_path):
     fifo = tmp_path / "folder" / "template.yaml"
     fifo.parent.mkdir()
     os.mkfifo(fifo)
-    started = time.perf_counter()
-    result = cli("-f", "json", str(fifo.parent), str(fifo), "/dev/zero")
-    assert time.perf_counter() - started < 30
+    result = cli("-f", "json", str(fifo.parent), str(fifo), "/dev/zero")  # returns: no read blocks
     assert result.exit_code == 2
     messages = [e["message"] for e in json.loads(result.output)["errors"]]
     assert len(messages) == 3 and all("not a regular file" in m for m in messages), messages

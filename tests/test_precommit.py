@@ -122,3 +122,29 @@ def test_pre_commit_config_with_args_passes_below_the_threshold(hook_source, pre
     assert "Passed" in output
     assert "KP003 [high] stacks/app.yaml:31:13" in output  # still shown (--verbose)
     assert "in 2 files; 0 errors" in output
+
+
+REPO_FIXTURE = ROOT / "tests" / "data" / "repo"
+
+
+def test_pre_commit_on_an_ordinary_repository(hook_source, pre_commit_home, tmp_path):
+    """tests/data/repo as a git repository: pre-commit passes every YAML and JSON file by
+    name; the templates' findings come out as with `kmspolicy eval .`, nothing else is an
+    error (mkdocs.yml, .gitlab-ci.yml, tsconfig.json with comments, a duplicate key, CDK's
+    metadata and asset copies, .aws-sam, node_modules, a virtualenv, the excluded legacy/)."""
+    from .test_discover import REPO_FINDINGS
+
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO_FIXTURE, repo)
+    git("init", "-q", cwd=repo)
+    git("add", "-A", "--force", cwd=repo)  # .aws-sam/build is ignored by this repository only
+    listed = git("ls-files", cwd=repo).split()
+    assert "cdk.out/asset.3f1e9c0d/template.yaml" in listed and "pyenv/lib/template.yaml" in listed
+    done = try_repo(hook_source, pre_commit_home, repo, "--all-files", "--verbose")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    for rule, file, line, severity in REPO_FINDINGS:
+        assert re.search(rf"^{rule} \[{severity}\] {re.escape(file)}:{line}:\d+ ", output, re.MULTILINE), \
+            (rule, file, line, output)
+    assert "6 findings (1 critical, 3 high, 2 medium) in 3 files; 0 errors" in output
+    assert "error:" not in output

@@ -25,6 +25,7 @@ from kmspolicy.cli.reporters import (
 )
 from kmspolicy.cli.reporters.base import split_lines
 from kmspolicy.cli.reporters.text import summary_line
+from kmspolicy.cli.rule_docs import docs_base
 
 APP = """\
 Resources:
@@ -200,6 +201,10 @@ def test_text_is_deterministic_whatever_the_input_order():
 
 def test_text_verbose_shows_suppressed_findings_marked():
     out = render("text", make_result(), verbose=True)
+    docs = [line for line in out.splitlines() if line.startswith("  docs: ")]
+    heads = re.findall(r"^(KP\d+) \[", out, re.MULTILINE)
+    assert docs == [f"  docs: {docs_base()}{rule}.md" for rule in heads] and len(heads) == 4
+    out = "".join(line for line in out.splitlines(keepends=True) if not line.startswith("  docs: "))
     before, _, after = GOLDEN_TEXT.partition("KP003 [high]")
     assert out == before + SUPPRESSED_BLOCK + "KP003 [high]" + after
 

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -707,6 +708,16 @@ def test_action_inputs_and_no_script_injection():
     assert "$GITHUB_ACTION_PATH" in steps["Install kmspolicy from this action"]["run"]
 
 
+def action_bin() -> Path | None:
+    """The folder of the kmspolicy console script: this interpreter's (make test runs
+    .venv/bin/python, whose bin is not on PATH), else PATH's."""
+    here = Path(sys.executable).parent
+    if (here / "kmspolicy").is_file():
+        return here
+    found = shutil.which("kmspolicy")
+    return Path(found).parent if found else None
+
+
 def run_action_step(tmp_path, **inputs) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
     """The action's "Run kmspolicy" script, in bash, as the runner would run it."""
     steps, action = action_steps()
@@ -715,9 +726,12 @@ def run_action_step(tmp_path, **inputs) -> tuple[subprocess.CompletedProcess, di
     values = {**defaults, **inputs}
     output = tmp_path / "github_output"
     output.unlink(missing_ok=True)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir(exist_ok=True)
     env = {**os.environ, "GITHUB_OUTPUT": str(output),
            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
-           "KMSPOLICY_BIN": str(Path(shutil.which("kmspolicy")).parent)}
+           "RUNNER_TEMP": str(runner_temp), "GITHUB_ACTION": "kmspolicy",
+           "KMSPOLICY_BIN": str(action_bin())}
     for name, template in step["env"].items():
         match = re.fullmatch(r"\$\{\{ inputs\.([a-z-]+) \}\}", template)
         env[name] = values[match.group(1)]
@@ -728,25 +742,66 @@ def run_action_step(tmp_path, **inputs) -> tuple[subprocess.CompletedProcess, di
     return done, outputs
 
 
-@pytest.mark.skipif(shutil.which("kmspolicy") is None or shutil.which("bash") is None,
+@pytest.mark.skipif(action_bin() is None or shutil.which("bash") is None,
                     reason="needs bash and the kmspolicy console script")
 def test_action_script_annotates_writes_sarif_and_keeps_the_exit_code(tmp_path):
     sarif_file = tmp_path / "out dir" / "k.sarif"
     sarif_file.parent.mkdir()
     done, outputs = run_action_step(tmp_path, paths=f"{SEED}\n", **{"sarif-file": str(sarif_file)})
     assert done.returncode == 1, done.stderr
-    assert outputs == {"exit-code": "1", "sarif-file": str(sarif_file)}
+    assert outputs == {"exit-code": "1", "sarif-file": str(sarif_file), "findings": "7", "errors": "0"}
     assert done.stdout.startswith("::")
     valid_sarif(json.loads(sarif_file.read_text(encoding="utf-8")))
     assert (tmp_path / "summary.md").read_text(encoding="utf-8").startswith("## kmspolicy")
 
     done, outputs = run_action_step(tmp_path, paths=SEED, **{"fail-on": "critical",
-                                                             "sarif-file": "",
+                                                             "sarif-file": "none",
                                                              "args": "--severity high"})
     assert done.returncode == 0, done.stderr
-    assert outputs == {"exit-code": "0"}
+    assert outputs == {"exit-code": "0", "findings": "0", "errors": "0"}
     assert "::warning" not in done.stdout and "::error" in done.stdout
 
     done, outputs = run_action_step(tmp_path, paths="no/such/*.yaml", **{"sarif-file": ""})
-    assert done.returncode == 2 and outputs == {"exit-code": "2"}
+    assert done.returncode == 2 and outputs == {"exit-code": "2", "findings": "0", "errors": "1"}
     assert "::error file=no/such/*.yaml" in done.stdout  # the glob was not expanded
+
+
+@pytest.mark.skipif(action_bin() is None or shutil.which("bash") is None,
+                    reason="needs bash and the kmspolicy console script")
+def test_action_sarif_is_fresh_under_runner_temp_and_errors_are_apart(tmp_path):
+    stale = tmp_path / "runner-temp" / "kmspolicy-kmspolicy" / "kmspolicy.sarif"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("stale")
+    done, outputs = run_action_step(tmp_path, paths=str(ROOT / "examples" / "clean-key" / "template.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert outputs["sarif-file"] == str(stale)  # the default, `auto`, under RUNNER_TEMP
+    valid_sarif(json.loads(stale.read_text(encoding="utf-8")))  # rewritten, not the stale one
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  K: [\n")
+    both = f"{SEED} {broken}"
+    done, outputs = run_action_step(tmp_path, paths=both)
+    assert done.returncode == 2 and outputs["errors"] == "1" and outputs["findings"] == "7"
+    done, outputs = run_action_step(tmp_path, paths=both, **{"fail-on-error": "false"})
+    assert done.returncode == 1, done.stderr  # the errors are reported, the findings fail
+    assert "::error file=" in done.stdout
+    done, outputs = run_action_step(tmp_path, paths=f"{broken}", **{"fail-on-error": "false"})
+    assert done.returncode == 0 and outputs["exit-code"] == "2"
+    assert json.loads(stale.read_text(encoding="utf-8"))["runs"][0]["results"] == []  # this run's
+
+    done, outputs = run_action_step(tmp_path, paths=str(ROOT / "tests" / "data" / "repo"),
+                                    exclude="services/ cdk.out/* legacy")
+    assert done.returncode == 1 and outputs["findings"] == "2", done.stdout  # template.yaml only
+
+    done, outputs = run_action_step(tmp_path, paths=str(SEED), **{"fail-on": "sometimes"})
+    assert done.returncode == 2 and "findings" not in outputs  # a usage error: kmspolicy's line
+    assert "sometimes" in done.stderr
+
+
+def test_action_checks_the_platform_and_caches_pip():
+    steps, _ = action_steps()
+    assert "tools/check_platform.py" in steps["Check the platform"]["run"]
+    assert "--only-binary regopy" in steps["Install kmspolicy from this action"]["run"]
+    assert steps["Cache pip downloads"]["uses"].startswith("actions/cache@")
+    names = list(steps)
+    assert names.index("Check the platform") < names.index("Install kmspolicy from this action")

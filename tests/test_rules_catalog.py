@@ -24,7 +24,7 @@ def test_rules_command_lists_and_shows():
     assert one.exit_code == 0
     assert "kms:GrantIsForAWSResource" in one.output and "Example that triggers it" in one.output
     missing = CliRunner().invoke(main, ["rules", "KP999"])
-    assert missing.exit_code == 2 and "no rule" in missing.output
+    assert missing.exit_code == 2 and "unknown rule 'KP999' (did you mean KP019?)" in missing.output
 
 
 def test_docs_are_generated_from_metadata():

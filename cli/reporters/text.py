@@ -31,6 +31,7 @@ from typing import TextIO
 from kmspolicy.bridge.findings import SEVERITIES, FileError, Finding, Result
 from kmspolicy.bridge.spool import sorted_items
 
+from ..rule_docs import doc_url
 from .base import ReportContext, StreamingReporter, split_lines
 from .safe import clean, safe_lines, text_line
 
@@ -112,6 +113,9 @@ class TextReporter(StreamingReporter):
             reason = f.suppression_reason or "no reason given"
             lines.append("  " + paint(f"suppressed: {_clean(reason)}", DIM))
         lines.extend(_code_frame(f, context.sources(f.file), paint))
+        url = doc_url(f.rule) if context.verbose else None
+        if url:
+            lines.append(f"  docs: {url}")
         for rel in f.related:
             message = _clean(" ".join(rel.message.split()))
             lines.append(f"  related: {_clean(rel.file)}:{rel.line}  {message}".rstrip())
