@@ -90,6 +90,12 @@ GRANT_OPS = {"kms:Decrypt", "kms:Encrypt"}
 # AWS KMS Developer Guide, "Key spec reference": what a symmetric key can do
 UNSUPPORTED_ON_SYMMETRIC = {"kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac",
                             "kms:DeriveSharedSecret"}
+# AWS KMS Developer Guide, "Allowing users in other accounts to use a KMS key"
+CROSS_ACCOUNT = {f"kms:{op}" for op in (
+    "CreateGrant", "Decrypt", "DeriveSharedSecret", "DescribeKey", "Encrypt", "GenerateDataKey",
+    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateDataKeyWithoutPlaintext",
+    "GenerateMac", "GetKeyRotationStatus", "GetPublicKey", "ListGrants", "ReEncryptFrom", "ReEncryptTo",
+    "RetireGrant", "RevokeGrant", "Sign", "Verify", "VerifyMac")}
 YES, NO, COND, UNKNOWN = "yes", "no", "cond", "unknown"
 KEY_ARN = {"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:key/${Key}"}
 # A resource means the set of keys it covers
@@ -322,9 +328,14 @@ class Reference:
 
     # --- one action ----------------------------------------------------------------------
 
+    @property
+    def external(self) -> bool:
+        """A principal of another account (the literal one, or anyone's)."""
+        return self.subject.account in (ACCOUNT, "*")
+
     def identity_side(self, action: str, grant_ops=None) -> str:
         s = self.subject
-        if s.kind == "account":
+        if s.kind in ("account", "any"):
             return YES  # its principals' IAM policies may allow anything
         if s.kind != "identity":
             return UNKNOWN  # a principal the template does not define: IAM not in view
@@ -333,7 +344,7 @@ class Reference:
 
     def answer(self, action: str, grant_ops=None) -> tuple[str, str, str, str]:
         """(final, grant before denies, every deny, identity-policy denies)."""
-        if action in UNSUPPORTED_ON_SYMMETRIC:
+        if action in UNSUPPORTED_ON_SYMMETRIC or (self.external and action not in CROSS_ACCOUNT):
             return NO, NO, NO, NO
         direct = delegated = key_deny = NO
         for st in self.statements:
@@ -349,7 +360,10 @@ class Reference:
                 direct = _or(direct, value)
         own_deny = _any(self.condition(st.condition, action, grant_ops) for st in self.identity_statements
                         if st.effect == "Deny" and action in st.actions)
-        grant = _or(direct, _and(delegated, self.identity_side(action, grant_ops)))
+        if self.external:  # across accounts both sides must allow
+            grant = _and(_or(direct, delegated), self.identity_side(action, grant_ops))
+        else:
+            grant = _or(direct, _and(delegated, self.identity_side(action, grant_ops)))
         deny = _or(key_deny, own_deny)
         return _and(grant, _not(deny)), grant, deny, own_deny
 

@@ -1,8 +1,9 @@
 """Effective access per key and subject (KMS-SEMANTICS.md §1-4 and §10).
 
 For every key action: the key policy allows the subject directly, or allows its account
-and its identity policies allow it within its permission boundary; an explicit Deny that
-applies wins; a role named by ARN is still capped by its boundary, a user named by ARN and
+and its identity policies allow it within its permission boundary (across accounts both
+sides must allow, and only some operations work at all); an explicit Deny that applies
+wins; a role named by ARN is still capped by its boundary, a user named by ARN and
 a principal matched through `*` are not (IAM User Guide, "Policy evaluation logic").
 Conditions are evaluated against what the template determines about the subject's
 requests (subjects.py, conditions.py). Policy content the template does not show makes
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import catalog
-from . import escalation, tri
+from . import crossaccount, escalation, tri
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
@@ -97,6 +98,9 @@ class KeyModel:
         `only` limits the work to some actions."""
         ctx = {**ctx, **extra} if extra else ctx
         mask = self.supported if only is None else self.supported & only
+        external = crossaccount.is_external(subject, self.facts["own_accounts"])
+        if external:
+            mask &= crossaccount.effective_mask()
         identity = self.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
         has_boundary = bool(identity and identity.get("boundary"))
         named = direct_any = deleg = key_deny = NOTHING
@@ -128,7 +132,10 @@ class KeyModel:
         id_allow, id_deny, bound = self._identity_side(subject, identity, ctx, mask, out)
         if identity is not None and identity["kind"] == "role":
             named = named & bound  # a role named by ARN is capped by its boundary
-        grant = (named | direct_any | (deleg & id_allow & bound)).only(mask)
+        if external:  # across accounts both sides must allow, whatever the key policy names
+            grant = ((named | direct_any | deleg) & id_allow & bound).only(mask)
+        else:
+            grant = (named | direct_any | (deleg & id_allow & bound)).only(mask)
         deny = key_deny | id_deny
         out.final = grant.minus(deny)
         out.granted_any = grant
@@ -142,10 +149,10 @@ class KeyModel:
         """(identity-policy allows, identity-policy denies, boundary) on this key."""
         everything = _key_mask() & mask
         if identity is None:
-            # the account stands for principals whose IAM policies may be written to
-            # allow anything; a principal the template does not define has IAM policies
-            # the template does not show
-            value = YES if subject["kind"] == "account" else UNKNOWN
+            # an account (and "anyone") stands for principals whose IAM policies may be
+            # written to allow anything; a principal the template does not define has IAM
+            # policies the template does not show
+            value = YES if subject["kind"] in ("account", "any") else UNKNOWN
             return tri.of(everything, value), NOTHING, tri.of(everything, YES)
         allow = deny = NOTHING
         for j, st in enumerate(identity["statements"]):

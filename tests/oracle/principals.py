@@ -53,6 +53,7 @@ class Caller:
     note: str = ""
     unseen: bool = False  # a principal the template names but does not define
     assume: str | None = None  # for an unseen one: "none" or "permissive" identity policies
+    stranger: bool = False  # kmspolicy's "anyone": in no organization the template names
 
 
 @dataclass
@@ -192,7 +193,7 @@ def with_orgs(callers: list[Caller], keys: dict) -> list[Caller]:
     for caller in callers:
         if caller.facts.get("aws:PrincipalIsAWSService") == "true":
             continue
-        for org in orgs + ["o-" + NOMATCH]:
+        for org in ([] if caller.stranger else orgs) + ["o-" + NOMATCH]:
             out.append(
                 Caller(
                     caller.principal,
@@ -227,14 +228,13 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
             [_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define")]
             + _derived(keys, acct, stack.partition)
         )
-    if kind == "any":  # another account's role, and the callers its conditions admit;
-        # those of the deploying account with no IAM policy, so that they reach only what
-        # `*` gives them (the account's delegation is the account:self subject's)
-        derived = _derived(keys, None, stack.partition)
-        for caller in derived:
-            if caller.facts["aws:PrincipalAccount"] == stack.account:
-                caller.identity_policies = []
-        return Callers([_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")] + derived)
+    if kind == "any":
+        # kmspolicy's "*" subject is a stranger: a principal of an account the template
+        # never names, in no organization it names (the accounts and principals a condition
+        # singles out are subjects of their own, docs/access.md)
+        stranger = _unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")
+        stranger.stranger = True
+        return Callers([stranger])
     if kind == "service":
         name = str(subject.get("label") or subject["id"].split(":", 1)[-1])
         try:

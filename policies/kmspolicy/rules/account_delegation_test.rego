@@ -4,7 +4,6 @@
 package kmspolicy.rules.account_delegation_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.account_delegation
 
 _account_kms_all := fx.allow(0, [fx.account(0)], ["kms:*"])
 

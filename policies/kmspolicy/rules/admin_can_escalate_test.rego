@@ -3,7 +3,6 @@
 package kmspolicy.rules.admin_can_escalate_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.admin_can_escalate
 
 _console_admin := [
 	"kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",

@@ -3,7 +3,6 @@
 package kmspolicy.rules.admin_can_use_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.admin_can_use
 
 cases["fail_same_principal_admin_and_user"] := {
 	"input": fx.input_with(fx.key([

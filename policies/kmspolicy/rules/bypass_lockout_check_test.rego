@@ -3,7 +3,6 @@
 package kmspolicy.rules.bypass_lockout_check_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.bypass_lockout_check
 
 _key := fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])])
 

@@ -3,7 +3,6 @@
 package kmspolicy.rules.cross_account_access_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.cross_account_access
 
 cases["fail_external_account_can_decrypt"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.external_account(0, "210987654321")], ["kms:Decrypt"])])),

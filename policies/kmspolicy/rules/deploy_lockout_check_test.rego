@@ -3,7 +3,6 @@
 package kmspolicy.rules.deploy_lockout_check_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.deploy_lockout_check
 
 cases["fail_root_user_only"] := {
 	"input": fx.input_with(fx.key([

@@ -3,7 +3,6 @@
 package kmspolicy.rules.iam_user_principal_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.iam_user_principal
 
 _function := fx.function_role("Signup", [fx.identity_allow(0, ["kms:Encrypt"], ["Key"], false)])
 

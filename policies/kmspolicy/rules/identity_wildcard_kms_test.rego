@@ -3,7 +3,6 @@
 package kmspolicy.rules.identity_wildcard_kms_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.identity_wildcard_kms
 
 _key := fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])])
 

@@ -3,7 +3,6 @@
 package kmspolicy.rules.lockout_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.lockout
 
 _lockout_finding := {
 	"rule": "KP010", "resource": "Key", "path": "/Resources/Key/Properties/KeyPolicy",

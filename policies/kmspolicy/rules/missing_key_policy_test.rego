@@ -3,7 +3,6 @@
 package kmspolicy.rules.missing_key_policy_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.missing_key_policy
 
 cases["fail_default_policy"] := {
 	"input": fx.input_with(fx.with_key(fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])]), {"default_policy": true, "policy_path": null})),

@@ -3,7 +3,6 @@
 package kmspolicy.rules.not_principal_allow_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.not_principal_allow
 
 cases["fail_allow_not_principal"] := {
 	"input": fx.input_with(fx.key([fx.not_principal_allow(0, [fx.role(0, "Blocked")], ["kms:Decrypt"])])),

@@ -3,7 +3,6 @@
 package kmspolicy.rules.public_key_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.public_key
 
 _star_decrypt := fx.allow(0, [fx.anyone(0)], ["kms:Decrypt"])
 

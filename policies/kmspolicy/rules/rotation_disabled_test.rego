@@ -3,7 +3,6 @@
 package kmspolicy.rules.rotation_disabled_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.rotation_disabled
 
 _key := fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])])
 

@@ -3,7 +3,6 @@
 package kmspolicy.rules.service_principal_unscoped_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.service_principal_unscoped
 
 cases["fail_logs_without_scope"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.service(0, "logs.amazonaws.com")], ["kms:Encrypt", "kms:Decrypt"])])),

@@ -3,7 +3,6 @@
 package kmspolicy.rules.unconstrained_create_grant_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.unconstrained_create_grant
 
 cases["fail_app_role_can_create_grants"] := {
 	"input": fx.input_with(fx.key([

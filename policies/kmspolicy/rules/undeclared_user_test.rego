@@ -3,7 +3,6 @@
 package kmspolicy.rules.undeclared_user_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.undeclared_user
 
 _worker := fx.role_identity("Worker", [fx.identity_allow(0, ["kms:Decrypt"], ["Key"], true)])
 

@@ -3,7 +3,6 @@
 package kmspolicy.rules.unresolved_principal_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.unresolved_principal
 
 cases["fail_parameter_without_value"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.unresolved(0, "${AdminRoleArn}")], ["kms:Put*"])])),

@@ -3,7 +3,6 @@
 package kmspolicy.rules.user_can_manage_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.user_can_manage
 
 _function := fx.function_role("Worker", [fx.identity_allow(0, ["kms:*"], ["Key"], false)])
 

@@ -3,7 +3,6 @@
 package kmspolicy.rules.user_cannot_use_test
 
 import data.kmspolicy.lib.fixtures as fx
-import data.kmspolicy.rules.user_cannot_use
 
 _function := fx.function_role("Signup", [fx.identity_allow(0, ["kms:Encrypt"], ["Key"], false)])
 
