@@ -98,6 +98,9 @@ class Resolver:
         for name, spec in params.items():
             if parameter_values and name in parameter_values:
                 self.parameters[name] = parameter_values[name]
+            elif isinstance(spec, dict) and "Default" in spec and isinstance(spec["Default"], bool):
+                # a YAML boolean default is the parameter's string "true"/"false"
+                self.parameters[name] = "true" if spec["Default"] else "false"
             elif isinstance(spec, dict) and "Default" in spec and _scalar(spec["Default"]):
                 self.parameters[name] = str(spec["Default"])
             else:

@@ -114,6 +114,7 @@ def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyConte
         if not _principals(statement, out, at, ctx):
             return None
         out["resources"] = None
+        out["key_scope"] = _key_scope(statement, ctx)
     else:
         out["principal_mode"] = None
         out["principals"] = []
@@ -248,6 +249,46 @@ def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool)
     if mismatch:
         out["resources"]["mismatch"] = mismatch
     return True
+
+
+KEY_ARN_SHAPE = "arn:aws:kms:stack-region:000000000000:key/the-key-GENERATEDID"
+
+
+def _key_scope(statement: dict, ctx: PolicyContext) -> str:
+    """Whether a key-policy statement's Resource takes in the key ("*" does): "yes", "no"
+    (a literal ARN of something else: the statement never applies) or "unknown"."""
+    mode = "NotResource" if "NotResource" in statement else "Resource"
+    if mode not in statement:
+        return "yes"
+    found = set()
+    for item, _ in ctx.resolver.items(statement[mode]):
+        try:
+            alternatives = ctx.resolver.strings(item)
+        except IntrinsicError:
+            return "unknown"
+        found.update(_covers_the_key(literal(alt)) for alt in alternatives)
+    if mode == "NotResource":
+        found = {{"yes": "no", "no": "yes"}.get(v, v) for v in found}
+        return "no" if "no" in found else ("yes" if found == {"yes"} else "unknown")
+    return "yes" if "yes" in found else ("no" if found <= {"no"} else "unknown")
+
+
+def _covers_the_key(text: str | None) -> str:
+    """Whether one Resource value takes in the key the policy is attached to."""
+    if text is None:
+        return "unknown"
+    if text.strip("*") == "" or _glob_matches(text, KEY_ARN_SHAPE):
+        return "yes"
+    parts = text.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return "no"
+    service, resource = parts[2], parts[5]
+    wild = any(c in service for c in "*?")
+    if not wild and service.lower() != "kms":
+        return "no"
+    if not any(c in resource for c in "*?") and not resource.startswith("key/"):
+        return "no"
+    return "unknown"  # a key's ARN (its own cannot be known before it exists), a region…
 
 
 def _keys_matched(value: tuple, ctx: PolicyContext) -> tuple[set[str], bool, bool]:

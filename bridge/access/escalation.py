@@ -35,6 +35,21 @@ def analyse(model, subject: dict, ctx: dict, grants) -> tuple[list[dict], int]:
     return paths, reachable & model.supported
 
 
+def possible(model, subject: dict, ctx: dict, grants, reachable: int) -> int:
+    """Actions the subject may give itself through an escalation action whose grant is
+    unknown (it depends on IAM policies the template does not show): unknown, not denied."""
+    bits = catalog.key_action_bits()
+    unknown = grants.final.unknown
+    granted = grants.final.yes | grants.final.cond
+    if unknown & bits[PUT]:
+        out = model.supported & ~grants.identity_deny.yes
+    elif unknown & bits[GRANT]:
+        out = _grantable(model, subject, ctx) & ~grants.deny.yes
+    else:
+        return 0
+    return out & model.supported & ~granted & ~reachable
+
+
 def _grantable(model, subject: dict, ctx: dict) -> int:
     """Operations a grant the subject creates for itself may carry."""
     bits = catalog.key_action_bits()

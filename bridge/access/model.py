@@ -70,10 +70,11 @@ class KeyModel:
         identity_statements = identity["statements"] if identity else []
         paths, reachable = escalation.analyse(self, subject, ctx, grants)
         final = grants.final
+        unknown = final.unknown | escalation.possible(self, subject, ctx, grants, reachable)
         return {
             "allowed": final.yes,
             "conditional": final.cond,
-            "unknown": final.unknown,
+            "unknown": unknown,
             "granted": final.yes | final.cond,
             "denied": grants.granted_any.any & grants.deny.yes,
             "reachable": reachable,
@@ -106,12 +107,14 @@ class KeyModel:
         named = direct_any = deleg = key_deny = NOTHING
         out = Grants(NOTHING, NOTHING, NOTHING, NOTHING)
         for st in self.statements:
-            if not st.mask & mask:
+            if not st.mask & mask or st.scope == "no":
                 continue
             how = st.applies_to(subject, has_boundary)
             if how is None:
                 continue
             answer = self.evaluator.outcome(st.raw, st.mask & mask, ctx)
+            if st.scope == "unknown":
+                answer = answer & tri.of(st.mask & mask, UNKNOWN)
             if not answer.any:
                 continue
             if answer.maybe:

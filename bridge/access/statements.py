@@ -21,6 +21,7 @@ class KeyStatement:
     accounts: frozenset[str]
     anyone: bool
     raw: dict
+    scope: str = "yes"  # whether its Resource takes in the key: yes | no | unknown
 
     def applies_to(self, subject: dict, has_boundary: bool = False) -> str | None:
         """How the statement reaches the subject: "named" (it names the subject),
@@ -54,7 +55,8 @@ def key_statements(key: dict) -> list[KeyStatement]:
             mask=st.get("action_mask", catalog.action_mask(st["actions"])),
             ids=frozenset(p["id"] for p in principals),
             accounts=frozenset(p["account"] for p in principals if p["kind"] == "account"),
-            anyone=any(p["kind"] == "any" for p in principals), raw=st))
+            anyone=any(p["kind"] == "any" for p in principals), raw=st,
+            scope=st.get("key_scope", "yes")))
     return out
 
 
