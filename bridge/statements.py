@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import catalog
-from .access.concrete import Namer, condition_values
+from .access.concrete import Namer, concrete, condition_values, key_arn
 from .condition_problems import condition_problems
 from .conditions import classify
 from .intrinsics import IntrinsicError, Resolver, Sym, describe, literal
@@ -251,7 +251,7 @@ def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool)
     return True
 
 
-KEY_ARN_SHAPE = "arn:aws:kms:stack-region:000000000000:key/the-key-GENERATEDID"
+KEY_ARN_SHAPE = key_arn("the-key")
 
 
 def _key_scope(statement: dict, ctx: PolicyContext) -> str:
@@ -266,7 +266,7 @@ def _key_scope(statement: dict, ctx: PolicyContext) -> str:
             alternatives = ctx.resolver.strings(item)
         except IntrinsicError:
             return "unknown"
-        found.update(_covers_the_key(literal(alt)) for alt in alternatives)
+        found.update(_covers_the_key(concrete(alt, ctx.namer, ctx.own_accounts)) for alt in alternatives)
     if mode == "NotResource":
         found = {{"yes": "no", "no": "yes"}.get(v, v) for v in found}
         return "no" if "no" in found else ("yes" if found == {"yes"} else "unknown")

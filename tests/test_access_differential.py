@@ -237,9 +237,9 @@ class Subject:
 def _or(a: str, b: str) -> str:
     if YES in (a, b):
         return YES
-    if UNKNOWN in (a, b):
-        return UNKNOWN
-    return COND if COND in (a, b) else NO
+    if COND in (a, b):
+        return COND  # some requests are certainly allowed
+    return UNKNOWN if UNKNOWN in (a, b) else NO
 
 
 def _and(a: str, b: str) -> str:
@@ -379,7 +379,18 @@ class Reference:
                 out[name].add(action)
         granted = out["allowed"] | out["conditional"]
         out["reachable"] = self.reachable(answers, granted)
+        out["unknown"] |= self.possibly_reachable(answers, granted) - out["reachable"]
         return out
+
+    def possibly_reachable(self, answers: dict, granted: set[str]) -> set[str]:
+        """Through an escalation action whose grant depends on unseen IAM policies."""
+        supported = {a for a in KEY_ACTIONS if a not in UNSUPPORTED_ON_SYMMETRIC}
+        if answers["kms:PutKeyPolicy"][0] == UNKNOWN:
+            return {a for a in supported - granted if answers[a][3] != YES}
+        if answers["kms:CreateGrant"][0] == UNKNOWN:
+            return {op for op in GRANT_OPERATIONS & supported - granted
+                    if self.answer("kms:CreateGrant", grant_ops={op})[0] != NO and answers[op][2] != YES}
+        return set()
 
     def reachable(self, answers: dict, granted: set[str]) -> set[str]:
         supported = {a for a in KEY_ACTIONS if a not in UNSUPPORTED_ON_SYMMETRIC}

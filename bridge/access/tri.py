@@ -3,9 +3,9 @@
 `Answer` holds three disjoint bit masks over the key actions (catalog.key_action_bits):
 `yes` (true for every request the subject stands for), `cond` (true for some requests:
 a condition decides) and `unknown` (depends on policy content the template does not
-show). Every other action is *no*. The connectives are Kleene's, with *unknown* taking
-precedence over *conditional* where both are in play: a request that depends on unseen
-content is never reported as merely conditional.
+show). Every other action is *no*. The connectives are Kleene's with two kinds of
+"maybe": an Or of conditional and unknown is conditional (some requests are certainly
+allowed), an And (and a Deny that may apply) is unknown where unseen content is involved.
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ class Answer:
 
     def __or__(self, other: Answer) -> Answer:
         yes = self.yes | other.yes
-        maybe = (self.maybe | other.maybe) & ~yes
-        unknown = (self.unknown | other.unknown) & maybe
-        return Answer(yes, maybe & ~unknown, unknown)
+        cond = (self.cond | other.cond) & ~yes
+        return Answer(yes, cond, (self.unknown | other.unknown) & ~yes & ~cond)
 
     def __and__(self, other: Answer) -> Answer:
         yes = self.yes & other.yes
