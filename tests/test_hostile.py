@@ -680,8 +680,8 @@ _OUR_COMMANDS = re.compile(r"::(error|warning|notice) (file=[^:]*)?::")
 
 
 def evil_template(tmp_path: Path) -> Path:
-    statements = [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Sid": RAW_ON_A_LINE,
-                   "Action": "kms:*", "Resource": "*"},  # the line before a finding's line
+    statements = [{"Effect": "Allow", "Sid": RAW_ON_A_LINE, "Principal": "*",  # KP005's line follows
+                   "Action": "kms:*", "Resource": "*"},
                   {"Sid": "s2", "Effect": "Allow",
                    "Principal": {"AWS": "arn:aws:iam::123456789012:user/" + EVIL},
                    "Action": "kms:Decrypt", "Resource": "*"},
@@ -844,12 +844,10 @@ def test_templates_only_in_hidden_or_vendored_folders_are_not_a_silent_pass(tmp_
         shutil.copy(SEED, tmp_path / folder / "template.yaml")
     (tmp_path / "notes.yaml").write_text("just: data\n", encoding="utf-8")
     result = kmspolicy("eval", "--jobs", "1", *verbose, str(tmp_path))
-    assert "No findings in 0 files" in result.stdout
-    warning = [line for line in result.stderr.splitlines() if "warning" in line]
-    assert warning == [f"kmspolicy: warning: no CloudFormation or SAM template found in {tmp_path}, "
-                       "so nothing was checked (1 YAML/JSON file without Resources skipped"
-                       f"{'' if verbose else '; -v lists them'}); hidden folders (.*) and vendored "
-                       "ones (node_modules, .venv, ...) are not searched"]
+    # a directory scan that finds no template is an error (exit 2), said on one line
+    assert result.returncode == 2
+    assert "No findings in 0 files; 1 error" in result.stdout
+    assert f"{tmp_path}: no CloudFormation or SAM template found" in result.stdout + result.stderr
     assert ("notes.yaml" in result.stderr) == bool(verbose)
 
 
@@ -857,8 +855,8 @@ def test_config_that_checks_less_than_meant_is_said(tmp_path, analyzer):
     unknown = tmp_path / "unknown.yaml"
     unknown.write_text("rules:\n  KP999: {enabled: false}\n", encoding="utf-8")
     result = kmspolicy("eval", "--jobs", "1", "-c", str(unknown), str(SEED))
-    assert result.returncode == 1  # the seed's findings: the run goes on
-    assert f"kmspolicy: warning: {unknown}: rules.KP999 names no known rule" in result.stderr
+    assert result.returncode == 2  # a rule id that names nothing is an error, with a suggestion
+    assert "KP999" in result.stderr and "did you mean" in result.stderr
     off = tmp_path / "off.yaml"
     off.write_text(yaml.safe_dump({"rules": {rule: {"enabled": False}
                                              for rule in analyzer.policies.rules}}), encoding="utf-8")
