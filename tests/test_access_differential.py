@@ -89,7 +89,7 @@ AWS_RESOURCE_ACTIONS = {"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
 GRANT_OPS = {"kms:Decrypt", "kms:Encrypt"}
 # AWS KMS Developer Guide, "Key spec reference": what a symmetric key can do
 UNSUPPORTED_ON_SYMMETRIC = {"kms:Sign", "kms:Verify", "kms:GenerateMac", "kms:VerifyMac",
-                            "kms:DeriveSharedSecret"}
+                            "kms:DeriveSharedSecret", "kms:GetPublicKey"}
 # AWS KMS Developer Guide, "Allowing users in other accounts to use a KMS key"
 CROSS_ACCOUNT = {f"kms:{op}" for op in (
     "CreateGrant", "Decrypt", "DeriveSharedSecret", "DescribeKey", "Encrypt", "GenerateDataKey",

@@ -3,8 +3,9 @@
 AWS KMS Developer Guide, "Key spec reference" and "Key usage": symmetric encryption keys
 encrypt, decrypt, generate data keys (and data key pairs) and re-encrypt; RSA and SM2
 ENCRYPT_DECRYPT keys encrypt, decrypt and re-encrypt; SIGN_VERIFY keys sign and verify;
-HMAC keys generate and verify MACs; KEY_AGREEMENT keys derive shared secrets. Every other
-(management, permission, read) action applies to every key.
+HMAC keys generate and verify MACs; KEY_AGREEMENT keys derive shared secrets; only
+asymmetric keys have a public key (GetPublicKey). Every other (management, permission,
+read) action applies to every key.
 """
 
 from __future__ import annotations
@@ -37,8 +38,12 @@ def use_actions(key_spec: str | None, key_usage: str | None) -> tuple[str, ...] 
 def supported_mask(key: dict) -> int:
     """The key actions that can succeed on this key (every key action when not determined)."""
     every = catalog.action_mask(catalog.key_action_bits())
-    actions = use_actions(key.get("key_spec"), key.get("key_usage"))
+    spec = key.get("key_spec")
+    actions = use_actions(spec, key.get("key_usage"))
     if actions is None:
         return every
     all_use = catalog.action_mask(a for a in catalog.key_action_bits() if catalog.action_class(a) == "use")
-    return (every & ~all_use) | catalog.action_mask(actions)
+    mask = (every & ~all_use) | catalog.action_mask(actions)
+    if spec == "SYMMETRIC_DEFAULT" or spec.startswith("HMAC_"):
+        mask &= ~catalog.action_mask(["kms:GetPublicKey"])
+    return mask

@@ -4,9 +4,10 @@ AWS KMS Developer Guide, "Key spec reference" and "Key usage": a symmetric encry
 (SYMMETRIC_DEFAULT) encrypts, decrypts, generates data keys and data key pairs and
 re-encrypts; an RSA or SM2 key with KeyUsage ENCRYPT_DECRYPT encrypts, decrypts and
 re-encrypts; SIGN_VERIFY keys sign and verify; HMAC keys (GENERATE_VERIFY_MAC) generate and
-verify MACs; KEY_AGREEMENT keys derive shared secrets. Any other cryptographic operation on
-the key fails (UnsupportedOperationException, InvalidKeyUsageException), whatever the
-policies allow. `decide(action, spec, usage, decision)`: such a request does not succeed.
+verify MACs; KEY_AGREEMENT keys derive shared secrets; GetPublicKey works only on
+asymmetric keys. Any other cryptographic operation on the key fails
+(UnsupportedOperationException, InvalidKeyUsageException), whatever the policies allow.
+`decide(action, spec, usage, decision)`: such a request does not succeed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ def supported(spec: str, usage: str) -> frozenset[str]:
 
 
 def decide(action: str, spec: str, usage: str, decision: str) -> str:
-    if decision == "Allowed" and action in CRYPTOGRAPHIC and action not in supported(spec, usage):
+    if decision != "Allowed":
+        return decision
+    if action in CRYPTOGRAPHIC and action not in supported(spec, usage):
+        return "ImplicitlyDenied"
+    if action == "kms:GetPublicKey" and (spec == "SYMMETRIC_DEFAULT" or spec.startswith("HMAC_")):
         return "ImplicitlyDenied"
     return decision
