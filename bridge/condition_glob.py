@@ -21,6 +21,7 @@ shortest witness word, so callers (and tests) can check the answer.
 from __future__ import annotations
 
 from collections import deque
+from functools import lru_cache
 from collections.abc import Callable, Iterable, Sequence
 
 Token = tuple
@@ -181,14 +182,24 @@ def find_word(automata: Sequence[Union], wanted: Callable[[tuple[bool, ...]], bo
 
 def word_outside(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern]) -> str | None:
     """A word of L(population) minus `excluded` that no test pattern matches, or None."""
-    automata = (Union([population]), Union(literal_tokens(e) for e in excluded), Union(tests))
-    return find_word(automata, lambda accepted: accepted[0] and not accepted[1] and not accepted[2])
+    return _search(population, _relevant(population, excluded), tuple(tests), False)
 
 
 def word_inside(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern]) -> str | None:
     """A word of L(population) minus `excluded` that some test pattern matches, or None."""
+    return _search(population, _relevant(population, excluded), tuple(tests), True)
+
+
+def _relevant(population: Pattern, excluded: Iterable[str]) -> tuple[str, ...]:
+    """The excluded words that are in the population at all (the others change nothing)."""
+    return tuple(sorted(e for e in excluded if matches(population, e)))
+
+
+@lru_cache(maxsize=8192)
+def _search(population: Pattern, excluded: tuple[str, ...], tests: tuple[Pattern, ...],
+            inside: bool) -> str | None:
     automata = (Union([population]), Union(literal_tokens(e) for e in excluded), Union(tests))
-    return find_word(automata, lambda accepted: accepted[0] and not accepted[1] and accepted[2])
+    return find_word(automata, lambda accepted: accepted[0] and not accepted[1] and accepted[2] == inside)
 
 
 def covers(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern]) -> bool:
