@@ -68,13 +68,27 @@ def _with_permissive(caller):
                              caller.boundary, caller.note, caller.unseen, caller.assume)
 
 
-def _rewritten_policy(caller, action: str) -> dict:
+def _allow_for(caller, action: str) -> dict:
     if caller.facts.get("aws:PrincipalIsAWSService") == "true":
         principal = {"Service": caller.principal}
     else:
         principal = {"AWS": caller.facts["aws:PrincipalArn"]}
-    return {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*"}]}
+    return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*"}
+
+
+def _rewritten_policy(caller, action: str) -> dict:
+    """What kms:PutKeyPolicy buys: a key policy of the caller's own, allowing the action."""
+    return {"Version": "2012-10-17", "Statement": [_allow_for(caller, action)]}
+
+
+def _granted_policy(key_policy: dict, caller, action: str) -> dict:
+    """What a grant buys: the action allowed, but the key policy's Deny statements still
+    apply (AWS KMS Developer Guide, "Troubleshooting AWS KMS permissions": a caller can be
+    denied by an explicit DENY in the key policy, IAM policy, or grant)."""
+    statements = key_policy.get("Statement") or []
+    statements = statements if isinstance(statements, list) else [statements]
+    denies = [st for st in statements if isinstance(st, dict) and st.get("Effect") == "Deny"]
+    return {"Version": "2012-10-17", "Statement": denies + [_allow_for(caller, action)]}
 
 
 def plan(model: Model, resolver: Resolver, kside: dict, actions: list[str]) -> list[Cell]:
@@ -151,11 +165,16 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
         for index, caller in enumerate(callers[:MAX_ESCALATING]):
             cell.escalations.append({
                 "assume": caller.assume, "caller": index,
+                # a grant the caller creates for itself: not one an AWS service creates for
+                # a resource (kms:GrantIsForAWSResource is true only when a service calls)
                 "grant": [_simulation(key, caller, "kms:CreateGrant",
-                                      {**ctx, "kms:GrantOperations": [grantable]}, key.policy)
+                                      {**ctx, "kms:GrantOperations": [grantable],
+                                       "kms:GrantIsForAWSResource": "false"}, key.policy)
                           for ctx in ctxs[:4]],
                 "rewritten": _simulation(key, _with_permissive(caller), action, {},
-                                         _rewritten_policy(caller, action))})
+                                         _rewritten_policy(caller, action)),
+                "granted": _simulation(key, _with_permissive(caller), action, {},
+                                       _granted_policy(key.policy, caller, action))})
         out.append(cell)
     return out
 
@@ -168,21 +187,23 @@ def verdict(cell: Cell, decisions: list[str], escalation: dict) -> str:
 
     For a principal the template names but does not define, the verdict with no identity
     policy and with one allowing kms:* must agree; if they differ the cell depends on what
-    the template does not show: "unknown" — unless the principal can escalate to the action
-    whatever its IAM policies say, which makes it "reachable" (at least) either way.
+    the template does not show: "unknown" — unless it is at least reachable whatever its IAM
+    policies say: then the weakest of the verdicts is certain (reachable < conditional <
+    allowed), and that is the verdict.
     """
     assumptions = {r["assume"] for r in cell.requests} or {None}
     found = set()
     for assume in assumptions:
         mine = [d for r, d in zip(cell.requests, decisions, strict=True) if r["assume"] in (None, assume)]
         paths = [e for e in escalation.values() if e["assume"] in (None, assume)
-                 and "Allowed" in (e.get("put_policy"), e.get("grant") if cell.grant_counts else None)
-                 and e.get("rewritten") == "Allowed"]
+                 and ((e.get("put_policy") == "Allowed" and e.get("rewritten") == "Allowed")
+                      or (cell.grant_counts and e.get("grant") == "Allowed" and e.get("granted") == "Allowed"))]
         found.add(_verdict(mine, bool(paths)))
     if "error" in found:
         return "error"
-    if len(found) > 1 and "reachable" in found and found <= {"reachable", "conditional", "allowed"}:
-        return "reachable"
+    if len(found) > 1 and "denied" not in found and "error" not in found:
+        # what it can do whatever its IAM policies say, at least: kmspolicy's verdict
+        return next(v for v in ("reachable", "conditional", "allowed") if v in found)
     return found.pop() if len(found) == 1 else "unknown"
 
 

@@ -232,9 +232,14 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
         # kmspolicy's "*" subject is a stranger: a principal of an account the template
         # never names, in no organization it names (the accounts and principals a condition
         # singles out are subjects of their own, docs/access.md)
-        stranger = _unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")
-        stranger.stranger = True
-        return Callers([stranger])
+        # — also the strangers a condition's ARN pattern admits whatever their account
+        # (`arn:aws:iam::*:role/Ops?`: anyone can name a role OpsX)
+        strangers = [_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")]
+        strangers += [c for c in _derived(keys, OTHER_ACCOUNT, stack.partition)
+                      if "an account a condition names" not in c.note]
+        for caller in strangers:
+            caller.stranger = True
+        return Callers(strangers)
     if kind == "service":
         name = str(subject.get("label") or subject["id"].split(":", 1)[-1])
         try:

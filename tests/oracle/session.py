@@ -101,7 +101,7 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
             sims += [r["simulation"] for r in cell.requests]
             if cell.requests:
                 for esc in cell.escalations:
-                    sims += esc["grant"] + [esc["rewritten"]]
+                    sims += esc["grant"] + [esc["rewritten"], esc["granted"]]
             key_types += [cell.key_type] * (len(sims) - before)
     report.requests = len(sims)
     decisions = referee.simulate_unique(sims)
@@ -131,8 +131,8 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
                     escalation[esc["caller"]] = {
                         "assume": esc["assume"],
                         "grant": "Allowed" if "Allowed" in grants else grants[0],
-                        "rewritten": decisions[position]}
-                    position += 1
+                        "rewritten": decisions[position], "granted": decisions[position + 1]}
+                    position += 2
             spans.append((got, escalation))
             if cell.action == "kms:PutKeyPolicy":  # escalation in some context is escalation
                 for r, d in zip(cell.requests, got, strict=True):
