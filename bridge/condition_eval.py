@@ -204,7 +204,7 @@ def _arn_components(pattern: glob.Pattern) -> list[glob.Pattern]:
     """Split at the first five colons: "Each of the six colon-delimited components of the
     ARN is checked separately" (AWS, ARN condition operators). A pattern with fewer
     components (`arn:*`, `*`) matches no ARN: a wildcard "cannot span segments" (AWS,
-    IAM JSON policy elements: Resource); iam-simulate answers such a value "Invalid ARN"."""
+    IAM JSON policy elements: Resource); other IAM evaluators answer such a value "Invalid ARN"."""
     components: list[list] = [[]]
     for token in pattern:
         if token == ("c", ":") and len(components) < 6:
@@ -302,7 +302,7 @@ def _fact_result(operator: Operator, fact: Fact, values: _Values) -> bool | None
         if operator.family == NULL and operator.qualifier:
             # ForAllValues:Null and ForAnyValue:Null pass IAM's checks (PMapper, "validated
             # against the Simulator API") but AWS documents neither; the simulators disagree
-            # on an absent key (iam-simulate: as Null; PMapper: per-value quantifier).
+            # on an absent key (public evaluators disagree: as Null, or per-value quantifier).
             return None
         return _absent(operator, values)
     if isinstance(fact, Exact):

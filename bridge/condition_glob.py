@@ -21,8 +21,8 @@ shortest witness word, so callers (and tests) can check the answer.
 from __future__ import annotations
 
 from collections import deque
-from functools import lru_cache
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 
 Token = tuple
 Pattern = tuple[Token, ...]

@@ -347,19 +347,19 @@ class Reference:
         if action in UNSUPPORTED_ON_SYMMETRIC or (self.external and action not in CROSS_ACCOUNT):
             return NO, NO, NO, NO
         direct = delegated = key_deny = NO
-        for st in self.statements:
-            how = self.reach(st) if action in st.actions else None
+        for statement in self.statements:
+            how = self.reach(statement) if action in statement.actions else None
             if how is None:
                 continue
-            value = self.condition(st.condition, action, grant_ops)
-            if st.effect == "Deny":
+            value = self.condition(statement.condition, action, grant_ops)
+            if statement.effect == "Deny":
                 key_deny = _or(key_deny, value)
             elif how == "account":
                 delegated = _or(delegated, value)
             else:
                 direct = _or(direct, value)
-        own_deny = _any(self.condition(st.condition, action, grant_ops) for st in self.identity_statements
-                        if st.effect == "Deny" and action in st.actions)
+        own_deny = _any(self.condition(own.condition, action, grant_ops) for own in self.identity_statements
+                        if own.effect == "Deny" and action in own.actions)
         if self.external:  # across accounts both sides must allow
             grant = _and(_or(direct, delegated), self.identity_side(action, grant_ops))
         else:

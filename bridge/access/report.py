@@ -26,10 +26,10 @@ from ..findings import FileError
 from ..intrinsics import IntrinsicError
 from ..load import LoadedTemplate, TemplateError, load_template
 from ..normalize import _Normalizer, with_access
-from .model import add_subject
 from ..pipeline import _finding_span
 from ..principals import PrincipalError, from_aws_value
 from ..rules import builtin_policy_dir, read_policy_dir
+from .model import add_subject
 
 CAPABILITIES = ("use", "manage", "permissions", "read")
 VERDICTS = ("allowed", "conditional", "reachable", "unknown", "denied")
