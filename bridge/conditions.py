@@ -26,6 +26,28 @@ def _is_wildcard(value: Any) -> bool:
     return isinstance(value, str) and value.strip("*?") == ""
 
 
+ACCOUNT_KEYS = {"aws:sourceaccount", "aws:sourceowner", "kms:calleraccount", "aws:principalaccount"}
+ARN_KEYS = {"aws:sourcearn", "aws:principalarn"}
+
+
+def _too_broad(key: str, value: Any) -> bool:
+    """A value that admits any account: `*`, a wildcard account ID, or an ARN whose account
+    part is a wildcard (`arn:aws:logs:*:*:*` is every account's log groups)."""
+    if _is_wildcard(value):
+        return True
+    if not isinstance(value, str):
+        return False
+    if key in ACCOUNT_KEYS:
+        return any(c in value for c in "*?")
+    if key in ARN_KEYS:
+        parts = value.split(":", 5)
+        if len(parts) < 6:
+            return True
+        account = parts[4]  # empty in S3 ARNs, whose bucket names are global
+        return any(c in account for c in "*?") or (account == "" and parts[2] != "s3")
+    return False
+
+
 def classify(condition: Any) -> dict:
     """Summarize a Condition block; unknown shapes count as conditional and restricting nothing."""
     summary = {
@@ -51,7 +73,7 @@ def classify(condition: Any) -> dict:
             lowered = key.lower()
             keys.add(lowered)
             values = _values(value)
-            meaningful = positive and not any(_is_wildcard(v) for v in values)
+            meaningful = positive and not any(_too_broad(lowered, v) for v in values)
             if lowered in CALLER_KEYS and meaningful:
                 summary["caller_restricted"] = True
             if lowered in SERVICE_SCOPE_KEYS and meaningful:

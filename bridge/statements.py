@@ -223,6 +223,7 @@ def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool)
     wildcard = False
     maybe = False
     mismatch = None
+    meant: set[str] = set()
     paths = []
     for item, suffix in ctx.resolver.items(statement[mode]):
         item_path = at(mode) + ("" if pinned else suffix)
@@ -237,7 +238,10 @@ def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool)
             matched.update(keys)
             wildcard = wildcard or is_wildcard
             maybe = maybe or is_maybe
-            mismatch = mismatch or _key_mismatch(alt, ctx)
+            wrong = _key_mismatch(alt, ctx)
+            if wrong:
+                mismatch = mismatch or wrong
+                meant |= _keys_meant(alt, ctx)
     if mode == "Resource":
         keys = sorted(ctx.key_ids) if wildcard else sorted(matched)
         any_key = wildcard
@@ -248,7 +252,25 @@ def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool)
                         "unresolved": maybe, "paths": paths}
     if mismatch:
         out["resources"]["mismatch"] = mismatch
+        out["resources"]["meant_keys"] = sorted(meant)
     return True
+
+
+def _keys_meant(value: tuple, ctx: PolicyContext) -> set[str]:
+    """The template keys a mismatched Resource was meant for: the key whose ARN it holds, or
+    the key an alias it names targets."""
+    found = set()
+    for sym in (p for p in value if isinstance(p, Sym) and p.kind in ("ref", "getatt")):
+        target = sym.value.partition(".")[0]
+        if target in ctx.key_ids:
+            found.add(target)
+        elif ctx.resolver.resource_type(target) == "AWS::KMS::Alias":
+            alias = ctx.resolver.resources.get(target) or {}
+            key = (alias.get("Properties") or {}).get("TargetKeyId") if isinstance(alias, dict) else None
+            ref = key.get("Ref") if isinstance(key, dict) else None
+            if ref in ctx.key_ids:
+                found.add(ref)
+    return found
 
 
 KEY_ARN_SHAPE = key_arn("the-key")

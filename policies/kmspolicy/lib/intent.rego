@@ -52,17 +52,22 @@ user_source(key) := "declared" if count(key.intent.users) > 0
 user_source(key) := "inferred" if count(key.intent.users) == 0
 
 # Template identities that clearly mean to use the key: an identity-policy statement
-# (a SAM KMS policy template included) allows use actions on this key by name.
+# (a SAM KMS policy template included) allows use actions on this key by name, or names
+# it in a way that matches no key (`meant_keys`: a SAM KeyId given the key's ARN).
 means_to_use(key) := {sid |
 	some iid
 	identity := input.identities[iid]
 	some st in identity.statements
 	st.effect == "Allow"
 	not st.resources.any_key
-	key.id in st.resources.keys
+	_names_key(st.resources, key.id)
 	count(object.get(st.classes, "use", [])) > 0
 	sid := concat("", ["identity:", iid])
 }
+
+_names_key(resources, kid) if kid in resources.keys
+
+_names_key(resources, kid) if kid in object.get(resources, "meant_keys", [])
 
 # Everyone who should be able to use the key: declared users, or else the inferred ones;
 # template identities that mean to use it, either way.

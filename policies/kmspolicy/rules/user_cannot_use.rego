@@ -24,7 +24,7 @@ import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
-findings contains result.finding("KP008", key, path, message, []) if {
+findings contains result.finding("KP008", key, path, message, _mismatches(key, subject)) if {
 	some key in input.keys
 	key.policy_complete
 	some sid in intent.intended_user_ids[key.id]
@@ -43,9 +43,13 @@ findings contains result.finding("KP008", key, path, message, []) if {
 _wanted(key, subject) := {a |
 	some st in _identity_statements(subject)
 	st.effect == "Allow"
-	key.id in st.resources.keys
+	_asks_for(st.resources, key.id)
 	some a in object.get(st.classes, "use", [])
 }
+
+_asks_for(resources, kid) if kid in resources.keys
+
+_asks_for(resources, kid) if kid in object.get(resources, "meant_keys", [])
 
 _wanted_text(wanted) := concat("", [" (its IAM policy asks for ", result.actions_text(wanted), ")"]) if count(wanted) > 0
 
@@ -64,12 +68,20 @@ _missing(key, acc, subject) := "an explicit Deny blocks it" if {
 	count(acc.delegation) > 0
 } else := "no statement that applies to it allows these actions"
 
-# Where to point: the identity statement asking for the key, else the intent entry.
+# Statements meant for the key whose Resource matches no key (a SAM KeyId given the
+# key's ARN or an alias), with why.
+_mismatches(key, subject) := [result.related(st.path, st.resources.mismatch) |
+	some st in _identity_statements(subject)
+	key.id in object.get(st.resources, "meant_keys", [])
+]
+
+# Where to point: the identity statement asking for the key (or meant for it), else the
+# intent entry.
 _where(key, subject) := paths[0] if {
 	paths := [st.path |
 		some st in _identity_statements(subject)
 		st.effect == "Allow"
-		key.id in st.resources.keys
+		_asks_for(st.resources, key.id)
 	]
 	count(paths) > 0
 } else := key.intent.path if {

@@ -49,3 +49,19 @@ cases["success_named_in_key_policy"] := {
 	),
 	"findings": set(),
 }
+
+cases["fail_sam_key_id_given_the_key_arn"] := {
+	"input": fx.input_with_identity_list(
+		fx.key_with([fx.allow(0, [fx.account(0)], ["kms:*"])], fx.undeclared, ["Role"]),
+		[fx.role_identity("Role", [object.union(fx.identity_allow(0, ["kms:Decrypt"], [], false), {"resources": {
+			"mode": "Resource", "keys": [], "any_key": false, "unresolved": false, "paths": [],
+			"mismatch": "KeyId is the key's ARN", "meant_keys": ["Key"],
+		}})])],
+	),
+	"findings": {{
+		"rule": "KP008", "resource": "Key",
+		"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0",
+		"message": "Role is meant to use Key (its IAM policy asks for kms:Decrypt) but would get AccessDenied: the key policy delegates to the account, but no IAM policy of Role allows these actions on this key.",
+		"related": [{"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0", "message": "KeyId is the key's ARN"}],
+	}},
+}
