@@ -63,8 +63,13 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
                 "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*"),
                 **_not_a_service(), **_org(organization, named_orgs, own=False)}
     if kind == "service":
+        # a service principal calls from an account of AWS's own, in no organization of
+        # the template's, and has no principal ARN
         return {"aws:principalisawsservice": Exact(frozenset({"true"})),
-                "aws:principalservicename": Exact(frozenset({subject["id"].split(":", 1)[1]}))}
+                "aws:principalservicename": Exact(frozenset({subject["id"].split(":", 1)[1]})),
+                "kms:calleraccount": Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT}),
+                "aws:principalaccount": Absent(), "aws:principalarn": Absent(),
+                "aws:principalorgid": Absent(), "aws:principalorgpaths": Absent()}
     account = account_token(subject.get("account", ""), own_accounts)
     own = account == SELF_ACCOUNT
     base = {**_not_a_service(), **_org(organization, named_orgs, own)}
