@@ -308,9 +308,9 @@ def _covers_the_key(text: str | None) -> str:
     wild = any(c in service for c in "*?")
     if not wild and service.lower() != "kms":
         return "no"
-    if not any(c in resource for c in "*?") and not resource.startswith("key/"):
-        return "no"
-    return "unknown"  # a key's ARN (its own cannot be known before it exists), a region…
+    if not any(c in resource for c in "*?"):
+        return "no"  # another resource, or a key ID: the key's own does not exist before it
+    return "unknown"
 
 
 def _keys_matched(value: tuple, ctx: PolicyContext) -> tuple[set[str], bool, bool]:

@@ -307,7 +307,6 @@ class Reference:
         """`grant_ops`: a CreateGrant request the subject makes for itself with these
         operations (kms:GrantIsForAWSResource false)."""
         s = self.subject
-        service = s.id.startswith("service:")
         if meaning == "aws-resource":
             if grant_ops is not None:
                 return NO
@@ -318,10 +317,10 @@ class Reference:
             if grant_ops is not None:
                 return YES if grant_ops <= GRANT_OPS else NO
             return COND
-        if meaning == "role-x":
-            return YES if s.id == ROLE_X else (COND if service else NO)
+        if meaning == "role-x":  # a service principal has no aws:PrincipalArn
+            return YES if s.id == ROLE_X else NO
         if meaning == "root-only":
-            return COND if (s.kind == "account" and s.account == "self") or service else NO
+            return COND if s.kind == "account" and s.account == "self" else NO
         if meaning == "via-s3":
             return COND
         return YES

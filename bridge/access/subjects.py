@@ -38,13 +38,19 @@ def _not_a_service() -> dict:
             "aws:sourceowner": Absent()}
 
 
+STRANGER_ORG = "o-stranger0000"
+STRANGER_ORG_PATH = f"{STRANGER_ORG}/r-stranger/ou-stranger/"
+
+
 def _org(organization: str | None, named_orgs: frozenset[str], own: bool) -> dict:
+    """A principal of the template's own account is in the config's organization when one
+    is named (else unknown); any other is in no organization, or in one nobody names."""
     if own and organization:
         return {"aws:principalorgid": Exact(frozenset({organization}))}
     if own:
         return {}
-    return {"aws:principalorgid": OneOf((Absent(), Matching("o-*", named_orgs | (
-        {organization} if organization else set()))))}
+    return {"aws:principalorgid": OneOf((Absent(), Exact(frozenset({STRANGER_ORG})))),
+            "aws:principalorgpaths": OneOf((Absent(), Exact(frozenset({STRANGER_ORG_PATH}))))}
 
 
 def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = frozenset(),

@@ -225,11 +225,12 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
         if not _ACCOUNT.match(acct):
             return Callers([], [f"account {account} is not concrete"])
         # kmspolicy's account subject stands for the principals of the account the template
-        # does not single out (those a condition names are subjects of their own), the
-        # account's root user included
-        roots = [c for c in _derived(keys, acct, stack.partition) if c.principal.endswith(":root")]
+        # does not single out (a literal ARN a condition names is a subject of its own): the
+        # account's root user and the roles a wildcard ARN condition admits included
+        members = [c for c in _derived(keys, acct, stack.partition)
+                   if c.principal.endswith(":root") or any(w in c.note for w in "*?")]
         return Callers([_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define")]
-                       + roots)
+                       + members)
     if kind == "any":
         # kmspolicy's "*" subject is a stranger: a principal of an account the template
         # never names, in no organization it names (the accounts and principals a condition
