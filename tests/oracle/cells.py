@@ -68,6 +68,11 @@ def _with_permissive(caller):
                              caller.boundary, caller.note, caller.unseen, caller.assume)
 
 
+def _in_a_named_organization(ctx: dict) -> bool:
+    return any(key in ctx and "oracle-nomatch" not in str(ctx[key])
+               for key in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths"))
+
+
 def _allow_for(caller, action: str) -> dict:
     if caller.facts.get("aws:PrincipalIsAWSService") == "true":
         principal = {"Service": caller.principal}
@@ -142,7 +147,7 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
     callers = [principals.Caller(c.principal, c.facts,
                                  [(name, relevance.for_kms(doc)) for name, doc in c.identity_policies],
                                  relevance.for_kms(c.boundary) if c.boundary is not None else None,
-                                 c.note, c.unseen, c.assume) for c in callers]
+                                 c.note, c.unseen, c.assume, c.stranger) for c in callers]
     callers = principals.with_orgs(principals.with_assumptions(callers), keys)
     ctxs = contexts.variants(free)
     assumed = any(name == "oracle-permissive" and not c.unseen
@@ -155,6 +160,8 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
             for ctx in ctxs:
                 if len(cell.requests) >= MAX_REQUESTS:
                     break
+                if caller.stranger and _in_a_named_organization(ctx):
+                    continue  # a stranger is in no organization the template names
                 cell.requests.append({"simulation": _simulation(key, caller, action, ctx, key.policy),
                                       "note": caller.note, "context": ctx, "assume": caller.assume,
                                       "base": caller is callers[0] and not ctx,

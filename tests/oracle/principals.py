@@ -203,6 +203,7 @@ def with_orgs(callers: list[Caller], keys: dict) -> list[Caller]:
                     f"{caller.note}, in {org}",
                     caller.unseen,
                     caller.assume,
+                    caller.stranger,
                 )
             )
     return out
