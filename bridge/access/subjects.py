@@ -42,19 +42,22 @@ STRANGER_ORG = "o-stranger0000"
 STRANGER_ORG_PATH = f"{STRANGER_ORG}/r-stranger/ou-stranger/"
 
 
-def _org(organization: str | None, named_orgs: frozenset[str], own: bool) -> dict:
+def _org(organization: str | None, own: bool) -> dict:
     """A principal of the template's own account is in the config's organization when one
-    is named (else unknown); any other is in no organization, or in one nobody names."""
+    is named; of any other account, its organization is not known."""
     if own and organization:
         return {"aws:principalorgid": Exact(frozenset({organization}))}
-    if own:
-        return {}
+    return {}
+
+
+def _strangers_org() -> dict:
+    """A stranger is in no organization, or in one nobody names."""
     return {"aws:principalorgid": OneOf((Absent(), Exact(frozenset({STRANGER_ORG})))),
             "aws:principalorgpaths": OneOf((Absent(), Exact(frozenset({STRANGER_ORG_PATH}))))}
 
 
 def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = frozenset(),
-            named_accounts: frozenset[str] = frozenset(), named_orgs: frozenset[str] = frozenset(),
+            named_accounts: frozenset[str] = frozenset(),
             named_arns: frozenset[str] = frozenset(), organization: str | None = None) -> dict:
     """The facts of `subject`'s requests. "Any principal of account X" stands for the
     principals of X the template does not single out (`named_arns`: its identities and
@@ -67,7 +70,7 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
         stranger = _stranger(named_accounts | own_accounts)
         return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT})),
                 "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*"),
-                **_not_a_service(), **_org(organization, named_orgs, own=False)}
+                **_not_a_service(), **_strangers_org()}
     if kind == "service":
         # a service principal calls from an account of AWS's own, in no organization of
         # the template's, and has no principal ARN
@@ -78,7 +81,7 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
                 "aws:principalorgid": Absent(), "aws:principalorgpaths": Absent()}
     account = account_token(subject.get("account", ""), own_accounts)
     own = account == SELF_ACCOUNT
-    base = {**_not_a_service(), **_org(organization, named_orgs, own)}
+    base = {**_not_a_service(), **_org(organization, own)}
     if account is not None:
         base.update(_caller(Exact(frozenset({account}))))
     if kind == "account":
@@ -100,7 +103,7 @@ def _identity_context(identity: dict, organization: str | None) -> dict:
     kind = identity["kind"]
     arn = identity_arn(kind, identity["id"], identity.get("name"), identity.get("iam_path") or "/")
     facts = {**_caller(Exact(frozenset({SELF_ACCOUNT}))), **_not_a_service(),
-             **_org(organization, frozenset(), own=True),
+             **_org(organization, own=True),
              "aws:principalarn": Exact(frozenset({arn})),
              "aws:principaltype": Exact(frozenset({"AssumedRole" if kind == "role" else "User"}))}
     if kind == "role":
