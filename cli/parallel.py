@@ -43,11 +43,21 @@ STOP_TIMEOUT = 5.0
 
 def default_start_method() -> str:
     """fork on Linux when this process has no other thread (the CLI: it has built no engine
-    either), as it costs no interpreter start; else forkserver, else spawn."""
+    either), as it costs no interpreter start; else forkserver, else spawn. Threads that
+    native libraries start (a Go runtime, an engine's pool) count too: a fork while one of
+    them holds a lock (malloc's, say) deadlocks the child."""
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and threading.active_count() == 1 and _os_threads() == 1:
         return "fork"
     return "forkserver" if "forkserver" in methods else "spawn"
+
+
+def _os_threads() -> int:
+    """Every thread of this process, Python's or not (Linux)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 2  # unknown: do not fork
 
 
 class WorkerError(RuntimeError):
