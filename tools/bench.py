@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,21 +255,24 @@ class EngineCost:
     per_template_ms: list[float]
 
 
-def rule_inputs(corpus: Path) -> list[dict]:
+def corpus_templates(corpus: Path) -> Iterator[tuple[Path, dict]]:
+    """(path, document) of every corpus file that loads as a template with Resources."""
     from kmspolicy.bridge.load import TemplateError, load_template
-    from kmspolicy.bridge.normalize import normalize
 
-    inputs = []
     for path in template_files(corpus):
         try:
             document = load_template(str(path)).document
         except TemplateError:
             continue
         if isinstance(document, dict) and isinstance(document.get("Resources"), dict):
-            normalized = normalize(document, path.name, {})
-            if normalized.input["keys"]:
-                inputs.append(normalized.input)
-    return inputs
+            yield path, document
+
+
+def rule_inputs(corpus: Path) -> list[dict]:
+    from kmspolicy.bridge.normalize import normalize
+
+    inputs = [normalize(document, path.name, {}).input for path, document in corpus_templates(corpus)]
+    return [input_doc for input_doc in inputs if input_doc["keys"]]
 
 
 def access_model_cost(corpus: Path) -> list[float]:
@@ -278,17 +281,10 @@ def access_model_cost(corpus: Path) -> list[float]:
     import copy
 
     from kmspolicy.bridge import access
-    from kmspolicy.bridge.load import TemplateError, load_template
     from kmspolicy.bridge.normalize import _Normalizer
 
     times = []
-    for path in template_files(corpus):
-        try:
-            document = load_template(str(path)).document
-        except TemplateError:
-            continue
-        if not (isinstance(document, dict) and isinstance(document.get("Resources"), dict)):
-            continue
+    for path, document in corpus_templates(corpus):
         normalized = _Normalizer(document, path.name, {}, {}).run()
         if normalized.input["keys"]:
             doc = copy.deepcopy(normalized.input)
