@@ -56,6 +56,7 @@ class Finding:
     suppressed: bool = False
     suppression_reason: str | None = None
     fingerprint: str = ""
+    construct: str | None = None  # the CDK construct path (bridge/cdk/annotate.py)
 
     def sort_key(self) -> tuple:
         return (self.file, self.line, self.column, self.rule, self.message)
@@ -71,6 +72,8 @@ class Finding:
         }
         if self.suppressed:
             data["suppression_reason"] = self.suppression_reason
+        if self.construct:
+            data["construct"] = self.construct
         return data
 
 

@@ -334,7 +334,7 @@ class _Normalizer:
         block = metadata.get("kmspolicy") if isinstance(metadata, dict) else None
         path = pointer("Resources", kid, "Metadata", "kmspolicy")
         intent = {"declared": False, "admins": [], "users": [], "root": None, "path": None}
-        suppress = ecosystem_suppressions(kid, metadata)
+        suppress = ecosystem_suppressions(kid, metadata, self.document.get("Metadata"))
         if block is None:
             return intent, suppress
         error = schema.first_error(block, "intent-v1")

@@ -37,6 +37,7 @@ class FileReport:
     keys: int = 0
     input: dict | None = None
     notes: list[str] = field(default_factory=list)  # e.g. scenarios merged beyond the cap
+    cdk_paths: dict[str, str] = field(default_factory=dict)  # logical ID: Metadata."aws:cdk:path"
 
 
 class PolicySet:
@@ -146,6 +147,7 @@ class Analyzer:
             for kid, key in run.input["keys"].items():
                 report.input["keys"].setdefault(kid, key)
         report.keys = len(report.input["keys"])
+        report.cdk_paths = _cdk_paths(document["Resources"])
         findings, errors = _merge(runs, scenarios.scenarios)
         report.findings.extend(findings)
         report.errors.extend(errors)
@@ -268,6 +270,16 @@ def _merge(runs: list[_Variant], scenarios: list[Scenario]) -> tuple[list[Findin
             error.message = _printable(f"{error.message} ({describe(present, scenarios)})")
         errors.append(error)
     return findings, errors
+
+
+def _cdk_paths(resources: dict) -> dict[str, str]:
+    paths = {}
+    for rid, resource in resources.items():
+        metadata = resource.get("Metadata") if isinstance(resource, dict) else None
+        path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
+        if isinstance(path, str) and path:
+            paths[rid] = path
+    return paths
 
 
 def _decision_severity(decision: dict, rule: Rule) -> str:

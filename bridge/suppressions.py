@@ -1,12 +1,19 @@
 """In-template suppressions: kmspolicy's own, and the ecosystem's where they mean the same.
 
-`Metadata.cfn_nag.rules_to_suppress` (F76 wildcard principal, F19 rotation) and
-`Metadata.checkov.skip` (CKV_AWS_33 wildcard principal, CKV_AWS_7 rotation) suppress the
-kmspolicy rule that makes the same check.
+`Metadata.cfn_nag.rules_to_suppress` (F76 wildcard principal, F19 rotation),
+`Metadata.checkov.skip` (CKV_AWS_33 wildcard principal, CKV_AWS_7 rotation) and
+`Metadata.cdk_nag.rules_to_suppress` (the rotation rule of each cdk-nag pack:
+AwsSolutions-KMS5, `<pack>-KMSBackingKeyRotationEnabled`) suppress the kmspolicy rule that
+makes the same check. cdk-nag's suppressions count as cdk-nag applies them: on the key, or
+on the whole stack (the template's own `Metadata`, `NagSuppressions.addStackSuppressions`);
+a reason it base64-encoded (`is_reason_encoded`) is decoded; one with `applies_to` names
+findings of a granular rule, and kmspolicy's rules are not those, so it suppresses nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from .statements import pointer
@@ -16,25 +23,47 @@ EQUIVALENT_RULES = {
     ("cfn_nag", "F19"): "KP011",
     ("checkov", "CKV_AWS_33"): "KP005",
     ("checkov", "CKV_AWS_7"): "KP011",
+    ("cdk_nag", "AwsSolutions-KMS5"): "KP011",
+    **{("cdk_nag", f"{pack}-KMSBackingKeyRotationEnabled"): "KP011"
+       for pack in ("HIPAA.Security", "NIST.800.53.R4", "NIST.800.53.R5", "PCI.DSS.321", "AwsPrototyping")},
 }
 
 
 # Where each tool keeps its suppressions: (tool, list field, reason field).
-TOOL_FIELDS = (("cfn_nag", "rules_to_suppress", "reason"), ("checkov", "skip", "comment"))
+TOOL_FIELDS = (("cfn_nag", "rules_to_suppress", "reason"), ("checkov", "skip", "comment"),
+               ("cdk_nag", "rules_to_suppress", "reason"))
 
 
-def ecosystem_suppressions(kid: str, metadata: Any) -> list[dict]:
+def ecosystem_suppressions(kid: str, metadata: Any, template_metadata: Any = None) -> list[dict]:
+    """The suppressions of the key `kid` (its `Metadata`), and cdk-nag's stack-wide ones
+    (the template's `Metadata`)."""
+    out = _tool_suppressions(metadata, ("Resources", kid, "Metadata"), TOOL_FIELDS)
+    return out + _tool_suppressions(template_metadata, ("Metadata",), TOOL_FIELDS[2:])
+
+
+def _tool_suppressions(metadata: Any, where: tuple[str, ...], tools: tuple) -> list[dict]:
     if not isinstance(metadata, dict):
         return []
     out = []
-    for tool, list_field, reason_field in TOOL_FIELDS:
+    for tool, list_field, reason_field in tools:
         block = metadata.get(tool)
         items = block.get(list_field) if isinstance(block, dict) else None
         for i, item in enumerate(items if isinstance(items, list) else []):
-            if isinstance(item, dict):
-                out += _mapped(tool, item.get("id"), item.get(reason_field),
-                               pointer("Resources", kid, "Metadata", tool, list_field, i))
+            if not isinstance(item, dict) or (tool == "cdk_nag" and item.get("applies_to") is not None):
+                continue
+            reason = item.get(reason_field)
+            if tool == "cdk_nag" and item.get("is_reason_encoded") is True:
+                reason = _decoded(reason)
+            out += _mapped(tool, item.get("id"), reason, pointer(*where, tool, list_field, i))
     return out
+
+
+def _decoded(reason: Any) -> str | None:
+    """A reason cdk-nag stored in base64 (it does so for any character above U+00FF)."""
+    try:
+        return base64.b64decode(reason, validate=True).decode("utf-8") if isinstance(reason, str) else None
+    except (binascii.Error, UnicodeDecodeError):
+        return None
 
 
 def _mapped(tool: str, tool_id: Any, reason: Any, path: str) -> list[dict]:

@@ -5,9 +5,12 @@ that look like CloudFormation or SAM templates (cli/sniff.py, decided from the t
 parsing); other files are skipped, whether they parse or not. Symlinks are not followed (a
 link could lead out of the tree). Folders skipped by default: hidden ones (`.git`, …),
 `node_modules`, virtualenvs (`venv`, any folder with a `pyvenv.cfg`), `.aws-sam` (`sam
-build` output: copies of the source templates) and the tool caches below; `cdk.out` is
-searched (CDK synthesizes its templates there) except CDK's asset copies (`asset.*`) and its
-own JSON files (`manifest.json`, `tree.json`, `*.assets.json`).
+build` output: copies of the source templates) and the tool caches below. A CDK cloud
+assembly (a folder with CDK's `manifest.json`, such as `cdk.out`, and every folder inside
+one: the nested assemblies of stages) is searched, since CDK synthesizes its templates there,
+except CDK's asset copies (`asset.*`) and its own JSON files (`manifest.json`, `tree.json`,
+`*.assets.json`, `*.metadata.json`); a manifest that cannot be read, or that names a
+template that is not there, is a problem of the scan (bridge/cdk/assembly.py).
 
 A file given by name is always analyzed (it must be a template) unless `sniff_named` (the
 pre-commit hook's `--skip-non-templates`): then it is skipped as a folder scan would skip it
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from kmspolicy.bridge.cdk import AssemblyError, is_assembly_dir, read_manifest
+
 from .sniff import file_looks_like_template
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
@@ -36,7 +41,7 @@ SKIPPED_DIRS = {
     ".terraform": "a Terraform cache",
 }
 CDK_OUT = "cdk.out"
-CDK_FILES = ("manifest.json", "tree.json", "*.assets.json")
+CDK_FILES = ("manifest.json", "tree.json", "*.assets.json", "*.metadata.json")
 NOT_A_TEMPLATE = "not a CloudFormation or SAM template"
 CDK_METADATA = "CDK's own metadata, not a template"
 
@@ -129,9 +134,12 @@ class _Scan:
 
     def walk(self, root: Path) -> list[str]:
         out = []
+        in_assembly = {str(root): self.within_assembly(root)}
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             inside = Path(dirpath).relative_to(root)
-            in_cdk_out = CDK_OUT in inside.parts
+            here = in_assembly[dirpath] if dirpath == str(root) else self.check_assembly(dirpath)
+            in_cdk_out = here or in_assembly.get(os.path.dirname(dirpath), False) or CDK_OUT in inside.parts
+            in_assembly[dirpath] = in_cdk_out
             kept = []
             for name in sorted(dirnames):
                 full = os.path.join(dirpath, name)
@@ -155,6 +163,24 @@ class _Scan:
                 elif self.keep(full, (inside / name).as_posix(), named=False, within_scan=True):
                     out.append(full)
         return out
+
+    def within_assembly(self, root: Path) -> bool:
+        """Is the folder searched a cloud assembly, or inside one (its manifest checked)?"""
+        if self.check_assembly(str(root)):
+            return True
+        return any(is_assembly_dir(str(folder)) for folder in root.resolve().parents)
+
+    def check_assembly(self, folder: str) -> bool:
+        """Is `folder` a cloud assembly? Its manifest's problems are the scan's."""
+        if not is_assembly_dir(folder):
+            return False
+        try:
+            problems = [f"{os.path.join(folder, 'manifest.json')}: {p}" for p in read_manifest(folder).problems]
+        except AssemblyError as err:
+            where = f" (line {err.line})" if err.line else ""
+            problems = [f"{err.file}: {err.message}{where}"]
+        self.found.problems.extend(problems)
+        return True
 
     def named_skip(self, full: str) -> str | None:
         """A file named with `sniff_named` is skipped as a folder scan would skip it: inside

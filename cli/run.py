@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Protocol
 
+from kmspolicy.bridge.cdk import annotate_findings
 from kmspolicy.bridge.findings import FileError, FileStatus, Result
 from kmspolicy.bridge.pipeline import Analyzer, FileReport
 
@@ -141,7 +142,10 @@ def analyze_task(analyzer: Analyzer, task: Task) -> Result:
     """What one file adds to the Result (the document and rule input are not kept)."""
     file, display, explicit = task
     part = Result()
-    add_report(part, analyzer.analyze(file, display), explicit)
+    report = analyzer.analyze(file, display)
+    if report.findings:
+        annotate_findings(report.findings, report.cdk_paths, file, display)
+    add_report(part, report, explicit)
     return part
 
 

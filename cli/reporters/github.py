@@ -4,7 +4,7 @@
 
 Severity decides the command: critical/high `error`, medium `warning`, low/info `notice`.
 `col`/`endColumn` are given only for a span on one line (GitHub ignores them otherwise).
-The message is followed by the finding's related lines. Data is escaped as the Actions
+The message is followed by the finding's CDK construct, if any, and its related lines. Data is escaped as the Actions
 toolkit does (`%` → %25, CR → %0D, LF → %0A; properties also `:` → %3A, `,` → %2C), so a
 template can neither end the command early nor start another. Files that could not be
 analyzed are `::error` annotations too. Suppressed findings are annotated only when
@@ -70,6 +70,8 @@ def finding_command(f: Finding) -> str:
         title += " (suppressed)"
     properties["title"] = title
     message = f.message
+    if f.construct:
+        message += f"\nConstruct: {f.construct}"
     if f.suppressed:
         message += f"\nSuppressed: {f.suppression_reason or 'no reason given'}"
     for rel in f.related:
@@ -165,6 +167,8 @@ def _summary_sections(result: Result, context: ReportContext,
                 item = f"- {where}"
                 if f.resource:
                     item += f" {md(f.resource)}"
+                if f.construct:
+                    item += f" (construct {md(f.construct)})"
                 item += f": {md(f.message)}"
                 if f.suppressed:
                     item += f" *(suppressed: {md(f.suppression_reason or 'no reason given')})*"

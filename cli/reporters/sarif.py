@@ -7,7 +7,8 @@ rules' METADATA), each rule with its title, description, help with the remediati
 Every finding is a result with `ruleId`/`ruleIndex`, a `level` from its own severity
 (critical/high error, medium warning, low/info note), the template line as a physical
 location (uri relative to `%SRCROOT%`, the working directory or `--root`; absolute paths
-outside it become file: URIs), its decision chain as `relatedLocations` linked from the
+outside it become file: URIs), its resource and, for a CDK app, its construct as
+`logicalLocations` (the construct path as `fullyQualifiedName`), its decision chain as `relatedLocations` linked from the
 message, and `partialFingerprints` from `Finding.fingerprint`, which does not change when
 lines shift. Suppressed findings carry `suppressions` with their justification. Files
 that could not be analyzed are `invocations[0].toolExecutionNotifications` and make
@@ -116,6 +117,14 @@ def rule_descriptor(rule: Rule) -> dict:
     return descriptor
 
 
+def logical_locations(f: Finding) -> list[dict]:
+    """The resource (logical ID) and the CDK construct it comes from (its path)."""
+    out = [{"name": f.resource, "kind": "resource"}] if f.resource else []
+    if f.construct:
+        out.append({"name": f.construct.rsplit("/", 1)[-1], "fullyQualifiedName": f.construct})
+    return out
+
+
 def sarif_result(f: Finding, rule_index: int, occurrence: int) -> dict:
     related = f.related[:MAX_RELATED]
     text = plain(f.message)
@@ -135,8 +144,7 @@ def sarif_result(f: Finding, rule_index: int, occurrence: int) -> dict:
                 "artifactLocation": artifact_location(f.file),
                 "region": region(f.line, f.column, f.end_line, f.end_column),
             },
-            **({"logicalLocations": [{"name": f.resource, "kind": "resource"}]}
-               if f.resource else {}),
+            **({"logicalLocations": logical_locations(f)} if f.resource or f.construct else {}),
         }],
     }
     if related:
@@ -155,6 +163,8 @@ def sarif_result(f: Finding, rule_index: int, occurrence: int) -> dict:
             suppression["justification"] = f.suppression_reason
         out["suppressions"] = [suppression]
     out["properties"] = {"severity": f.severity, "resource": f.resource, "path": f.path}
+    if f.construct:
+        out["properties"]["construct"] = f.construct
     return out
 
 

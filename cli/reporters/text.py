@@ -12,7 +12,8 @@
 
     1 finding (1 medium) in 1 file; 0 errors
 
-Findings come in `Finding.sort_key` order; messages are printed as given (their own
+A finding of a CDK app names its construct after the resource: `KmsKey6AB29FA6
+(construct DataStack/DataKey)`. Findings come in `Finding.sort_key` order; messages are printed as given (their own
 line breaks kept, no wrapping). The code frame shows the line before the span
 and the first line of the span, marked from `column` up to `end_column` (exclusive), or to
 the end of the line when the span runs on; it is left out when `context.sources` has no
@@ -103,6 +104,8 @@ class TextReporter(StreamingReporter):
         head = f"{paint(_clean(f.rule), BOLD)} {severity} {_clean(f.file)}:{f.line}:{f.column}"
         if f.resource:
             head += f"  {_clean(f.resource)}"
+        if f.construct:
+            head += f"  (construct {_clean(f.construct)})"
         lines = [head]
         if f.title:
             lines.append(f"  {_clean(f.title)}")

@@ -1,0 +1,204 @@
+"""Reading a cloud assembly's `manifest.json`: its stacks, their templates and constructs.
+
+`is_assembly_dir(folder)` tells whether a folder holds a cloud assembly (a `manifest.json`
+that is an object with `artifacts`, as `cdk synth` writes it: its first lines say so, so
+a web app's `manifest.json` is not taken for one). `read_manifest(folder)` reads it: each
+stack (artifact type `aws:cloudformation:stack`) with its template file and its
+constructs by logical ID (the `aws:cdk:logicalId` metadata entries, from the artifact's
+`metadata` and its `additionalMetadataFile`), each with its creation `trace` when one was
+recorded; the folders of nested assemblies (`cdk:cloud-assembly`, one per stage); and what
+is wrong with it (a template or metadata file that is missing or outside the assembly).
+A manifest that cannot be read or parsed is an `AssemblyError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..load import TemplateError, load_data
+
+MANIFEST = "manifest.json"
+STACK_ARTIFACT = "aws:cloudformation:stack"
+NESTED_ASSEMBLY = "cdk:cloud-assembly"
+LOGICAL_ID = "aws:cdk:logicalId"
+# Manifests written with --debug carry a stack trace per construct: far larger than templates.
+MAX_MANIFEST_BYTES = 64_000_000
+MAX_MANIFEST_NODES = 5_000_000
+_SNIFF_BYTES = 4096
+
+
+class AssemblyError(ValueError):
+    def __init__(self, message: str, file: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"{self.file}{f':{self.line}' if self.line else ''}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Construct:
+    path: str  # the construct path without its leading slash: Stack/DataKey/Resource
+    trace: tuple[str, ...] = ()  # the creation trace, innermost frame first; () when not recorded
+
+    @property
+    def name(self) -> str:
+        """The path as cdk-nag and the CDK docs show it: without CDK's trailing `/Resource`
+        (the L1 resource an L2 construct wraps)."""
+        return self.path.removesuffix("/Resource") or self.path
+
+
+@dataclass
+class StackArtifact:
+    name: str  # displayName (Stage/Stack) or the artifact id
+    template: str  # absolute path of the template file
+    constructs: dict[str, Construct] = field(default_factory=dict)  # by logical ID
+
+
+@dataclass
+class ManifestInfo:
+    folder: str  # absolute
+    stacks: list[StackArtifact] = field(default_factory=list)
+    nested: list[str] = field(default_factory=list)  # absolute folders of nested assemblies
+    problems: list[str] = field(default_factory=list)  # "what is wrong", one line each
+
+    @property
+    def manifest(self) -> str:
+        return os.path.join(self.folder, MANIFEST)
+
+
+def is_assembly_dir(folder: str) -> bool:
+    path = os.path.join(folder, MANIFEST)
+    if not os.path.isfile(path):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return head.lstrip().startswith("{") and '"artifacts"' in head
+
+
+def read_manifest(folder: str) -> ManifestInfo:
+    """The assembly in `folder` (call `is_assembly_dir` first); AssemblyError if its
+    manifest cannot be read. Remembered while the manifest file does not change."""
+    folder = os.path.abspath(folder)
+    try:
+        info = os.stat(os.path.join(folder, MANIFEST))
+    except OSError as err:
+        raise AssemblyError(f"cannot read the cloud assembly manifest: {err.strerror}",
+                            os.path.join(folder, MANIFEST)) from None
+    return _read_manifest(folder, info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_manifest(folder: str, _mtime: int, _size: int) -> ManifestInfo:
+    out = ManifestInfo(folder)
+    manifest = _load_json(out.manifest, "cloud assembly manifest")
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    if not isinstance(artifacts, dict):
+        raise AssemblyError("not a cloud assembly manifest: no `artifacts` object", out.manifest)
+    for artifact_id, artifact in artifacts.items():
+        if not isinstance(artifact, dict):
+            continue
+        kind, properties = artifact.get("type"), artifact.get("properties")
+        properties = properties if isinstance(properties, dict) else {}
+        if kind == STACK_ARTIFACT:
+            stack = _stack(out, artifact_id, artifact, properties)
+            if stack is not None:
+                out.stacks.append(stack)
+        elif kind == NESTED_ASSEMBLY:
+            nested = _inside(out, properties.get("directoryName"), f"nested assembly {artifact_id}")
+            if nested is not None:
+                if is_assembly_dir(nested):
+                    out.nested.append(nested)
+                else:
+                    out.problems.append(f"nested assembly {artifact_id}: {properties['directoryName']}"
+                                        f" has no {MANIFEST}")
+    return out
+
+
+def _stack(out: ManifestInfo, artifact_id: str, artifact: dict, properties: dict) -> StackArtifact | None:
+    name = artifact.get("displayName") if isinstance(artifact.get("displayName"), str) else artifact_id
+    template = _inside(out, properties.get("templateFile"), f"stack {name}")
+    if template is None:
+        return None
+    if not os.path.isfile(template):
+        out.problems.append(f"stack {name}: its template {properties['templateFile']} is missing")
+        return None
+    stack = StackArtifact(name, template)
+    _add_constructs(stack, artifact.get("metadata"))
+    extra = artifact.get("additionalMetadataFile")
+    if extra is not None:
+        path = _inside(out, extra, f"stack {name} metadata")
+        if path is not None and not os.path.isfile(path):
+            out.problems.append(f"stack {name}: its metadata file {extra} is missing")
+        elif path is not None:
+            try:
+                _add_constructs(stack, _load_json(path, "construct metadata file"))
+            except AssemblyError as err:
+                out.problems.append(f"stack {name}: {err}")
+    return stack
+
+
+def _add_constructs(stack: StackArtifact, metadata: Any) -> None:
+    if not isinstance(metadata, dict):
+        return
+    for path, entries in metadata.items():
+        if not isinstance(path, str) or not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("type") == LOGICAL_ID and isinstance(entry.get("data"), str):
+                trace = entry.get("trace")
+                frames = tuple(f for f in trace if isinstance(f, str)) if isinstance(trace, list) else ()
+                stack.constructs[entry["data"]] = Construct(path.lstrip("/"), frames)
+
+
+def _inside(out: ManifestInfo, relative: Any, what: str) -> str | None:
+    """`relative` (a path the manifest gives) as an absolute path inside the assembly."""
+    if not isinstance(relative, str) or not relative:
+        out.problems.append(f"{what}: no file name")
+        return None
+    path = os.path.normpath(os.path.join(out.folder, relative))
+    if os.path.commonpath([path, out.folder]) != out.folder:
+        out.problems.append(f"{what}: {relative} is outside the cloud assembly")
+        return None
+    return path
+
+
+def _load_json(path: str, what: str) -> Any:
+    try:
+        return load_data(path, max_bytes=MAX_MANIFEST_BYTES, max_nodes=MAX_MANIFEST_NODES, what=what)
+    except TemplateError as err:
+        raise AssemblyError(err.message, path, err.line) from None
+
+
+def stack_for_template(template: str) -> tuple[StackArtifact, str] | None:
+    """The stack whose template is the file `template`, and the application's folder (the
+    one holding the outermost assembly, as `cdk.json` does); None when the file is not a
+    stack template of a readable assembly (its manifest's problems are discovery's to say)."""
+    path = os.path.abspath(template)
+    folder = os.path.dirname(path)
+    if not is_assembly_dir(folder):
+        return None
+    try:
+        info = read_manifest(folder)
+    except AssemblyError:
+        return None
+    real = os.path.realpath(path)
+    for stack in info.stacks:
+        if os.path.realpath(stack.template) == real:
+            return stack, application_dir(folder)
+    return None
+
+
+def application_dir(folder: str) -> str:
+    top = os.path.abspath(folder)
+    while is_assembly_dir(os.path.dirname(top)) and os.path.dirname(top) != top:
+        top = os.path.dirname(top)
+    return os.path.dirname(top)
