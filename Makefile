@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: install test lint catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean oracle oracle-deps dist
+.PHONY: install test lint catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean oracle oracle-deps dist cdk-fixture
 
 $(BIN)/kmspolicy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,12 @@ oracle-deps:
 
 oracle: install oracle-deps
 	$(BIN)/python -m tests.oracle.run --generated $(N) --examples --corpus $(SHARED)/corpus $(ORACLE_ARGS)
+
+# The CDK example's cloud assembly synthesized for real with --debug (Node and npm needed;
+# not run by CI): examples/cdk/app/synth.sh, pins in its package.json. Review, then
+# regenerate the goldens: KMSPOLICY_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_cdk.py
+cdk-fixture:
+	examples/cdk/app/synth.sh
 
 # The sdist and the wheel, in dist/ (a release: CHANGELOG.md, tag vX.Y.Z). tools/check_wheel.sh
 # installs the wheel into a fresh venv and runs it on the seed example.

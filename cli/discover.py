@@ -166,7 +166,7 @@ class _Scan:
 
     def within_assembly(self, root: Path) -> bool:
         """Is the folder searched a cloud assembly, or inside one (its manifest checked)?"""
-        if self.check_assembly(str(root)):
+        if self.check_assembly(str(root)) or root.resolve().name == CDK_OUT:
             return True
         return any(is_assembly_dir(str(folder)) for folder in root.resolve().parents)
 

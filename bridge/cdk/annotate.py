@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from ..findings import Finding, Related
 from ..reading import ReadError, read_file
-from .assembly import Construct, StackArtifact, stack_for_template
+from .assembly import Construct, StackArtifact, is_assembly_dir, stack_for_template
 from .traces import find_source, first_application_frame
 
 MAX_SOURCE_BYTES = 5_000_000
@@ -59,6 +59,9 @@ def _relocate(finding: Finding, logical_id: str, construct: Construct, stack: St
               app_dir: str, template: str, display: str) -> str | None:
     """Move the finding to the app's line; or the sentence that says why it stays."""
     name = construct.name
+    if stack is None and is_assembly_dir(str(Path(template).resolve().parent)):
+        return (f"Reported on the synthesized template: the cloud assembly lists no stack with this "
+                f"template (a nested stack's?), so the line of the app that created {name} is not known.")
     if stack is None:
         return (f"Reported on the synthesized template of {name}: {HOW_TO_TRACE} and check the "
                 "cloud assembly (cdk.out) to have it reported on the line of the app that created it.")
