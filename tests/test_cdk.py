@@ -133,7 +133,8 @@ def test_github_annotations_and_text_name_the_construct():
     assert "file=examples/cdk/app/lib/data-stack.ts,line=19" in github
     assert "%0AConstruct: DataStack/DataKey" in github
     text = invoke("examples/cdk/app/cdk.out").stdout
-    assert "KP001 [medium] examples/cdk/app/lib/data-stack.ts:19:17  DataKey17AFBB84  (construct DataStack/DataKey)" in text
+    assert ("KP001 [medium] examples/cdk/app/lib/data-stack.ts:19:17  DataKey17AFBB84  "
+            "(construct DataStack/DataKey)") in text
     assert " 19 |     const key = new kms.Key(this, 'DataKey', { enableKeyRotation: true });" in text
 
 
@@ -237,7 +238,8 @@ UNROTATED = """{{
   "KeyA1B2C3D4": {{
    "Type": "AWS::KMS::Key",
    "Properties": {{"KeyPolicy": {{"Statement": [{{"Action": "kms:*", "Effect": "Allow",
-     "Principal": {{"AWS": {{"Fn::Join": ["", ["arn:", {{"Ref": "AWS::Partition"}}, ":iam::", {{"Ref": "AWS::AccountId"}}, ":root"]]}}}},
+     "Principal": {{"AWS": {{"Fn::Join": ["", ["arn:", {{"Ref": "AWS::Partition"}}, ":iam::",
+                                               {{"Ref": "AWS::AccountId"}}, ":root"]]}}}},
      "Resource": "*"}}]}}}},
    "Metadata": {{{key}"aws:cdk:path": "S/Key/Resource"}}
   }}
@@ -274,7 +276,8 @@ def test_cdk_nag_other_rules_and_granular_suppressions_do_not_suppress(tmp_path)
 
 def test_cdk_nag_encoded_reason_and_stack_suppression(tmp_path):
     encoded = base64.b64encode("rotated by re-encryption — yearly".encode()).decode()
-    finding = kp011(tmp_path, key=f'"cdk_nag": {nag({"id": "AwsSolutions-KMS5", "reason": encoded, "is_reason_encoded": True})}, ')
+    suppression = {"id": "AwsSolutions-KMS5", "reason": encoded, "is_reason_encoded": True}
+    finding = kp011(tmp_path, key=f'"cdk_nag": {nag(suppression)}, ')
     assert finding["suppression_reason"] == "rotated by re-encryption — yearly"
     stack = f'"Metadata": {{"cdk_nag": {nag({"id": "AwsSolutions-KMS5", "reason": "whole stack accepted"})}}}, '
     finding = kp011(tmp_path, stack=stack)

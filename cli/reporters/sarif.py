@@ -8,9 +8,9 @@ Every finding is a result with `ruleId`/`ruleIndex`, a `level` from its own seve
 (critical/high error, medium warning, low/info note), the template line as a physical
 location (uri relative to `%SRCROOT%`, the working directory or `--root`; absolute paths
 outside it become file: URIs), its resource and, for a CDK app, its construct as
-`logicalLocations` (the construct path as `fullyQualifiedName`), its decision chain as `relatedLocations` linked from the
-message, and `partialFingerprints` from `Finding.fingerprint`, which does not change when
-lines shift. Suppressed findings carry `suppressions` with their justification. Files
+`logicalLocations` (the construct path as `fullyQualifiedName`), its decision chain as
+`relatedLocations` linked from the message, and `partialFingerprints` from
+`Finding.fingerprint`, which does not change when lines shift. Suppressed findings carry `suppressions` with their justification. Files
 that could not be analyzed are `invocations[0].toolExecutionNotifications` and make
 `executionSuccessful` false.
 
