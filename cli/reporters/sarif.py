@@ -5,13 +5,14 @@ rules' METADATA), each rule with its title, description, help with the remediati
 `defaultConfiguration.level` and `properties.security-severity` on GitHub's scale
 (critical 9.5, high 7.5, medium 5.5, low 3.0; info rules have none and show as notes).
 Every finding is a result with `ruleId`/`ruleIndex`, a `level` from its own severity
-(critical/high error, medium warning, low/info note), the template line as a physical
-location (uri relative to `%SRCROOT%`, the working directory or `--root`; absolute paths
-outside it become file: URIs), its resource and, for a CDK app, its construct as
-`logicalLocations` (the construct path as `fullyQualifiedName`), its decision chain as
-`relatedLocations` linked from the message, and `partialFingerprints` from
-`Finding.fingerprint`, which does not change when lines shift. Suppressed findings carry `suppressions` with their justification. Files
-that could not be analyzed are `invocations[0].toolExecutionNotifications` and make
+(critical/high error, medium warning, low/info note), the template line (or the CDK app's
+line, docs/cdk.md) as a physical location (uri relative to `%SRCROOT%`, the working
+directory or `--root`; absolute paths outside it become file: URIs), its resource and, for
+a CDK app, its construct as `logicalLocations` (the construct path as
+`fullyQualifiedName`), its decision chain as `relatedLocations` linked from the message,
+and `partialFingerprints` from `Finding.fingerprint`, which does not change when lines
+shift. Suppressed findings carry `suppressions` with their justification. Files that could
+not be analyzed are `invocations[0].toolExecutionNotifications` and make
 `executionSuccessful` false.
 
 GitHub's upload limits are kept: at most 25,000 results per run (the most severe are kept
