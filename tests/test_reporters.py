@@ -430,7 +430,7 @@ def test_schema_requires_exactly_the_fields_to_json_writes():
     assert finding.related
     error = make_result().errors[0]
     assert set(defs["finding"]["required"]) == set(finding.to_json())
-    assert set(defs["finding"]["properties"]) == set(finding.to_json()) | {"suppression_reason"}
+    assert set(defs["finding"]["properties"]) == set(finding.to_json()) | {"suppression_reason", "construct"}
     assert set(defs["error"]["required"]) == set(error.to_json()) == set(
         defs["error"]["properties"]
     )
