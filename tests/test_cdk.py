@@ -230,6 +230,16 @@ def test_a_frame_is_found_under_the_app_folder_by_the_synthesis_root_or_its_trai
     assert find_source(parse_frame("new S (/elsewhere/stack.ts:1:1)"), (), str(tmp_path)) is None
 
 
+def test_a_trace_naming_a_file_outside_the_application_is_never_read(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    secret = tmp_path / "secret.ts"
+    secret.write_text("the first line of a file the check must not quote\n")
+    (app / "link.ts").symlink_to(secret)
+    assert find_source(parse_frame(f"new S ({secret}:1:1)"), (), str(app)) is None
+    assert find_source(parse_frame(f"new S ({app}/link.ts:1:1)"), (), str(app)) is None
+
+
 # --------------------------------------------------------------------------- cdk-nag suppressions
 
 

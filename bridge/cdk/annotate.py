@@ -65,6 +65,9 @@ def _relocate(finding: Finding, logical_id: str, construct: Construct, stack: St
     if stack is None:
         return (f"Reported on the synthesized template of {name}: {HOW_TO_TRACE} and check the "
                 "cloud assembly (cdk.out) to have it reported on the line of the app that created it.")
+    if not construct.trace and any(c.trace for c in stack.constructs.values()):
+        return (f"Reported on the synthesized template: the cloud assembly records no creation trace "
+                f"for {name}, so the line of the app that created it is not known.")
     if not construct.trace:
         return (f"Reported on the synthesized template: {HOW_TO_TRACE} to have it reported on the "
                 f"line of the app that created {name}.")

@@ -12,7 +12,7 @@ first such frame is the line that created the construct. Its file is looked for 
 assembly, since an assembly is often synthesized on another machine: the part of the path
 after the synthesis folder (what comes before `/node_modules/` in the library's frames),
 the path itself, then the longest trailing part of it (two components at least) that exists
-in the application's folder.
+in the application's folder; a file outside that folder is never taken.
 """
 
 from __future__ import annotations
@@ -83,19 +83,33 @@ def synthesis_roots(trace: tuple[str, ...]) -> list[str]:
 
 
 def find_source(frame: Frame, trace: tuple[str, ...], app_dir: str) -> str | None:
-    """The file of `frame` on this machine (absolute path), or None."""
+    """The file of `frame` on this machine (absolute path), or None. Only a file inside the
+    application's folder counts: a manifest is input, and must not make a report quote
+    any file of the machine that runs the check."""
+    inside = _Inside(app_dir)
     for root in synthesis_roots(trace):
         if frame.file.startswith(root + "/"):
             candidate = os.path.join(app_dir, *_parts(frame.file[len(root):]))
-            if os.path.isfile(candidate):
+            if inside(candidate):
                 return candidate
-    if os.path.isabs(frame.file) and os.path.isfile(frame.file):
+    if os.path.isabs(frame.file) and inside(frame.file):
         return frame.file
     parts = _parts(frame.file)
     if parts and _WINDOWS_ABSOLUTE.match(frame.file):
         parts = parts[1:]  # the drive
     for start in range(len(parts) - 1):  # the longest first, two components at least
         candidate = os.path.join(app_dir, *parts[start:])
-        if os.path.isfile(candidate):
+        if inside(candidate):
             return candidate
     return None
+
+
+class _Inside:
+    """Is a path an existing regular file inside `folder`, symbolic links resolved?"""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = os.path.realpath(folder)
+
+    def __call__(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        return os.path.isfile(real) and os.path.commonpath([real, self.folder]) == self.folder
