@@ -293,3 +293,15 @@ def test_cdk_nag_encoded_reason_and_stack_suppression(tmp_path):
     finding = kp011(tmp_path, stack=stack)
     assert (finding["suppressed"], finding["suppression_reason"]) == (True, "whole stack accepted")
     assert finding["construct"] == "S/Key"
+
+
+def test_an_assembly_is_found_by_its_manifest_whatever_its_folder_is_named(tmp_path):
+    shutil.copytree(ROOT / "examples/cdk/app", tmp_path / "infra", ignore=shutil.ignore_patterns("expected.json"))
+    (tmp_path / "infra/cdk.out").rename(tmp_path / "infra/synth-output")
+    result = invoke("-f", "json", "-v", "--root", str(tmp_path), str(tmp_path))
+    document = json.loads(result.stdout)
+    assert [f["file"] for f in document["files"]] == [
+        "infra/synth-output/DataStack.template.json",
+        "infra/synth-output/assembly-Prod/ProdArchiveStackE7C91713.template.json"]
+    assert "infra/synth-output/asset.4f2c1e0b9a/ (a CDK asset copy)" in result.stderr
+    assert {f["file"] for f in document["findings"]} == {"infra/lib/data-stack.ts", "infra/lib/prod-stage.ts"}
