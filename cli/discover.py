@@ -178,7 +178,8 @@ class _Scan:
             problems = [f"{os.path.join(folder, 'manifest.json')}: {p}" for p in read_manifest(folder).problems]
         except AssemblyError as err:
             where = f" (line {err.line})" if err.line else ""
-            problems = [f"{err.file}: {err.message}{where}"]
+            file = os.path.join(folder, os.path.relpath(err.file, os.path.abspath(folder)))
+            problems = [f"{os.path.normpath(file)}: {err.message}{where}"]
         self.found.problems.extend(problems)
         return True
 

@@ -14,11 +14,12 @@ A manifest that cannot be read or parsed is an `AssemblyError` naming the file a
 from __future__ import annotations
 
 import functools
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..load import TemplateError, load_data
+from ..reading import ReadError, read_file
 
 MANIFEST = "manifest.json"
 STACK_ARTIFACT = "aws:cloudformation:stack"
@@ -26,7 +27,6 @@ NESTED_ASSEMBLY = "cdk:cloud-assembly"
 LOGICAL_ID = "aws:cdk:logicalId"
 # Manifests written with --debug carry a stack trace per construct: far larger than templates.
 MAX_MANIFEST_BYTES = 64_000_000
-MAX_MANIFEST_NODES = 5_000_000
 _SNIFF_BYTES = 4096
 
 
@@ -172,10 +172,19 @@ def _inside(out: ManifestInfo, relative: Any, what: str) -> str | None:
 
 
 def _load_json(path: str, what: str) -> Any:
+    """Python's own JSON reader: manifests with traces run to megabytes, and nothing here
+    needs the source map of the template loader; a problem names its line."""
     try:
-        return load_data(path, max_bytes=MAX_MANIFEST_BYTES, max_nodes=MAX_MANIFEST_NODES, what=what)
-    except TemplateError as err:
-        raise AssemblyError(err.message, path, err.line) from None
+        text = read_file(path, MAX_MANIFEST_BYTES, what).decode("utf-8-sig")
+        return json.loads(text)
+    except ReadError as err:
+        raise AssemblyError(err.message, path) from None
+    except UnicodeDecodeError:
+        raise AssemblyError("not UTF-8 text", path) from None
+    except json.JSONDecodeError as err:
+        raise AssemblyError(f"not valid JSON: {err.msg}", path, err.lineno) from None
+    except RecursionError:
+        raise AssemblyError("nested too deeply", path) from None
 
 
 def stack_for_template(template: str) -> tuple[StackArtifact, str] | None:
