@@ -74,6 +74,7 @@ def discover(paths: list[str], exclude: Iterable[str] = (), sniff_named: bool = 
         elif path.is_file():
             if scan.keep(str(path), raw, named=not sniff_named):
                 found[str(path)] = True
+                scan.check_assembly(str(path.parent))
         elif path.exists():
             scan.found.problems.append(f"{raw}: not a regular file or directory (a pipe, socket or device)")
         elif path.is_symlink():
@@ -112,6 +113,7 @@ class _Scan:
         self.relative = relative
         self.limit = limit
         self.found = Discovery()
+        self.assemblies: set[str] = set()  # the cloud assemblies checked (real paths)
 
     def excluded(self, full: str, within: str) -> str | None:
         return matching_glob((self.relative(full), within), self.exclude) if self.exclude else None
@@ -171,9 +173,13 @@ class _Scan:
         return any(is_assembly_dir(str(folder)) for folder in root.resolve().parents)
 
     def check_assembly(self, folder: str) -> bool:
-        """Is `folder` a cloud assembly? Its manifest's problems are the scan's."""
+        """Is `folder` a cloud assembly? Its manifest's problems are the scan's (once)."""
         if not is_assembly_dir(folder):
             return False
+        real = os.path.realpath(folder)
+        if real in self.assemblies:
+            return True
+        self.assemblies.add(real)
         try:
             problems = [f"{os.path.join(folder, 'manifest.json')}: {p}" for p in read_manifest(folder).problems]
         except AssemblyError as err:

@@ -157,6 +157,16 @@ def test_a_manifest_that_names_a_missing_template_is_an_error(tmp_path):
     assert errors[0]["file"].endswith("cdk.out/manifest.json")
 
 
+def test_a_template_named_alone_reports_the_problems_of_its_assembly_once(tmp_path):
+    app = copy_app(tmp_path)
+    (app / "cdk.out/DataStack.metadata.json").unlink()
+    template = str(app / "cdk.out/DataStack.template.json")
+    result = invoke("-f", "json", template, template, str(app / "cdk.out"))
+    errors = json.loads(result.stdout)["errors"]
+    assert result.exit_code == 2
+    assert [e["message"] for e in errors] == ["stack DataStack: its metadata file DataStack.metadata.json is missing"]
+
+
 def test_a_manifest_that_does_not_parse_is_an_error_with_its_line(tmp_path):
     app = copy_app(tmp_path)
     (app / "cdk.out/assembly-Prod/manifest.json").write_text('{"version": "36.0.0", "artifacts": {\n  "x": ]\n}')
