@@ -183,3 +183,33 @@ def test_explain_chains_match_golden(template):
         assert all(set(x.cells).isdisjoint(p.cells) for p in x.scenarios)
     check_golden(GOLDEN / f"{golden_name(template)}.explain.json",
                  json.dumps(chains, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- per deployable scenario ------------------------------------------------------------
+
+LOCKOUT = "examples/variants/lockout-default-branch/template.yaml"
+ADMIN = "arn:aws:iam::${AWS::AccountId}:role/key-admin"
+
+
+def test_cells_that_differ_are_explained_per_scenario():
+    x = AccessAnalyzer().explain(LOCKOUT, "DataKey", ADMIN, "kms:PutKeyPolicy")
+    assert x.cells == {}
+    verdicts = [(part.when, part.cells["kms:PutKeyPolicy"].verdict) for part in x.scenarios]
+    assert verdicts == [("only when IsProd is true", "allowed"), ("only when IsProd is false", "denied")]
+    schema.validate(x.to_json(), "access-v1")
+    text = render_explanation(x)
+    assert text.index("-- only when IsProd is true --") < text.index("Verdict: allowed") < \
+        text.index("-- only when IsProd is false --") < text.index("Verdict: denied")
+
+
+def test_cells_every_scenario_agrees_on_are_explained_once():
+    x = AccessAnalyzer().explain(LOCKOUT, "DataKey", "arn:aws:iam::${AWS::AccountId}:role/app", "Decrypt")
+    assert x.scenarios == [] and x.cells["kms:Decrypt"].verdict == "allowed"
+
+
+def test_scenario_option_explains_one_variant():
+    result = run("explain", LOCKOUT, "--key", "DataKey", "--principal", ADMIN, "--action", "PutKeyPolicy",
+                 "--scenario", "IsProd=false", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert "scenarios" not in doc and doc["cells"]["kms:PutKeyPolicy"]["verdict"] == "denied"
