@@ -161,12 +161,18 @@ def chain(x) -> list[str]:
         line = e.anchor.line if e.anchor else "-"
         return f"{e.role} {where}#{e.statement} {name!r} L{line}"
 
-    out = []
-    for name, cell in x.cells.items():
-        out.append(f"{name}: {cell.verdict} {', '.join(cell.actions)}".rstrip())
-        out += [f"  {ref(e)}: {', '.join(e.actions)}" for e in cell.grants + cell.denies]
-        out += [f"  escalation {p.action} via {ref(p.via)} -> {len(p.gains)} actions" for p in cell.escalation]
-        out += [f"  {ref(e)}: {', '.join(e.actions)}" for e in cell.incomplete + cell.unrelated]
+    def cells(found: dict, prefix: str = "") -> list[str]:
+        out = []
+        for name, cell in found.items():
+            out.append(f"{prefix}{name}: {cell.verdict} {', '.join(cell.actions)}".rstrip())
+            out += [f"  {ref(e)}: {', '.join(e.actions)}" for e in cell.grants + cell.denies]
+            out += [f"  escalation {p.action} via {ref(p.via)} -> {len(p.gains)} actions" for p in cell.escalation]
+            out += [f"  {ref(e)}: {', '.join(e.actions)}" for e in cell.incomplete + cell.unrelated]
+        return out
+
+    out = cells(x.cells)
+    for part in x.scenarios:  # cells that differ between deployable variants
+        out += cells(part.cells, f"[{part.when}] ")
     return out
 
 
