@@ -195,8 +195,11 @@ def render_dot(report: AccessReport, color: bool = False) -> str:
         for row in key.rows:
             row_id = row.subject.id if not row.when else f"{row.subject.id} ({row.when})"
             subject = graph.node(f"{prefix}{row_id}", f"label={_dot(row_title(row))}, shape=ellipse")
+            # a row of some scenarios only has statement nodes of its own: a statement
+            # index may be another statement in another variant
+            statements = f"{prefix}{row.when}/" if row.when else prefix
             for cap in CAPABILITIES:
-                _cell_edges(graph, key, row.cells[cap], subject, key_node, prefix)
+                _cell_edges(graph, key, row.cells[cap], subject, key_node, statements)
     out = ["digraph kmspolicy_access {", "  rankdir=LR;", '  node [fontname="Helvetica"];',
            '  edge [fontname="Helvetica", fontsize=10];']
     for node_id, attrs in graph.nodes.items():

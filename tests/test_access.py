@@ -308,3 +308,12 @@ def test_use_denominator_is_the_key_types(tmp_path, monkeypatch, properties, use
     account = next(row for row in key.rows if row.subject.id == "account:self")
     assert f"allowed {use}/{use} " in render_text(report)
     assert len(account.cells["use"].actions) == use
+
+
+def test_dot_rows_of_some_scenarios_have_their_own_statement_nodes(reports):
+    """Statement 0 is the Admin statement when IsProd is true, AWS's default policy when
+    it is false: each row points at its own."""
+    dot = render_dot(reports(PROPERTIES_IF))
+    assert '"DataKey/only when IsProd is true/key:0" [label="Admin\\nkey policy, line ' in dot
+    assert '"DataKey/only when IsProd is false/key:0" [label="Default key policy (no KeyPolicy property)' in dot
+    assert '"DataKey/role:self:key-admin (only when IsProd is true)" -> "DataKey/only when IsProd is true/key:0"' in dot
