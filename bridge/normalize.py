@@ -40,15 +40,24 @@ def normalize(document: dict, file: str, parameters: dict[str, str] | None = Non
     drops the resources whose Condition is false and the AWS::NoValue properties; None
     unions the Fn::If alternatives. Fn::ForEach loops the template determines are
     expanded. Pointers are the file's own either way."""
+    return normalize_variant(document, file, parameters, config, scenario)[0]
+
+
+def normalize_variant(document: dict, file: str, parameters: dict[str, str] | None = None,
+                      config: dict | None = None, scenario: Scenario | None = None,
+                      keep_conditions: bool = False) -> tuple[Normalized, _Normalizer]:
+    """`normalize`, and the normalizer that read the variant (its resolver and identity
+    links resolve principals the template does not name: `kmspolicy explain`)."""
     view, remap = foreach.expand(document, parameters)
     if scenario is not None:
         parameters = {**dict(scenario.parameters), **(parameters or {})}
         view, chosen = variant.choose(view, scenario.truth())
         remap = variant.Remap(chosen.prefixes, then=remap)
-    result = with_access(_Normalizer(view, file, parameters, config).run(), config)
+    normalizer = _Normalizer(view, file, parameters, config)
+    result = with_access(normalizer.run(), config, keep_conditions)
     if not remap:
-        return result
-    return Normalized(remap.data(result.input), [(remap.pointer(p), m) for p, m in result.problems])
+        return result, normalizer
+    return Normalized(remap.data(result.input), [(remap.pointer(p), m) for p, m in result.problems]), normalizer
 
 
 def with_access(normalized: Normalized, config: dict | None = None, keep_conditions: bool = False) -> Normalized:

@@ -328,3 +328,25 @@ def _conjunction(term) -> str:
 def _varying(scenarios: list[Scenario]) -> list[str]:
     names = [n for n, _ in scenarios[0].conditions] if scenarios else []
     return [n for n in names if len({s.truth()[n] for s in scenarios}) > 1]
+
+
+# --- picking scenarios by their Conditions -----------------------------------------
+
+
+def select(found: Plan, wanted: dict[str, bool]) -> list[Scenario]:
+    """The scenarios of a plan in which every Condition of `wanted` has the wanted truth
+    (`--scenario IsProd=true`); ValueError naming what exists when none matches."""
+    if not found.scenarios:
+        reason = found.note or "the template has no Conditions"
+        raise ValueError(f"--scenario: no deployable variants to choose from ({reason})")
+    names = [n for n, _ in found.scenarios[0].conditions]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        raise ValueError(f"--scenario: no Condition {', '.join(unknown)} in the template "
+                         f"(Conditions: {', '.join(names)})")
+    chosen = [s for s in found.scenarios if all(s.truth()[n] is v for n, v in wanted.items())]
+    if not chosen:
+        every = "; ".join(_conjunction(s.conditions) for s in found.scenarios)
+        raise ValueError(f"--scenario: no deployable variant has {_conjunction(sorted(wanted.items()))} "
+                         f"(the variants: {every})")
+    return chosen

@@ -8,8 +8,8 @@ import sys
 
 import click
 
+from kmspolicy.bridge.access.locator import LocatorError
 from kmspolicy.bridge.access.report import AccessAnalyzer, AccessError
-from kmspolicy.bridge.engines import EngineError
 
 from .access_render import RENDERERS
 from .params import parse_parameters
@@ -26,8 +26,24 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def analyzer(parameters: tuple[str, ...], parameters_file: tuple[str, ...]) -> AccessAnalyzer:
-    return AccessAnalyzer(parse_parameters(parameters, parameters_file))
+def analyzer(parameters: tuple[str, ...], parameters_file: tuple[str, ...],
+             scenario: tuple[str, ...] = ()) -> AccessAnalyzer:
+    try:
+        wanted = parse_scenario(scenario)
+    except ValueError as exc:
+        fail(str(exc))
+    return AccessAnalyzer(parse_parameters(parameters, parameters_file), scenario=wanted)
+
+
+def parse_scenario(items: tuple[str, ...]) -> dict[str, bool]:
+    """`--scenario IsProd=true` (repeatable): the truth of template Conditions."""
+    out: dict[str, bool] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name or value.lower() not in ("true", "false"):
+            raise ValueError(f"--scenario {item!r}: expected CONDITION=true or CONDITION=false")
+        out[name] = value.lower() == "true"
+    return out
 
 
 parameter_options = [
@@ -35,6 +51,9 @@ parameter_options = [
                  help="A template parameter value (repeatable)."),
     click.option("--parameters-file", multiple=True, type=click.Path(dir_okay=False),
                  help="Parameter values: JSON/YAML mapping or CloudFormation's ParameterKey list."),
+    click.option("--scenario", multiple=True, metavar="CONDITION=true|false",
+                 help="Only the deployable variants where this template Condition has this value "
+                      "(repeatable; default: every variant)."),
 ]
 
 
@@ -51,18 +70,19 @@ def with_parameters(command):
               show_default=True, help="Output format (dot: a Graphviz graph).")
 @with_parameters
 @click.option("--no-color", is_flag=True, help="No ANSI colour (NO_COLOR is honoured too).")
-def access_command(template, key, output_format, parameters, parameters_file, no_color) -> None:
+def access_command(template, key, output_format, parameters, parameters_file, scenario, no_color) -> None:
     """Who can use each KMS key in TEMPLATE, and the lines that decide it.
 
     Rows are principals (every identity the template defines, every principal the key
     policy names, "any IAM principal of this account"), columns the capabilities use,
     manage, permissions and read; each cell is allowed, conditional, reachable (through
-    CreateGrant or PutKeyPolicy) or denied. Exit 2 when the template could not be read
-    completely (the errors are listed).
+    CreateGrant or PutKeyPolicy), unknown or denied. A template with Conditions is analysed
+    per deployable variant: rows that differ between them are shown per scenario. Exit 2
+    when the template could not be read completely (the errors are listed).
     """
     try:
-        report = analyzer(parameters, parameters_file).report(template, key=key)
-    except (AccessError, EngineError) as exc:
+        report = analyzer(parameters, parameters_file, scenario).report(template, key=key)
+    except (AccessError, LocatorError) as exc:
         fail(str(exc))
     guard = safe.json_line if output_format == "json" else safe.text_line  # no CI log commands
     click.echo(safe.guarded(RENDERERS[output_format](report, use_color(no_color)), guard), nl=False)

@@ -3,23 +3,25 @@ PR comments, programs and Graphviz.
 
 Every renderer takes an `AccessReport` and returns the complete output (ending with a
 newline); none decides anything. A cell reads `verdict n/m lines`: the verdict of the
-capability, how many of its m actions have that verdict, and the template lines that
-decide it (the principal naming the subject or its account, the identity-policy item
-completing a delegation, the denies, the escalation actions).
+capability, how many of the m actions of the capability this key supports (its key spec
+and usage) have that verdict, and the template lines that decide it (the principal naming
+the subject or its account, the identity-policy item completing a delegation, the
+denies, the escalation actions). A row or key that holds in some deployable variants
+only is titled with them ("…, only when IsProd is true").
 """
 
 from __future__ import annotations
 
 import json
 
-from kmspolicy.bridge.access.report import (
+from kmspolicy.bridge.access.located import (
     CAPABILITIES,
     AccessReport,
     Cell,
     Evidence,
     KeyAccess,
     Subject,
-    class_actions,
+    SubjectRow,
 )
 
 from .reporters.text import _clean, _Paint
@@ -41,6 +43,16 @@ def subject_title(subject: Subject) -> str:
     return subject.label
 
 
+def row_title(row: SubjectRow) -> str:
+    """The subject, and the scenarios the row holds in when not all."""
+    title = subject_title(row.subject)
+    return f"{title}, {row.when}" if row.when else title
+
+
+def key_title(key: KeyAccess) -> str:
+    return f"{key.id}, {key.when}" if key.when else key.id
+
+
 def cell_text(cell: Cell, total: int) -> str:
     text = cell.verdict
     if cell.actions:
@@ -51,19 +63,19 @@ def cell_text(cell: Cell, total: int) -> str:
     return text
 
 
-def _totals() -> dict[str, int]:
-    return {cap: len(class_actions(cap)) for cap in CAPABILITIES}
+def _totals(key: KeyAccess) -> dict[str, int]:
+    return {cap: len(key.capabilities[cap]) for cap in CAPABILITIES}
 
 
 # --- text ---------------------------------------------------------------------------
 
 def render_text(report: AccessReport, color: bool = False) -> str:
     paint = _Paint(color)
-    totals = _totals()
     out: list[str] = []
     for key in report.keys:
-        out.append(paint(f"{_clean(key.id)}  {_clean(report.file)}:{key.location.line}", "1"))
-        rows = [[_clean(subject_title(row.subject))] +
+        totals = _totals(key)
+        out.append(paint(f"{_clean(key_title(key))}  {_clean(report.file)}:{key.location.line}", "1"))
+        rows = [[_clean(row_title(row))] +
                 [cell_text(row.cells[cap], totals[cap]) for cap in CAPABILITIES] for row in key.rows]
         header = ["principal", *CAPABILITIES]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -77,8 +89,10 @@ def render_text(report: AccessReport, color: bool = False) -> str:
                              + " " * (widths[i] - len(text)))
             out.append(("  " + "  ".join(parts)).rstrip())
         out.append("")
-    out.append("cells: verdict, actions with that verdict / actions of the capability, deciding lines; "
-               "`kmspolicy explain FILE --key K --principal P` shows why")
+    out.append("cells: verdict, actions with that verdict / actions of the capability the key supports, "
+               "deciding lines; `kmspolicy explain FILE --key K --principal P` shows why")
+    for note in report.notes:
+        out.append(f"note: {_clean(note)}")
     for error in report.errors:
         out.append(f"{paint('error', '1;31')}: {_clean(str(error))}")
     return "\n".join(out) + "\n"
@@ -101,19 +115,22 @@ def _md_cell(cell: Cell, total: int) -> str:
 
 
 def render_markdown(report: AccessReport, color: bool = False) -> str:
-    totals = _totals()
     out = [f"## Who can use the KMS keys in `{_md(report.file)}`", ""]
     for key in report.keys:
-        out.append(f"### {_md(key.id)} (line {key.location.line})")
+        totals = _totals(key)
+        out.append(f"### {_md(key_title(key))} (line {key.location.line})")
         out.append("")
         out.append("| principal | " + " | ".join(CAPABILITIES) + " |")
         out.append("|---" * (len(CAPABILITIES) + 1) + "|")
         for row in key.rows:
             cells = " | ".join(_md_cell(row.cells[cap], totals[cap]) for cap in CAPABILITIES)
-            out.append(f"| {_md(subject_title(row.subject))} | {cells} |")
+            out.append(f"| {_md(row_title(row))} | {cells} |")
         out.append("")
-    out.append("Each cell: verdict, actions with that verdict / actions of the capability, and the "
-               "template lines that decide it. `kmspolicy explain` shows why.")
+    out.append("Each cell: verdict, actions with that verdict / actions of the capability the key "
+               "supports, and the template lines that decide it. `kmspolicy explain` shows why.")
+    for note in report.notes:
+        out.append("")
+        out.append(f"**note**: {_md(note)}")
     for error in report.errors:
         out.append("")
         out.append(f"**error**: {_md(str(error))}")
@@ -172,14 +189,17 @@ def _statement_node(graph: _Graph, key: KeyAccess, evidence: Evidence, prefix: s
 def render_dot(report: AccessReport, color: bool = False) -> str:
     graph = _Graph()
     for key in report.keys:
-        prefix = f"{key.id}/"
-        key_label = f"{key.id}\nKMS key, line {key.location.line}"
+        prefix = f"{key.id}/" if not key.when else f"{key.id} ({key.when})/"
+        key_label = f"{key_title(key)}\nKMS key, line {key.location.line}"
         key_node = graph.node(f"{prefix}key", f"label={_dot(key_label)}, shape=doubleoctagon")
         for row in key.rows:
-            subject = graph.node(f"{prefix}{row.subject.id}",
-                                 f"label={_dot(subject_title(row.subject))}, shape=ellipse")
+            row_id = row.subject.id if not row.when else f"{row.subject.id} ({row.when})"
+            subject = graph.node(f"{prefix}{row_id}", f"label={_dot(row_title(row))}, shape=ellipse")
+            # a row of some scenarios only has statement nodes of its own: a statement
+            # index may be another statement in another variant
+            statements = f"{prefix}{row.when}/" if row.when else prefix
             for cap in CAPABILITIES:
-                _cell_edges(graph, key, row.cells[cap], subject, key_node, prefix)
+                _cell_edges(graph, key, row.cells[cap], subject, key_node, statements)
     out = ["digraph kmspolicy_access {", "  rankdir=LR;", '  node [fontname="Helvetica"];',
            '  edge [fontname="Helvetica", fontsize=10];']
     for node_id, attrs in graph.nodes.items():

@@ -6,7 +6,8 @@ allow P or P's account (with a code frame), the identity-policy statements that 
 a delegation (a SAM policy template is shown at its `Policies` item, with its expansion
 and the role it is given to), the denies and conditions that narrow it, the escalation
 steps for `reachable`, the key-policy statements that play no part for P, and the
-verdict. All of it is read from the engine (`data.kmspolicy.lib.matrix.explain`).
+verdict. All of it is read from the access model (kmspolicy.bridge.access.evidence); cells
+that differ between deployable variants follow, per scenario.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import json
 import click
 import yaml
 
-from kmspolicy.bridge.access.report import AccessError, Cell, Evidence, Explanation
-from kmspolicy.bridge.engines import EngineError
+from kmspolicy.bridge.access.located import Cell, Evidence, Explanation
+from kmspolicy.bridge.access.locator import LocatorError
+from kmspolicy.bridge.access.report import AccessError
 
 from .access_cmd import analyzer, fail, use_color, with_parameters
 from .access_render import VERDICT_COLORS, subject_title
@@ -67,14 +69,24 @@ class _Writer:
         x = self.x
         target = x.action or "each capability"
         self.line(self.paint(f"{subject_title(x.subject)} → {x.key} ({x.file}:{x.key_location.line}): {target}", "1"))
-        for name, cell in x.cells.items():
+        self.cells(x.cells)
+        for part in x.scenarios:
             self.line()
-            if x.action is None:
-                self.line(self.paint(f"== {name} ==", "1"))
-            self.cell(name, cell)
+            self.line(self.paint(f"-- {part.when} --", "1"))
+            self.cells(part.cells, first_gap=x.action is None)
+        for note in x.notes:
+            self.line(f"note: {note}")
         for error in x.errors:
             self.line(f"{self.paint('error', '1;31')}: {error}")
         return "\n".join(self.out) + "\n"
+
+    def cells(self, cells: dict[str, Cell], first_gap: bool = True) -> None:
+        for n, (name, cell) in enumerate(cells.items()):
+            if n or first_gap:
+                self.line()
+            if self.x.action is None:
+                self.line(self.paint(f"== {name} ==", "1"))
+            self.cell(name, cell)
 
     def cell(self, name: str, cell: Cell) -> None:
         self.steps(name, cell)
@@ -230,11 +242,12 @@ def render_explanation(explanation: Explanation, color: bool = False) -> str:
 @with_parameters
 @click.option("--no-color", is_flag=True, help="No ANSI colour (NO_COLOR is honoured too).")
 def explain_command(template, key, principal, action, output_format, parameters, parameters_file,
-                    no_color) -> None:
-    """Why PRINCIPAL can (or cannot) use KEY: the statements, in order, and the verdict."""
+                    scenario, no_color) -> None:
+    """Why PRINCIPAL can (or cannot) use KEY: the statements, in order, and the verdict
+    (per scenario where the template's deployable variants differ)."""
     try:
-        explanation = analyzer(parameters, parameters_file).explain(template, key, principal, action)
-    except (AccessError, EngineError) as exc:
+        explanation = analyzer(parameters, parameters_file, scenario).explain(template, key, principal, action)
+    except (AccessError, LocatorError) as exc:
         fail(str(exc))
     if output_format == "json":
         click.echo(safe.guarded(json.dumps(explanation.to_json(), indent=2, ensure_ascii=False),

@@ -161,12 +161,18 @@ def chain(x) -> list[str]:
         line = e.anchor.line if e.anchor else "-"
         return f"{e.role} {where}#{e.statement} {name!r} L{line}"
 
-    out = []
-    for name, cell in x.cells.items():
-        out.append(f"{name}: {cell.verdict} {', '.join(cell.actions)}".rstrip())
-        out += [f"  {ref(e)}: {', '.join(e.actions)}" for e in cell.grants + cell.denies]
-        out += [f"  escalation {p.action} via {ref(p.via)} -> {len(p.gains)} actions" for p in cell.escalation]
-        out += [f"  {ref(e)}: {', '.join(e.actions)}" for e in cell.incomplete + cell.unrelated]
+    def cells(found: dict, prefix: str = "") -> list[str]:
+        out = []
+        for name, cell in found.items():
+            out.append(f"{prefix}{name}: {cell.verdict} {', '.join(cell.actions)}".rstrip())
+            out += [f"  {ref(e)}: {', '.join(e.actions)}" for e in cell.grants + cell.denies]
+            out += [f"  escalation {p.action} via {ref(p.via)} -> {len(p.gains)} actions" for p in cell.escalation]
+            out += [f"  {ref(e)}: {', '.join(e.actions)}" for e in cell.incomplete + cell.unrelated]
+        return out
+
+    out = cells(x.cells)
+    for part in x.scenarios:  # cells that differ between deployable variants
+        out += cells(part.cells, f"[{part.when}] ")
     return out
 
 
@@ -179,6 +185,37 @@ def test_explain_chains_match_golden(template):
         for cap, cell in x.cells.items():
             if cell.verdict == "allowed":
                 assert any(g.policy == "key" for g in cell.grants), (template, x.key, x.subject.id, cap)
-        assert render_explanation(x).count("Verdict: ") == 4
+        assert render_explanation(x).count("Verdict: ") == len(x.cells) + sum(len(p.cells) for p in x.scenarios)
+        assert all(set(x.cells).isdisjoint(p.cells) for p in x.scenarios)
     check_golden(GOLDEN / f"{golden_name(template)}.explain.json",
                  json.dumps(chains, indent=2, ensure_ascii=False) + "\n")
+
+
+# --- per deployable scenario ------------------------------------------------------------
+
+LOCKOUT = "examples/variants/lockout-default-branch/template.yaml"
+ADMIN = "arn:aws:iam::${AWS::AccountId}:role/key-admin"
+
+
+def test_cells_that_differ_are_explained_per_scenario():
+    x = AccessAnalyzer().explain(LOCKOUT, "DataKey", ADMIN, "kms:PutKeyPolicy")
+    assert x.cells == {}
+    verdicts = [(part.when, part.cells["kms:PutKeyPolicy"].verdict) for part in x.scenarios]
+    assert verdicts == [("only when IsProd is true", "allowed"), ("only when IsProd is false", "denied")]
+    schema.validate(x.to_json(), "access-v1")
+    text = render_explanation(x)
+    assert text.index("-- only when IsProd is true --") < text.index("Verdict: allowed") < \
+        text.index("-- only when IsProd is false --") < text.index("Verdict: denied")
+
+
+def test_cells_every_scenario_agrees_on_are_explained_once():
+    x = AccessAnalyzer().explain(LOCKOUT, "DataKey", "arn:aws:iam::${AWS::AccountId}:role/app", "Decrypt")
+    assert x.scenarios == [] and x.cells["kms:Decrypt"].verdict == "allowed"
+
+
+def test_scenario_option_explains_one_variant():
+    result = run("explain", LOCKOUT, "--key", "DataKey", "--principal", ADMIN, "--action", "PutKeyPolicy",
+                 "--scenario", "IsProd=false", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert "scenarios" not in doc and doc["cells"]["kms:PutKeyPolicy"]["verdict"] == "denied"

@@ -22,7 +22,8 @@ SEED = EXAMPLES / "seed" / "template.yaml"  # a SAM template (Transform: AWS::Se
 COMMAND_MODULES = {f"kmspolicy.cli.{target.partition(':')[0]}" for target in COMMANDS.values()}
 NEVER_FOR_EVAL = COMMAND_MODULES | {
     "kmspolicy.cli.access_render", "kmspolicy.cli.baseline", "kmspolicy.cli.parallel",
-    "kmspolicy.bridge.access.report", "kmspolicy.bridge.bundle", "kmspolicy.bridge.regotest",
+    "kmspolicy.bridge.access.report", "kmspolicy.bridge.access.evidence",
+    "kmspolicy.bridge.access.scenario_merge", "kmspolicy.bridge.bundle", "kmspolicy.bridge.regotest",
     "jsonschema", "samtranslator", "tarfile", "xml.etree.ElementTree", "multiprocessing",
 }
 RUN_AND_LIST_MODULES = """

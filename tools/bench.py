@@ -1,6 +1,7 @@
 """`make bench`: kmspolicy against checkov and cfn-lint on one folder, and kmspolicy's scaling.
 
     python tools/bench.py [CORPUS] [--runs 3] [--scale 10000] [--jobs 2] [--rules]
+    python tools/bench.py [CORPUS] --engine-row [--checkout DIR]
 
 CORPUS defaults to ../shared/corpus when it exists, else examples/. checkov and cfn-lint
 are installed by this script into a separate virtual environment (`--bench-venv`, default
@@ -17,6 +18,11 @@ Printed as Markdown: the side-by-side table with ratios, the 1-template cold sta
 the corpus copied into nested folders, `--jobs`), the per-template cost of the engines
 (embedded; opa-server over a loopback server), optionally each rule's cost, and the
 issue's targets, met or missed.
+
+`--engine-row` prints only the engine cost per template and the access model's cost;
+with `--checkout DIR` the kmspolicy measured is the one in DIR (another checkout or
+`git worktree` of this repository, e.g. an older commit), so two checkouts are compared
+with the same measuring code.
 """
 
 from __future__ import annotations
@@ -253,6 +259,7 @@ class EngineCost:
     label: str
     build_ms: float
     per_template_ms: list[float]
+    per_template_cpu_ms: list[float]  # this process's CPU: steadier than wall on a busy machine
 
 
 def corpus_templates(corpus: Path) -> Iterator[tuple[Path, dict]]:
@@ -275,23 +282,25 @@ def rule_inputs(corpus: Path) -> list[dict]:
     return [input_doc for input_doc in inputs if input_doc["keys"]]
 
 
-def access_model_cost(corpus: Path) -> list[float]:
-    """Milliseconds of the access model (bridge/access) per corpus template with a key,
-    on a template normalized without it; each first run, so caches start cold per template."""
+def access_model_cost(corpus: Path) -> tuple[list[float], list[float]]:
+    """Milliseconds (wall, CPU) of the access model (bridge/access) per corpus template
+    with a key, on a template normalized without it; each first run, so caches start cold
+    per template."""
     import copy
 
     from kmspolicy.bridge import access
     from kmspolicy.bridge.normalize import _Normalizer
 
-    times = []
+    times, cpu = [], []
     for path, document in corpus_templates(corpus):
         normalized = _Normalizer(document, path.name, {}, {}).run()
         if normalized.input["keys"]:
             doc = copy.deepcopy(normalized.input)
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             access.compute(doc, {})
+            cpu.append((time.process_time() - started_cpu) * 1000)
             times.append((time.perf_counter() - started) * 1000)
-    return times
+    return times, cpu
 
 
 def engine_cost(label: str, build: Callable[[], object], inputs: list[dict]) -> EngineCost:
@@ -299,15 +308,16 @@ def engine_cost(label: str, build: Callable[[], object], inputs: list[dict]) -> 
     engine = build()
     build_ms = (time.perf_counter() - started) * 1000
     engine.findings(inputs[0])  # warm: first-use costs are not per template
-    times = []
+    times, cpu = [], []
     for input_doc in inputs:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         engine.findings(input_doc)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         times.append((time.perf_counter() - started) * 1000)
-    return EngineCost(label, build_ms, times)
+    return EngineCost(label, build_ms, times, cpu)
 
 
-def engine_costs(corpus: Path) -> tuple[list[EngineCost], list[str]]:
+def engine_costs(corpus: Path, embedded_only: bool = False) -> tuple[list[EngineCost], list[str]]:
     from kmspolicy.bridge.pipeline import PolicySet, make_engine
 
     policies = PolicySet.builtin()
@@ -325,6 +335,8 @@ def engine_costs(corpus: Path) -> tuple[list[EngineCost], list[str]]:
             else:
                 os.environ["KMSPOLICY_CACHE_DIR"] = previous
     notes = []
+    if embedded_only:
+        return costs, notes
     try:
         import opa_bindings
     except ImportError:
@@ -450,6 +462,57 @@ class Target:
     measured: str
 
 
+def use_checkout(folder: Path) -> None:
+    """Import kmspolicy from another checkout (pyproject's package-dir mapping), before
+    anything imports the installed one."""
+    import importlib.util
+
+    if any(name == "kmspolicy" or name.startswith("kmspolicy.") for name in sys.modules):
+        raise SystemExit("bench: --checkout must come before kmspolicy is imported")
+    for name, sub in (("kmspolicy", "kmspolicy"), ("kmspolicy.bridge", "bridge"),
+                      ("kmspolicy.cli", "cli"), ("kmspolicy.policies", "policies")):
+        init = folder / sub / "__init__.py"
+        if not init.exists():
+            raise SystemExit(f"bench: {folder}: no {sub}/__init__.py, not a kmspolicy checkout")
+        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder / sub)])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        if "." in name:
+            setattr(sys.modules["kmspolicy"], name.split(".")[1], module)
+
+
+def print_engine_costs(corpus: Path, targets: list[Target], embedded_only: bool = False) -> None:
+    costs, cost_notes = engine_costs(corpus, embedded_only)
+    print("\n### Engine cost per template (policies compiled once, corpus inputs)\n")
+    print("| engine | compile or load ms | median ms/template | p90 ms | mean ms | median CPU ms "
+          "(this process) | templates |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for cost in costs:
+        ms = sorted(cost.per_template_ms)
+        print(f"| {cost.label} | {cost.build_ms:.0f} | {statistics.median(ms):.1f} | "
+              f"{ms[int(len(ms) * 0.9)]:.1f} | {statistics.fmean(ms):.1f} | "
+              f"{statistics.median(cost.per_template_cpu_ms):.1f} | {len(ms)} |")
+    for line in cost_notes:
+        print(f"\n{line}")
+    import kmspolicy.bridge
+
+    if not (Path(kmspolicy.bridge.__path__[0]) / "access" / "model.py").exists():
+        print("\nno access model (bridge/access) in this checkout: lib/access.rego computes access")
+        return
+    wall, cpu = access_model_cost(corpus)
+    model = sorted(wall)
+    if model:
+        median = statistics.median(model)
+        print("\n### Access model (bridge/access, Python) per template with a key\n")
+        print("| median ms | p90 ms | mean ms | max ms | median CPU ms | templates |\n"
+              "|---:|---:|---:|---:|---:|---:|")
+        print(f"| {median:.2f} | {model[int(len(model) * 0.9)]:.2f} | {statistics.fmean(model):.2f} | "
+              f"{model[-1]:.1f} | {statistics.median(cpu):.2f} | {len(model)} |")
+        targets.append(Target("access model: <= 1 ms per template (median, corpus)", median <= 1.0,
+                              f"{median:.2f} ms"))
+
+
 def main(argv: list[str] | None = None) -> int:
     default_corpus = ROOT.parent / "shared" / "corpus"
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -462,10 +525,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench-venv", type=Path, default=ROOT / ".bench-venv")
     parser.add_argument("--no-tools", action="store_true", help="kmspolicy only")
     parser.add_argument("--rules", action="store_true", help="also each rule's cost")
+    parser.add_argument("--engine-row", action="store_true",
+                        help="only the engine and access-model cost per template")
+    parser.add_argument("--checkout", type=Path,
+                        help="with --engine-row: measure the kmspolicy of this checkout")
     args = parser.parse_args(argv)
     corpus = args.corpus.resolve()
     if not corpus.is_dir():
         parser.error(f"{corpus}: not a folder")
+    if args.checkout and not args.engine_row:
+        parser.error("--checkout goes with --engine-row")
+    if args.engine_row:
+        if args.checkout:
+            use_checkout(args.checkout.resolve())
+        shown = _shown(args.checkout.resolve()) if args.checkout else "this checkout"
+        print(f"# kmspolicy engine cost: {shown}\n\ncorpus: `{_shown(corpus)}` "
+              f"({len(template_files(corpus))} templates), Python {sys.version.split()[0]}, "
+              f"load {os.getloadavg()[0]:.2f}")
+        print_engine_costs(corpus, [], embedded_only=True)
+        return 0
     one = ROOT / "examples" / "seed" / "template.yaml"
     bench_bin = None if args.no_tools else ensure_bench_venv(args.bench_venv)
     targets: list[Target] = []
@@ -526,26 +604,7 @@ def main(argv: list[str] | None = None) -> int:
                               "process tree each <= 1.5x", max(largest, tree) <= 1.5,
                               f"{largest:.2f}x, {tree:.2f}x"))
 
-    costs, cost_notes = engine_costs(corpus)
-    print("\n### Engine cost per template (policies compiled once, corpus inputs)\n")
-    print("| engine | compile or load ms | median ms/template | p90 ms | mean ms | templates |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for cost in costs:
-        ms = sorted(cost.per_template_ms)
-        print(f"| {cost.label} | {cost.build_ms:.0f} | {statistics.median(ms):.1f} | "
-              f"{ms[int(len(ms) * 0.9)]:.1f} | {statistics.fmean(ms):.1f} | {len(ms)} |")
-    for line in cost_notes:
-        print(f"\n{line}")
-
-    model = sorted(access_model_cost(corpus))
-    if model:
-        median = statistics.median(model)
-        print("\n### Access model (bridge/access, Python) per template with a key\n")
-        print("| median ms | p90 ms | mean ms | max ms | templates |\n|---:|---:|---:|---:|---:|")
-        print(f"| {median:.2f} | {model[int(len(model) * 0.9)]:.2f} | {statistics.fmean(model):.2f} | "
-              f"{model[-1]:.1f} | {len(model)} |")
-        targets.append(Target("access model: <= 1 ms per template (median, corpus)", median <= 1.0,
-                              f"{median:.2f} ms"))
+    print_engine_costs(corpus, targets)
 
     if args.rules:
         print("\n### Cost of each rule package alone (embedded, median ms/template)\n")

@@ -7,8 +7,8 @@
 #   actions it is allowed, allowed under conditions, unknown (policy content the template
 #   does not show), explicitly denied, and can reach through escalation. `masks` holds the
 #   action sets as bit masks (lib/actionmask.rego) and is what the built-in rules read;
-#   `access` is the same with sets of action names, for rule packs, `kmspolicy access`
-#   and `explain`.
+#   `access` is the same with sets of action names, for rule packs. (`kmspolicy access`
+#   and `explain` read the bridge's model directly: kmspolicy.bridge.access.evidence.)
 package kmspolicy.lib.access
 
 import data.kmspolicy.lib.actionmask
@@ -47,14 +47,6 @@ conditional_for(acc, i) := true if {
 # Every way the subject can call PutKeyPolicy or CreateGrant, with the statements that
 # allow it.
 escalation_paths(key, s) := masks[key.id][s.id].escalations
-
-# The grant operations a statement's kms:GrantOperations condition lets a grant carry,
-# as a mask and as names (`kmspolicy explain` shows what a grant may carry).
-_grant_ops_mask(st) := bits.and(actionmask.of_names(st.condition.grant_operations), catalog.grant_operations_mask) if {
-	st.condition.grant_operations != null
-} else := catalog.grant_operations_mask
-
-_grant_ops(st) := actionmask.names(_grant_ops_mask(st))
 
 # --- capabilities (KMS-SEMANTICS.md §6) --------------------------------------------
 
