@@ -315,7 +315,7 @@ class _Normalizer:
         for iid, identity in self.identities.items():
             for statement in identity["statements"]:
                 resources = statement["resources"] or {}
-                if statement["effect"] == "Allow" and not resources.get("any_key"):
+                if statement["effect"] == "Allow" and not resources.get("any_key") and _may_use(statement):
                     for kid in resources.get("keys", []):
                         _add_unique(keys[kid]["referenced_by"], iid)
         for rid, resource in self.resources.items():
@@ -499,3 +499,10 @@ def _referenced_ids(value: Any, ids: set[str]) -> set[str]:
         elif isinstance(node, list):
             stack.extend(node)
     return found
+
+
+def _may_use(statement: dict) -> bool:
+    """An identity means to use a key it names only where it asks for a use action (or an
+    action the template does not spell out); naming it for management (CDK's grantAdmin)
+    does not make the identity a user."""
+    return bool(statement["classes"].get("use")) or any(p.get("unresolved") for p in statement["patterns"])

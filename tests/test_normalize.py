@@ -173,3 +173,17 @@ def test_missing_key_policy_is_the_default_delegation():
 def test_malformed_statements_are_problems(statement, message):
     _, problems, _ = key_statement(statement)
     assert problems and message in problems[0][1]
+
+
+@pytest.mark.parametrize("actions, user", [
+    ("kms:Decrypt", True), ("kms:*", True), ("[kms:Describe*, kms:Put*, kms:ScheduleKeyDeletion]", False),
+    ("!Ref Actions", True)])
+def test_an_identity_naming_the_key_means_to_use_it_only_with_a_use_action(actions, user):
+    text = (
+        "Parameters:\n  Actions: {Type: String}\n"
+        "Resources:\n  Key:\n    Type: AWS::KMS::Key\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {}\n"
+        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n            Statement:\n"
+        f"              - {{Effect: Allow, Action: {actions}, Resource: !GetAtt Key.Arn}}\n")
+    out = norm(text)
+    assert (out.input["keys"]["Key"]["referenced_by"] == ["Role"]) is user
