@@ -12,8 +12,10 @@ from kmspolicy.bridge.access.locator import LocatorError
 from kmspolicy.bridge.access.report import AccessAnalyzer, AccessError
 
 from .access_render import RENDERERS
+from .config import ConfigError, load_config
 from .params import parse_parameters
 from .reporters import safe
+from .selection import find_config
 
 
 def use_color(no_color: bool) -> bool:
@@ -27,12 +29,15 @@ def fail(message: str) -> None:
 
 
 def analyzer(parameters: tuple[str, ...], parameters_file: tuple[str, ...],
-             scenario: tuple[str, ...] = ()) -> AccessAnalyzer:
+             scenario: tuple[str, ...] = (), config_path: str | None = None) -> AccessAnalyzer:
+    """The organization config (`--config`, else kmspolicy.yaml found as eval finds it)
+    decides the verdicts too: which accounts are the stack's own, the organization."""
     try:
         wanted = parse_scenario(scenario)
-    except ValueError as exc:
+        config = load_config(config_path or find_config(None))
+    except (ValueError, ConfigError) as exc:
         fail(str(exc))
-    return AccessAnalyzer(parse_parameters(parameters, parameters_file), scenario=wanted)
+    return AccessAnalyzer(parse_parameters(parameters, parameters_file), config=config, scenario=wanted)
 
 
 def parse_scenario(items: tuple[str, ...]) -> dict[str, bool]:
@@ -54,6 +59,8 @@ parameter_options = [
     click.option("--scenario", multiple=True, metavar="CONDITION=true|false",
                  help="Only the deployable variants where this template Condition has this value "
                       "(repeatable; default: every variant)."),
+    click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+                 help="The organization config (default: .kmspolicy.yaml here, as eval finds it)."),
 ]
 
 
@@ -70,7 +77,8 @@ def with_parameters(command):
               show_default=True, help="Output format (dot: a Graphviz graph).")
 @with_parameters
 @click.option("--no-color", is_flag=True, help="No ANSI colour (NO_COLOR is honoured too).")
-def access_command(template, key, output_format, parameters, parameters_file, scenario, no_color) -> None:
+def access_command(template, key, output_format, parameters, parameters_file, scenario, config_path,
+                   no_color) -> None:
     """Who can use each KMS key in TEMPLATE, and the lines that decide it.
 
     Rows are principals (every identity the template defines, every principal the key
@@ -81,7 +89,7 @@ def access_command(template, key, output_format, parameters, parameters_file, sc
     when the template could not be read completely (the errors are listed).
     """
     try:
-        report = analyzer(parameters, parameters_file, scenario).report(template, key=key)
+        report = analyzer(parameters, parameters_file, scenario, config_path).report(template, key=key)
     except (AccessError, LocatorError) as exc:
         fail(str(exc))
     guard = safe.json_line if output_format == "json" else safe.text_line  # no CI log commands

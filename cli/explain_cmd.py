@@ -242,11 +242,11 @@ def render_explanation(explanation: Explanation, color: bool = False) -> str:
 @with_parameters
 @click.option("--no-color", is_flag=True, help="No ANSI colour (NO_COLOR is honoured too).")
 def explain_command(template, key, principal, action, output_format, parameters, parameters_file,
-                    scenario, no_color) -> None:
+                    scenario, config_path, no_color) -> None:
     """Why PRINCIPAL can (or cannot) use KEY: the statements, in order, and the verdict
     (per scenario where the template's deployable variants differ)."""
     try:
-        explanation = analyzer(parameters, parameters_file, scenario).explain(template, key, principal, action)
+        explanation = analyzer(parameters, parameters_file, scenario, config_path).explain(template, key, principal, action)
     except (AccessError, LocatorError) as exc:
         fail(str(exc))
     if output_format == "json":

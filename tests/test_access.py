@@ -317,3 +317,38 @@ def test_dot_rows_of_some_scenarios_have_their_own_statement_nodes(reports):
     assert '"DataKey/only when IsProd is true/key:0" [label="Admin\\nkey policy, line ' in dot
     assert '"DataKey/only when IsProd is false/key:0" [label="Default key policy (no KeyPolicy property)' in dot
     assert '"DataKey/role:self:key-admin (only when IsProd is true)" -> "DataKey/only when IsProd is true/key:0"' in dot
+
+
+OWN_ACCOUNT_LITERAL = """Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          - {Effect: Allow, Principal: {AWS: "arn:aws:iam::111122223333:root"}, Action: "kms:*", Resource: "*"}
+"""
+
+
+def test_access_and_explain_read_the_organization_config(tmp_path):
+    """A literal account is another account (cross-account limits: no management) unless
+    the config declares it one of the organization's own accounts."""
+    template = tmp_path / "t.yaml"
+    template.write_text(OWN_ACCOUNT_LITERAL)
+    config = tmp_path / "org.yaml"
+    config.write_text('accounts: ["111122223333"]\n')
+
+    def manage(*extra):
+        result = CliRunner().invoke(main, ["access", str(template), "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        subjects = json.loads(result.output)["keys"][0]["subjects"]
+        [subject] = [s for s in subjects if s["account"] == "111122223333"]
+        return subject["cells"]["manage"]["verdict"]
+
+    assert manage() == "denied"
+    assert manage("--config", str(config)) == "allowed"
+    explained = CliRunner().invoke(main, ["explain", str(template), "--key", "Key", "--principal",
+                                          "arn:aws:iam::111122223333:role/any", "--action", "kms:PutKeyPolicy",
+                                          "--config", str(config)])
+    assert explained.exit_code == 0 and "allowed" in explained.output.lower(), explained.output
+    missing = CliRunner().invoke(main, ["access", str(template), "--config", str(tmp_path / "none.yaml")])
+    assert missing.exit_code == 2 and "none.yaml" in missing.output
