@@ -6,11 +6,12 @@ from __future__ import annotations
 import click
 
 from kmspolicy.bridge.engines import EngineError
-from kmspolicy.bridge.pipeline import ENGINES, Analyzer, PolicySet, make_engine
+from kmspolicy.bridge.pipeline import ENGINES, Analyzer, PolicySet, check_engine, make_engine
 
 OPTIONS = (
     click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True,
-                 help="Where the Rego runs: built in, a remote OPA server, or the opa binary."),
+                 help="Where the Rego runs: built in (regopy), OPA's own evaluator in this process "
+                      "(opa: the kmspolicy[opa] extra), a remote OPA server, or the opa binary."),
     click.option("--bundle", "bundles", multiple=True, type=click.Path(exists=False),
                  metavar="FILE|DIR",
                  help="An OPA bundle (.tar.gz or folder) of extra rules and config (repeatable)."),
@@ -70,4 +71,4 @@ def load_policies(bundle_paths, config: dict) -> PolicySet:
     return policy_set([load_bundle(path) for path in bundle_paths], config)
 
 
-__all__ = ["EngineError", "build_analyzer", "engine_options", "engine_settings", "load_policies"]
+__all__ = ["EngineError", "build_analyzer", "check_engine", "engine_options", "engine_settings", "load_policies"]
