@@ -78,7 +78,7 @@ def check_engine(name: str) -> None:
 def make_engine(policies: PolicySet, name: str = "embedded", **options):
     """The engine `name` loaded with the policies. embedded and opa (OPA's evaluator
     in-process) take no options; opa-server takes `url`, `push`,
-    `token`, `ca_cert`, `timeout`; opa-cli takes `opa_path`, `timeout`. Engine modules are
+    `token`, `ca_cert`, `timeout`, `max_response_bytes`; opa-cli takes `opa_path`, `timeout`. Engine modules are
     imported here, so the embedded default never loads an OPA client."""
     if name == "embedded":
         from .engines.embedded import EmbeddedEngine
@@ -96,7 +96,9 @@ def make_engine(policies: PolicySet, name: str = "embedded", **options):
         return OpaServerEngine(options["url"], modules=policies.modules, data=policies.data(),
                                push=bool(options.get("push")), token=options.get("token"),
                                ca_cert=options.get("ca_cert"),
-                               timeout=options.get("timeout") or 10.0)
+                               timeout=options.get("timeout") or 10.0,
+                               **({"max_response_bytes": options["max_response_bytes"]}
+                                  if options.get("max_response_bytes") else {}))
     if name == "opa-cli":
         from .engines.opa_cli import OpaCliEngine
 
