@@ -21,7 +21,8 @@ OPTIONS = (
     click.option("--opa-ca-cert", type=click.Path(exists=True, dir_okay=False), metavar="PEM",
                  help="CA certificate that signed the OPA server's TLS certificate."),
     click.option("--opa-timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
-                 help="Per-request timeout (opa-server: 10 s; opa-cli: 30 s per template)."),
+                 help="Time limit per request, for the whole answer (opa-server: 10 s; opa-cli: "
+                      "30 s per template)."),
     click.option("--opa-push", is_flag=True,
                  help="Upload the policies and config to the OPA server before evaluating "
                       "(otherwise it must already serve the guardrail bundle)."),
