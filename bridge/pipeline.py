@@ -68,7 +68,13 @@ IN_PROCESS_ENGINES = ("embedded", "opa")
 
 
 def check_engine(name: str) -> None:
-    """Fail early, in the parent process, for an engine that cannot be built anywhere."""
+    """In the parent process, before any worker: fail early for an engine that cannot be
+    built anywhere, and warn once about an untrusted compiled-bundle cache (forked workers
+    inherit that it was said)."""
+    if name == "embedded":
+        from .engines import bundle_cache
+
+        bundle_cache.check_folder()
     if name == "opa":
         from .engines.opa_golib import require_bindings
 

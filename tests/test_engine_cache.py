@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 import regopy
@@ -13,7 +15,7 @@ from kmspolicy.bridge.engines import bundle_cache
 from kmspolicy.bridge.engines.embedded import EmbeddedEngine
 from kmspolicy.bridge.pipeline import PolicySet
 
-from .conftest import corpus_templates, example_templates
+from .conftest import EXAMPLES, ROOT, corpus_templates, example_templates
 
 CONFIG = {"rules": {"KP001": {"severity": "low"}}, "intent": {"admins": ["role/Admin"]}}
 
@@ -205,3 +207,17 @@ def test_a_folder_others_may_write_or_own_is_neither_read_nor_written(cache, cap
     err = capsys.readouterr().err
     assert err.count(reason) == 1, err  # warned once per folder
     cache.chmod(0o700)
+
+
+def test_the_cli_warns_once_about_an_untrusted_folder_whatever_the_workers(tmp_path):
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    folder.chmod(0o777)
+    seed = EXAMPLES / "seed" / "template.yaml"
+    proc = subprocess.run([sys.executable, "-c", "from kmspolicy.cli.main import entrypoint; entrypoint()",
+                           "eval", "-q", "--jobs", "2", str(seed), str(EXAMPLES / "lockout")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "KMSPOLICY_CACHE_DIR": str(folder)})
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("the compiled-bundle cache is writable by others (mode 777): not used") == 1
+    assert not list(folder.iterdir())

@@ -124,6 +124,13 @@ def save(regopy, interpreter, bundle, key: str) -> None:
 _warned_folders: set[str] = set()
 
 
+def check_folder() -> None:
+    """Warn now (once) if the cache folder exists and is not trusted."""
+    folder = cache_dir()
+    if folder is not None and folder.exists():
+        _trusted_folder(folder)
+
+
 def _trusted_folder(folder: Path) -> bool:
     """A directory of this user that no one else may write to (warned once if not)."""
     try:

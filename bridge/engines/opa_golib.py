@@ -54,7 +54,8 @@ class OpaGolibEngine:
             pass
         except self._errors as exc:
             if exc.code in ("parse_error", "prepare_error", "compile_error", "merge_conflict"):
-                raise EngineError(f"the policies do not compile on OPA: {_one_line(exc.message)}") from None
+                message = exc.message.removeprefix("bundle activation failed: ")  # the bindings' wording
+                raise EngineError(f"the policies do not compile on OPA: {_one_line(message)}") from None
             # an evaluation error on the empty input is the pack's business at evaluation time
 
     def evaluate(self, input_doc: dict) -> Any:
