@@ -45,9 +45,10 @@ def engine_settings(kwargs: dict) -> dict:
 
 
 def build_analyzer(settings: dict, config: dict, config_given: bool,
-                   parameters: dict[str, str]) -> Analyzer:
-    """Policies (built in + bundles + config) and the chosen engine, as one Analyzer.
-    Raises EngineError, BundleError, RuleMetadataError or click.UsageError."""
+                   parameters: dict[str, str], policies: PolicySet | None = None) -> Analyzer:
+    """Policies (built in + bundles + config, unless already loaded: `policies`) and the
+    chosen engine, as one Analyzer. Raises EngineError, BundleError, RuleMetadataError or
+    click.UsageError."""
     name = settings["engine"]
     remote = name == "opa-server" and not settings["opa_push"]
     if settings["opa_url"] and name != "opa-server":
@@ -55,7 +56,7 @@ def build_analyzer(settings: dict, config: dict, config_given: bool,
     if remote and (settings["bundles"] or config_given):
         raise click.UsageError("without --opa-push the OPA server evaluates its own bundle and "
                                "config: drop --bundle/--config, or add --opa-push to upload them")
-    policies = load_policies(settings["bundles"], config)
+    policies = policies or load_policies(settings["bundles"], config)
     engine = make_engine(policies, name, url=settings["opa_url"], push=settings["opa_push"],
                          token=settings["opa_token"], ca_cert=settings["opa_ca_cert"],
                          timeout=settings["opa_timeout"], opa_path=settings["opa_path"])

@@ -215,8 +215,6 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         config = select_rules(config, set(load_policies(settings["bundles"], config).rules),
                               selection["checks"], selection["skip_checks"], config_path)
         jobs = jobs or default_jobs()
-        analyzer = functools.partial(build_analyzer, settings, config, config_given, values)
-        analyzer = functools.partial(configured_analyzer, analyzer, max_file_size, debug)
         in_process = settings["engine"] in IN_PROCESS_ENGINES
         if timeout and not in_process:
             raise click.UsageError(f"--timeout goes with the {' and '.join(IN_PROCESS_ENGINES)} "
@@ -224,8 +222,11 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         check_engine(settings["engine"])
         if in_process and (jobs > 1 or timeout != 0):
             policies = load_policies(settings["bundles"], config)  # each worker builds an engine
+            build = functools.partial(build_analyzer, settings, config, config_given, values, policies)
+            analyzer = functools.partial(configured_analyzer, build, max_file_size, debug)
         else:
-            analyzer = analyzer()
+            build = functools.partial(build_analyzer, settings, config, config_given, values)
+            analyzer = configured_analyzer(build, max_file_size, debug)
             policies = analyzer.policies
         for warning in config_warnings(policies, config_path):
             say(f"kmspolicy: warning: {warning}")
