@@ -93,13 +93,14 @@ def test_a_server_whose_data_stands_in_for_the_rules_is_refused(server):
     with pytest.raises(EngineError) as caught:
         make_engine(PolicySet.builtin(), "opa-server", url=server.url)
     message = str(caught.value)
-    assert NO_RULES in message and "its 0 policies" in message and "--opa-push" in message
+    assert NO_RULES in message and "of its 0 policies, none is the kmspolicy.main module" in message
+    assert "--opa-push" in message
     assert "\n" not in message
 
 
 def test_a_server_with_an_entrypoint_but_no_rule_module_is_refused(server):
     server.put_policy("main.rego", "package kmspolicy.main\n\nfindings := set()\n")
-    with pytest.raises(EngineError, match=f"{NO_RULES} .no any rule module with a METADATA id"):
+    with pytest.raises(EngineError, match=f"{NO_RULES} .of its 1 policy, none is a rule module with a METADATA id"):
         make_engine(PolicySet.builtin(), "opa-server", url=server.url)
 
 
@@ -107,7 +108,7 @@ def test_a_server_with_rules_but_no_kmspolicy_main_module_is_refused(server):
     rule = tiny_policies().modules["kmspolicy/rules/tiny.rego"]
     server.put_policy("tiny.rego", rule)
     server.put_data(["kmspolicy", "main", "findings"], [])
-    with pytest.raises(EngineError, match=f"{NO_RULES} .no the kmspolicy.main module"):
+    with pytest.raises(EngineError, match=f"{NO_RULES} .of its 1 policy, none is the kmspolicy.main module"):
         make_engine(PolicySet.builtin(), "opa-server", url=server.url)
 
 

@@ -102,12 +102,13 @@ class OpaServerEngine:
             raise EngineError(f"{self.url}: the rule catalog on the OPA server is invalid: {exc}") from None
         if not main or not rules:
             missing = "the kmspolicy.main module that gathers the findings" if not main \
-                else "any rule module with a METADATA id"
+                else "a rule module with a METADATA id"
             raise EngineError(
-                f"{self.url}: the OPA server does not hold the kmspolicy rules (no {missing} among "
-                f"its {len(held)} policies), so an empty answer would not mean clean: serve the "
-                "guardrail bundle there (opa run --server --bundle guardrails.tar.gz) or upload "
-                "the policies with --opa-push")
+                f"{self.url}: the OPA server does not hold the kmspolicy rules (of its {len(held)} "
+                f"{'policy' if len(held) == 1 else 'policies'}, none is {missing}), so an empty "
+                "answer would not mean clean: "
+                "serve the guardrail bundle there (opa run --server --bundle guardrails.tar.gz) "
+                "or upload the policies with --opa-push")
 
     def _push(self, modules: dict[str, str], data: dict) -> None:
         wanted = {PUSH_PREFIX + name: source for name, source in modules.items()}
