@@ -110,3 +110,13 @@ def test_workers_start_without_fork_once_the_go_runtime_runs(tmp_path, analyzer)
         assert len(list(result.findings)) == 3 * len(expected) > 0
     finally:
         result.close()
+
+
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_opa_workers_under_each_start_method_that_is_safe_with_go(tmp_path, analyzer, method):
+    tasks = copies(tmp_path / "t", ["a.yaml", "b.yaml", "c.yaml"])
+    pool = parallel.WorkerPool(functools.partial(opa_analyzer), jobs=2, start_method=method)
+    parts = list(pool.map(tasks))
+    expected = sorted(f.message for f in analyzer.analyze(str(SEED)).findings)
+    assert [sorted(f.message for f in part.findings) for part in parts] == [expected] * 3
+    assert pool.crashes == 0 and pool.timeouts == 0
