@@ -168,7 +168,7 @@ def test_a_planted_entry_under_the_expected_key_is_rejected_and_rebuilt(docs, tm
     assert canonical(engine().findings(docs[0])) == expected
     assert len(builds) == 1, "the planted entry was used"
     warning = capsys.readouterr().err
-    reason = "does not match its hash" if keep_hash else "has no .sha256 beside it"
+    reason = "does not match its hash" if keep_hash else "has no .sha256 beside it (planted"
     assert warning.startswith(f"kmspolicy: warning: {rbb}: this compiled-bundle cache entry {reason}")
     assert "rejected, the policies are compiled again" in warning and warning.count("\n") == 1
     assert rbb.read_bytes() != planted
@@ -221,3 +221,11 @@ def test_the_cli_warns_once_about_an_untrusted_folder_whatever_the_workers(tmp_p
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.count("the compiled-bundle cache is writable by others (mode 777): not used") == 1
     assert not list(folder.iterdir())
+
+
+def test_the_cache_format_is_part_of_the_key(monkeypatch):
+    """An older kmspolicy's entries (no hash beside them) have other names: never read, no warning."""
+    args = ({"a.rego": "package a"}, {}, "data.a", "1.5.2")
+    key = bundle_cache.bundle_key(*args)
+    monkeypatch.setattr(bundle_cache, "FORMAT", "")
+    assert bundle_cache.bundle_key(*args) != key

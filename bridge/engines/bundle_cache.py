@@ -13,7 +13,8 @@ is a directory owned by this user that no one else may write to (else it is neit
 nor written, with a warning), and an entry only when it is a regular file of this user,
 not writable by others, whose SHA-256 (over the key and the content) matches the one
 written beside it (`<key>.sha256`). Any other entry is rejected, with a warning,
-deleted and compiled again. Whoever can write this user's files (a cache restored from an
+deleted and compiled again (an older kmspolicy's entries, written without a hash, have
+other names: the cache format is part of the key). Whoever can write this user's files (a cache restored from an
 untrusted CI job, say) can write both the entry and its hash: there, turn the cache off.
 
 Where: $KMSPOLICY_CACHE_DIR, else $XDG_CACHE_HOME/kmspolicy, else ~/.cache/kmspolicy;
@@ -34,6 +35,7 @@ from typing import Any
 KEEP = 16
 SUFFIX = ".rbb"
 HASH_SUFFIX = ".sha256"
+FORMAT = "kmspolicy-rbb-2"  # in every key: entries of a format before the hashes are never read
 
 
 def cache_dir() -> Path | None:
@@ -47,7 +49,7 @@ def cache_dir() -> Path | None:
 def bundle_key(modules: dict[str, str], data: dict[str, Any] | None, query: str,
                engine_version: str) -> str:
     digest = hashlib.sha256()
-    for part in (engine_version, query, json.dumps(data or {}, sort_keys=True)):
+    for part in (FORMAT, engine_version, query, json.dumps(data or {}, sort_keys=True)):
         digest.update(part.encode("utf-8") + b"\0")
     for name in sorted(modules):
         digest.update(name.encode("utf-8") + b"\0" + modules[name].encode("utf-8") + b"\0")
@@ -70,7 +72,7 @@ def load(regopy, interpreter, key: str):
     expected = _read_hash(folder / (key + HASH_SUFFIX))
     actual, problem = _entry_hash(path, key)
     if problem is None and expected is None:
-        problem = f"has no {HASH_SUFFIX} beside it (written by an older kmspolicy, or planted)"
+        problem = f"has no {HASH_SUFFIX} beside it (planted, or its hash was deleted)"
     elif problem is None and actual != expected:
         problem = "does not match its hash (planted or damaged)"
     if problem is not None:
