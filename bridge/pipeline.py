@@ -83,9 +83,9 @@ def check_engine(name: str) -> None:
 
 def make_engine(policies: PolicySet, name: str = "embedded", **options):
     """The engine `name` loaded with the policies. embedded and opa (OPA's evaluator
-    in-process) take no options; opa-server takes `url`, `push`,
-    `token`, `ca_cert`, `timeout`, `max_response_bytes`; opa-cli takes `opa_path`, `timeout`. Engine modules are
-    imported here, so the embedded default never loads an OPA client."""
+    in-process) take no options; opa-server takes `url`, `push`, `token`, `ca_cert`,
+    `timeout`, `max_response_bytes`; opa-cli takes `opa_path`, `timeout`. Engine modules
+    are imported here, so the embedded default never loads an OPA client."""
     if name == "embedded":
         from .engines.embedded import EmbeddedEngine
 
