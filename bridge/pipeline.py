@@ -62,17 +62,39 @@ class PolicySet:
                                                  "config": self.config}}
 
 
-ENGINES = ("embedded", "opa-server", "opa-cli")
+ENGINES = ("embedded", "opa", "opa-server", "opa-cli")
+# Engines that evaluate in the analyzing process itself: the CLI runs them in worker
+# processes, where a native crash or a hang costs one file (cli/parallel.py).
+IN_PROCESS_ENGINES = ("embedded", "opa")
+
+
+def check_engine(name: str) -> None:
+    """In the parent process, before any worker: fail early for an engine that cannot be
+    built anywhere, and warn once about an untrusted compiled-bundle cache (forked workers
+    inherit that it was said)."""
+    if name == "embedded":
+        from .engines import bundle_cache
+
+        bundle_cache.check_folder()
+    if name == "opa":
+        from .engines.opa_golib import require_bindings
+
+        require_bindings()
 
 
 def make_engine(policies: PolicySet, name: str = "embedded", **options):
-    """The engine `name` loaded with the policies. Options: opa-server takes `url`, `push`,
-    `token`, `ca_cert`, `timeout`; opa-cli takes `opa_path`, `timeout`. Engine modules are
-    imported here, so the embedded default never loads an OPA client."""
+    """The engine `name` loaded with the policies. embedded and opa (OPA's evaluator
+    in-process) take no options; opa-server takes `url`, `push`, `token`, `ca_cert`,
+    `timeout`, `max_response_bytes`; opa-cli takes `opa_path`, `timeout`. Engine modules
+    are imported here, so the embedded default never loads an OPA client."""
     if name == "embedded":
         from .engines.embedded import EmbeddedEngine
 
         return EmbeddedEngine(policies.modules, policies.data())
+    if name == "opa":
+        from .engines.opa_golib import OpaGolibEngine
+
+        return OpaGolibEngine(policies.modules, policies.data())
     if name == "opa-server":
         from .engines.opa_server import OpaServerEngine
 
@@ -81,7 +103,9 @@ def make_engine(policies: PolicySet, name: str = "embedded", **options):
         return OpaServerEngine(options["url"], modules=policies.modules, data=policies.data(),
                                push=bool(options.get("push")), token=options.get("token"),
                                ca_cert=options.get("ca_cert"),
-                               timeout=options.get("timeout") or 10.0)
+                               timeout=options.get("timeout") or 10.0,
+                               **({"max_response_bytes": options["max_response_bytes"]}
+                                  if options.get("max_response_bytes") else {}))
     if name == "opa-cli":
         from .engines.opa_cli import OpaCliEngine
 
@@ -329,4 +353,5 @@ def _is_template(document: Any) -> bool:
     return isinstance(document, dict) and "Resources" in document
 
 
-__all__ = ["ENGINES", "Analyzer", "FileReport", "PolicySet", "RuleMetadataError", "make_engine"]
+__all__ = ["ENGINES", "IN_PROCESS_ENGINES", "Analyzer", "FileReport", "PolicySet", "RuleMetadataError",
+           "check_engine", "make_engine"]

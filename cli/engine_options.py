@@ -6,11 +6,12 @@ from __future__ import annotations
 import click
 
 from kmspolicy.bridge.engines import EngineError
-from kmspolicy.bridge.pipeline import ENGINES, Analyzer, PolicySet, make_engine
+from kmspolicy.bridge.pipeline import ENGINES, Analyzer, PolicySet, check_engine, make_engine
 
 OPTIONS = (
     click.option("--engine", type=click.Choice(ENGINES), default="embedded", show_default=True,
-                 help="Where the Rego runs: built in, a remote OPA server, or the opa binary."),
+                 help="Where the Rego runs: built in (regopy), OPA's own evaluator in this process "
+                      "(opa: the kmspolicy[opa] extra), a remote OPA server, or the opa binary."),
     click.option("--bundle", "bundles", multiple=True, type=click.Path(exists=False),
                  metavar="FILE|DIR",
                  help="An OPA bundle (.tar.gz or folder) of extra rules and config (repeatable)."),
@@ -20,7 +21,8 @@ OPTIONS = (
     click.option("--opa-ca-cert", type=click.Path(exists=True, dir_okay=False), metavar="PEM",
                  help="CA certificate that signed the OPA server's TLS certificate."),
     click.option("--opa-timeout", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
-                 help="Per-request timeout (opa-server: 10 s; opa-cli: 30 s per template)."),
+                 help="Time limit per request, for the whole answer (opa-server: 10 s; opa-cli: "
+                      "30 s per template)."),
     click.option("--opa-push", is_flag=True,
                  help="Upload the policies and config to the OPA server before evaluating "
                       "(otherwise it must already serve the guardrail bundle)."),
@@ -43,9 +45,10 @@ def engine_settings(kwargs: dict) -> dict:
 
 
 def build_analyzer(settings: dict, config: dict, config_given: bool,
-                   parameters: dict[str, str]) -> Analyzer:
-    """Policies (built in + bundles + config) and the chosen engine, as one Analyzer.
-    Raises EngineError, BundleError, RuleMetadataError or click.UsageError."""
+                   parameters: dict[str, str], policies: PolicySet | None = None) -> Analyzer:
+    """Policies (built in + bundles + config, unless already loaded: `policies`) and the
+    chosen engine, as one Analyzer. Raises EngineError, BundleError, RuleMetadataError or
+    click.UsageError."""
     name = settings["engine"]
     remote = name == "opa-server" and not settings["opa_push"]
     if settings["opa_url"] and name != "opa-server":
@@ -53,7 +56,7 @@ def build_analyzer(settings: dict, config: dict, config_given: bool,
     if remote and (settings["bundles"] or config_given):
         raise click.UsageError("without --opa-push the OPA server evaluates its own bundle and "
                                "config: drop --bundle/--config, or add --opa-push to upload them")
-    policies = load_policies(settings["bundles"], config)
+    policies = policies or load_policies(settings["bundles"], config)
     engine = make_engine(policies, name, url=settings["opa_url"], push=settings["opa_push"],
                          token=settings["opa_token"], ca_cert=settings["opa_ca_cert"],
                          timeout=settings["opa_timeout"], opa_path=settings["opa_path"])
@@ -70,4 +73,4 @@ def load_policies(bundle_paths, config: dict) -> PolicySet:
     return policy_set([load_bundle(path) for path in bundle_paths], config)
 
 
-__all__ = ["EngineError", "build_analyzer", "engine_options", "engine_settings", "load_policies"]
+__all__ = ["EngineError", "build_analyzer", "check_engine", "engine_options", "engine_settings", "load_policies"]

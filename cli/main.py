@@ -17,13 +17,13 @@ from kmspolicy import __version__
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import SEVERITIES, Result, severity_at_least
 from kmspolicy.bridge.load import MAX_BYTES
-from kmspolicy.bridge.pipeline import PolicySet
+from kmspolicy.bridge.pipeline import IN_PROCESS_ENGINES, PolicySet
 from kmspolicy.bridge.rules import Rule, RuleMetadataError
 from kmspolicy.bridge.spool import SpoolError
 
 from . import reporters
 from .config import ConfigError, load_config
-from .engine_options import build_analyzer, engine_options, engine_settings, load_policies
+from .engine_options import build_analyzer, check_engine, engine_options, engine_settings, load_policies
 from .params import parse_parameters, unknown_parameters
 from .progress import progress_for
 from .reporters import safe
@@ -215,15 +215,18 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         config = select_rules(config, set(load_policies(settings["bundles"], config).rules),
                               selection["checks"], selection["skip_checks"], config_path)
         jobs = jobs or default_jobs()
-        analyzer = functools.partial(build_analyzer, settings, config, config_given, values)
-        analyzer = functools.partial(configured_analyzer, analyzer, max_file_size, debug)
-        if timeout and settings["engine"] != "embedded":
-            raise click.UsageError("--timeout goes with the embedded engine (--opa-timeout "
-                                   "bounds the others)")
-        if settings["engine"] == "embedded" and (jobs > 1 or timeout != 0):
+        in_process = settings["engine"] in IN_PROCESS_ENGINES
+        if timeout and not in_process:
+            raise click.UsageError(f"--timeout goes with the {' and '.join(IN_PROCESS_ENGINES)} "
+                                   "engines (--opa-timeout bounds the others)")
+        check_engine(settings["engine"])
+        if in_process and (jobs > 1 or timeout != 0):
             policies = load_policies(settings["bundles"], config)  # each worker builds an engine
+            build = functools.partial(build_analyzer, settings, config, config_given, values, policies)
+            analyzer = functools.partial(configured_analyzer, build, max_file_size, debug)
         else:
-            analyzer = analyzer()
+            build = functools.partial(build_analyzer, settings, config, config_given, values)
+            analyzer = configured_analyzer(build, max_file_size, debug)
             policies = analyzer.policies
         for warning in config_warnings(policies, config_path):
             say(f"kmspolicy: warning: {warning}")

@@ -10,7 +10,9 @@ into an error and is replaced; the run never passes that file as clean. With a `
 a worker still on one file after that many seconds (the Rego engine spinning in native
 code cannot be interrupted any other way) is killed, replaced, and its file is an error.
 A worker that cannot build its Analyzer fails the run: the parent re-raises the worker's
-exception (or an `EngineError` if the worker died).
+exception (or an `EngineError` if the worker died, quoting the last line it wrote on stderr
+while building: native code's own reason for aborting; what it writes there while building
+is passed on to stderr once built).
 Everything sent to a worker is pickled, so this works with the spawn and forkserver start
 methods: `make_analyzer` must be a picklable callable (e.g. `functools.partial(Analyzer,
 policies, parameters=...)`) that builds its engine when called.
@@ -23,6 +25,7 @@ import os
 import pickle
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -87,6 +90,7 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: Connection
     stats: WorkerStats
+    build_log: str  # what the worker wrote on stderr while building its Analyzer (then removed)
     current: int | None = None  # the index of the task it is analyzing
     deadline: float = float("inf")  # when its time for that task is up (time.monotonic)
 
@@ -136,13 +140,20 @@ class _PoolRun:
 
     def _start_worker(self) -> None:
         parent_end, child_end = self.context.Pipe()
-        process = self.context.Process(target=_worker_main, args=(child_end, self.pool.make_analyzer),
+        handle, build_log = tempfile.mkstemp(prefix="kmspolicy-worker-", suffix=".stderr")
+        os.close(handle)
+        process = self.context.Process(target=_worker_main,
+                                       args=(child_end, self.pool.make_analyzer, build_log),
                                        daemon=True, name="kmspolicy-worker")
-        process.start()
+        try:
+            process.start()
+        except BaseException:
+            _remove(build_log)
+            raise
         child_end.close()  # so the parent sees EOF when the worker dies
         stats = WorkerStats(process.pid)
         self.pool.stats.append(stats)
-        self.live.append(_Worker(process, parent_end, stats))
+        self.live.append(_Worker(process, parent_end, stats, build_log))
 
     def _wait(self) -> None:
         if not self.live:
@@ -193,6 +204,7 @@ class _PoolRun:
         kind = message[0]
         if kind == "ready":
             worker.stats.ready = True
+            _remove(worker.build_log)
             self._assign(worker)
         elif kind == "done":
             _, index, part = message
@@ -223,7 +235,10 @@ class _PoolRun:
         self._remove(worker)
         how = _how_it_died(worker.process.exitcode)
         if not worker.stats.ready:
-            raise EngineError(f"a worker process died ({how}) while compiling the policies")
+            said = _last_line(worker.build_log)
+            _remove(worker.build_log)
+            raise EngineError(f"a worker process died ({how}) while compiling the policies"
+                              + (f"; the last line it wrote on stderr: {said}" if said else ""))
         lost = None
         if worker.current is not None:
             self.pool.crashes += 1
@@ -234,6 +249,8 @@ class _PoolRun:
         worker.process.join()
         worker.conn.close()
         self.live.remove(worker)
+        if worker.stats.ready:
+            _remove(worker.build_log)
 
     def _replace(self, worker: _Worker, lost: Result | None) -> None:
         """A worker is gone: `lost` stands for the file it held; the queue gets a new worker."""
@@ -260,6 +277,7 @@ class _PoolRun:
                 worker.process.kill()
                 worker.process.join()
             worker.conn.close()
+            _remove(worker.build_log)
         self.live.clear()
 
 
@@ -318,12 +336,58 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _worker_main(conn: Connection, make_analyzer: Callable[[], Analyzer]) -> None:
+def _last_line(path: str) -> str:
+    """The last line a worker wrote while building (a native abort's reason), one line."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, os.fstat(handle.fileno()).st_size - 4096))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _building(make_analyzer: Callable[[], Analyzer], build_log: str) -> Analyzer:
+    """`make_analyzer()` with stderr (fd 2, native code's too) going to `build_log`, then
+    replayed on the real stderr: if the worker dies building, the parent quotes the log."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        log = os.open(build_log, os.O_WRONLY | os.O_TRUNC)
+    except OSError:
+        os.close(saved)
+        return make_analyzer()
+    os.dup2(log, 2)
+    os.close(log)
+    try:
+        return make_analyzer()
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        try:
+            with open(build_log, "rb") as handle:
+                said = handle.read()
+        except OSError:
+            said = b""
+        if said:
+            os.write(2, said)
+
+
+def _worker_main(conn: Connection, make_analyzer: Callable[[], Analyzer], build_log: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler (fork copies it)
     _die_with_parent()
     try:
-        analyzer = make_analyzer()
+        analyzer = _building(make_analyzer, build_log)
     except Exception as exc:  # noqa: BLE001 - re-raised by the parent, as if built there
         conn.send(("init-error", _portable(exc)))
         return

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -121,6 +123,47 @@ def test_the_org_rule_fires_on_both_engines(org_engines):
     input_doc = rule_input(ORG / "template.yaml")
     assert [f["rule"] for f in org_engines.opa.eval_document(ENTRYPOINT, input_doc)] == ["ORG001"]
     org_engines.compare(input_doc)
+
+
+# --- the product path: `kmspolicy eval --engine opa` against `--engine embedded` -------------
+
+CLI = [sys.executable, "-c", "from kmspolicy.cli.main import entrypoint; entrypoint()"]
+
+
+def corpus_sample(every: int = 3) -> list[str]:
+    """A fixed third of the corpus (sorted names, every third one)."""
+    return [str(path) for path in corpus_templates()[::every]]
+
+
+def eval_json(engine: str, paths: list[str], *extra: str) -> tuple[int, dict, str]:
+    proc = subprocess.run([*CLI, "eval", *paths, "--engine", engine, "--format", "json",
+                           "--root", str(ROOT), *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"eval --engine {engine} printed no JSON (exit {proc.returncode}): {proc.stderr}")
+    return proc.returncode, report, proc.stderr
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_eval_gives_the_same_report_on_opa_and_embedded(jobs):
+    paths = [str(p) for p in EXAMPLES] + corpus_sample()
+    code, embedded, _ = eval_json("embedded", paths, "--jobs", jobs)
+    opa_code, opa, stderr = eval_json("opa", paths, "--jobs", jobs)
+    assert embedded["findings"], "nothing to compare"
+    assert sum(f["status"] == "analyzed" for f in opa["files"]) >= len(EXAMPLES)
+    assert opa_code == code, stderr
+    assert opa == embedded
+
+
+def test_eval_with_the_org_bundle_gives_the_same_report_on_opa_and_embedded():
+    args = [str(ORG / "template.yaml"), "--bundle", str(ORG / "policies"),
+            "--config", str(ORG / "org.yaml")]
+    code, embedded, _ = eval_json("embedded", args)
+    opa_code, opa, stderr = eval_json("opa", args)
+    assert [f["rule"] for f in opa["findings"]].count("ORG001") == 1
+    assert (opa_code, opa) == (code, embedded), stderr
 
 
 # --- the Rego tests -------------------------------------------------------------------------

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
 
 import pytest
 import regopy
@@ -11,7 +15,7 @@ from kmspolicy.bridge.engines import bundle_cache
 from kmspolicy.bridge.engines.embedded import EmbeddedEngine
 from kmspolicy.bridge.pipeline import PolicySet
 
-from .conftest import corpus_templates, example_templates
+from .conftest import EXAMPLES, ROOT, corpus_templates, example_templates
 
 CONFIG = {"rules": {"KP001": {"severity": "low"}}, "intent": {"admins": ["role/Admin"]}}
 
@@ -119,3 +123,109 @@ def test_the_key_covers_every_input_of_the_build():
                 ({"a.rego": "package a"}, {"k": 1}, "data.b", "1.5.2"),
                 ({"a.rego": "package a"}, {"k": 1}, "data.a", "1.5.3")]
     assert len({bundle_cache.bundle_key(*v) for v in variants} | {key}) == 6
+
+
+# --- trust: the folder, the entry's owner and mode, its hash --------------------------------
+
+EMPTY_MAIN = {"kmspolicy/main.rego": "package kmspolicy.main\n\nfindings := set()\n"}
+
+
+def entry(cache) -> tuple:
+    [rbb] = cache.glob("*" + bundle_cache.SUFFIX)
+    return rbb, rbb.with_suffix(bundle_cache.HASH_SUFFIX)
+
+
+def planted_bundle(tmp_path, monkeypatch) -> bytes:
+    """A valid compiled bundle of other policies: one that finds nothing, ever."""
+    folder = tmp_path / "elsewhere"
+    monkeypatch.setenv("KMSPOLICY_CACHE_DIR", str(folder))
+    EmbeddedEngine(EMPTY_MAIN)
+    [rbb] = folder.glob("*" + bundle_cache.SUFFIX)
+    return rbb.read_bytes()
+
+
+def test_an_entry_is_saved_with_its_hash_in_a_private_folder(cache):
+    engine()
+    rbb, digest = entry(cache)
+    assert digest.read_text().strip() == bundle_cache._entry_hash(rbb, rbb.stem)[0]
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("keep_hash", [True, False], ids=["hash-kept", "hash-removed"])
+def test_a_planted_entry_under_the_expected_key_is_rejected_and_rebuilt(docs, tmp_path, monkeypatch,
+                                                                      capsys, builds, keep_hash):
+    planted = planted_bundle(tmp_path, monkeypatch)
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("KMSPOLICY_CACHE_DIR", str(folder))
+    expected = canonical(engine().findings(docs[0]))
+    assert expected
+    rbb, digest = entry(folder)
+    rbb.write_bytes(planted)
+    if not keep_hash:
+        digest.unlink()
+    capsys.readouterr()
+    builds.clear()
+    assert canonical(engine().findings(docs[0])) == expected
+    assert len(builds) == 1, "the planted entry was used"
+    warning = capsys.readouterr().err
+    reason = "does not match its hash" if keep_hash else "has no .sha256 beside it (planted"
+    assert warning.startswith(f"kmspolicy: warning: {rbb}: this compiled-bundle cache entry {reason}")
+    assert "rejected, the policies are compiled again" in warning and warning.count("\n") == 1
+    assert rbb.read_bytes() != planted
+    assert digest.read_text().strip() == bundle_cache._entry_hash(rbb, rbb.stem)[0]
+
+
+def test_an_entry_others_may_write_is_rejected(docs, cache, capsys, builds):
+    engine()
+    rbb, _ = entry(cache)
+    rbb.chmod(0o666)
+    builds.clear()
+    engine()
+    assert len(builds) == 1
+    assert "is writable by others (mode 666): rejected" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("problem", ["writable", "foreign"])
+def test_a_folder_others_may_write_or_own_is_neither_read_nor_written(cache, capsys, builds,
+                                                                      monkeypatch, problem):
+    engine()
+    rbb, _ = entry(cache)
+    before = rbb.stat().st_mtime_ns
+    if problem == "writable":
+        cache.chmod(0o777)
+        reason = "is writable by others (mode 777): not used"
+    else:
+        monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)
+        reason = f"is owned by another user (uid {os.getuid()}): not used"
+    monkeypatch.setattr(bundle_cache, "_warned_folders", set())
+    builds.clear()
+    engine()
+    engine(CONFIG)
+    assert len(builds) == 2  # the good entry was not read...
+    assert [p.name for p in cache.glob("*" + bundle_cache.SUFFIX)] == [rbb.name]  # ...nor one written
+    assert rbb.stat().st_mtime_ns == before
+    err = capsys.readouterr().err
+    assert err.count(reason) == 1, err  # warned once per folder
+    cache.chmod(0o700)
+
+
+def test_the_cli_warns_once_about_an_untrusted_folder_whatever_the_workers(tmp_path):
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    folder.chmod(0o777)
+    seed = EXAMPLES / "seed" / "template.yaml"
+    proc = subprocess.run([sys.executable, "-c", "from kmspolicy.cli.main import entrypoint; entrypoint()",
+                           "eval", "-q", "--jobs", "2", str(seed), str(EXAMPLES / "lockout")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "KMSPOLICY_CACHE_DIR": str(folder)})
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("the compiled-bundle cache is writable by others (mode 777): not used") == 1
+    assert not list(folder.iterdir())
+
+
+def test_the_cache_format_is_part_of_the_key(monkeypatch):
+    """An older kmspolicy's entries (no hash beside them) have other names: never read, no warning."""
+    args = ({"a.rego": "package a"}, {}, "data.a", "1.5.2")
+    key = bundle_cache.bundle_key(*args)
+    monkeypatch.setattr(bundle_cache, "FORMAT", "")
+    assert bundle_cache.bundle_key(*args) != key

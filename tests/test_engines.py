@@ -176,7 +176,7 @@ def test_missing_entrypoint_says_what_to_do(server):
     ({"status": 500}, r"HTTP 500: injected failure"),
     ({"status": 503}, r"HTTP 503"),
     ({"undefined": True}, r"undefined on the OPA server"),
-    ({"sleep": 1.5}, r"no answer within 0\.5 s"),
+    ({"sleep": 1.5}, r"no complete answer within 0\.5 s \(--opa-timeout, the limit per request\)"),
 ])
 def test_evaluation_failures_raise(pushed, examples, fail, message):
     server, engine = pushed

@@ -9,6 +9,7 @@ import pty
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,28 @@ class DyingFactory:
         os.kill(os.getpid(), signal.SIGSEGV)
         time.sleep(10)
         raise AssertionError("unreachable")
+
+
+@dataclass
+class AbortingFactory:
+    """A worker whose native code writes its reason on stderr, then aborts, while building."""
+
+    def __call__(self) -> Analyzer:
+        faulthandler.disable()
+        os.write(2, b"terminate called after throwing an instance of 'std::runtime_error'\n"
+                    b"  what():  shape `rego-localref` has no field `rego-refhead`\n")
+        os.abort()
+
+
+@dataclass
+class TalkingFactory:
+    """Writes on stderr while building (as a cache warning does), then builds."""
+
+    log: str
+
+    def __call__(self) -> Analyzer:
+        print("kmspolicy: warning: said while building", file=sys.stderr)
+        return LoggingAnalyzer(self.log)
 
 
 @dataclass
@@ -225,6 +248,25 @@ def test_a_worker_that_dies_while_compiling_fails_the_run(tmp_path):
     tasks = copies(tmp_path / "t", ["a.yaml", "b.yaml"])
     with pytest.raises(EngineError, match="SIGSEGV.*compiling"):
         list(WorkerPool(DyingFactory(), jobs=2).map(tasks))
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_a_native_abort_while_compiling_is_one_line_quoting_its_reason(tmp_path, method):
+    tasks = copies(tmp_path / "t", ["a.yaml"])
+    before = set(Path(tempfile.gettempdir()).glob("kmspolicy-worker-*"))
+    with pytest.raises(EngineError) as caught:
+        list(WorkerPool(AbortingFactory(), jobs=1, start_method=method).map(tasks))
+    assert str(caught.value) == ("a worker process died (SIGABRT) while compiling the policies; the "
+                                 "last line it wrote on stderr: what(): shape `rego-localref` has "
+                                 "no field `rego-refhead`")
+    assert set(Path(tempfile.gettempdir()).glob("kmspolicy-worker-*")) == before  # removed
+
+
+def test_what_a_worker_writes_while_building_reaches_stderr(tmp_path, capfd):
+    tasks = copies(tmp_path / "t", ["a.yaml", "b.yaml"])
+    parts = list(WorkerPool(TalkingFactory(str(tmp_path / "log")), jobs=2, start_method="fork").map(tasks))
+    assert [p.files[0].status for p in parts] == ["analyzed"] * 2
+    assert "kmspolicy: warning: said while building" in capfd.readouterr().err
 
 
 def test_a_worker_that_cannot_build_reraises_its_error(tmp_path):

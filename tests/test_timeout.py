@@ -184,4 +184,4 @@ def test_timeout_must_not_be_negative():
 def test_timeout_goes_with_the_embedded_engine(tmp_path):
     result = CliRunner().invoke(main, ["eval", str(tmp_path), "--timeout", "5", "--engine", "opa-cli"])
     assert result.exit_code == 2
-    assert "--timeout goes with the embedded engine" in result.output
+    assert "--timeout goes with the embedded and opa engines" in result.output

@@ -16,7 +16,7 @@ forked workers are not counted twice), sampled from /proc every 20 ms.
 Printed as Markdown: the side-by-side table with ratios, the 1-template cold start with
 `python -X importtime`'s top offenders, the scaling rows (1 / corpus / `--scale` templates,
 the corpus copied into nested folders, `--jobs`), the per-template cost of the engines
-(embedded; opa-server over a loopback server), optionally each rule's cost, and the
+(embedded; opa in-process; opa-server over a loopback server), optionally each rule's cost, and the
 issue's targets, met or missed.
 
 `--engine-row` prints only the engine cost per template and the access model's cost;
@@ -337,15 +337,15 @@ def engine_costs(corpus: Path, embedded_only: bool = False) -> tuple[list[Engine
     notes = []
     if embedded_only:
         return costs, notes
+    from kmspolicy.bridge.engines import EngineError
+
     try:
-        import opa_bindings
-    except ImportError:
-        notes.append("OPA in-process: skipped, opa_bindings (test-only, `make install`) is not installed")
-    else:
-        costs.append(engine_cost("OPA 1.20 in-process (opa_bindings; test-only, for comparison)",
-                                 lambda: _OpaInProcess(opa_bindings, policies), inputs))
-        notes.append("OPA in-process: the same Rego on OPA's own Go engine (opa-golib-python-bindings, "
-                     "a test dependency, never a runtime one): what the policies cost on OPA itself")
+        costs.append(engine_cost("opa (OPA 1.20 in-process, `--engine opa`)",
+                                 lambda: make_engine(policies, "opa"), inputs))
+        notes.append("opa: the engine of `eval --engine opa`, OPA's own Go evaluator through "
+                     "opa-golib-python-bindings (the kmspolicy[opa] extra), policies prepared once")
+    except EngineError as exc:
+        notes.append(f"opa: skipped, {exc}")
     if not (ROOT / "bridge" / "engines" / "opa_server.py").exists():
         notes.append("opa-server: skipped, there is no bridge/engines/opa_server.py yet")
         return costs, notes
@@ -366,17 +366,6 @@ def engine_costs(corpus: Path, embedded_only: bool = False) -> tuple[list[Engine
         process.terminate()
         process.wait(10)
     return costs, notes
-
-
-class _OpaInProcess:
-    def __init__(self, opa_bindings, policies):
-        self.engine = opa_bindings.OpaEngine()
-        for name, source in policies.modules.items():
-            self.engine.add_policy(name, source)
-        self.engine.add_data(policies.data())
-
-    def findings(self, input_doc: dict):
-        return self.engine.eval_document("kmspolicy.main.findings", input_doc)
 
 
 def _start_loopback_opa() -> tuple[subprocess.Popen, str] | None:
@@ -554,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
 
     side = bench_rows(tool_commands(corpus, bench_bin), args.runs)
     kms = side["kmspolicy"]
-    ones = {"kmspolicy --jobs 1": kmspolicy_command("eval", str(corpus), "--jobs", "1")}
+    ones = {"kmspolicy --jobs 1": kmspolicy_command("eval", str(corpus), "--jobs", "1"),
+            "kmspolicy --engine opa": kmspolicy_command("eval", str(corpus), "--engine", "opa")}
     single = bench_rows(ones, args.runs)
     print_table("The corpus, side by side", [kms, *single.values(),
                                              *(r for k, r in side.items() if k != "kmspolicy")], kms)

@@ -7,10 +7,18 @@ dedicated to this run. Without it the server is expected to serve the guardrail 
 already (`opa run --server --bundle guardrails.tar.gz`); the entrypoint is checked once
 and the rule catalog and config are read back from the server.
 
+Before any template, the server must show that it holds the kmspolicy rules: its policy
+list (the rule catalog the reports are built from) has the `kmspolicy.main` module that
+defines `findings` and at least one rule module with a METADATA id, and after a push
+every uploaded module, unchanged. A server that answers `{"result": []}` without them
+(no policies, or data standing in for the rules) is refused, not trusted as "clean".
+
 Each template is one `POST /v1/data/kmspolicy/main/findings` with `{"input": …}` over a
-keep-alive session (the engine may be shared between threads). An undefined result, an
-HTTP error, a TLS or connection failure and a timeout all raise `EngineError`: never an
-empty, clean-looking result.
+keep-alive session (the engine may be shared between threads). Every request has a total
+deadline (`timeout`, --opa-timeout), refuses redirects and answers over
+`max_response_bytes` (http_guard.py). An undefined result, an HTTP error, a TLS or
+connection failure and a timeout all raise `EngineError`: never an empty, clean-looking
+result.
 """
 
 from __future__ import annotations
@@ -20,8 +28,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import ENTRYPOINT, EngineError, as_findings
+from .http_guard import GuardedSession, RedirectRefused, ResponseTooLarge
 
 PUSH_PREFIX = "kmspolicy-push/"
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+MAIN_PACKAGE = "kmspolicy.main"
+FINDINGS_RULE = re.compile(r"^findings\b", re.MULTILINE)
 DATA_REF = re.compile(r"\bdata\.([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)")
 PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 
@@ -32,7 +44,8 @@ class OpaServerEngine:
 
     def __init__(self, url: str, *, modules: dict[str, str] | None = None,
                  data: dict | None = None, push: bool = False, token: str | None = None,
-                 ca_cert: str | None = None, timeout: float = 10.0, query: str = ENTRYPOINT):
+                 ca_cert: str | None = None, timeout: float = 10.0, query: str = ENTRYPOINT,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES):
         import opa_client
 
         self.url = url.rstrip("/")
@@ -46,25 +59,56 @@ class OpaServerEngine:
             host=host, port=port, ssl=(ca_cert or True) if scheme == "https" else False,
             token=token or None, timeout=timeout, retries=1)
         self._client.root_url = f"{scheme}://{host}:{port}{prefix}/v1"
+        self._client._session = GuardedSession.replacing(  # the client offers no hook for this
+            self._client._session, timeout, max_response_bytes)
         if ca_cert:
             _pin_ca(self._client, ca_cert)
         self._health_url = f"{scheme}://{host}:{port}{prefix}/health"
+        self._held: dict[str, str] | None = None
         self._check_reachable()
         if push:
             self._push(modules or {}, data or {})
         else:
             self._check_entrypoint()
+        self._check_rules({PUSH_PREFIX + name: source for name, source in (modules or {}).items()}
+                          if push else {})
 
     # --- set-up ------------------------------------------------------------------------
 
     def _check_reachable(self) -> None:
         try:
-            if self._client.check_health(diagnostic_url=self._health_url):
+            if self._client._session.get(self._health_url).status_code == 200:
                 return
             self._client.check_connection()
         except Exception as exc:  # noqa: BLE001 - every failure becomes one clear EngineError
             raise self._error("cannot reach the OPA server", exc) from None
         raise EngineError(f"{self.url}: the OPA server reports that it is not healthy (GET /health)")
+
+    def _check_rules(self, pushed: dict[str, str]) -> None:
+        """The server holds the kmspolicy rules (and, after a push, what was pushed)."""
+        from ..rules import RuleMetadataError, catalog_from_modules
+
+        held = self.remote_modules()
+        changed = sorted(pid for pid, source in pushed.items() if held.get(pid.lstrip("/")) != source)
+        if changed:
+            raise EngineError(f"{self.url}: the OPA server does not hold the policies just uploaded "
+                              f"({', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}): "
+                              "its answers cannot be trusted")
+        main = [pid for pid, source in held.items() if _package(source) == MAIN_PACKAGE
+                and FINDINGS_RULE.search(source)]
+        try:
+            rules = catalog_from_modules(held)
+        except RuleMetadataError as exc:
+            raise EngineError(f"{self.url}: the rule catalog on the OPA server is invalid: {exc}") from None
+        if not main or not rules:
+            missing = "the kmspolicy.main module that gathers the findings" if not main \
+                else "a rule module with a METADATA id"
+            raise EngineError(
+                f"{self.url}: the OPA server does not hold the kmspolicy rules (of its {len(held)} "
+                f"{'policy' if len(held) == 1 else 'policies'}, none is {missing}), so an empty "
+                "answer would not mean clean: "
+                "serve the guardrail bundle there (opa run --server --bundle guardrails.tar.gz) "
+                "or upload the policies with --opa-push")
 
     def _push(self, modules: dict[str, str], data: dict) -> None:
         wanted = {PUSH_PREFIX + name: source for name, source in modules.items()}
@@ -101,9 +145,12 @@ class OpaServerEngine:
             raise self._error(f"cannot read {self.query}", exc) from None
 
     def remote_modules(self) -> dict[str, str]:
-        """{policy id: Rego source} of every module the server holds (for the rule catalog)."""
-        return {policy_id.lstrip("/"): self._raw(policy_id)
-                for policy_id in self._call("list policies", self._client.get_policies_list)}
+        """{policy id: Rego source} of every module the server holds (for the rule catalog),
+        as read when the engine was set up."""
+        if self._held is None:
+            self._held = {policy_id.lstrip("/"): self._raw(policy_id)
+                          for policy_id in self._call("list policies", self._client.get_policies_list)}
+        return dict(self._held)
 
     def _raw(self, policy_id: str) -> str:
         policy = self._call(f"read policy {policy_id}", self._client.get_policy, policy_id)
@@ -166,8 +213,13 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
     if isinstance(cause, requests.exceptions.SSLError):
         return (f"TLS failed ({_short(cause)}); give the server's CA certificate with "
                 "--opa-ca-cert")
+    if isinstance(cause, RedirectRefused):
+        return (f"the server answered with a redirect ({cause}), which is refused: give the "
+                "final URL in --opa-url")
+    if isinstance(cause, ResponseTooLarge):
+        return f"the answer is larger than {_size(cause.limit)}, which is refused"
     if isinstance(cause, requests.exceptions.Timeout):
-        return f"no answer within {timeout:g} s (--opa-timeout)"
+        return f"no complete answer within {timeout:g} s (--opa-timeout, the limit per request)"
     if isinstance(cause, requests.exceptions.ConnectionError):
         return f"connection failed ({_short(cause)})"
     if isinstance(cause, requests.exceptions.HTTPError) and cause.response is not None:
@@ -183,6 +235,10 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
     if isinstance(cause, ValueError):
         return f"the server's answer is not OPA's JSON ({_short(cause)})"
     return _short(cause) or type(cause).__name__
+
+
+def _size(limit: int) -> str:
+    return f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit / 1024:g} KiB"
 
 
 def _http_failure(status: int, message: str) -> str:
@@ -241,11 +297,15 @@ def _parse_url(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, host, port, parts.path.rstrip("/")
 
 
+def _package(source: str) -> str:
+    match = PACKAGE.search(source)
+    return match.group(1) if match else ""
+
+
 def upload_order(modules: dict[str, str]) -> list[str]:
     """Module ids with every module after those whose packages it refers to: a real OPA
     server compiles each upload and rejects a call to a function it does not have yet."""
-    packages = {mid: (PACKAGE.search(src).group(1) if PACKAGE.search(src) else "")
-                for mid, src in modules.items()}
+    packages = {mid: _package(src) for mid, src in modules.items()}
     needs: dict[str, set[str]] = {}
     for mid, source in modules.items():
         refs = set(DATA_REF.findall(source))
