@@ -11,6 +11,7 @@ from .access import concrete
 from .identity_policies import IdentityPolicies
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, literal
 from .policy_documents import is_json_text, json_document
+from .policy_validity import size_problem, version_problem
 from .principals import PrincipalError, from_aws_value
 from .scenarios import Scenario
 from .statements import (
@@ -202,12 +203,14 @@ class _Normalizer:
         if "BypassPolicyLockoutSafetyCheck" in props and not key["bypass_lockout"] and \
                 self._flag(props, "BypassPolicyLockoutSafetyCheck") != {False}:
             key["bypass_lockout_possible"] = True
-        before = len(self.ctx.problems)
+        before, refused_before = len(self.ctx.problems), len(self.ctx.refused)
         if "KeyPolicy" in props:
             key["statements"] = self._key_statements(props["KeyPolicy"], f"{ppath}/KeyPolicy")
         else:
             key["statements"] = [self._default_statement(base)]
-        key["policy_complete"] = len(self.ctx.problems) == before
+        refused = self.ctx.refused[refused_before:]
+        key["policy_complete"] = len(self.ctx.problems) == before and not any(r["dropped"] for r in refused)
+        key["invalid"] = [{k: r[k] for k in ("path", "message", "outcome")} for r in refused]
         key["intent"], key["suppress"] = self._intent(kid, resource)
         key["subjects"] = self._subjects(key)
         return key
@@ -250,6 +253,8 @@ class _Normalizer:
         if isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)).startswith("Fn::"):
             self.problem(path, f"KeyPolicy built with {next(iter(policy))} cannot be analyzed statically")
             return []
+        if isinstance(policy, dict):
+            self._document_validity(policy, path, pinned)
         out = []
         for statement, spath in statements_of(policy, path, self.ctx):
             normalized = normalize_statement(statement, path if pinned else spath, len(out), self.ctx,
@@ -262,6 +267,15 @@ class _Normalizer:
             self.problem(path, too_many)
             return []
         return out
+
+    def _document_validity(self, policy: dict, path: str, pinned: bool) -> None:
+        """What KMS refuses in the key policy as a whole (its statements are checked one by one)."""
+        version = version_problem(policy)
+        if version:
+            self.ctx.refuse(path if pinned else f"{path}/Version", version, dropped=False)
+        size = size_problem(policy)
+        if size:
+            self.ctx.refuse(path, size, dropped=False)
 
     def _default_statement(self, base: str) -> dict:
         default = {"Sid": "Default key policy (no KeyPolicy property)", "Effect": "Allow",
