@@ -13,6 +13,7 @@ from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, lit
 from .policy_documents import is_json_text, json_document
 from .policy_validity import size_problem, version_problem
 from .principals import PrincipalError, from_aws_value
+from .raw_properties import identity_raw, key_aliases, key_raw
 from .scenarios import Scenario
 from .statements import (
     PolicyContext,
@@ -161,13 +162,18 @@ class _Normalizer:
         policies.collect()
         keys = {kid: self._key(kid, self.resources[kid]) for kid in self.key_ids}
         self._mark_references(keys)
+        aliases = key_aliases(self.resources, self.resolver, self.key_ids)
+        for kid, key in keys.items():
+            key["raw"] = key_raw(kid, self.resources[kid], self._props(self.resources[kid]),
+                                 self.resolver, aliases[kid])
         self.ctx.problems.extend(template_problems(self.document, self.resolver, self.ctx.problems))
         data = {
             "schema_version": SCHEMA_VERSION,
             "file": self.file,
             "sam": _is_sam(self.document),
             "keys": keys,
-            "identities": {iid: _public_identity(i) for iid, i in sorted(self.identities.items())},
+            "identities": {iid: {**_public_identity(i), "raw": identity_raw(i, self.resources, self.resolver)}
+                           for iid, i in sorted(self.identities.items())},
         }
         return Normalized(data, self.ctx.problems)
 
