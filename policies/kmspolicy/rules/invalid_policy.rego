@@ -1,5 +1,5 @@
 # METADATA
-# title: The key policy is invalid as written
+# title: The policy is invalid as written
 # description: |
 #   An element of a key policy that AWS KMS rejects, so CreateKey or PutKeyPolicy fails
 #   and the stack does not deploy: a principal KMS refuses (a wildcard inside an ARN such
