@@ -230,6 +230,8 @@ def _principals(statement: dict, out: dict, at, ctx: PolicyContext) -> bool:
         ctx.refuse(where, reason)
     if (problems or refused) and not principals:
         return False
+    if refused and mode == "NotPrincipal":
+        return False  # without the refused exclusion the statement would reach more principals
     out["principal_mode"] = mode
     out["principals"] = principals
     return True

@@ -170,3 +170,12 @@ def test_identity_policies_keep_grammar_errors_as_errors():
     normalized = normalize(load_text(json.dumps(document), "t.json").document, "t.json", {})
     assert any("got 'allow'" in message for _, message in normalized.problems)
     assert normalized.input["keys"]["Key"]["invalid"] == []
+
+
+def test_a_not_principal_statement_with_a_refused_principal_is_left_out_whole():
+    statement = {"Effect": "Allow", "NotPrincipal": {"AWS": ["arn:aws:iam::111122223333:role/Admin",
+                                                            "arn:aws:iam::*:root"]},
+                 "Action": "kms:Decrypt", "Resource": "*"}
+    key, _ = key_input([ADMIN, statement])
+    assert len(key["statements"]) == 1 and key["policy_complete"] is False
+    assert [i["path"].rsplit("/", 3)[-3:] for i in key["invalid"]] == [["NotPrincipal", "AWS", "1"]]
