@@ -11,7 +11,9 @@ from .access import concrete
 from .identity_policies import IdentityPolicies
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, literal
 from .policy_documents import is_json_text, json_document
+from .policy_validity import size_problem, version_problem
 from .principals import PrincipalError, from_aws_value
+from .raw_properties import identity_raw, key_aliases, key_raw
 from .scenarios import Scenario
 from .statements import (
     PolicyContext,
@@ -169,13 +171,18 @@ class _Normalizer:
         policies.collect()
         keys = {kid: self._key(kid, self.resources[kid]) for kid in self.key_ids}
         self._mark_references(keys)
+        aliases = key_aliases(self.resources, self.resolver, self.key_ids)
+        for kid, key in keys.items():
+            key["raw"] = key_raw(kid, self.resources[kid], self._props(self.resources[kid]),
+                                 self.resolver, aliases[kid])
         self.ctx.problems.extend(template_problems(self.document, self.resolver, self.ctx.problems))
         data = {
             "schema_version": SCHEMA_VERSION,
             "file": self.file,
             "sam": _is_sam(self.document),
             "keys": keys,
-            "identities": {iid: _public_identity(i) for iid, i in sorted(self.identities.items())},
+            "identities": {iid: {**_public_identity(i), "raw": identity_raw(i, self.resources, self.resolver)}
+                           for iid, i in sorted(self.identities.items())},
         }
         return Normalized(data, self.ctx.problems)
 
@@ -211,12 +218,14 @@ class _Normalizer:
         if "BypassPolicyLockoutSafetyCheck" in props and not key["bypass_lockout"] and \
                 self._flag(props, "BypassPolicyLockoutSafetyCheck") != {False}:
             key["bypass_lockout_possible"] = True
-        before = len(self.ctx.problems)
+        before, refused_before = len(self.ctx.problems), len(self.ctx.refused)
         if "KeyPolicy" in props:
             key["statements"] = self._key_statements(props["KeyPolicy"], f"{ppath}/KeyPolicy")
         else:
             key["statements"] = [self._default_statement(base)]
-        key["policy_complete"] = len(self.ctx.problems) == before
+        refused = self.ctx.refused[refused_before:]
+        key["policy_complete"] = len(self.ctx.problems) == before and not any(r["dropped"] for r in refused)
+        key["invalid"] = [{k: r[k] for k in ("path", "message", "outcome")} for r in refused]
         key["intent"], key["suppress"] = self._intent(kid, resource)
         key["subjects"] = self._subjects(key)
         return key
@@ -259,6 +268,8 @@ class _Normalizer:
         if isinstance(policy, dict) and len(policy) == 1 and next(iter(policy)).startswith("Fn::"):
             self.problem(path, f"KeyPolicy built with {next(iter(policy))} cannot be analyzed statically")
             return []
+        if isinstance(policy, dict):
+            self._document_validity(policy, path, pinned)
         out = []
         for statement, spath in statements_of(policy, path, self.ctx):
             normalized = normalize_statement(statement, path if pinned else spath, len(out), self.ctx,
@@ -271,6 +282,15 @@ class _Normalizer:
             self.problem(path, too_many)
             return []
         return out
+
+    def _document_validity(self, policy: dict, path: str, pinned: bool) -> None:
+        """What KMS refuses in the key policy as a whole (its statements are checked one by one)."""
+        version = version_problem(policy)
+        if version:
+            self.ctx.refuse(path if pinned else f"{path}/Version", version, dropped=False)
+        size = size_problem(policy)
+        if size:
+            self.ctx.refuse(path, size, dropped=False)
 
     def _default_statement(self, base: str) -> dict:
         default = {"Sid": "Default key policy (no KeyPolicy property)", "Effect": "Allow",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, describe, literal, render
+from .policy_validity import principal_problem
 from .sourcemap import escape_token
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -120,20 +121,22 @@ def from_aws_value(value: SymStr, path: str, link: IdentityLinker) -> dict:
     return _principal("unknown", account, raw, raw, path)
 
 
-def parse_principal_element(element: Any, path: str, resolver: Resolver,
-                            link: IdentityLinker) -> tuple[list[dict], list[tuple[str, str]]]:
-    """A Principal/NotPrincipal element → canonical principals and (pointer, problem) pairs."""
+def parse_principal_element(element: Any, path: str, resolver: Resolver, link: IdentityLinker
+                            ) -> tuple[list[dict], list[tuple[str, str]], list[tuple[str, str]]]:
+    """A Principal/NotPrincipal element → canonical principals, (pointer, problem) pairs for
+    what cannot be read, and (pointer, reason) pairs for principals KMS refuses (left out)."""
     principals: list[dict] = []
     problems: list[tuple[str, str]] = []
+    refused: list[tuple[str, str]] = []
     if element == "*":
-        return [_principal("any", "*", "*", "*", path)], problems
+        return [_principal("any", "*", "*", "*", path)], problems, refused
     if not isinstance(element, dict) or not element:
-        return [], [(path, "Principal must be \"*\" or a mapping of AWS/Service/Federated principals")]
+        return [], [(path, "Principal must be \"*\" or a mapping of AWS/Service/Federated principals")], refused
     typed = {ptype: resolver.items(values) for ptype, values in element.items()}
     count = sum(len(items) for items in typed.values())
     if count > MAX_PRINCIPALS_PER_STATEMENT:
         return [], [(path, f"statement lists {count:,} principals, more than the limit of "
-                           f"{MAX_PRINCIPALS_PER_STATEMENT} (MAX_PRINCIPALS_PER_STATEMENT)")]
+                           f"{MAX_PRINCIPALS_PER_STATEMENT} (MAX_PRINCIPALS_PER_STATEMENT)")], refused
     for ptype, items in typed.items():
         type_path = f"{path}/{escape_token(ptype)}"
         if ptype not in PRINCIPAL_TYPES:
@@ -152,11 +155,15 @@ def parse_principal_element(element: Any, path: str, resolver: Resolver,
                 problems.append((item_path, f"principal {exc}"))
                 continue
             for alt in alternatives:
+                reason = principal_problem(ptype, alt)
+                if reason is not None:
+                    refused.append((item_path, reason))
+                    continue
                 try:
                     principals.append(_typed_principal(ptype, alt, item_path, link))
                 except PrincipalError as exc:
                     problems.append((item_path, str(exc)))
-    return principals, problems
+    return principals, problems, refused
 
 
 def _typed_principal(ptype: str, value: SymStr, path: str, link: IdentityLinker) -> dict:

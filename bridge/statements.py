@@ -11,6 +11,7 @@ from .access.concrete import Namer, concrete, condition_values, key_arn
 from .condition_problems import condition_problems
 from .conditions import classify
 from .intrinsics import IntrinsicError, Resolver, Sym, describe, literal
+from .policy_validity import resource_problem
 from .principals import IdentityLinker, parse_principal_element, split_symbolic
 
 EFFECTS = ("Allow", "Deny")
@@ -33,9 +34,16 @@ class PolicyContext:
     problems: list[tuple[str, str]] = field(default_factory=list)
     namer: Namer = field(default=lambda _resource, _attribute: None)
     own_accounts: frozenset[str] = frozenset()
+    refused: list[dict] = field(default_factory=list)
+    """What KMS refuses (or ignores) in key policies: {path, message, outcome, dropped}."""
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append((path, message))
+
+    def refuse(self, path: str, message: str, *, outcome: str = "rejected", dropped: bool = True) -> None:
+        """A key-policy element KMS rejects ("rejected") or that has no effect ("ignored");
+        `dropped`: the statement or principal is left out of the analysis."""
+        self.refused.append({"path": path, "message": message, "outcome": outcome, "dropped": dropped})
 
 
 def pointer(*parts: Any) -> str:
@@ -93,25 +101,31 @@ def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyConte
         return element_path or (path + pointer(*parts))
 
     pinned = element_path is not None
+    # What IAM's grammar refuses makes a key policy a KP021 finding, an identity policy an error.
+    refuse = ctx.refuse if key_policy else ctx.problem
 
     unknown = sorted(k for k in statement if k not in STATEMENT_FIELDS)
     if unknown:
-        ctx.problem(at(unknown[0]), f"unknown statement field '{unknown[0]}'")
+        refuse(at(unknown[0]), f"unknown statement field '{unknown[0]}'")
         return None
     effect = statement.get("Effect")
     if effect not in EFFECTS:
-        ctx.problem(at("Effect") if "Effect" in statement else path,
-                    f"Effect must be Allow or Deny, got {_shown(effect)}" if "Effect" in statement
-                    else "statement has no Effect")
+        if "Effect" not in statement:
+            refuse(path, "statement has no Effect")
+        elif isinstance(effect, str):
+            refuse(at("Effect"), f"Effect must be Allow or Deny (case-sensitive), got {_shown(effect)}")
+        else:
+            ctx.problem(at("Effect"), f"Effect must be Allow or Deny, got {_shown(effect)}")
         return None
     out: dict = {
         "index": index, "sid": _sid(statement.get("Sid")), "path": element_path or path,
         "effect": effect, "effect_path": at("Effect"),
     }
-    if not _actions(statement, out, at, ctx, pinned):
+    if not _actions(statement, out, at, ctx, pinned, refuse, key_policy):
         return None
     if key_policy:
-        if not _principals(statement, out, at, ctx):
+        principals_read = _principals(statement, out, at, ctx)
+        if not _key_policy_resource(statement, path, at, ctx) or not principals_read:
             return None
         out["resources"] = None
         out["key_scope"] = _key_scope(statement, ctx)
@@ -146,18 +160,19 @@ def _sid(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _mode(statement: dict, names: tuple[str, str], out: dict, ctx: PolicyContext, whose: str) -> str | None:
+def _mode(statement: dict, names: tuple[str, str], out: dict, refuse, whose: str) -> str | None:
     """Which of two exclusive fields (Action/NotAction, ...) the statement uses; None, with a
     problem, unless exactly one."""
     modes = [m for m in names if m in statement]
     if len(modes) != 1:
-        ctx.problem(out["path"], f"{whose} must have exactly one of {names[0]} or {names[1]}")
+        refuse(out["path"], f"{whose} must have exactly one of {names[0]} or {names[1]}")
         return None
     return modes[0]
 
 
-def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -> bool:
-    mode = _mode(statement, ("Action", "NotAction"), out, ctx, "statement")
+def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool, refuse,
+             key_policy: bool) -> bool:
+    mode = _mode(statement, ("Action", "NotAction"), out, refuse, "statement")
     if mode is None:
         return False
     patterns = []
@@ -183,9 +198,12 @@ def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -
                 try:
                     actions = catalog.expand(text)
                 except ValueError as exc:  # IAM rejects the policy: the template is broken
-                    ctx.problem(item_path, f"{mode}: {exc}")
+                    refuse(item_path, f"{mode}: {exc}")
                     return False
                 unresolved = False
+                if key_policy and not actions and text.partition(":")[0].lower() == "kms":
+                    ctx.refuse(item_path, f"'{text}' matches no KMS action, so it has no effect",
+                               outcome="ignored", dropped=False)
             matched.update(actions)
             patterns.append({"pattern": text, "path": item_path, "actions": actions,
                              "action_mask": catalog.action_mask(actions), "unresolved": unresolved})
@@ -202,21 +220,42 @@ def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -
 
 
 def _principals(statement: dict, out: dict, at, ctx: PolicyContext) -> bool:
-    mode = _mode(statement, ("Principal", "NotPrincipal"), out, ctx, "a key policy statement")
+    mode = _mode(statement, ("Principal", "NotPrincipal"), out, ctx.refuse, "a key policy statement")
     if mode is None:
         return False
-    principals, problems = parse_principal_element(statement[mode], at(mode), ctx.resolver, ctx.link)
+    principals, problems, refused = parse_principal_element(statement[mode], at(mode), ctx.resolver, ctx.link)
     for problem in problems:
         ctx.problem(*problem)
-    if problems and not principals:
+    for where, reason in refused:
+        ctx.refuse(where, reason)
+    if (problems or refused) and not principals:
         return False
+    if refused and mode == "NotPrincipal":
+        return False  # without the refused exclusion the statement would reach more principals
     out["principal_mode"] = mode
     out["principals"] = principals
     return True
 
 
+def _key_policy_resource(statement: dict, path: str, at, ctx: PolicyContext) -> bool:
+    """Refuse what KMS rejects in a key-policy statement's Resource; False when the statement
+    has none (it has no effect and is left out)."""
+    values = []
+    for item, _ in ctx.resolver.items(statement.get("Resource", [])):
+        try:
+            values.extend(ctx.resolver.strings(item))
+        except IntrinsicError:
+            continue  # reported by _key_scope's reading as unknown, never guessed invalid
+    reason = resource_problem(statement, values)
+    if reason is None:
+        return True
+    missing = "Resource" not in statement and "NotResource" not in statement
+    ctx.refuse(path if missing else at("Resource"), reason, dropped=missing)
+    return not missing
+
+
 def _resources(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool) -> bool:
-    mode = _mode(statement, ("Resource", "NotResource"), out, ctx, "an identity policy statement")
+    mode = _mode(statement, ("Resource", "NotResource"), out, ctx.problem, "an identity policy statement")
     if mode is None:
         return False
     matched: set[str] = set()

@@ -207,7 +207,7 @@ def test_cli_incomplete_template_lists_errors_and_exits_2(tmp_path, monkeypatch)
     Path("t.yaml").write_text(
         "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n"
         "        Statement:\n        - Effect: Allow\n          Principal: {AWS: '*'}\n          Action: kms:Decrypt\n"
-        "        - Effect: Maybe\n          Principal: '*'\n          Action: kms:*\n")
+        "        - Effect: [Maybe]\n          Principal: '*'\n          Action: kms:*\n")
     result = run("access", "t.yaml")
     assert result.exit_code == 2
     assert "error: t.yaml:10:" in result.output and "Effect must be Allow or Deny" in result.output

@@ -93,12 +93,19 @@ def test_malformed_statement_is_reported_and_the_rest_analyzed(tmp_path):
         "          - Effect: Permit\n"
         "            Principal: '*'\n"
         "            Action: kms:Decrypt\n"
+        "            Resource: '*'\n"
         "          - Effect: Allow\n"
         "            Principal: '*'\n"
-        "            Action: kms:Decrypt\n")
+        "            Action: kms:Decrypt\n"
+        "            Resource: '*'\n"
+        "          - Effect: [Allow]\n"
+        "            Principal: '*'\n"
+        "            Action: kms:Decrypt\n"
+        "            Resource: '*'\n")
     doc = json.loads(invoke("eval", "--format", "json", str(template)).output)
-    assert [(e["line"], "Effect must be Allow or Deny" in e["message"]) for e in doc["errors"]] == [(8, True)]
-    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("KP005", 12)]
+    # KMS rejects 'Permit' (a finding on the element); a list cannot be read (an error)
+    assert [(e["line"], "Effect must be Allow or Deny" in e["message"]) for e in doc["errors"]] == [(16, True)]
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [("KP021", 8), ("KP005", 13)]
 
 
 def test_parameters_and_config(tmp_path):

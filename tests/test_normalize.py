@@ -98,20 +98,24 @@ Resources:
 
 
 def key_statement(statement):
+    if "Resource" not in statement:  # KMS rejects a key-policy statement without one
+        statement += "\n          Resource: '*'"
     text = KEY.replace("{statement}", statement)
     out = norm(text)
     return out.input["keys"]["Key"]["statements"], out.problems, out.input
 
 
 def test_principal_forms():
-    sts, problems, _ = key_statement(
+    sts, problems, doc = key_statement(
         "Effect: Allow\n          Principal: {AWS: ['123456789012', '*', "
         "'arn:aws:iam::210987654321:role/x/Admin', 'arn:aws:iam::${AWS::AccountId}:role/app-role'], "
         "Service: Lambda.amazonaws.com}\n          Action: kms:Decrypt")
     assert not problems
     assert [(p["kind"], p["account"], p["identity"]) for p in sts[0]["principals"]] == [
         ("account", "123456789012", None), ("any", "*", None), ("role", "210987654321", None),
-        ("unknown", "unknown", None), ("service", "", None)]
+        ("service", "", None)]
+    # a ${} variable outside Fn::Sub is sent as written, and KMS refuses it
+    assert "outside Fn::Sub" in doc["keys"]["Key"]["invalid"][0]["message"]
 
 
 def test_constructed_role_arn_links_the_template_role():
@@ -123,7 +127,8 @@ def test_constructed_role_arn_links_the_template_role():
 
 def test_statement_as_single_object_and_principal_star_string():
     text = KEY.replace("Statement:\n          {statement}",
-                       "Statement:\n          Effect: Allow\n          Principal: '*'\n          Action: KMS:decrypt")
+                       "Statement:\n          Effect: Allow\n          Principal: '*'\n          Action: KMS:decrypt\n"
+                       "          Resource: '*'")
     out = norm(text)
     st = out.input["keys"]["Key"]["statements"][0]
     assert (st["principals"][0]["kind"], st["actions"]) == ("any", ["kms:Decrypt"])
@@ -167,6 +172,14 @@ def test_missing_key_policy_is_the_default_delegation():
     ("Effect: Maybe\n          Principal: '*'\n          Action: kms:Decrypt", "Effect must be Allow or Deny"),
     ("Effect: Allow\n          Action: kms:Decrypt", "exactly one of Principal or NotPrincipal"),
     ("Effect: Allow\n          Principal: '*'\n          Action: 42x", "is not 'service:action'"),
+])
+def test_statements_kms_rejects_are_invalid_not_problems(statement, message):
+    sts, problems, doc = key_statement(statement)
+    assert not sts and not problems
+    assert message in doc["keys"]["Key"]["invalid"][0]["message"]
+
+
+@pytest.mark.parametrize("statement, message", [
     ("Effect: Allow\n          Principal: {AWS: !Ref Nowhere}\n          Action: kms:Decrypt", "Nowhere"),
     ("Effect: Allow\n          Principal: {Users: x}\n          Action: kms:Decrypt", "unknown principal type"),
 ])
