@@ -212,21 +212,27 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         if verbose and config_path and not config_given:
             click.echo(f"kmspolicy: using the config {config_path}", err=True)
         config = load_config(config_path)
-        config = select_rules(config, set(load_policies(settings["bundles"], config).rules),
-                              selection["checks"], selection["skip_checks"], config_path)
+        checked = load_policies(settings["bundles"], config, settings["engine"],
+                                settings["allowed_builtins"])
+        config = select_rules(config, set(checked.rules), selection["checks"],
+                              selection["skip_checks"], config_path)
         jobs = jobs or default_jobs()
+        settings["packs_checked"] = True
         analyzer = functools.partial(build_analyzer, settings, config, config_given, values)
         analyzer = functools.partial(configured_analyzer, analyzer, max_file_size, debug)
         if timeout and settings["engine"] != "embedded":
             raise click.UsageError("--timeout goes with the embedded engine (--opa-timeout "
                                    "bounds the others)")
         if settings["engine"] == "embedded" and (jobs > 1 or timeout != 0):
-            policies = load_policies(settings["bundles"], config)  # each worker builds an engine
+            policies = checked  # each worker builds an engine
         else:
             analyzer = analyzer()
             policies = analyzer.policies
         for warning in config_warnings(policies, config_path):
             say(f"kmspolicy: warning: {warning}")
+        for bundle, module in checked.replaced:
+            say(f"kmspolicy: warning: {bundle} replaces the built-in module {module} (declared "
+                "in its manifest): the built-in rules it held do not run as shipped")
         known = None
         if baseline_path:
             from .baseline import load_baseline
@@ -415,8 +421,8 @@ def entrypoint() -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if "--debug" in sys.argv:
             raise
-        say(f"kmspolicy: internal error: {type(exc).__name__}: {exc} "
-            "(run with --debug for a traceback)")
+        hint = " (run with --debug for a traceback)" if sys.argv[1:2] == ["eval"] else ""
+        say(f"kmspolicy: internal error: {type(exc).__name__}: {exc}{hint}")
         sys.exit(2)
 
 

@@ -7,7 +7,10 @@ import click
 from kmspolicy.bridge.bundle import BundleError, load_bundle
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.regotest import TEST_RULE_START, run_cases
+from kmspolicy.bridge.pack_checks import PackError, check_packs
 from kmspolicy.bridge.rules import builtin_policy_dir, package_of, read_policy_dir
+
+from .engine_options import allow_builtin_option
 
 RULER = "-" * 80
 
@@ -17,7 +20,8 @@ RULER = "-" * 80
 @click.option("--bundle", "bundles", multiple=True, type=click.Path(), metavar="FILE|DIR",
               help="Also load this bundle (and run its tests when no DIR is given).")
 @click.option("-v", "--verbose", is_flag=True, help="List every case, passed or not.")
-def test_command(dirs, bundles, verbose) -> None:
+@allow_builtin_option
+def test_command(dirs, bundles, verbose, allowed_builtins) -> None:
     """Run the rule tests in DIR (rule-pack folders), or in the built-in policies and the
     --bundle bundles when no DIR is given. No opa binary is needed.
 
@@ -39,6 +43,7 @@ def test_command(dirs, bundles, verbose) -> None:
 
     modules = {f"kmspolicy/{name}": source for name, source in
                read_policy_dir(builtin_policy_dir() / "kmspolicy", include_tests=True).items()}
+    builtin = dict(modules)
     selected = set(modules) if not dirs else set()
     data: dict = {}
     try:
@@ -52,6 +57,12 @@ def test_command(dirs, bundles, verbose) -> None:
     except BundleError as exc:
         raise Failure(str(exc)) from None
     data.setdefault("kmspolicy", {})["config"] = {}
+    try:
+        check_packs({name: source for name, source in modules.items()
+                     if builtin.get(name) != source}, modules, data,
+                    allowed=frozenset(allowed_builtins))
+    except PackError as exc:
+        raise Failure(str(exc)) from None
     chosen = {name: source for name, source in modules.items()
               if name in selected or not name.endswith("_test.rego")}
     chosen.update({name: source for name, source in modules.items()  # test helpers (fixtures)

@@ -90,7 +90,8 @@ def test_build_refuses_a_pack_that_does_not_compile(tmp_path):
                                       "package kmspolicy.rules.broken\n\nfindings contains x if {\n")
     result = run("bundle", "build", "-o", tmp_path / "out.tar.gz", "--policies", tmp_path / "pack")
     assert result.exit_code == 2
-    assert "do not compile" in result.output
+    assert "kmspolicy/rules/broken.rego:8: rego_parse_error: unexpected eof token" in result.output
+    assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "out.tar.gz").exists()
 
 
