@@ -60,6 +60,22 @@ class Scanned:
                 current, start = current + 1, i + 1
         return None
 
+    def enclosing_call(self, offset: int) -> str | None:
+        """The name of the call whose parentheses hold `offset`, if any."""
+        depth = 0
+        for i in range(offset - 1, -1, -1):
+            char = self.masked[i]
+            if char in ")]}":
+                depth += 1
+            elif char in "([{":
+                if depth == 0:
+                    if char != "(":
+                        return None
+                    match = re.search(r"([A-Za-z_][\w.]*)\s*$", self.masked[:i])
+                    return match.group(1) if match else None
+                depth -= 1
+        return None
+
     def local_functions(self) -> set[str]:
         return set(HEAD.findall(self.masked))
 

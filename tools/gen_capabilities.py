@@ -116,7 +116,7 @@ def run_opa(items: list[dict]) -> list[dict]:
 
 
 REGOPY_CHILD = r"""
-import json, sys
+import json, re, sys
 import regopy
 for line in sys.stdin:
     item = json.loads(line)
@@ -128,7 +128,8 @@ for line in sys.stdin:
             rego.set_input_term(json.dumps(item["input"]))
         output = rego.query(item["query"])
         if not output.ok():
-            result = {"error": " ".join(str(output.node()).split())[:300]}
+            text = re.sub(r"0x[0-9a-f]+", "", " ".join(str(output.node()).split()))
+            result = {"error": text[:300]}
         elif output.results and "x" in output.results[0].bindings:
             result = {"value": output.results[0].bindings["x"]}
         else:
@@ -300,7 +301,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if the file is stale or missing")
     parser.add_argument("--output", type=Path, default=TARGET)
+    parser.add_argument("--evaluate", action="store_true",
+                        help="evaluate the probes given as a JSON list on stdin on both engines; "
+                             "print [[OPA's answer, the embedded engine's], ...] (for tests)")
     args = parser.parse_args(argv)
+    if args.evaluate:
+        items = json.load(sys.stdin)
+        print(json.dumps([list(pair) for pair in zip(run_opa(items), run_regopy(items))]))
+        return 0
     try:
         fresh = generate()
     except GenerationError as exc:

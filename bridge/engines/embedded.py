@@ -20,7 +20,7 @@ class EmbeddedEngine:
 
         self._regopy = regopy
         self.query = query
-        self._modules = modules
+        self._modules, self._data = modules, data
         self._interpreter = regopy.Interpreter()
         key = bundle_cache.bundle_key(modules, data, query, getattr(regopy, "__version__", ""))
         self._bundle = bundle_cache.load(regopy, self._interpreter, key)
@@ -57,12 +57,20 @@ class EmbeddedEngine:
     def _blame(self, input_doc: dict, exc: Exception) -> str:
         """Which rule's findings the embedded engine cannot print as JSON, as
         `FILE:LINE: ...`: each rule package is evaluated alone (only on this error path)."""
+        rego = self._regopy.Interpreter()
+        try:
+            for name, source in self._modules.items():
+                rego.add_module(name, source)
+            rego.add_data_json(json.dumps(self._data or {}))
+            rego.set_input_term(json.dumps(input_doc))
+        except self._regopy.RegoError:
+            return f"evaluation failed: the result is not valid JSON ({_one_line(exc)})"
         for name, source in sorted(self._modules.items()):
             package = package_of(source) or ""
             if not package.startswith("kmspolicy.rules."):
                 continue
             try:
-                self._interpreter.query(f"x := data.{package}.findings")
+                rego.query(f"x := data.{package}.findings")
             except ValueError:
                 line = source[:source.find("package ")].count("\n") + 1
                 return (f"{name}:{line}: the embedded engine (regopy) produced a "
