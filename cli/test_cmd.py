@@ -6,8 +6,8 @@ import click
 
 from kmspolicy.bridge.bundle import BundleError, load_bundle
 from kmspolicy.bridge.engines import EngineError
-from kmspolicy.bridge.regotest import TEST_RULE_START, run_cases
 from kmspolicy.bridge.pack_checks import PackError, check_packs
+from kmspolicy.bridge.regotest import TEST_RULE_START, run_cases
 from kmspolicy.bridge.rules import builtin_policy_dir, package_of, read_policy_dir
 
 from .engine_options import allow_builtin_option

@@ -110,7 +110,7 @@ def test_every_builtin_probe_agrees_or_is_refused():
             items.append({"query": f"x := {expression}"})
             bodies.append(_probe_rule(expression))
     silently_different = []
-    for item, body, (on_opa, on_embedded) in zip(items, bodies, evaluate_on_both(items)):
+    for item, body, (on_opa, on_embedded) in zip(items, bodies, evaluate_on_both(items), strict=True):
         try:
             check(body)
         except PackError as exc:

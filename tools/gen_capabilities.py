@@ -215,7 +215,7 @@ def classify(capabilities: dict) -> tuple[dict, list[str]]:
 
     inconclusive: list[str] = []
     results: dict[tuple[str, str], list] = {}
-    for (kind, name, item), o, e in zip(items, opa, embedded):
+    for (kind, name, item), o, e in zip(items, opa, embedded, strict=True):
         if kind == "builtin" and "value" not in o:
             inconclusive.append(f"{name}: {item['query']} is {_shown(o)} on OPA")
         results.setdefault((kind, name), []).append((item, o, e))
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.evaluate:
         items = json.load(sys.stdin)
-        print(json.dumps([list(pair) for pair in zip(run_opa(items), run_regopy(items))]))
+        print(json.dumps([list(pair) for pair in zip(run_opa(items), run_regopy(items), strict=True)]))
         return 0
     try:
         fresh = generate()
