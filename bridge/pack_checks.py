@@ -64,6 +64,7 @@ def check_sources(pack_modules: dict[str, str], all_modules: dict[str, str], *,
     """The checks after OPA's compiler (2 to 4 of the module docstring)."""
     for name, source in sorted(pack_modules.items()):
         _check_package(name, source)
+        _check_strict(name, scan(source))
     functions = set()
     for source in all_modules.values():
         functions |= scan(source).local_functions()
@@ -107,6 +108,41 @@ def _check_package(name: str, source: str) -> None:
         raise PackError(f"{name}:{line}: package {package} is nested: kmspolicy gathers only "
                         f"data.kmspolicy.rules.<name>.findings, so its findings would never be "
                         f"reported; name it kmspolicy.rules.{flat}")
+
+
+LOCAL_ASSIGNMENT = re.compile(r"^[ \t]+([A-Za-z_]\w*)[ \t]*:=", re.MULTILINE)
+IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+(\S+)(?:[ \t]+as[ \t]+(\w+))?[ \t]*$", re.MULTILINE)
+RESERVED = re.compile(r"(?<![\w.])(input|data)[ \t]*:=")
+
+
+def _check_strict(name: str, scanned: Scanned) -> None:
+    """What `opa check --strict` refuses and the bindings do not check, as far as it can be
+    seen without OPA's AST: duplicate and unused imports, `input`/`data` assigned, and a
+    local assigned once and never read (a name that occurs once in the whole module)."""
+    text = scanned.masked
+    seen: dict[str, int] = {}
+    for match in IMPORT_LINE.finditer(text):
+        path, alias = match.group(1), match.group(2)
+        line = scanned.line_of(match.start(1))
+        if path in seen:
+            raise PackError(f"{name}:{line}: rego_compile_error (strict): import {path} is a "
+                            f"duplicate of line {seen[path]}")
+        seen[path] = line
+        if not path.startswith(("data.", "input.")) and path not in ("data", "input"):
+            continue
+        short = alias or re.split(r"[.\[]", path)[-1]
+        rest = text[:match.start()] + text[match.end():]
+        if not re.search(rf"(?<![\w.]){re.escape(short)}\b", rest):
+            raise PackError(f"{name}:{line}: rego_compile_error (strict): import {path} unused")
+    reserved = RESERVED.search(text)
+    if reserved:
+        raise PackError(f"{name}:{scanned.line_of(reserved.start())}: rego_compile_error (strict): "
+                        f"{reserved.group(1)} is a reserved name and may not be assigned")
+    for match in LOCAL_ASSIGNMENT.finditer(text):
+        local = match.group(1)
+        if local != "_" and len(re.findall(rf"(?<![\w.]){re.escape(local)}\b", text)) == 1:
+            raise PackError(f"{name}:{scanned.line_of(match.start(1))}: rego_compile_error (strict): "
+                            f"assigned var {local} unused")
 
 
 def _check_module(name: str, scanned: Scanned, functions: set[str], engine: str,

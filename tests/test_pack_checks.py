@@ -343,3 +343,18 @@ def test_kmspolicy_test_does_not_suggest_a_debug_option_it_lacks():
 
 def test_check_packs_without_packs_runs_nothing():
     check_packs({}, builtin_modules(), {})  # no compile, no child process
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("import data.acme.kms\n\nr := 1", r":8: rego_compile_error \(strict\): import data.acme.kms unused"),
+    ("import data.acme.kms\nimport data.acme.kms\n\nr := kms.x", r":9: .*duplicate of line 8"),
+    ("r if {\n\tinput := 1\n}", r":9: .*input is a reserved name"),
+    ("r if {\n\tunused_local := 1\n\ttrue\n}", r":9: .*assigned var unused_local unused"),
+])
+def test_strict_mode_checks_opa_bindings_do_not_run(body, expected):
+    with pytest.raises(PackError, match=rf"^{PACK_FILE}{expected}"):
+        check(body)
+
+
+def test_strict_checks_accept_used_imports_and_locals():
+    check("import data.acme.kms as settings\n\nr := v if {\n\tv := settings.x\n}")
