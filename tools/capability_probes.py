@@ -81,6 +81,13 @@ BUILTIN_PROBES: dict[str, tuple[str, ...]] = {
     "io.jwt.verify_hs256": (
         'io.jwt.verify_hs256("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhIn0.'
         'Y2jLVZIAVNGDFz9QCgs8f9w8p4E1WBxrmsQ2DJd9dPA", "secret")',),
+    "io.jwt.encode_sign": ('io.jwt.encode_sign({"alg": "HS256"}, {"a": 1}, {"kty": "oct", "k": "c2VjcmV0"})',),
+    "io.jwt.verify_hs384": ('io.jwt.verify_hs384(io.jwt.encode_sign({"alg": "HS384"}, {"a": 1}, '
+                            '{"kty": "oct", "k": "c2VjcmV0"}), "secret")',),
+    "io.jwt.verify_hs512": ('io.jwt.verify_hs512(io.jwt.encode_sign({"alg": "HS512"}, {"a": 1}, '
+                            '{"kty": "oct", "k": "c2VjcmV0"}), "secret")',),
+    "io.jwt.decode_verify": ('io.jwt.decode_verify(io.jwt.encode_sign({"alg": "HS256"}, {"a": 1}, '
+                             '{"kty": "oct", "k": "c2VjcmV0"}), {"secret": "secret"})',),
     "is_array": ("is_array([])", "is_array({})"),
     "is_boolean": ("is_boolean(false)",),
     "is_null": ("is_null(null)",),
@@ -125,6 +132,7 @@ BUILTIN_PROBES: dict[str, tuple[str, ...]] = {
     "plus": ("1 + 2.5",),
     "print": ('[1 | print("kmspolicy capability probe")]',),
     "product": ("product([2, 3])",),
+    "rand.intn": ('is_number(rand.intn("kmspolicy", 10))',),
     "regex.find_all_string_submatch_n": (
         'regex.find_all_string_submatch_n("a(x*)b", "axxb ab", -1)',),
     "regex.find_n": ('regex.find_n("a.", "abacad", 2)',),
