@@ -234,9 +234,24 @@ def _check_sprintf(name: str, scanned: Scanned, line: int, after: int, where: st
                             f"OPA on {where} ({detail[:160]}); use {', '.join(supported)}")
 
 
+# The pattern argument of the matchers whose escapes the catalog probes (`pattern-escape`).
+PATTERN_ARGUMENT = {"regex.match": 0, "regex.find_n": 0, "regex.split": 0, "regex.replace": 1,
+                    "glob.match": 0}
+
+
+def _pattern_with_agreed_escapes(scanned: Scanned, literal) -> bool:
+    """A pattern whose backslashes both engines' matchers read alike (the probes agree)."""
+    call, index = scanned.position_in_call(literal.start)
+    idiom = capabilities()["idioms"].get(f"pattern-escape {call}")
+    return (idiom is not None and idiom["status"] == "same" and PATTERN_ARGUMENT[call] == index
+            and not (literal.raw and '"' in literal.text))
+
+
 def _check_idioms(name: str, scanned: Scanned, where: str) -> None:
     for literal in scanned.literals:
         escape = _idiom("raw-string" if literal.raw else "string-escape")
+        if escape and _pattern_with_agreed_escapes(scanned, literal):
+            continue
         if escape and ("\\" in literal.text or (literal.raw and '"' in literal.text)):
             raise PackError(f"{name}:{scanned.line_of(literal.start)}: a string with an escape "
                             f"sequence{' or a quote' if literal.raw else ''} is read differently "

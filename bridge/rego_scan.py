@@ -62,7 +62,11 @@ class Scanned:
 
     def enclosing_call(self, offset: int) -> str | None:
         """The name of the call whose parentheses hold `offset`, if any."""
-        depth = 0
+        return self.position_in_call(offset)[0]
+
+    def position_in_call(self, offset: int) -> tuple[str | None, int]:
+        """(the call whose parentheses hold `offset`, the index of the argument there)."""
+        depth, commas = 0, 0
         for i in range(offset - 1, -1, -1):
             char = self.masked[i]
             if char in ")]}":
@@ -70,11 +74,13 @@ class Scanned:
             elif char in "([{":
                 if depth == 0:
                     if char != "(":
-                        return None
+                        return None, 0
                     match = re.search(r"([A-Za-z_][\w.]*)\s*$", self.masked[:i])
-                    return match.group(1) if match else None
+                    return (match.group(1) if match else None), commas
                 depth -= 1
-        return None
+            elif char == "," and depth == 0:
+                commas += 1
+        return None, 0
 
     def local_functions(self) -> set[str]:
         return set(HEAD.findall(self.masked))

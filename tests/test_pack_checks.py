@@ -373,3 +373,12 @@ def test_a_function_with_two_outputs_is_an_error_on_both_engines_not_a_silent_an
     with pytest.raises(EngineError):
         EmbeddedEngine(modules, {"kmspolicy": {"config": {}}}).evaluate({"keys": {}})
 
+
+
+def test_escapes_in_patterns_are_accepted_where_the_matchers_agree():
+    catalog = capabilities()["idioms"]
+    assert catalog["pattern-escape regex.match"]["status"] == "same"
+    check('r if regex.match("^arn:aws:iam::\\\\d{12}:root$", input.arn)')
+    check("r if regex.match(`^a\\.b$`, input.arn)")
+    with pytest.raises(PackError, match="a string with an escape sequence"):
+        check('r if regex.match(input.arn, "a\\\\.b")')  # the value, not the pattern

@@ -269,6 +269,18 @@ IDIOMS: dict[str, dict] = {
         "query": "x := count(input.s)",
         "input": {"s": 'a"b\\c'},
     },
+    # Patterns with escapes, where the escape means the same to both engines' matchers.
+    **{f"pattern-escape {call}": {
+        "what": f"an escape sequence in the pattern of {call}",
+        "query": query,
+        "refused_by": "string-escape",
+    } for call, query in (
+        ("regex.match", 'x := [regex.match("^a\\\\.b$", "a.b"), regex.match(`^a\\.b$`, "axb")]'),
+        ("regex.find_n", 'x := regex.find_n("a\\\\d", "a1 a2 ab", -1)'),
+        ("regex.split", 'x := regex.split("\\\\s+", "a  b c")'),
+        ("regex.replace", 'x := regex.replace("a.b", "\\\\.", "-")'),
+        ("glob.match", 'x := [glob.match("a\\\\*", [], "a*"), glob.match("a\\\\*", [], "ab")]'),
+    )},
     "with-input-function": {
         "what": "`with input as` around a rule that calls a function",
         "module": "package probe\n\nf(v) := v + 1\n\nr := f(input.a)\n",
