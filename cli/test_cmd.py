@@ -35,7 +35,8 @@ def test_command(dirs, bundles, verbose, allowed_builtins) -> None:
     around rules that call functions, so here each case is evaluated with its input set
     directly: the same assertion, one result per case. Other `test_*` rules are reported
     as skipped (run them with `opa test`). The built-in policies are always loaded, so a
-    rule pack can import data.kmspolicy.lib.*; data.kmspolicy.config is empty.
+    rule pack can import data.kmspolicy.lib.*; data.kmspolicy.config is empty. The packs
+    are checked first, as by `eval --bundle` (docs/writing-rules.md, section 7).
 
     Exit 0 when every case passes, 1 when one fails, 2 when nothing could be run.
     """
