@@ -256,7 +256,8 @@ def _check_idioms(name: str, scanned: Scanned, where: str) -> None:
             raise PackError(f"{name}:{scanned.line_of(literal.start)}: a string with an escape "
                             f"sequence{' or a quote' if literal.raw else ''} is read differently "
                             f"on {where} ({escape['query'].removeprefix('x := ')}: OPA "
-                            f"{escape['opa']}, embedded {escape['embedded']}); do without it")
+                            f"{escape['opa']}, embedded {escape['embedded']}); do without it "
+                            "(in a message, quote with ' rather than \\\")")
     with_idiom = _idiom("with-input-function")
     match = re.search(r"\bwith\b", scanned.masked)
     if with_idiom and match and not name.endswith("_test.rego"):
