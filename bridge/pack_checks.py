@@ -35,7 +35,7 @@ RULES_PREFIX = "kmspolicy.rules."
 SPRINTF_VERB = re.compile(r"%[-+# 0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[A-Za-z%]")
 OPA_ERROR = re.compile(r"(?P<file>[^\s:]+):(?P<line>\d+): (?P<kind>rego_\w+): ")
 INSTALL_HINT = ("pip install --ignore-requires-python opa-golib-python-bindings==0.4.4 "
-                "(make install does)")
+                "(make install does so)")
 
 
 class PackError(ValueError):
@@ -80,8 +80,9 @@ def compile_with_opa(modules: dict[str, str], data: dict) -> None:
     try:
         error = compile_modules(modules, data)
     except CompileFailure as exc:
-        raise PackError(f"a rule pack is checked with OPA's compiler before it is used: {exc} "
-                        f"({INSTALL_HINT})") from None
+        hint = f": {INSTALL_HINT}" if "not installed" in str(exc) else ""
+        raise PackError(f"a rule pack is checked with OPA's compiler before it is used, and "
+                        f"{exc}{hint}") from None
     if error is not None:
         raise PackError(opa_error_line(error))
 

@@ -382,3 +382,13 @@ def test_escapes_in_patterns_are_accepted_where_the_matchers_agree():
     check("r if regex.match(`^a\\.b$`, input.arn)")
     with pytest.raises(PackError, match="a string with an escape sequence"):
         check('r if regex.match(input.arn, "a\\\\.b")')  # the value, not the pattern
+
+
+def test_without_the_bindings_a_pack_is_refused_not_run_unchecked(tmp_path, monkeypatch):
+    shadow = tmp_path / "shadow" / "opa_bindings"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('not installed')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "shadow"))
+    with pytest.raises(PackError, match="opa-golib-python-bindings is not installed: .*pip install "
+                                        "--ignore-requires-python opa-golib-python-bindings"):
+        check_packs(pack("r := 1"), {**builtin_modules(), **pack("r := 1")}, {})
