@@ -42,11 +42,15 @@ lint: install
 catalog-deps:
 	cd tools/catalogs && npm ci --no-audit --no-fund --loglevel=error
 
+# embedded_capabilities.json: what the embedded engine evaluates as OPA does, probed
+# against OPA's own evaluator (the opa-golib-python-bindings that `make install` adds).
 catalogs: install catalog-deps
 	$(BIN)/python tools/gen_catalogs.py --shared $(SHARED)
+	$(BIN)/python tools/gen_capabilities.py
 
 check-catalogs: install catalog-deps
 	$(BIN)/python tools/gen_catalogs.py --shared $(SHARED) --check
+	$(BIN)/python tools/gen_capabilities.py --check
 
 # Exit 1 means "findings", which is what the seed example is for.
 eval-example: install

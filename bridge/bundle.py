@@ -37,6 +37,7 @@ MAX_NAME_LENGTH = 512
 MAX_NAME_DEPTH = 32
 BUILTIN_ROOT = "kmspolicy"
 CONFIG_PATH = ("kmspolicy", "config")
+REPLACES_FIELD = "kmspolicy_replaces"  # in the manifest's metadata
 DATA_FILES = ("data.json", "data.yaml", "data.yml")
 UNSUPPORTED_FILES = {"patch.json": "delta bundles (patch.json) are not supported",
                      ".signatures.json": "signed bundles are not supported: kmspolicy does not "
@@ -335,22 +336,80 @@ def bundle_config(bundle: Bundle) -> dict:
     return raw
 
 
-def policy_set(bundles: list[Bundle], config: dict | None = None):
-    """The built-in policies with each bundle laid over them, file by file (a bundle's
-    `kmspolicy/main.rego` replaces the built-in one), and the configs merged: the bundles'
-    in order, then `config` (from --config), each top-level key replacing the earlier."""
+def policy_set(bundles: list[Bundle], config: dict | None = None, *, engine: str = "embedded",
+               allowed_builtins: frozenset[str] = frozenset(), check: bool = True):
+    """The built-in policies with each bundle laid over them and the configs merged: the
+    bundles' in order, then `config` (from --config), each top-level key replacing the
+    earlier. A bundle may replace a built-in module only by declaring it (REPLACES_FIELD);
+    its modules are checked (pack_checks) for `engine` before anything runs them."""
+    from .pack_checks import PackError, check_packs
     from .pipeline import PolicySet
 
     builtin = PolicySet.builtin()
     modules = dict(builtin.modules)
+    packs: dict[str, str] = {}
+    replaced: list[tuple[str, str]] = []
     merged: dict = {}
     extra: dict = {}
     for bundle in bundles:
-        modules.update(bundle.rule_modules())
+        check_builtin_data(bundle)
+        own = bundle.rule_modules()
+        replaced.extend((bundle.source, name) for name in replacements(bundle, builtin.modules))
+        packs.update({name: source for name, source in own.items()
+                      if builtin.modules.get(name) != source})
+        modules.update(own)
         merged.update(bundle_config(bundle))
         _merge_at(extra, (), bundle.extra_data(), bundle.source)
     merged.update(config or {})
-    return PolicySet(modules, merged, extra)
+    policies = PolicySet(modules, merged, extra)
+    policies.replaced = replaced
+    try:
+        if check:
+            check_packs(packs, modules, policies.data(), engine=engine, allowed=allowed_builtins)
+    except PackError as exc:
+        raise BundleError(str(exc)) from None
+    return policies
+
+
+def check_builtin_data(bundle: Bundle) -> None:
+    """Data a bundle puts under `kmspolicy` besides the config would shadow or bend the
+    built-in rules (`kmspolicy/main/findings: []` silences them all): refused."""
+    own = bundle.data.get(BUILTIN_ROOT)
+    for key in sorted(own) if isinstance(own, dict) else ():
+        if key != CONFIG_PATH[1]:
+            raise BundleError(f"{bundle.source}: data at {BUILTIN_ROOT}/{key} is refused: data "
+                              f"under {BUILTIN_ROOT} other than {BUILTIN_ROOT}/config would "
+                              "override the built-in rules")
+
+
+def replacements(bundle: Bundle, builtin: dict[str, str]) -> list[str]:
+    """The built-in modules the bundle replaces, each declared in its manifest's
+    `metadata.kmspolicy_replaces`; a bundle module in a built-in package that is not a
+    declared replacement is refused (it would add to, or bend, the built-in rules)."""
+    declared = (bundle.manifest.get("metadata") or {}).get(REPLACES_FIELD, [])
+    if not isinstance(declared, list) or not all(isinstance(d, str) for d in declared):
+        raise BundleError(f"{bundle.source}: .manifest: metadata.{REPLACES_FIELD} must be a "
+                          "list of module paths")
+    packages = {package_of(source): name for name, source in builtin.items()}
+    out = []
+    for name, source in sorted(bundle.rule_modules().items()):
+        if builtin.get(name) == source:
+            continue
+        package = package_of(source)
+        target = name if name in builtin else packages.get(package)
+        if target is None:
+            continue
+        if target != name:
+            raise BundleError(f"{bundle.source}: {name}: package {package} is a built-in package "
+                              f"({target}); a bundle may not add to it, only replace {target} "
+                              f"by shipping that file and listing it in the manifest's "
+                              f"metadata.{REPLACES_FIELD}")
+        if name not in declared:
+            raise BundleError(f"{bundle.source}: {name} differs from the built-in module of that "
+                              f"name: list it in the manifest's metadata.{REPLACES_FIELD} to "
+                              "replace it, or rebuild the bundle with this kmspolicy version")
+        out.append(name)
+    return out
 
 
 # --- building -----------------------------------------------------------------------------

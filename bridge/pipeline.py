@@ -48,6 +48,7 @@ class PolicySet:
         self.modules = modules
         self.config = config or {}
         self.extra_data = extra_data or {}  # bundle data besides the config (other roots)
+        self.replaced: list[tuple[str, str]] = []  # (bundle, built-in module it replaces)
         self.rules: dict[str, Rule] = catalog_from_modules(modules)
 
     @classmethod

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from . import access
 from .engines import EngineError
+from .engines.regopy_errors import located
 from .rules import package_of
 
 TEST_RULE_START = re.compile(r"^test_[A-Za-z0-9_]*\b")
@@ -169,7 +170,9 @@ def _interpreter(modules: dict[str, str], data: dict):
         if data:
             interpreter.add_data_json(json.dumps(data))
     except regopy.RegoError as exc:
-        raise EngineError(f"the policies do not compile: {' '.join(str(exc).split())[:500]}") from None
+        where = located(str(exc), modules)
+        raise EngineError(f"{where} (embedded engine)" if where else
+                          f"the policies do not compile: {' '.join(str(exc).split())[:500]}") from None
     return interpreter
 
 
@@ -180,6 +183,9 @@ def _value(interpreter, bundle):
         output = interpreter.query_bundle(bundle)
     except regopy.RegoError as exc:
         raise EngineError(" ".join(str(exc).split())[:500]) from None
+    except ValueError as exc:  # regopy printed a result that is not JSON
+        raise EngineError(f"the embedded engine produced a result that is not valid JSON "
+                          f"({' '.join(str(exc).split())[:200]})") from None
     if not output.ok():
         raise EngineError(" ".join(str(output).split())[:500])
     if not output.results or not output.results[0].expressions:

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 import yaml
 
 from kmspolicy import __version__
-from kmspolicy.bridge.bundle import BundleError, build_bundle, bundle_config, load_bundle, policy_set
+from kmspolicy.bridge.bundle import (
+    REPLACES_FIELD,
+    BundleError,
+    build_bundle,
+    bundle_config,
+    load_bundle,
+    policy_set,
+    replacements,
+)
 from kmspolicy.bridge.engines import EngineError
+from kmspolicy.bridge.pack_checks import PackError, compile_with_opa
+from kmspolicy.bridge.pipeline import PolicySet
 from kmspolicy.bridge.rules import RuleMetadataError, catalog_from_modules
 
 from .config import ConfigError, load_config
+from .engine_options import allow_builtin_option
 
 
 @click.group("bundle")
@@ -30,32 +40,66 @@ def bundle_group() -> None:
 @click.option("--policies", "policy_dirs", multiple=True, type=click.Path(file_okay=False),
               metavar="DIR", help="A rule pack laid out as a bundle folder: Rego files and "
                                   "data.json files (repeatable).")
-def build_command(output, revision, config_path, policy_dirs) -> None:
+@allow_builtin_option
+def build_command(output, revision, config_path, policy_dirs, allowed_builtins) -> None:
     """Write an OPA bundle: the built-in rules, the rule packs and the config.
 
     `opa run --server --bundle FILE` serves it unchanged, and `kmspolicy eval --bundle FILE`
-    uses it with any engine. Test files (*_test.rego) are left out. The rules are
-    compiled first, so a broken bundle is never written.
+    uses it with any engine. Test files (*_test.rego) are left out. The packs are checked
+    first (OPA's compiler, and what the embedded engine supports: docs/writing-rules.md),
+    and the bundle is loaded into OPA before it replaces FILE, so a broken bundle is never
+    written.
     """
     from .main import Failure
 
     try:
         config = load_config(config_path)
-        policies = policy_set([load_bundle(d) for d in policy_dirs], config)
+        policies = policy_set([load_bundle(d) for d in policy_dirs], config,
+                              allowed_builtins=frozenset(allowed_builtins))
         from kmspolicy.bridge.engines.embedded import EmbeddedEngine
 
         EmbeddedEngine(policies.modules, policies.data())
+        metadata = {"kmspolicy_version": __version__}
+        if policies.replaced:
+            metadata[REPLACES_FIELD] = sorted({name for _, name in policies.replaced})
         content = build_bundle(policies.modules, policies.config, data=policies.extra_data,
-                               revision=revision, metadata={"kmspolicy_version": __version__})
-    except (ConfigError, BundleError, RuleMetadataError, EngineError) as exc:
+                               revision=revision, metadata=metadata)
+        built = write_checked(content, output)
+    except (ConfigError, BundleError, RuleMetadataError, EngineError, PackError) as exc:
         raise Failure(str(exc)) from None
-    try:
-        Path(output).write_bytes(content)
-    except OSError as exc:
-        raise Failure(f"{output}: cannot write the bundle: {exc.strerror}") from None
-    built = load_bundle(output)
     click.echo(f"wrote {output}: revision {built.manifest['revision']}, "
                f"{len(policies.rules)} rules, roots {', '.join(built.manifest['roots'])}", err=True)
+
+
+def write_checked(content: bytes, output: str):
+    """Write the bundle to a temporary file beside `output`, read it back and compile it
+    with OPA's compiler, and only then move it to `output` (Failure otherwise)."""
+    import os
+    import tempfile
+
+    from .main import Failure
+
+    folder = os.path.dirname(os.path.abspath(output))
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".kmspolicy-bundle-", suffix=".tar.gz",
+                                             dir=folder)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+    except OSError as exc:
+        raise Failure(f"{output}: cannot write the bundle: {exc.strerror}") from None
+    try:
+        built = load_bundle(temporary)
+        compile_with_opa(built.rule_modules(), built.data)
+        os.replace(temporary, output)
+    except (BundleError, PackError) as exc:
+        raise Failure(f"{output}: the bundle built does not load, nothing written: {exc}") from None
+    except OSError as exc:
+        raise Failure(f"{output}: cannot write the bundle: {exc.strerror}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    built.source = output
+    return built
 
 
 @bundle_group.command("inspect")
@@ -70,12 +114,14 @@ def inspect_command(bundle, fmt) -> None:
         loaded = load_bundle(bundle)
         rules = catalog_from_modules(loaded.modules)
         config = bundle_config(loaded)
+        replaced = replacements(loaded, PolicySet.builtin().modules)
     except (BundleError, RuleMetadataError) as exc:
         raise Failure(str(exc)) from None
     summary = {
         "bundle": bundle,
         "manifest": loaded.manifest,
         "modules": sorted(loaded.modules),
+        "replaces": replaced,
         "data": sorted(_top_paths(loaded.extra_data())),
         "rules": [{"id": r.id, "severity": r.severity, "title": r.title, "package": r.package,
                    "file": r.file, "description": r.description, "remediation": r.remediation}
@@ -97,6 +143,8 @@ def render_text(summary: dict) -> str:
         f"rego_version: {manifest.get('rego_version', 1)}",
         f"modules: {len(summary['modules'])}",
     ]
+    for name in summary["replaces"]:
+        lines.append(f"replaces the built-in module {name} (declared in the manifest)")
     if summary["data"]:
         lines.append(f"other data: {', '.join(summary['data'])}")
     lines.append(f"rules ({len(summary['rules'])}):")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from kmspolicy.bridge.engines import EngineError
+from kmspolicy.bridge.pack_checks import ENVIRONMENT_BUILTINS
 from kmspolicy.bridge.pipeline import ENGINES, Analyzer, PolicySet, check_engine, make_engine
 
 OPTIONS = (
@@ -30,9 +31,15 @@ OPTIONS = (
                                                     "default: opa on PATH)."),
 )
 
+allow_builtin_option = click.option(
+    "--allow-builtin", "allowed_builtins", multiple=True, metavar="NAME",
+    type=click.Choice(ENVIRONMENT_BUILTINS),
+    help="Let rule packs call this builtin that reaches the network or the environment "
+         "(refused otherwise; repeatable).")
+
 
 def engine_options(command):
-    for option in reversed(OPTIONS):
+    for option in reversed((*OPTIONS, allow_builtin_option)):
         command = option(command)
     return command
 
@@ -40,7 +47,7 @@ def engine_options(command):
 def engine_settings(kwargs: dict) -> dict:
     """Pop the engine options out of a command's keyword arguments."""
     names = ("engine", "bundles", "opa_url", "opa_token", "opa_ca_cert", "opa_timeout",
-             "opa_push", "opa_path")
+             "opa_push", "opa_path", "allowed_builtins")
     return {name: kwargs.pop(name) for name in names}
 
 
@@ -56,7 +63,9 @@ def build_analyzer(settings: dict, config: dict, config_given: bool,
     if remote and (settings["bundles"] or config_given):
         raise click.UsageError("without --opa-push the OPA server evaluates its own bundle and "
                                "config: drop --bundle/--config, or add --opa-push to upload them")
-    policies = policies or load_policies(settings["bundles"], config)
+    policies = policies or load_policies(settings["bundles"], config, settings["engine"],
+                                         settings["allowed_builtins"],
+                                         check=not settings.get("packs_checked"))
     engine = make_engine(policies, name, url=settings["opa_url"], push=settings["opa_push"],
                          token=settings["opa_token"], ca_cert=settings["opa_ca_cert"],
                          timeout=settings["opa_timeout"], opa_path=settings["opa_path"])
@@ -65,12 +74,16 @@ def build_analyzer(settings: dict, config: dict, config_given: bool,
     return Analyzer(policies, engine=engine, parameters=parameters)
 
 
-def load_policies(bundle_paths, config: dict) -> PolicySet:
+def load_policies(bundle_paths, config: dict, engine: str = "embedded",
+                  allowed_builtins=(), check: bool = True) -> PolicySet:
+    """The built-in policies with the bundles, checked for `engine` (pack_checks) unless
+    `check` is False (they were, earlier in this run)."""
     if not bundle_paths:
         return PolicySet.builtin(config=config)
     from kmspolicy.bridge.bundle import load_bundle, policy_set
 
-    return policy_set([load_bundle(path) for path in bundle_paths], config)
+    return policy_set([load_bundle(path) for path in bundle_paths], config, engine=engine,
+                      allowed_builtins=frozenset(allowed_builtins), check=check)
 
 
 __all__ = ["EngineError", "build_analyzer", "check_engine", "engine_options", "engine_settings", "load_policies"]

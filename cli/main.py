@@ -212,16 +212,21 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         if verbose and config_path and not config_given:
             click.echo(f"kmspolicy: using the config {config_path}", err=True)
         config = load_config(config_path)
-        config = select_rules(config, set(load_policies(settings["bundles"], config).rules),
-                              selection["checks"], selection["skip_checks"], config_path)
+        checked = load_policies(settings["bundles"], config, settings["engine"],
+                                settings["allowed_builtins"])
+        config = select_rules(config, set(checked.rules), selection["checks"],
+                              selection["skip_checks"], config_path)
         jobs = jobs or default_jobs()
+        settings["packs_checked"] = True
         in_process = settings["engine"] in IN_PROCESS_ENGINES
         if timeout and not in_process:
             raise click.UsageError(f"--timeout goes with the {' and '.join(IN_PROCESS_ENGINES)} "
                                    "engines (--opa-timeout bounds the others)")
         check_engine(settings["engine"])
         if in_process and (jobs > 1 or timeout != 0):
-            policies = load_policies(settings["bundles"], config)  # each worker builds an engine
+            # each worker builds an engine from these (the rule selection is in their config)
+            policies = load_policies(settings["bundles"], config, settings["engine"],
+                                     settings["allowed_builtins"], check=False)
             build = functools.partial(build_analyzer, settings, config, config_given, values, policies)
             analyzer = functools.partial(configured_analyzer, build, max_file_size, debug)
         else:
@@ -230,6 +235,9 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
             policies = analyzer.policies
         for warning in config_warnings(policies, config_path):
             say(f"kmspolicy: warning: {warning}")
+        for bundle, module in checked.replaced:
+            say(f"kmspolicy: warning: {bundle} replaces the built-in module {module} (declared "
+                "in its manifest): the built-in rules it held do not run as shipped")
         known = None
         if baseline_path:
             from .baseline import load_baseline
@@ -418,8 +426,8 @@ def entrypoint() -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if "--debug" in sys.argv:
             raise
-        say(f"kmspolicy: internal error: {type(exc).__name__}: {exc} "
-            "(run with --debug for a traceback)")
+        hint = " (run with --debug for a traceback)" if sys.argv[1:2] == ["eval"] else ""
+        say(f"kmspolicy: internal error: {type(exc).__name__}: {exc}{hint}")
         sys.exit(2)
 
 

@@ -6,8 +6,11 @@ import click
 
 from kmspolicy.bridge.bundle import BundleError, load_bundle
 from kmspolicy.bridge.engines import EngineError
+from kmspolicy.bridge.pack_checks import PackError, check_packs
 from kmspolicy.bridge.regotest import TEST_RULE_START, run_cases
 from kmspolicy.bridge.rules import builtin_policy_dir, package_of, read_policy_dir
+
+from .engine_options import allow_builtin_option
 
 RULER = "-" * 80
 
@@ -17,7 +20,8 @@ RULER = "-" * 80
 @click.option("--bundle", "bundles", multiple=True, type=click.Path(), metavar="FILE|DIR",
               help="Also load this bundle (and run its tests when no DIR is given).")
 @click.option("-v", "--verbose", is_flag=True, help="List every case, passed or not.")
-def test_command(dirs, bundles, verbose) -> None:
+@allow_builtin_option
+def test_command(dirs, bundles, verbose, allowed_builtins) -> None:
     """Run the rule tests in DIR (rule-pack folders), or in the built-in policies and the
     --bundle bundles when no DIR is given. No opa binary is needed.
 
@@ -31,7 +35,8 @@ def test_command(dirs, bundles, verbose) -> None:
     around rules that call functions, so here each case is evaluated with its input set
     directly: the same assertion, one result per case. Other `test_*` rules are reported
     as skipped (run them with `opa test`). The built-in policies are always loaded, so a
-    rule pack can import data.kmspolicy.lib.*; data.kmspolicy.config is empty.
+    rule pack can import data.kmspolicy.lib.*; data.kmspolicy.config is empty. The packs
+    are checked first, as by `eval --bundle` (docs/writing-rules.md, section 7).
 
     Exit 0 when every case passes, 1 when one fails, 2 when nothing could be run.
     """
@@ -39,6 +44,7 @@ def test_command(dirs, bundles, verbose) -> None:
 
     modules = {f"kmspolicy/{name}": source for name, source in
                read_policy_dir(builtin_policy_dir() / "kmspolicy", include_tests=True).items()}
+    builtin = dict(modules)
     selected = set(modules) if not dirs else set()
     data: dict = {}
     try:
@@ -52,6 +58,12 @@ def test_command(dirs, bundles, verbose) -> None:
     except BundleError as exc:
         raise Failure(str(exc)) from None
     data.setdefault("kmspolicy", {})["config"] = {}
+    try:
+        check_packs({name: source for name, source in modules.items()
+                     if builtin.get(name) != source}, modules, data,
+                    allowed=frozenset(allowed_builtins))
+    except PackError as exc:
+        raise Failure(str(exc)) from None
     chosen = {name: source for name, source in modules.items()
               if name in selected or not name.endswith("_test.rego")}
     chosen.update({name: source for name, source in modules.items()  # test helpers (fixtures)

@@ -21,6 +21,7 @@ from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.engines.embedded import EmbeddedEngine
 from kmspolicy.bridge.load import load_template
 from kmspolicy.bridge.normalize import normalize
+from kmspolicy.bridge.pack_checks import compile_with_opa
 from kmspolicy.bridge.pipeline import PolicySet, make_engine
 from kmspolicy.cli.config import load_config
 from kmspolicy.cli.main import main
@@ -143,7 +144,9 @@ def test_server_serving_the_bundle_is_used_as_is(server, org_policies, examples,
     bundle_file = tmp_path / "guardrails.tar.gz"
     bundle_file.write_bytes(build_bundle(org_policies.modules, org_policies.config,
                                          data=org_policies.extra_data))
-    server.serve_bundle(load_bundle(str(bundle_file)))
+    built = load_bundle(str(bundle_file))
+    compile_with_opa(built.rule_modules(), built.data)  # OPA 1.20 loads it (PackError if not)
+    server.serve_bundle(built)
     engine = make_engine(PolicySet.builtin(), "opa-server", url=server.url)
     assert not [m for m, _ in server.requests if m == "PUT"]
     for name, input_doc in examples:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..rules import package_of
 from . import ENTRYPOINT, EngineError, as_findings, bundle_cache
+from .regopy_errors import located
 
 
 class EmbeddedEngine:
@@ -18,6 +20,7 @@ class EmbeddedEngine:
 
         self._regopy = regopy
         self.query = query
+        self._modules, self._data = modules, data
         self._interpreter = regopy.Interpreter()
         key = bundle_cache.bundle_key(modules, data, query, getattr(regopy, "__version__", ""))
         self._bundle = bundle_cache.load(regopy, self._interpreter, key)
@@ -30,9 +33,9 @@ class EmbeddedEngine:
                 self._interpreter.add_data_json(json.dumps(data))
             self._bundle = self._interpreter.build(query)
         except regopy.RegoError as exc:
-            raise EngineError(f"the policies do not compile: {_one_line(exc)}") from None
+            raise EngineError(_compile_error(str(exc), modules)) from None
         if not self._bundle.ok():
-            raise EngineError(f"the policies do not compile: {_one_line(self._bundle.node)}")
+            raise EngineError(_compile_error(str(self._bundle.node), modules))
         bundle_cache.save(regopy, self._interpreter, self._bundle, key)
 
     def evaluate(self, input_doc: dict) -> Any:
@@ -42,6 +45,8 @@ class EmbeddedEngine:
             output = self._interpreter.query_bundle(self._bundle)
         except self._regopy.RegoError as exc:
             raise EngineError(f"evaluation failed: {_one_line(exc)}") from None
+        except ValueError as exc:  # regopy printed a result that is not JSON
+            raise EngineError(self._blame(input_doc, exc)) from None
         if not output.ok():
             raise EngineError(f"evaluation failed: {_one_line(output)}")
         results = output.results
@@ -49,8 +54,40 @@ class EmbeddedEngine:
             raise EngineError(f"{self.query} is undefined")
         return results[0].expressions[0]
 
+    def _blame(self, input_doc: dict, exc: Exception) -> str:
+        """Which rule's findings the embedded engine cannot print as JSON, as
+        `FILE:LINE: ...`: each rule package is evaluated alone (only on this error path)."""
+        rego = self._regopy.Interpreter()
+        try:
+            for name, source in self._modules.items():
+                rego.add_module(name, source)
+            rego.add_data_json(json.dumps(self._data or {}))
+            rego.set_input_term(json.dumps(input_doc))
+        except self._regopy.RegoError:
+            return f"evaluation failed: the result is not valid JSON ({_one_line(exc)})"
+        for name, source in sorted(self._modules.items()):
+            package = package_of(source) or ""
+            if not package.startswith("kmspolicy.rules."):
+                continue
+            try:
+                rego.query(f"x := data.{package}.findings")
+            except ValueError:
+                line = source[:source.find("package ")].count("\n") + 1
+                return (f"{name}:{line}: the embedded engine (regopy) produced a "
+                        f"result for {package}.findings that is not valid JSON ({_one_line(exc)}); "
+                        "docs/writing-rules.md lists what it evaluates differently from OPA")
+            except self._regopy.RegoError:
+                continue
+        return f"evaluation failed: the result is not valid JSON ({_one_line(exc)})"
+
     def findings(self, input_doc: dict) -> list[dict]:
         return as_findings(self.evaluate(input_doc), self.query)
+
+
+def _compile_error(report: str, modules: dict[str, str]) -> str:
+    where = located(report, modules)
+    return f"{where} (embedded engine)" if where else \
+        f"the policies do not compile: {_one_line(report)}"
 
 
 def _one_line(value: Any) -> str:

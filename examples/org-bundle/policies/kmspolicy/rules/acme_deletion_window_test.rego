@@ -4,11 +4,12 @@
 package kmspolicy.rules.acme_deletion_window_test
 
 import data.kmspolicy.lib.fixtures as fx
+import data.kmspolicy.lib.objects
 import data.kmspolicy.rules.acme_deletion_window
 
 _delegation := fx.allow(0, [fx.account(0)], ["kms:*"])
 
-_key_with_window(days) := object.union(fx.key([_delegation]), {"pending_window": days})
+_key_with_window(days) := objects.override(fx.key([_delegation]), {"pending_window": days})
 
 cases["fail_seven_days"] := {
 	"input": fx.input_with(_key_with_window(7)),

@@ -1,0 +1,267 @@
+"""Rule packs checked before they are used (`bundle build`, `eval --bundle`, `test`), so a
+pack never behaves differently on one engine without an error saying so.
+
+In order, each failure one `FILE:LINE: message` (PackError):
+
+1. OPA's own compiler (opa-golib-python-bindings, OPA 1.20) compiles the built-in policies
+   with the packs and their data: Rego v1 only (v0 syntax is a parse error), undefined
+   functions, type errors, recursion, conflicting rules, unsafe variables. Without the
+   bindings a pack is refused: it cannot be checked with OPA's semantics.
+2. Rule packages are `kmspolicy.rules.<name>`: a nested one (`kmspolicy.rules.a.b`) would
+   never be gathered by `kmspolicy.main`, so it is refused.
+3. Builtins that reach the network or the process environment (`ENVIRONMENT_BUILTINS`) are
+   refused unless allowed by name (`--allow-builtin`).
+4. On the embedded engine: every builtin a pack calls must be `supported` in the
+   capabilities catalog (bridge/data/embedded_capabilities.json, probed against OPA by
+   `make catalogs`), and the idioms the catalog shows regopy evaluating differently are
+   refused: sort() (unless directly inside concat() or count()) and concat() of anything
+   not written as an array, string literals
+   with escapes, `with` in a rule module, sprintf verbs other than the verified ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+
+from .rego_scan import Scanned, scan
+from .rules import package_of
+
+ENVIRONMENT_BUILTINS = ("http.send", "net.lookup_ip_addr", "opa.runtime")
+EMBEDDED = "embedded"
+RULES_PREFIX = "kmspolicy.rules."
+SPRINTF_VERB = re.compile(r"%[-+# 0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[A-Za-z%]")
+OPA_ERROR = re.compile(r"(?P<file>[^\s:]+):(?P<line>\d+): (?P<kind>rego_\w+): ")
+INSTALL_HINT = ("pip install --ignore-requires-python opa-golib-python-bindings==0.4.4 "
+                "(make install does so)")
+
+
+class PackError(ValueError):
+    """A rule pack that cannot be used: `FILE:LINE: message`."""
+
+
+@lru_cache(maxsize=1)
+def capabilities() -> dict:
+    text = resources.files("kmspolicy.bridge.data").joinpath("embedded_capabilities.json")
+    return json.loads(text.read_text(encoding="utf-8"))
+
+
+def check_packs(pack_modules: dict[str, str], all_modules: dict[str, str], data: dict, *,
+                engine: str = EMBEDDED, allowed: frozenset[str] = frozenset()) -> None:
+    """Raise PackError for the first problem of the pack modules (see the module docstring).
+    `all_modules` holds every module the engine will load (built in and packs), `data`
+    the data document."""
+    if not pack_modules:
+        return
+    compile_with_opa(all_modules, data)
+    check_sources(pack_modules, all_modules, engine=engine, allowed=allowed)
+
+
+def check_sources(pack_modules: dict[str, str], all_modules: dict[str, str], *,
+                  engine: str = EMBEDDED, allowed: frozenset[str] = frozenset()) -> None:
+    """The checks after OPA's compiler (2 to 4 of the module docstring)."""
+    for name, source in sorted(pack_modules.items()):
+        _check_package(name, source)
+        _check_strict(name, scan(source))
+    functions = set()
+    for source in all_modules.values():
+        functions |= scan(source).local_functions()
+    functions -= set(capabilities()["builtins"])
+    for name, source in sorted(pack_modules.items()):
+        _check_module(name, scan(source), functions, engine, allowed)
+
+
+def compile_with_opa(modules: dict[str, str], data: dict) -> None:
+    """OPA's compiler over every module and the data; its first error as PackError."""
+    from .opa_compile import CompileFailure, compile_modules
+
+    try:
+        error = compile_modules(modules, data)
+    except CompileFailure as exc:
+        hint = f": {INSTALL_HINT}" if "not installed" in str(exc) else ""
+        raise PackError(f"a rule pack is checked with OPA's compiler before it is used, and "
+                        f"{exc}{hint}") from None
+    if error is not None:
+        raise PackError(opa_error_line(error))
+
+
+def opa_error_line(message: str) -> str:
+    """OPA's error report as one line: the first located error as `FILE:LINE: message`,
+    and how many more there are."""
+    located = list(OPA_ERROR.finditer(message))
+    if not located:
+        return f"OPA refuses the policies: {' '.join(message.split())[:300]}"
+    first = located[0]
+    end = located[1].start() if len(located) > 1 else len(message)
+    text = " ".join(message[first.end():end].split())
+    more = f" (and {len(located) - 1} more)" if len(located) > 1 else ""
+    return f"{first['file']}:{first['line']}: {first['kind']}: {text[:300]}{more}"
+
+
+def _check_package(name: str, source: str) -> None:
+    package = package_of(source) or ""
+    if package.startswith(RULES_PREFIX) and "." in package[len(RULES_PREFIX):] \
+            and not name.endswith("_test.rego"):
+        line = source[:source.find("package")].count("\n") + 1
+        flat = package[len(RULES_PREFIX):].replace(".", "_")
+        raise PackError(f"{name}:{line}: package {package} is nested: kmspolicy gathers only "
+                        f"data.kmspolicy.rules.<name>.findings, so its findings would never be "
+                        f"reported; name it kmspolicy.rules.{flat}")
+
+
+LOCAL_ASSIGNMENT = re.compile(r"^[ \t]+([A-Za-z_]\w*)[ \t]*:=", re.MULTILINE)
+IMPORT_LINE = re.compile(r"^[ \t]*import[ \t]+(\S+)(?:[ \t]+as[ \t]+(\w+))?[ \t]*$", re.MULTILINE)
+RESERVED = re.compile(r"(?<![\w.])(input|data)[ \t]*:=")
+
+
+def _check_strict(name: str, scanned: Scanned) -> None:
+    """What `opa check --strict` refuses and the bindings do not check, as far as it can be
+    seen without OPA's AST: duplicate and unused imports, `input`/`data` assigned, and a
+    local assigned once and never read (a name that occurs once in the whole module)."""
+    text = scanned.masked
+    seen: dict[str, int] = {}
+    for match in IMPORT_LINE.finditer(text):
+        path, alias = match.group(1), match.group(2)
+        line = scanned.line_of(match.start(1))
+        if path in seen:
+            raise PackError(f"{name}:{line}: rego_compile_error (strict): import {path} is a "
+                            f"duplicate of line {seen[path]}")
+        seen[path] = line
+        if not path.startswith(("data.", "input.")) and path not in ("data", "input"):
+            continue
+        short = alias or re.split(r"[.\[]", path)[-1]
+        rest = text[:match.start()] + text[match.end():]
+        if not re.search(rf"(?<![\w.]){re.escape(short)}\b", rest):
+            raise PackError(f"{name}:{line}: rego_compile_error (strict): import {path} unused")
+    reserved = RESERVED.search(text)
+    if reserved:
+        raise PackError(f"{name}:{scanned.line_of(reserved.start())}: rego_compile_error (strict): "
+                        f"{reserved.group(1)} is a reserved name and may not be assigned")
+    for match in LOCAL_ASSIGNMENT.finditer(text):
+        local = match.group(1)
+        if local != "_" and len(re.findall(rf"(?<![\w.]){re.escape(local)}\b", text)) == 1:
+            raise PackError(f"{name}:{scanned.line_of(match.start(1))}: rego_compile_error (strict): "
+                            f"assigned var {local} unused")
+
+
+def _check_module(name: str, scanned: Scanned, functions: set[str], engine: str,
+                  allowed: frozenset[str]) -> None:
+    catalog = capabilities()
+    builtins = catalog["builtins"]
+    aliases = scanned.import_aliases()
+    embedded = engine == EMBEDDED
+    where = f"the embedded engine ({catalog['source']['embedded']})"
+    for call, start, after in scanned.calls():
+        if call in functions or call.split(".")[0] in aliases | {"data", "input"} \
+                or call not in builtins:
+            continue  # a function of the policies, or unknown to OPA (its compiler said so)
+        line = scanned.line_of(start)
+        if call in ENVIRONMENT_BUILTINS and call not in allowed:
+            raise PackError(f"{name}:{line}: {call} reaches the network or the process "
+                            "environment and is refused in rule packs; allow it with "
+                            f"--allow-builtin {call} if the pack must use it")
+        if not embedded or call in ENVIRONMENT_BUILTINS:
+            continue
+        entry = builtins[call]
+        if entry["status"] != "supported":
+            detail = f" ({entry['detail']})" if entry.get("detail") else ""
+            instead = INSTEAD.get(call, "do without it")
+            raise PackError(f"{name}:{line}: {call} is {_status_text(entry['status'])} on "
+                            f"{where}{detail}; {instead}, or run the pack with --engine "
+                            "opa-server or --engine opa-cli")
+        if call in ARRAY_ARGUMENTS and not (
+                call == "sort" and scanned.enclosing_call(start) in SORTED_SET_USERS):
+            _check_set_argument(name, scanned, call, line, after, where)
+        if call == "format_int" and _idiom("format-int-base-2") \
+                and scanned.argument(after, 1) not in VERIFIED_BASES:
+            idiom = _idiom("format-int-base-2")
+            raise PackError(f"{name}:{line}: format_int() is verified on {where} only in base "
+                            f"{', '.join(VERIFIED_BASES)} ({idiom['query'].removeprefix('x := ')}: "
+                            f"OPA {idiom['opa']}, embedded {idiom['embedded']})")
+        if call == "sprintf":
+            _check_sprintf(name, scanned, line, after, where)
+    if embedded:
+        _check_idioms(name, scanned, where)
+
+
+def _status_text(status: str) -> str:
+    return {"undefined": "silently undefined (or fails)", "divergent": "evaluated differently "
+            "from OPA", "unverified": "not verified to behave as in OPA",
+            "unsupported": "not supported", "not-in-rego-v1": "not part of Rego v1"}.get(status, status)
+
+
+def _idiom(key: str) -> dict | None:
+    """The catalog idiom `key` if the engines disagree on it (None: they agree)."""
+    idiom = capabilities()["idioms"].get(key)
+    return idiom if idiom and idiom["status"] != "same" else None
+
+
+# The builtins whose set arguments the embedded engine mishandles: the argument that must
+# be written as an array, and the expressions accepted as one.
+INSTEAD = {"object.union": "use data.kmspolicy.lib.objects.override(a, b) (no nested merge)"}
+VERIFIED_BASES = ("8", "10", "16")  # the bases of the format_int probes
+ARRAY_ARGUMENTS = {"sort": (0, ("[",), "sort-set-index"),
+                   "concat": (1, ("[", "sort("), "concat-set")}
+# sort() of a set is right where its result is not indexed: as the argument of these.
+SORTED_SET_USERS = ("concat", "count")
+
+
+def _check_set_argument(name: str, scanned: Scanned, call: str, line: int, after: int,
+                        where: str) -> None:
+    index, accepted, key = ARRAY_ARGUMENTS[call]
+    idiom = _idiom(key)
+    argument = scanned.argument(after, index)
+    if idiom and argument is not None and not argument.startswith(accepted):
+        shown = " or ".join(f"{a}...{')' if a.endswith('(') else ']'}" for a in accepted)
+        raise PackError(f"{name}:{line}: {call}() of a set is evaluated differently on {where} "
+                        f"({idiom['query'].removeprefix('x := ')}: OPA {idiom['opa']}, embedded "
+                        f"{idiom['embedded']}); write argument {index + 1} as {shown}, e.g. "
+                        "sort([v | some v in s])")
+
+
+def _check_sprintf(name: str, scanned: Scanned, line: int, after: int, where: str) -> None:
+    verbs = capabilities()["sprintf_verbs"]
+    supported = sorted(v for v, e in verbs.items() if e["status"] == "supported")
+    literal = scanned.literal_at(after)
+    if literal is None:
+        raise PackError(f"{name}:{line}: sprintf's format must be a string literal on {where}, "
+                        f"so that its verbs can be checked (verified: {', '.join(supported)})")
+    for verb in SPRINTF_VERB.findall(literal.text):
+        if verbs.get(verb, {}).get("status") != "supported":
+            detail = verbs.get(verb, {}).get("detail", "not verified")
+            raise PackError(f"{name}:{line}: sprintf verb {verb} is evaluated differently from "
+                            f"OPA on {where} ({detail[:160]}); use {', '.join(supported)}")
+
+
+# The pattern argument of the matchers whose escapes the catalog probes (`pattern-escape`).
+PATTERN_ARGUMENT = {"regex.match": 0, "regex.find_n": 0, "regex.split": 0, "regex.replace": 1,
+                    "glob.match": 0}
+
+
+def _pattern_with_agreed_escapes(scanned: Scanned, literal) -> bool:
+    """A pattern whose backslashes both engines' matchers read alike (the probes agree)."""
+    call, index = scanned.position_in_call(literal.start)
+    idiom = capabilities()["idioms"].get(f"pattern-escape {call}")
+    return (idiom is not None and idiom["status"] == "same" and PATTERN_ARGUMENT[call] == index
+            and not (literal.raw and '"' in literal.text))
+
+
+def _check_idioms(name: str, scanned: Scanned, where: str) -> None:
+    for literal in scanned.literals:
+        escape = _idiom("raw-string" if literal.raw else "string-escape")
+        if escape and _pattern_with_agreed_escapes(scanned, literal):
+            continue
+        if escape and ("\\" in literal.text or (literal.raw and '"' in literal.text)):
+            raise PackError(f"{name}:{scanned.line_of(literal.start)}: a string with an escape "
+                            f"sequence{' or a quote' if literal.raw else ''} is read differently "
+                            f"on {where} ({escape['query'].removeprefix('x := ')}: OPA "
+                            f"{escape['opa']}, embedded {escape['embedded']}); do without it "
+                            "(in a message, quote with ' rather than \\\")")
+    with_idiom = _idiom("with-input-function")
+    match = re.search(r"\bwith\b", scanned.masked)
+    if with_idiom and match and not name.endswith("_test.rego"):
+        raise PackError(f"{name}:{scanned.line_of(match.start())}: `with` is refused in rule "
+                        f"modules on {where}: {with_idiom['what']} "
+                        f"{'crashes it' if 'crashed' in with_idiom['embedded'] else 'fails'}")
