@@ -1,0 +1,150 @@
+"""One `kmspolicy fix` run: analyse, plan every key, write the patch, analyse the patched
+template, and keep the patch only if the proof holds."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import catalog
+from ..access.report import AccessAnalyzer, AccessError, library_modules
+from ..load import TemplateError
+from ..pipeline import Analyzer, FileReport, PolicySet
+from ..reading import ReadError, read_file
+from .emit import Edit, apply_edits, key_policy_edit, metadata_edit
+from .naming import NamingError
+from .plan import KeyPlan, Overrides, Planner, intent_sets
+from .proof import Verdict, prove
+
+
+class FixError(ValueError):
+    """The intent cannot be met or the input is bad: exit 2, no patch."""
+
+
+@dataclass
+class AccessChange:
+    """One subject's actions of one capability that went from one verdict to another."""
+    subject: str
+    capability: str
+    before: str  # allowed | conditional | reachable | none
+    after: str
+    actions: list[str]
+
+
+@dataclass
+class FixResult:
+    file: str
+    original: str
+    patched: str
+    plans: list[KeyPlan]
+    verdicts: dict[str, Verdict]
+    before: FileReport
+    after: FileReport
+    edits: dict[str, list[Edit]] = field(default_factory=dict)
+    changes: dict[str, list[AccessChange]] = field(default_factory=dict)
+
+    @property
+    def safe(self) -> bool:
+        return all(v.safe for v in self.verdicts.values())
+
+    def diff(self) -> str:
+        return "".join(difflib.unified_diff(self.original.splitlines(keepends=True),
+                                            self.patched.splitlines(keepends=True),
+                                            fromfile=f"a/{self.file}", tofile=f"b/{self.file}"))
+
+
+def fix(path: str, config: dict, parameters: dict[str, str], overrides: Overrides,
+        key: str | None = None) -> FixResult:
+    try:
+        original = read_file(path, 5_000_000, "template").decode("utf-8-sig")
+    except (ReadError, UnicodeDecodeError) as exc:
+        raise FixError(f"{path}: {getattr(exc, 'message', exc)}") from None
+    access = AccessAnalyzer(parameters, config)
+    try:
+        analyzed = access.analyze(path)
+    except AccessError as exc:
+        raise FixError(str(exc)) from None
+    if analyzed.errors:
+        e = analyzed.errors[0]
+        raise FixError(f"{e.file}:{e.line}:{e.column}: {e.message} (fix needs the whole template read)")
+    keys = list(analyzed.input["keys"])
+    if key is not None and key not in keys:
+        raise FixError(f"unknown key '{key}' (keys in {path}: {', '.join(keys)})")
+    intents = intent_sets(analyzed, library_modules(), access.data)
+    planner = Planner(analyzed, analyzed.template.document, config, overrides, intents)
+    plans = []
+    for kid in ([key] if key else keys):
+        try:
+            plans.append(planner.plan(kid))
+        except NamingError as exc:
+            raise FixError(f"{path}: {kid}: {exc}") from None
+    edits: dict[str, list[Edit]] = {}
+    for plan in plans:
+        k = analyzed.input["keys"][plan.key_id]
+        policy = plan.policy(_node(analyzed.template.document, k["policy_path"]))
+        notes = [s.notes for s in plan.statements]
+        edits[plan.key_id] = [key_policy_edit(analyzed.template, k["policy_path"], policy, notes)]
+        if plan.metadata is not None:
+            meta = metadata_edit(analyzed.template, k["path"], plan.metadata)
+            if meta is not None:
+                edits[plan.key_id].append(meta)
+    patched = apply_edits(original, [e for group in edits.values() for e in group])
+    analyzer = Analyzer(PolicySet.builtin(config=config), parameters=parameters)
+    before = analyzer.analyze(path)
+    after = _analyze_text(analyzer, patched, path)
+    result = FixResult(path, original, patched, plans, prove(before, after, plans), before, after, edits)
+    for plan in plans:
+        result.changes[plan.key_id] = access_change(before, after, plan.key_id)
+    return result
+
+
+def _node(document, pointer):
+    from .naming import node_at
+    return node_at(document, pointer)
+
+
+def _analyze_text(analyzer: Analyzer, text: str, display: str) -> FileReport:
+    suffix = Path(display).suffix or ".yaml"
+    fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="kmspolicy-fix-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return analyzer.analyze(tmp, display=display)
+    finally:
+        os.unlink(tmp)
+
+
+CAPABILITIES = ("use", "manage", "permissions", "read")
+
+
+def access_change(before: FileReport, after: FileReport, kid: str) -> list[AccessChange]:
+    """Per subject and capability, actions grouped by (verdict before, verdict after)."""
+    old, new = before.input["keys"][kid], after.input["keys"][kid]
+    out = []
+    subjects = {**new["subjects"], **old["subjects"]}
+    bits = catalog.key_action_bits()
+    for sid, subject in subjects.items():
+        for cap in CAPABILITIES:
+            groups: dict[tuple[str, str], list[str]] = {}
+            for action, bit in sorted(bits.items()):
+                if catalog.action_class(action) != cap:
+                    continue
+                was, now = _verdict(old, sid, bit), _verdict(new, sid, bit)
+                if was != "none" or now != "none":
+                    groups.setdefault((was, now), []).append(action)
+            out += [AccessChange(subject["label"], cap, was, now, actions) for (was, now), actions in groups.items()]
+    return out
+
+
+def _verdict(key: dict, sid: str, bit: int) -> str:
+    cell = (key.get("access") or {}).get(sid) or {}
+    for name in ("allowed", "conditional", "reachable", "unknown"):
+        if cell.get(name, 0) & bit:
+            return name
+    return "none"
+
+
+__all__ = ["FixError", "FixResult", "Overrides", "TemplateError", "fix"]

@@ -1,0 +1,240 @@
+"""The intent of each key and the new key policy that serves it.
+
+Intent: `--admin/--user/--deployer/--root` overrides, else the key's Metadata.kmspolicy,
+else what the rules infer (`data.kmspolicy.lib.intent`, so `fix` and the rules agree);
+deployers from the config `deployers`. Each principal is written as `naming` decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import catalog
+from ..access.report import AccessError, _Analyzed, resolve_principal
+from ..engines.embedded import EmbeddedEngine
+from .naming import ACCOUNT_PRINCIPAL, Naming, NamingError, as_value, name_identity, node_at
+from .policy import (
+    GRANT_CONDITION,
+    Statement,
+    admin_actions,
+    deployer_actions,
+    ordered,
+    root_statement,
+    sid_of,
+    supported_use,
+)
+
+INTENT_QUERY = ("{kid: {\"admins\": data.kmspolicy.lib.intent.admin_ids[kid], "
+                "\"users\": data.kmspolicy.lib.intent.intended_user_ids[kid]} | "
+                "some kid; input.keys[kid]}")
+
+
+@dataclass
+class Overrides:
+    admins: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    deployers: tuple[str, ...] = ()
+    root: str | None = None
+
+
+@dataclass
+class KeyPlan:
+    key_id: str
+    root: str
+    admins: list[str]  # subject ids
+    users: list[str]
+    statements: list[Statement]
+    inferred: bool  # the intent was inferred: the patch adds Metadata.kmspolicy
+    metadata: dict | None = None
+    notes: list[str] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # subject id -> display name
+
+    def policy(self, original: Any) -> dict:
+        out: dict[str, Any] = {"Version": "2012-10-17"}
+        if isinstance(original, dict) and isinstance(original.get("Id"), str):
+            out["Id"] = original["Id"]
+        out["Statement"] = [s.document() for s in self.statements]
+        return out
+
+
+def intent_sets(analyzed: _Analyzed, modules: dict[str, str], data: dict) -> dict:
+    found = EmbeddedEngine(modules, data, query=INTENT_QUERY).evaluate(analyzed.input)
+    return {kid: {"admins": sorted(v["admins"]), "users": sorted(v["users"])} for kid, v in found.items()}
+
+
+class Planner:
+    def __init__(self, analyzed: _Analyzed, document: dict, config: dict, overrides: Overrides,
+                 intents: dict):
+        self.analyzed = analyzed
+        self.input = analyzed.input
+        self.document = document
+        self.config = config
+        self.overrides = overrides
+        self.intents = intents
+        self.typed: dict[str, Any] = {}  # subject id -> value the operator typed
+
+    def plan(self, kid: str) -> KeyPlan:
+        key = self.input["keys"][kid]
+        if not key["policy_path"] or key.get("default_policy"):
+            raise NamingError(f"{kid} has no KeyPolicy to replace (fix rewrites an existing KeyPolicy)")
+        intent = key["intent"]
+        o = self.overrides
+        admins = self._resolve(kid, o.admins) if o.admins else list(intent["admins"] or self.intents[kid]["admins"])
+        users = self._resolve(kid, o.users) if o.users else list(intent["users"] or self.intents[kid]["users"])
+        users = [u for u in users if u not in admins or u in (intent["users"] or [])]
+        root = o.root or intent.get("root") or "break-glass"
+        inferred = not intent["declared"] and not (o.admins and o.users and o.root)
+        plan = KeyPlan(kid, root, admins, users, [], inferred)
+        taken: set[str] = set()
+        plan.statements.append(root_statement(root))
+        taken.add(plan.statements[0].sid)
+        for naming, who in self._deployers(root):
+            plan.statements.append(Statement("deployer", sid_of("Deploy", who, taken), naming,
+                                             deployer_actions(self._has_alias(kid)),
+                                             ["Deployer: CloudFormation creates, updates and deletes the key "
+                                              "with these actions; CreateKey and PutKeyPolicy pass the policy "
+                                              "lockout safety check only if it keeps kms:PutKeyPolicy.",
+                                              *naming.notes], who=who))
+        for sid in admins:
+            label, naming = self._label(key, sid), self._naming(key, sid)
+            plan.labels[sid] = label
+            plan.statements.append(Statement("admin", sid_of("Administer", label, taken), naming,
+                                             admin_actions(key),
+                                             [f"Administrator {label}: management and read actions only; no use "
+                                              "action, no kms:CreateGrant, no kms:PutKeyPolicy, so it cannot give "
+                                              "itself use.", *naming.notes], who=sid))
+        for sid in users:
+            label, naming = self._label(key, sid), self._naming(key, sid)
+            plan.labels[sid] = label
+            actions, grants, source = self._requested(key, sid)
+            if not actions:
+                raise NamingError(f"{label} is an intended user of {kid} but requests no use action this key "
+                                  "supports: grant it in its IAM policy first")
+            plan.statements.append(Statement("user", sid_of("Use", label, taken), naming, ordered(actions),
+                                             [f"User {label}: {source}.", *naming.notes], who=sid))
+            if grants:
+                plan.statements.append(Statement("grant", sid_of("Grant", label, taken), naming,
+                                                 ["kms:CreateGrant"],
+                                                 [f"{label} asks for kms:CreateGrant: only for AWS services acting "
+                                                  "for it (kms:GrantIsForAWSResource)."],
+                                                 GRANT_CONDITION, who=sid))
+        if inferred and intent["path"] is None:
+            plan.metadata = {"admins": [self._entry(key, s) for s in admins],
+                             "users": [self._entry(key, s) for s in users], "root": root}
+        return plan
+
+    # --- intent entries ---------------------------------------------------------
+
+    def _resolve(self, kid: str, texts: tuple[str, ...]) -> list[str]:
+        out = []
+        for text in texts:
+            try:
+                sid = resolve_principal(text, self.input["keys"][kid], self.analyzed)
+            except AccessError as exc:
+                raise NamingError(str(exc)) from None
+            if not sid.startswith("identity:"):
+                self.typed.setdefault(sid, as_value(text))
+            if sid not in out:
+                out.append(sid)
+        return out
+
+    def _label(self, key: dict, sid: str) -> str:
+        subject = key["subjects"].get(sid) or {}
+        return subject.get("label") or sid
+
+    def _entry(self, key: dict, sid: str) -> Any:
+        if sid.startswith("identity:"):
+            iid = sid.split(":", 1)[1]
+            return self.input["identities"].get(iid, {}).get("owner") or iid
+        return self._raw_value(key, sid)
+
+    def _naming(self, key: dict, sid: str) -> Naming:
+        if sid.startswith("identity:"):
+            identity = self.input["identities"].get(sid.split(":", 1)[1])
+            if identity is None:
+                raise NamingError(f"{sid}: not an identity this template defines")
+            return name_identity(self.document, identity, key["id"])
+        return Naming(self._raw_value(key, sid))
+
+    def _raw_value(self, key: dict, sid: str) -> Any:
+        if sid in self.typed:
+            return self.typed[sid]
+        for st in key["statements"]:
+            for p in st.get("principals") or []:
+                if p["id"] == sid and p.get("path"):
+                    return node_at(self.document, p["path"])
+        intent_path = key["intent"].get("path")
+        if intent_path:
+            block = node_at(self.document, intent_path)
+            normalizer = self.analyzed.normalizer
+            for role in ("admins", "users"):
+                items = block.get(role) if isinstance(block, dict) else None
+                for i, item in enumerate(items if isinstance(items, list) else [items] if items else []):
+                    if normalizer._subject_of(item, f"{intent_path}/{role}/{i}") == sid:
+                        return item
+        subject = key["subjects"].get(sid) or {}
+        raise NamingError(f"cannot name {subject.get('label', sid)} in the key policy of {key['id']}: it is "
+                          "outside the template and no ARN for it is written anywhere (give --admin/--user ARN)")
+
+    # --- actions ----------------------------------------------------------------
+
+    def _requested(self, key: dict, sid: str) -> tuple[set[str], bool, str]:
+        supported = supported_use(key)
+        if sid.startswith("identity:"):
+            identity = self.input["identities"].get(sid.split(":", 1)[1]) or {}
+            actions: set[str] = set()
+            grants = False
+            for st in identity.get("statements", []):
+                resources = st.get("resources") or {}
+                if st["effect"] != "Allow" or not (resources.get("any_key") or key["id"] in resources.get("keys", [])):
+                    continue
+                actions |= set((st.get("classes") or {}).get("use", [])) & supported
+                grants = grants or "kms:CreateGrant" in st["actions"]
+            owner = identity.get("owner") or identity.get("id")
+            return actions, grants, f"the use actions {owner}'s identity policies request on {key['id']}"
+        bits = catalog.key_action_bits()
+        allowed = (key.get("access") or {}).get(sid, {}).get("allowed", 0)
+        actions = {a for a, bit in bits.items() if allowed & bit and a in supported}
+        grants = any(p["id"] == sid for st in key["statements"] if st["effect"] == "Allow"
+                     and "kms:CreateGrant" in st["actions"] and st["condition"].get("grant_for_aws_resource")
+                     for p in st.get("principals") or [])
+        return actions, grants, ("outside the template, so its IAM policies are not known: the use actions "
+                                 "the current key policy allows it")
+
+    # --- deployers --------------------------------------------------------------
+
+    def _deployers(self, root: str) -> list[tuple[Naming, str]]:
+        patterns = list(self.overrides.deployers) or list(self.config.get("deployers") or [])
+        if not patterns and root != "delegate":
+            raise NamingError("no deployer is known: CloudFormation creates the key as the deploying role, and "
+                              "the lockout safety check needs it to keep kms:PutKeyPolicy; name it with "
+                              "--deployer ARN or `deployers` in the kmspolicy config")
+        return [deployer_naming(p) for p in patterns]
+
+    def _has_alias(self, kid: str) -> bool:
+        for resource in (self.document.get("Resources") or {}).values():
+            if isinstance(resource, dict) and resource.get("Type") == "AWS::KMS::Alias":
+                target = (resource.get("Properties") or {}).get("TargetKeyId")
+                if target in ({"Ref": kid}, {"Fn::GetAtt": [kid, "Arn"]}, {"Fn::GetAtt": [kid, "KeyId"]}):
+                    return True
+        return False
+
+
+def deployer_naming(pattern: str) -> tuple[Naming, str]:
+    """A deployer pattern (config `deployers` or --deployer): an ARN whose only wildcard is
+    the account is the stack's own account's role, named directly; any other wildcard
+    narrows the account principal by aws:PrincipalArn."""
+    parts = pattern.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam":
+        raise NamingError(f"deployer '{pattern}' is not an IAM role or user ARN")
+    account = "${AWS::AccountId}" if parts[4] in ("*", "") else parts[4]
+    partition = "${AWS::Partition}" if parts[1] in ("aws", "*") else parts[1]
+    arn = f"arn:{partition}:iam::{account}:{parts[5]}"
+    who = parts[5]
+    if "*" not in parts[5] and "?" not in parts[5]:
+        note = "named in the stack's own account" if parts[4] == "*" else ""
+        return Naming(as_value(arn), notes=[f"Deployer {who}: {note}."] if note else []), who
+    return (Naming(ACCOUNT_PRINCIPAL, {"ArnLike": {"aws:PrincipalArn": as_value(arn)}},
+                   [f"Deployer {pattern} is a pattern: the account principal narrowed to it by aws:PrincipalArn "
+                    "(its IAM policy must allow these actions too)."], through_account=True), who)
