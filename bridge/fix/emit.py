@@ -173,7 +173,7 @@ def key_policy_edit(template: LoadedTemplate, policy_path: str, policy: dict,
     return Edit(key.line, key.column, value.end_line, value.end_column, text.lstrip())
 
 
-def metadata_edit(template: LoadedTemplate, resource_path: str, block: dict) -> Edit | None:
+def metadata_edit(template: LoadedTemplate, resource_path: str, block: dict, policy_path: str) -> Edit | None:
     """Insert `Metadata: {kmspolicy: block}` before the resource's Properties key."""
     props = template.source_map.key_span(join_pointer(resource_path, "Properties"))
     if props is None:
@@ -183,7 +183,7 @@ def metadata_edit(template: LoadedTemplate, resource_path: str, block: dict) -> 
         base = props.column - 1
         text = json.dumps({"kmspolicy": block}, indent=indent, ensure_ascii=False).replace("\n", "\n" + " " * base)
         return Edit(props.line, props.column, props.line, props.column, f'"Metadata": {text},\n' + " " * base)
-    style = Style()
+    style = detect_style(template, policy_path)
     lines = _entry("Metadata:", {"kmspolicy": block}, props.column - 1, style, {})
     return Edit(props.line, props.column, props.line, props.column,
                 "\n".join(lines).lstrip() + "\n" + " " * (props.column - 1))

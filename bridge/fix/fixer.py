@@ -88,7 +88,7 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
         notes = [s.notes for s in plan.statements]
         edits[plan.key_id] = [key_policy_edit(analyzed.template, k["policy_path"], policy, notes)]
         if plan.metadata is not None:
-            meta = metadata_edit(analyzed.template, k["path"], plan.metadata)
+            meta = metadata_edit(analyzed.template, k["path"], plan.metadata, k["policy_path"])
             if meta is not None:
                 edits[plan.key_id].append(meta)
     patched = apply_edits(original, [e for group in edits.values() for e in group])

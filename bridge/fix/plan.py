@@ -108,9 +108,13 @@ class Planner:
             label, naming = self._label(key, sid), self._naming(key, sid)
             plan.labels[sid] = label
             actions, grants, source = self._requested(key, sid)
+            if not actions and sid.startswith("identity:"):
+                raise NamingError(f"{label} is an intended user of {kid} but its identity policies request no "
+                                  "use action this key supports: grant it in its IAM policy first")
             if not actions:
-                raise NamingError(f"{label} is an intended user of {kid} but requests no use action this key "
-                                  "supports: grant it in its IAM policy first")
+                raise NamingError(f"{label} is an intended user of {kid} outside the template: its IAM policies "
+                                  "are not known and the key policy allows it no use action, so the actions it "
+                                  "needs are not known (name them in a key-policy statement for it first)")
             plan.statements.append(Statement("user", sid_of("Use", label, taken), naming, ordered(actions),
                                              [f"User {label}: {source}.", *naming.notes], who=sid))
             if grants:

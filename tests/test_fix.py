@@ -1,0 +1,140 @@
+"""`kmspolicy fix`: golden outputs (examples/fix/*/expected.txt; regenerate with
+KMSPOLICY_UPDATE_GOLDEN=1), the proof on the seed, the edit's style, SARIF fixes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from kmspolicy.bridge.fix.fixer import fix
+from kmspolicy.bridge.fix.plan import Overrides
+from kmspolicy.bridge.load import load_text
+from kmspolicy.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = "examples/kmspolicy.yaml"
+SEED_INTENT = ["--admin", "arn:aws:iam::${AWS::AccountId}:user/${KeyAdmin}", "--user", "SignupFunction",
+               "--user", "LoginFunction", "--root", "break-glass"]
+CASES = {
+    "seed": ("examples/seed/template.yaml", SEED_INTENT, 0),
+    "cfn-roles": ("examples/fix/cfn-roles/template.yaml", [], 0),
+    "json": ("examples/fix/json/template.json", [], 0),
+    "multi-key": ("examples/fix/multi-key/template.yaml", [], 0),
+    "user-loses-use": ("examples/fix/user-loses-use/template.yaml", [], 2),
+    "no-safe-fix": ("examples/fix/no-safe-fix/template.yaml", [], 2),
+}
+SARIF_SCHEMA = json.loads((ROOT / "tests/data/sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["fix", "-c", CONFIG, *args])
+
+
+@pytest.fixture(autouse=True)
+def _at_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_golden(name):
+    template, extra, code = CASES[name]
+    result = run(template, *extra)
+    assert result.exit_code == code, result.output
+    golden = ROOT / "examples/fix" / name / "expected.txt"
+    if os.environ.get("KMSPOLICY_UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(result.output, encoding="utf-8")
+    assert result.output == golden.read_text(encoding="utf-8")
+
+
+def _seed():
+    admins, users = (SEED_INTENT[1],), tuple(SEED_INTENT[3:6:2])
+    return fix("examples/seed/template.yaml", {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {},
+               Overrides(admins, users, (), "break-glass"))
+
+
+def test_seed_patch_is_proven_and_least_privilege():
+    result = _seed()
+    assert result.safe
+    rules = {f.rule for f in result.after.findings}
+    assert not rules & {"KP002", "KP003", "KP004", "KP010", "KP019"}
+    access = result.after.input["keys"]["KmsKey"]["access"]
+    from kmspolicy.bridge import catalog
+    bits = catalog.key_action_bits()
+    for sid, wanted in (("identity:SignupFunctionRole", {"kms:Encrypt", "kms:Decrypt"}),
+                        ("identity:LoginFunctionRole", {"kms:Decrypt"})):
+        assert {a for a in wanted if access[sid]["allowed"] & bits[a]} == wanted
+    admin = access["user:self:${KeyAdmin}"]
+    use = catalog.action_mask(a for a in catalog.ALL_ACTIONS if catalog.action_class(a) == "use")
+    assert (admin["allowed"] | admin["reachable"] | admin["conditional"]) & use == 0
+    assert admin["allowed"] & bits["kms:DisableKey"] and not admin["allowed"] & bits["kms:PutKeyPolicy"]
+    deployer = access["role:self:cfn-deployer"]
+    assert deployer["allowed"] & bits["kms:PutKeyPolicy"]
+
+
+def test_patch_changes_only_the_key_policy_and_keeps_the_style():
+    result = _seed()
+    before, after = result.original.splitlines(), result.patched.splitlines()
+    start = before.index("      KeyPolicy:")
+    assert after[:start + 1] == before[:start + 1]
+    tail = before[before.index("  myDynamoDBTable:") - 1:]
+    assert after[-len(tail):] == tail
+    assert "            AWS: !Sub arn:aws:iam::${AWS::AccountId}:user/${KeyAdmin}" in after
+    assert "        - Sid: RootUserBreakGlass" in after  # the template's unindented sequences
+    document = load_text(result.patched, "patched.yaml").document
+    policy = document["Resources"]["KmsKey"]["Properties"]["KeyPolicy"]
+    assert policy == result.plans[0].policy(policy)
+
+
+def test_json_patch_is_json_with_the_planned_policy():
+    result = fix("examples/fix/json/template.json", {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {},
+                 Overrides())
+    document = json.loads(result.patched)
+    key = document["Resources"]["DataKey"]
+    assert key["Properties"]["KeyPolicy"] == result.plans[0].policy(key["Properties"]["KeyPolicy"])
+    assert key["Metadata"]["kmspolicy"] == {"admins": ["KeyAdminRole"], "users": ["WorkerRole"],
+                                            "root": "break-glass"}
+
+
+def test_roles_depending_on_the_key_are_named_by_principal_arn():
+    policy = _seed().plans[0]
+    users = [s for s in policy.statements if s.role == "user"]
+    assert all(s.naming.through_account for s in users)
+    assert all("Fn::GetAtt" not in json.dumps(s.document()) for s in users)
+
+
+def test_no_deployer_is_an_error():
+    result = CliRunner().invoke(main, ["fix", "examples/fix/cfn-roles/template.yaml"])
+    assert result.exit_code == 2
+    assert "no deployer is known" in result.output
+
+
+def test_sarif_carries_fixes_and_is_schema_valid():
+    result = run("examples/seed/template.yaml", *SEED_INTENT, "--format", "sarif")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    jsonschema.validate(document, SARIF_SCHEMA)
+    fixed = [r for r in document["runs"][0]["results"] if r.get("fixes")]
+    assert {r["ruleId"] for r in fixed} >= {"KP003", "KP001"}
+    replacement = fixed[0]["fixes"][0]["artifactChanges"][0]["replacements"][0]
+    assert replacement["deletedRegion"]["startLine"] == 16
+    assert "RootUserBreakGlass" in replacement["insertedContent"]["text"]
+
+
+def test_json_format_and_write(tmp_path):
+    target = tmp_path / "template.yaml"
+    shutil.copy("examples/fix/cfn-roles/template.yaml", target)
+    result = run(str(target), "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["kind"] == "fix" and document["proven"] and document["keys"][0]["key"] == "DataKey"
+    assert run(str(target), "--write").exit_code == 0
+    assert "RootUserBreakGlass" in target.read_text(encoding="utf-8")
+    again = run(str(target), "--format", "json")
+    assert json.loads(again.output)["keys"][0]["resolves"] == []
