@@ -21,7 +21,8 @@ from .access_cmd import fail, with_parameters
 from .config import ConfigError, load_config
 from .params import parse_parameters
 from .reporters import ReportContext, safe
-from .reporters.sarif import REPORTER as SARIF, add_fixes, sarif_fix
+from .reporters.sarif import REPORTER as SARIF
+from .reporters.sarif import add_fixes, sarif_fix
 from .selection import find_config
 
 
@@ -77,9 +78,11 @@ def render_json(result: FixResult) -> str:
             "key": plan.key_id, "root": plan.root, "intent": "inferred" if plan.inferred else "declared",
             "proven": v.safe,
             "resolves": [{"rule": f.rule, "line": f.line, "message": f.message} for f in v.resolved],
-            "remains": [{"rule": f.rule, "line": f.line, "message": f.message, "reason": why} for f, why in v.remaining],
+            "remains": [{"rule": f.rule, "line": f.line, "message": f.message, "reason": why}
+                        for f, why in v.remaining],
             "blocking": v.blocking,
-            "statements": [{"sid": s.sid, "role": s.role, "actions": s.actions, "notes": s.notes} for s in plan.statements],
+            "statements": [{"sid": s.sid, "role": s.role, "actions": s.actions, "notes": s.notes}
+                           for s in plan.statements],
             "access_change": [{"principal": c.subject, "capability": c.capability, "before": c.before,
                                "after": c.after, "actions": c.actions} for c in result.changes[plan.key_id]],
         })
