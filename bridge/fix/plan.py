@@ -90,7 +90,7 @@ class Planner:
         plan.statements.append(root_statement(root))
         taken.add(plan.statements[0].sid)
         for naming, who in self._deployers(root):
-            plan.statements.append(Statement("deployer", sid_of("Deploy", who, taken), naming,
+            plan.statements.append(Statement("deployer", sid_of("Deployer", who, taken), naming,
                                              deployer_actions(self._has_alias(kid)),
                                              ["Deployer: CloudFormation creates, updates and deletes the key "
                                               "with these actions; CreateKey and PutKeyPolicy pass the policy "

@@ -3,10 +3,12 @@
 - root: `break-glass` keeps the account principal for the root user only (aws:PrincipalArn
   equal to the account's `:root`); `delegate` delegates the key to the account's IAM
   policies, a choice the intent states.
-- deployer: what CloudFormation calls on the key while it creates, updates and deletes
-  it (the AWS::KMS::Key resource handlers; the alias actions when the template has an
-  AWS::KMS::Alias for the key), kms:PutKeyPolicy included, which the policy lockout safety
-  check requires of the caller of CreateKey and PutKeyPolicy.
+- deployer: what CloudFormation calls on the key while it creates, reads, updates and
+  deletes it (the `handlers` permissions of the AWS::KMS::Key resource provider schema,
+  less kms:CreateKey and kms:ListKeys, which are not key-scoped; the AWS::KMS::Alias
+  handlers' alias actions when the template has an alias for the key), kms:PutKeyPolicy
+  included, which the policy lockout safety check requires of the caller of CreateKey and
+  PutKeyPolicy.
 - administrators: the management and read actions the key supports, listed one by one:
   no use action, no kms:CreateGrant, no kms:PutKeyPolicy, so none can give itself use.
 - users: exactly the use actions each requests (its identity policies, or what the key
@@ -113,7 +115,8 @@ def ordered(actions: set[str]) -> list[str]:
 def sid_of(prefix: str, label: str, taken: set[str]) -> str:
     """An alphanumeric Sid from a principal's label (its last ARN segment)."""
     tail = re.split(r"[:/]", label)[-1] or label
-    base = prefix + (re.sub(r"[^0-9A-Za-z]", "", tail) or "Principal")
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", tail) if w]
+    base = prefix + ("".join(w[0].upper() + w[1:] for w in words) or "Principal")
     sid, n = base, 2
     while sid in taken:
         sid, n = f"{base}{n}", n + 1

@@ -2,11 +2,13 @@
 
 A fix is proposed only if, for every key it rewrites:
 - no finding located in the new key policy remains, except on a statement the plan said
-  would carry one (a principal named through the account principal, an IAM user the
-  intent names): those are listed as remaining, with the reason;
+  would carry one (a principal named through the account principal narrowed by
+  aws:PrincipalArn, an IAM user the intent names, at its principal): those are listed as
+  remaining, with the reason;
 - no finding appears that the original template did not have;
 - every intended user keeps every use action it had, no administrator can reach a use
-  action, and the deployer is allowed kms:PutKeyPolicy.
+  action, the deployer is allowed kms:PutKeyPolicy, and (unless root is `delegate`) no
+  IAM principal of the account can use the key without a condition narrowing it.
 """
 
 from __future__ import annotations
@@ -54,8 +56,8 @@ def _names(mask: int) -> list[str]:
     return sorted(a for a, bit in catalog.key_action_bits().items() if mask & bit)
 
 
-def caveat(plan: KeyPlan, index: int, key: dict) -> str | None:
-    """Why the plan expects a finding on its statement `index` (None: it expects none)."""
+def caveat(plan: KeyPlan, index: int, key: dict, finding: Finding, policy_path: str) -> str | None:
+    """Why the plan expects `finding` on its statement `index` (None: it expects none)."""
     if index >= len(plan.statements):
         return None
     st = plan.statements[index]
@@ -63,7 +65,8 @@ def caveat(plan: KeyPlan, index: int, key: dict) -> str | None:
         return ("named through the account principal narrowed by aws:PrincipalArn, the only way to name it "
                 "without a circular dependency")
     subject = key["subjects"].get(st.who) or {}
-    if subject.get("kind") == "user" or st.who.startswith("user:"):
+    at_principal = finding.path.startswith(f"{policy_path}/Statement/{index}/Principal")
+    if at_principal and (subject.get("kind") == "user" or st.who.startswith("user:")):
         return "the intent names an IAM user"
     return None
 
@@ -90,7 +93,7 @@ def prove(before: FileReport, after: FileReport, plans: list[KeyPlan]) -> dict[s
             if not _in_policy(f, policy_path):
                 continue
             index = _statement_index(f, policy_path)
-            reason = caveat(plan, index, key_after) if index is not None else None
+            reason = caveat(plan, index, key_after, f, policy_path) if index is not None else None
             if reason is None:
                 verdict.blocking.append(f"{f.rule} would remain in the new key policy: {f.message}")
             else:
@@ -121,6 +124,11 @@ def _check_access(plan: KeyPlan, key_before: dict, key_after: dict, verdict: Ver
         if reach:
             verdict.blocking.append(f"administrator {plan.labels.get(sid, sid)} could still reach "
                                     f"{', '.join(_names(reach))}")
+    if plan.root != "delegate":
+        account = after.get("account:self", {}).get("allowed", 0) & use
+        if account:
+            verdict.blocking.append("any IAM principal of the account could still call "
+                                    f"{', '.join(_names(account))} without a condition narrowing it")
     put = _mask(["kms:PutKeyPolicy"])
     for index, st in enumerate(plan.statements):
         if st.role != "deployer":
