@@ -8,6 +8,7 @@ deployers from the config `deployers`. Each principal is written as `naming` dec
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from .. import catalog
@@ -83,6 +84,10 @@ class Planner:
         admins = self._resolve(kid, o.admins) if o.admins else list(intent["admins"] or self.intents[kid]["admins"])
         users = self._resolve(kid, o.users) if o.users else list(intent["users"] or self.intents[kid]["users"])
         users = [u for u in users if u not in admins or u in (intent["users"] or [])]
+        self._check_resolved(key, admins + users, inferred=not (o.admins or o.users or intent["declared"]))
+        deployers = self._deployer_subjects(key)
+        admins = [a for a in admins if a not in deployers]
+        users = [u for u in users if u not in deployers]
         root = o.root or intent.get("root") or "break-glass"
         inferred = not intent["declared"] and not (o.admins and o.users and o.root)
         plan = KeyPlan(kid, root, admins, users, [], inferred)
@@ -103,7 +108,8 @@ class Planner:
                                              admin_actions(key),
                                              [f"Administrator {label}: management and read actions only; no use "
                                               "action, no kms:CreateGrant, no kms:PutKeyPolicy, so it cannot give "
-                                              "itself use.", *naming.notes], who=sid))
+                                              "itself use.", *naming.notes], who=sid,
+                                             iam_user=self._is_iam_user(key, sid)))
         for sid in users:
             label, naming = self._label(key, sid), self._naming(key, sid)
             plan.labels[sid] = label
@@ -116,19 +122,52 @@ class Planner:
                                   "are not known and the key policy allows it no use action, so the actions it "
                                   "needs are not known (name them in a key-policy statement for it first)")
             plan.statements.append(Statement("user", sid_of("Use", label, taken), naming, ordered(actions),
-                                             [f"User {label}: {source}.", *naming.notes], who=sid))
+                                             [f"User {label}: {source}.", *naming.notes], who=sid,
+                                             iam_user=self._is_iam_user(key, sid)))
             if grants:
                 plan.statements.append(Statement("grant", sid_of("Grant", label, taken), naming,
                                                  ["kms:CreateGrant"],
                                                  [f"{label} asks for kms:CreateGrant: only for AWS services acting "
                                                   "for it (kms:GrantIsForAWSResource)."],
-                                                 GRANT_CONDITION, who=sid))
+                                                 GRANT_CONDITION, who=sid, iam_user=self._is_iam_user(key, sid)))
         if inferred and intent["path"] is None:
             plan.metadata = {"admins": [self._entry(key, s) for s in admins],
                              "users": [self._entry(key, s) for s in users], "root": root}
         return plan
 
     # --- intent entries ---------------------------------------------------------
+
+    def _check_resolved(self, key: dict, intended: list[str], inferred: bool) -> None:
+        """An intended principal that could not be resolved cannot be named; when the intent is
+        inferred, neither can a principal the old policy allows that could not be resolved
+        (it might be an administrator or a user, and dropping it is not the fix's choice)."""
+        for sid in intended:
+            subject = key["subjects"].get(sid) or {}
+            if subject.get("kind") == "unknown" or sid.startswith("unknown"):
+                shown = str(subject.get("label", sid)).removeprefix("unknown:")
+                raise NamingError(f"intended principal {shown} could not be resolved (an imported value or a "
+                                  "parameter without a value), so it cannot be named in the key policy: give it "
+                                  "by its ARN (or the parameter a value with --parameter)")
+        if not inferred:
+            return
+        for st in key["statements"]:
+            for p in st.get("principals") or []:
+                if st["effect"] == "Allow" and p["kind"] == "unknown":
+                    raise NamingError(f"the key policy allows {p['raw']}, which could not be resolved: whether it "
+                                      "is meant to administer or use the key is not known (give its parameter a "
+                                      "value, or declare the intent in Metadata.kmspolicy or with --admin/--user)")
+
+    def _deployer_subjects(self, key: dict) -> set[str]:
+        """Subjects a deployer pattern names: they get the deployer statement, not another."""
+        patterns = list(self.overrides.deployers) or list(self.config.get("deployers") or [])
+        return {sid for sid, subject in key["subjects"].items() if subject["kind"] not in ("account", "any")
+                and any(fnmatchcase(subject["label"], p) for p in patterns)}
+
+    def _is_iam_user(self, key: dict, sid: str) -> bool:
+        subject = key["subjects"].get(sid) or {}
+        if sid.startswith("identity:"):
+            return (self.input["identities"].get(sid.split(":", 1)[1]) or {}).get("kind") == "user"
+        return subject.get("kind") == "user"
 
     def _resolve(self, kid: str, texts: tuple[str, ...]) -> list[str]:
         out = []

@@ -49,7 +49,8 @@ class Statement:
     actions: list[str]
     notes: list[str] = field(default_factory=list)
     extra_condition: dict | None = None
-    who: str = ""  # the intent entry it serves, for messages
+    who: str = ""  # the subject id it serves
+    iam_user: bool = False  # it names an IAM user (long-term credentials), as the intent asks
 
     def document(self) -> dict:
         out: dict[str, Any] = {"Sid": self.sid, "Effect": "Allow", "Principal": {"AWS": self.naming.principal},

@@ -64,9 +64,8 @@ def caveat(plan: KeyPlan, index: int, key: dict, finding: Finding, policy_path: 
     if st.naming.through_account and st.role != "root":
         return ("named through the account principal narrowed by aws:PrincipalArn, the only way to name it "
                 "without a circular dependency")
-    subject = key["subjects"].get(st.who) or {}
     at_principal = finding.path.startswith(f"{policy_path}/Statement/{index}/Principal")
-    if at_principal and (subject.get("kind") == "user" or st.who.startswith("user:")):
+    if at_principal and st.iam_user:
         return "the intent names an IAM user"
     return None
 
