@@ -138,3 +138,72 @@ def test_json_format_and_write(tmp_path):
     assert "RootUserBreakGlass" in target.read_text(encoding="utf-8")
     again = run(str(target), "--format", "json")
     assert json.loads(again.output)["keys"][0]["resolves"] == []
+
+
+PROVEN = {name: case for name, case in CASES.items() if case[2] == 0}
+
+
+def test_the_referee_agrees_with_the_patched_templates(tmp_path):
+    """The access change is the access model's on the original and on the patched template;
+    the independent referee (tests/oracle) checks the patched side (the examples' originals
+    are refereed by tests/test_oracle.py)."""
+    from tests.oracle import referee
+    from tests.oracle.session import run as referee_run
+
+    why = referee.missing()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the oracle cannot run under CI: {why}")
+        pytest.skip(f"oracle not run: {why}")
+    paths = []
+    for name, (template, extra, _) in PROVEN.items():
+        target = tmp_path / f"{name}{Path(template).suffix}"
+        shutil.copy(template, target)
+        assert run(str(target), *extra, "--write").exit_code == 0
+        paths.append(str(target))
+    report = referee_run([(p, None) for p in paths], explain_limit=1)
+    assert report.requests > 0
+    assert report.disagreements == []
+
+
+def test_a_deployer_the_old_policy_named_is_not_made_an_administrator():
+    result = fix("examples/rules/KP008/template.yaml", {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {},
+                 Overrides())
+    roles = [s.role for s in result.plans[0].statements if "cfn-deployer" in json.dumps(s.document())]
+    assert roles == ["deployer"]
+
+
+def test_an_unresolved_principal_stops_an_inferred_fix():
+    result = run("examples/rules/KP016/template.yaml")
+    assert result.exit_code == 2
+    assert "${AdminRoleArn}, which could not be resolved" in result.output
+    given = run("examples/rules/KP016/template.yaml", "-p", "AdminRoleArn=arn:aws:iam::111122223333:role/admin")
+    assert "could not be resolved" not in given.output
+
+
+def test_a_named_role_that_depends_on_the_key_is_matched_exactly(tmp_path):
+    text = Path("examples/fix/cfn-roles/template.yaml").read_text(encoding="utf-8")
+    text = text.replace("  WorkerRole:\n    Type: AWS::IAM::Role\n    Properties:\n",
+                        "  WorkerRole:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: worker\n"
+                        "      Policies:\n        - PolicyName: key\n          PolicyDocument:\n"
+                        "            Statement:\n              - Effect: Allow\n                Action: kms:Encrypt\n"
+                        "                Resource: !GetAtt DataKey.Arn\n")
+    target = tmp_path / "template.yaml"
+    target.write_text(text, encoding="utf-8")
+    result = fix(str(target), {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {}, Overrides())
+    assert result.safe
+    user = next(s for s in result.plans[0].statements if s.role == "user")
+    assert user.naming.condition == {"ArnEquals": {"aws:PrincipalArn": {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/worker"}}}
+    assert user.actions == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+
+
+def test_dependencies_follow_sam_implicit_roles():
+    from kmspolicy.bridge.fix.deps import depends_on
+
+    document = load_text(Path("examples/seed/template.yaml").read_text(encoding="utf-8"), "t.yaml").document
+    resources = document["Resources"]
+    assert depends_on(resources, "SignupFunctionRole", "KmsKey")
+    assert depends_on(resources, "SignupFunction", "KmsKey")
+    assert not depends_on(resources, "myDynamoDBTable", "KmsKey")
+    assert not depends_on(resources, "KmsKey", "SignupFunctionRole")
