@@ -65,6 +65,10 @@ def render_text(result: FixResult) -> str:
             out.append(f"  remains  {f.rule} (line {f.line} of the patched template): {why}")
         for why in verdict.blocking:
             out.append(f"  blocks   {why}")
+        if result.before_format == "json":  # JSON has no comments: the reasons are here
+            out.append("  statements:")
+            for st in plan.statements:
+                out.append(f"    {st.sid}: {' '.join(st.notes)}")
         out.append("  access change (verdict before -> after, as `kmspolicy access` computes it):")
         out += access_lines(result, plan.key_id)
     return "\n".join(out) + "\n"

@@ -207,3 +207,27 @@ def test_dependencies_follow_sam_implicit_roles():
     assert depends_on(resources, "SignupFunction", "KmsKey")
     assert not depends_on(resources, "myDynamoDBTable", "KmsKey")
     assert not depends_on(resources, "KmsKey", "SignupFunctionRole")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_key_with_the_default_policy_gets_one(tmp_path, suffix):
+    source = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {
+        "Description": "default key policy", "EnableKeyRotation": True}}}}
+    target = tmp_path / f"template{suffix}"
+    if suffix == ".json":
+        target.write_text(json.dumps(source, indent=4) + "\n", encoding="utf-8")
+    else:
+        shutil.copy("examples/rules/KP015/template.yaml", target)
+    result = fix(str(target), {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {}, Overrides())
+    assert result.safe
+    assert {f.rule for f in result.verdicts["Key"].resolved} >= {"KP015"}
+    document = load_text(result.patched, target.name).document
+    props = document["Resources"]["Key"]["Properties"]
+    assert props["Description"] == "default key policy" and props["EnableKeyRotation"] is True
+    assert props["KeyPolicy"] == result.plans[0].policy(None)
+
+
+def test_a_key_policy_with_variants_is_not_rewritten():
+    result = run("examples/variants/lockout-default-branch/template.yaml")
+    assert result.exit_code == 2
+    assert "differs between deployable variants (Fn::If at line 23)" in result.output

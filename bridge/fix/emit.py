@@ -173,6 +173,45 @@ def key_policy_edit(template: LoadedTemplate, policy_path: str, policy: dict,
     return Edit(key.line, key.column, value.end_line, value.end_column, text.lstrip())
 
 
+def sequence_offset(template: LoadedTemplate) -> int:
+    """The template's sequence style, from its first block sequence: `-` under its key (0)
+    or indented."""
+    smap = template.source_map
+    for pointer in smap.pointers():
+        if not pointer.endswith("/0"):
+            continue
+        parent, item = smap.key_span(pointer[:-2]), smap.span(pointer)
+        if parent and item and item.line > parent.line:
+            return max(0, item.column - 2 - parent.column)
+    return 0
+
+
+def insert_key_policy_edit(template: LoadedTemplate, properties_path: str, policy: dict,
+                           statement_notes: list[list[str]]) -> Edit | None:
+    """Add `KeyPolicy` to a key's Properties mapping (a key that has the default policy)."""
+    smap = template.source_map
+    value = smap.span(properties_path)
+    children = [p for p in smap.pointers() if p.startswith(properties_path + "/") and p.count("/") ==
+                properties_path.count("/") + 1]
+    if value is None or not children:
+        return None
+    first = smap.key_span(children[0])
+    if first is None:
+        return None
+    if template.format == "json":
+        indent = _json_indent(template)
+        base = first.column - 1
+        text = json.dumps(policy, indent=indent, ensure_ascii=False).replace("\n", "\n" + " " * base)
+        return Edit(first.line, first.column, first.line, first.column, f'"KeyPolicy": {text},\n' + " " * base)
+    parent = smap.key_span(properties_path)
+    indent = first.column - parent.column if parent and first.line > parent.line else 2
+    style = Style(indent, sequence_offset(template), "'")
+    last = max((smap.span(p) for p in children), key=lambda span: (span.end_line, span.end_column))
+    text = yaml_key_policy(policy, statement_notes, first.column - 1, style)
+    return Edit(last.end_line, last.end_column, last.end_line, last.end_column,
+                "\n" + " " * (first.column - 1) + text)
+
+
 def metadata_edit(template: LoadedTemplate, resource_path: str, block: dict, policy_path: str) -> Edit | None:
     """Insert `Metadata: {kmspolicy: block}` before the resource's Properties key."""
     props = template.source_map.key_span(join_pointer(resource_path, "Properties"))

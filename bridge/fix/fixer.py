@@ -14,7 +14,7 @@ from ..access.report import AccessAnalyzer, AccessError, library_modules
 from ..load import TemplateError
 from ..pipeline import Analyzer, FileReport, PolicySet
 from ..reading import ReadError, read_file
-from .emit import Edit, apply_edits, key_policy_edit, metadata_edit
+from .emit import Edit, apply_edits, insert_key_policy_edit, key_policy_edit, metadata_edit
 from .naming import NamingError
 from .plan import KeyPlan, Overrides, Planner, intent_sets
 from .proof import Verdict, prove
@@ -45,6 +45,7 @@ class FixResult:
     after: FileReport
     edits: dict[str, list[Edit]] = field(default_factory=dict)
     changes: dict[str, list[AccessChange]] = field(default_factory=dict)
+    before_format: str = "yaml"  # the template's format: yaml | json
 
     @property
     def safe(self) -> bool:
@@ -84,18 +85,26 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
     edits: dict[str, list[Edit]] = {}
     for plan in plans:
         k = analyzed.input["keys"][plan.key_id]
-        policy = plan.policy(_node(analyzed.template.document, k["policy_path"]))
         notes = [s.notes for s in plan.statements]
-        edits[plan.key_id] = [key_policy_edit(analyzed.template, k["policy_path"], policy, notes)]
+        if plan.inserted:
+            policy = plan.policy(None)
+            edit = insert_key_policy_edit(analyzed.template, f"{k['path']}/Properties", policy, notes)
+            if edit is None:
+                raise FixError(f"{path}: {plan.key_id}: its Properties are not a block fix can add KeyPolicy to")
+        else:
+            policy = plan.policy(_node(analyzed.template.document, plan.policy_path))
+            edit = key_policy_edit(analyzed.template, plan.policy_path, policy, notes)
+        edits[plan.key_id] = [edit]
         if plan.metadata is not None:
-            meta = metadata_edit(analyzed.template, k["path"], plan.metadata, k["policy_path"])
+            meta = metadata_edit(analyzed.template, k["path"], plan.metadata, plan.policy_path)
             if meta is not None:
                 edits[plan.key_id].append(meta)
     patched = apply_edits(original, [e for group in edits.values() for e in group])
     analyzer = Analyzer(PolicySet.builtin(config=config), parameters=parameters)
     before = analyzer.analyze(path)
     after = _analyze_text(analyzer, patched, path)
-    result = FixResult(path, original, patched, plans, prove(before, after, plans), before, after, edits)
+    result = FixResult(path, original, patched, plans, prove(before, after, plans), before, after, edits,
+                       before_format=analyzed.template.format)
     for plan in plans:
         result.changes[plan.key_id] = access_change(before, after, plan.key_id)
     return result

@@ -14,6 +14,7 @@ from typing import Any
 from .. import catalog
 from ..access.report import AccessError, _Analyzed, resolve_principal
 from ..engines.embedded import EmbeddedEngine
+from ..sourcemap import escape_token
 from .naming import ACCOUNT_PRINCIPAL, Naming, NamingError, as_value, name_identity, node_at
 from .policy import (
     GRANT_CONDITION,
@@ -47,6 +48,8 @@ class KeyPlan:
     users: list[str]
     statements: list[Statement]
     inferred: bool  # the intent was inferred: the patch adds Metadata.kmspolicy
+    policy_path: str = ""  # where the new KeyPolicy goes
+    inserted: bool = False  # the key had no KeyPolicy (the default policy): one is added
     metadata: dict | None = None
     notes: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # subject id -> display name
@@ -77,8 +80,15 @@ class Planner:
 
     def plan(self, kid: str) -> KeyPlan:
         key = self.input["keys"][kid]
-        if not key["policy_path"] or key.get("default_policy"):
-            raise NamingError(f"{kid} has no KeyPolicy to replace (fix rewrites an existing KeyPolicy)")
+        inserted = not key["policy_path"]
+        policy_path = key["policy_path"] or f"{key['path']}/Properties/KeyPolicy"
+        if inserted and not isinstance((self.document["Resources"][kid]).get("Properties"), dict):
+            raise NamingError(f"{kid} has neither a KeyPolicy nor Properties to add one to")
+        variant = None if inserted else _first_if(node_at(self.document, policy_path), policy_path)
+        if variant is not None:
+            span, _ = self.analyzed.template.source_map.locate(variant)
+            raise NamingError(f"its KeyPolicy differs between deployable variants (Fn::If at line {span.line}): "
+                              "fix writes one policy for every variant and would drop the difference")
         intent = key["intent"]
         o = self.overrides
         admins = self._resolve(kid, o.admins) if o.admins else list(intent["admins"] or self.intents[kid]["admins"])
@@ -90,7 +100,7 @@ class Planner:
         users = [u for u in users if u not in deployers]
         root = o.root or intent.get("root") or "break-glass"
         inferred = not intent["declared"] and not (o.admins and o.users and o.root)
-        plan = KeyPlan(kid, root, admins, users, [], inferred)
+        plan = KeyPlan(kid, root, admins, users, [], inferred, policy_path=policy_path, inserted=inserted)
         taken: set[str] = set()
         plan.statements.append(root_statement(root))
         taken.add(plan.statements[0].sid)
@@ -262,6 +272,23 @@ class Planner:
                 if target in ({"Ref": kid}, {"Fn::GetAtt": [kid, "Arn"]}, {"Fn::GetAtt": [kid, "KeyId"]}):
                     return True
         return False
+
+
+def _first_if(value: Any, pointer: str) -> str | None:
+    """The JSON pointer of the first Fn::If inside `value`."""
+    if isinstance(value, dict):
+        if "Fn::If" in value:
+            return f"{pointer}/Fn::If"
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for token, item in items:
+        found = _first_if(item, f"{pointer}/{escape_token(str(token))}")
+        if found is not None:
+            return found
+    return None
 
 
 def deployer_naming(pattern: str) -> tuple[Naming, str]:

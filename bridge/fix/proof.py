@@ -85,7 +85,7 @@ def prove(before: FileReport, after: FileReport, plans: list[KeyPlan]) -> dict[s
         if key_after is None:
             verdict.blocking.append(f"{kid} is no longer a key in the patched template")
             continue
-        policy_path = key_before["policy_path"]
+        policy_path = plan.policy_path
         after_key_findings = [f for f in after.findings if f.resource == kid and not f.suppressed]
         expected_rules = set()
         for f in after_key_findings:
@@ -102,8 +102,9 @@ def prove(before: FileReport, after: FileReport, plans: list[KeyPlan]) -> dict[s
             if f.resource == kid and (f.rule, f.resource) not in seen_before and not _in_policy(f, policy_path):
                 verdict.blocking.append(f"{f.rule} is new in the patched template: {f.message}")
         still = {(f.rule, f.message) for f in after_key_findings}
-        verdict.resolved = [f for f in before.findings if f.resource == kid and _in_policy(f, policy_path)
-                            and (f.rule, f.message) not in still]
+        claimed = [f for f in before.findings if f.resource == kid and (
+            _in_policy(f, policy_path) or (plan.inserted and f.path == key_before["path"]))]
+        verdict.resolved = [f for f in claimed if (f.rule, f.message) not in still]
         _check_access(plan, key_before, key_after, verdict)
     return verdicts
 
@@ -132,8 +133,10 @@ def _check_access(plan: KeyPlan, key_before: dict, key_after: dict, verdict: Ver
     for index, st in enumerate(plan.statements):
         if st.role != "deployer":
             continue
-        statement = key_after["statements"][index]
-        sids = [p["id"] for p in statement.get("principals") or []]
+        if index >= len(key_after["statements"]):
+            verdict.blocking.append(f"the patched key policy does not have the deployer statement {st.sid}")
+            continue
+        sids = [p["id"] for p in key_after["statements"][index].get("principals") or []]
         ok = any((after.get(s, {}).get("allowed", 0) | after.get(s, {}).get("conditional", 0)) & put for s in sids)
         if not ok:
             verdict.blocking.append(f"the deployer {st.who} would not be allowed kms:PutKeyPolicy")
