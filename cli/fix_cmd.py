@@ -52,9 +52,11 @@ def access_lines(result: FixResult, kid: str) -> list[str]:
 
 def render_text(result: FixResult) -> str:
     out = []
-    if result.safe:
+    if result.safe and result.plans:
         out.append(result.diff().rstrip("\n"))
         out.append("")
+    for kid in result.unchanged:
+        out.append(f"{kid}: nothing to fix (no finding in its key policy)")
     for plan in result.plans:
         verdict = result.verdicts[plan.key_id]
         head = "proven" if verdict.safe else "NOT proposed"
@@ -92,7 +94,7 @@ def render_json(result: FixResult) -> str:
         })
     doc = {"version": 1, "kind": "fix", "tool": {"name": "kmspolicy", "version": __version__},
            "file": result.file, "proven": result.safe, "diff": result.diff() if result.safe else None,
-           "keys": keys}
+           "keys": keys, "unchanged": result.unchanged}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -46,6 +46,7 @@ class FixResult:
     edits: dict[str, list[Edit]] = field(default_factory=dict)
     changes: dict[str, list[AccessChange]] = field(default_factory=dict)
     before_format: str = "yaml"  # the template's format: yaml | json
+    unchanged: list[str] = field(default_factory=list)  # keys whose policy has no finding to resolve
 
     @property
     def safe(self) -> bool:
@@ -74,10 +75,16 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
     keys = list(analyzed.input["keys"])
     if key is not None and key not in keys:
         raise FixError(f"unknown key '{key}' (keys in {path}: {', '.join(keys)})")
+    analyzer = Analyzer(PolicySet.builtin(config=config), parameters=parameters)
+    before = analyzer.analyze(path)
     intents = intent_sets(analyzed, library_modules(), access.data)
     planner = Planner(analyzed, analyzed.template.document, config, overrides, intents)
-    plans = []
+    plans, unchanged = [], []
+    chosen_intent = bool(overrides.admins or overrides.users or overrides.root)
     for kid in ([key] if key else keys):
+        if not chosen_intent and not _policy_findings(before, analyzed.input["keys"][kid]):
+            unchanged.append(kid)
+            continue
         try:
             plans.append(planner.plan(kid))
         except NamingError as exc:
@@ -100,14 +107,20 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
             if meta is not None:
                 edits[plan.key_id].append(meta)
     patched = apply_edits(original, [e for group in edits.values() for e in group])
-    analyzer = Analyzer(PolicySet.builtin(config=config), parameters=parameters)
-    before = analyzer.analyze(path)
-    after = _analyze_text(analyzer, patched, path)
+    after = _analyze_text(analyzer, patched, path) if plans else before
     result = FixResult(path, original, patched, plans, prove(before, after, plans), before, after, edits,
-                       before_format=analyzed.template.format)
+                       before_format=analyzed.template.format, unchanged=unchanged)
     for plan in plans:
         result.changes[plan.key_id] = access_change(before, after, plan.key_id)
     return result
+
+
+def _policy_findings(report: FileReport, key: dict) -> list:
+    """The unsuppressed findings a new key policy would answer: those in the KeyPolicy, and
+    for a key without one, those on the key itself."""
+    where = key["policy_path"]
+    return [f for f in report.findings if f.resource == key["id"] and not f.suppressed and (
+        (where and (f.path == where or f.path.startswith(where + "/"))) or (not where and f.path == key["path"]))]
 
 
 def _node(document, pointer):

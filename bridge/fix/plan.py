@@ -115,7 +115,7 @@ class Planner:
             label, naming = self._label(key, sid), self._naming(key, sid)
             plan.labels[sid] = label
             plan.statements.append(Statement("admin", sid_of("Administer", label, taken), naming,
-                                             admin_actions(key),
+                                             self._admin_actions(key, sid),
                                              [f"Administrator {label}: management and read actions only; no use "
                                               "action, no kms:CreateGrant, no kms:PutKeyPolicy, so it cannot give "
                                               "itself use.", *naming.notes], who=sid,
@@ -124,13 +124,10 @@ class Planner:
             label, naming = self._label(key, sid), self._naming(key, sid)
             plan.labels[sid] = label
             actions, grants, source = self._requested(key, sid)
-            if not actions and sid.startswith("identity:"):
-                raise NamingError(f"{label} is an intended user of {kid} but its identity policies request no "
-                                  "use action this key supports: grant it in its IAM policy first")
             if not actions:
-                raise NamingError(f"{label} is an intended user of {kid} outside the template: its IAM policies "
-                                  "are not known and the key policy allows it no use action, so the actions it "
-                                  "needs are not known (name them in a key-policy statement for it first)")
+                raise NamingError(f"{label} is an intended user of {kid}, but neither its identity policies nor "
+                                  "the current key policy allow it a use action this key supports, so the "
+                                  "actions it needs are not known (allow them in its IAM policy first)")
             plan.statements.append(Statement("user", sid_of("Use", label, taken), naming, ordered(actions),
                                              [f"User {label}: {source}.", *naming.notes], who=sid,
                                              iam_user=self._is_iam_user(key, sid)))
@@ -233,6 +230,10 @@ class Planner:
     # --- actions ----------------------------------------------------------------
 
     def _requested(self, key: dict, sid: str) -> tuple[set[str], bool, str]:
+        """The use actions `sid` asks for, whether it asks for grants, and where that was read.
+        A template identity asks in its identity policies; one whose identity policies ask
+        for nothing, and a principal outside the template, have only what the current key
+        policy allows them to go by."""
         supported = supported_use(key)
         if sid.startswith("identity:"):
             identity = self.input["identities"].get(sid.split(":", 1)[1]) or {}
@@ -245,15 +246,32 @@ class Planner:
                 actions |= set((st.get("classes") or {}).get("use", [])) & supported
                 grants = grants or "kms:CreateGrant" in st["actions"]
             owner = identity.get("owner") or identity.get("id")
-            return actions, grants, f"the use actions {owner}'s identity policies request on {key['id']}"
+            if actions:
+                return actions, grants, f"the use actions {owner}'s identity policies request on {key['id']}"
+            actions, grants = self._allowed_now(key, sid, supported)
+            return actions, grants, (f"{owner}'s identity policies request no use of {key['id']}: the use actions "
+                                     "the current key policy allows it")
+        actions, grants = self._allowed_now(key, sid, supported)
+        return actions, grants, ("outside the template, so its IAM policies are not known: the use actions "
+                                 "the current key policy allows it")
+
+    def _admin_actions(self, key: dict, sid: str) -> list[str]:
+        """The management and read actions an administrator has now (never more), or, for one
+        the current policy gives none of them, every one the key supports."""
+        every = admin_actions(key)
+        bits = catalog.key_action_bits()
+        allowed = (key.get("access") or {}).get(sid, {}).get("allowed", 0)
+        kept = [a for a in every if allowed & bits.get(a, 0)]
+        return kept or every
+
+    def _allowed_now(self, key: dict, sid: str, supported: set[str]) -> tuple[set[str], bool]:
         bits = catalog.key_action_bits()
         allowed = (key.get("access") or {}).get(sid, {}).get("allowed", 0)
         actions = {a for a, bit in bits.items() if allowed & bit and a in supported}
         grants = any(p["id"] == sid for st in key["statements"] if st["effect"] == "Allow"
                      and "kms:CreateGrant" in st["actions"] and st["condition"].get("grant_for_aws_resource")
                      for p in st.get("principals") or [])
-        return actions, grants, ("outside the template, so its IAM policies are not known: the use actions "
-                                 "the current key policy allows it")
+        return actions, grants
 
     # --- deployers --------------------------------------------------------------
 

@@ -9,8 +9,9 @@
   handlers' alias actions when the template has an alias for the key), kms:PutKeyPolicy
   included, which the policy lockout safety check requires of the caller of CreateKey and
   PutKeyPolicy.
-- administrators: the management and read actions the key supports, listed one by one:
-  no use action, no kms:CreateGrant, no kms:PutKeyPolicy, so none can give itself use.
+- administrators: the management and read actions the key supports that each has now (all
+  of them for one the current policy gives none), listed one by one: no use action, no
+  kms:CreateGrant, no kms:PutKeyPolicy, so none can give itself use.
 - users: exactly the use actions each requests (its identity policies, or what the key
   policy gave a principal outside the template), and kms:CreateGrant only with
   kms:GrantIsForAWSResource where it asks for grants.
