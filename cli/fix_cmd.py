@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from kmspolicy import __version__
+from kmspolicy.bridge.access.report import Subject
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import FileStatus, Result
 from kmspolicy.bridge.fix.fixer import FixError, FixResult, fix
@@ -18,6 +19,7 @@ from kmspolicy.bridge.fix.plan import Overrides
 from kmspolicy.bridge.pipeline import PolicySet
 
 from .access_cmd import fail, with_parameters
+from .access_render import subject_title
 from .config import ConfigError, load_config
 from .params import parse_parameters
 from .reporters import ReportContext, safe
@@ -29,6 +31,11 @@ from .selection import find_config
 def _short(actions: list[str]) -> str:
     names = [a.removeprefix("kms:") for a in actions]
     return ", ".join(names) if len(names) <= 6 else ", ".join(names[:5]) + f" and {len(names) - 5} more"
+
+
+def _title(change) -> str:
+    identity = change.subject_id.split(":", 1)[1] if change.kind == "identity" else None
+    return subject_title(Subject(change.subject_id, change.kind, change.subject, "", identity, change.owner))
 
 
 def access_lines(result: FixResult, kid: str) -> list[str]:
@@ -43,7 +50,7 @@ def access_lines(result: FixResult, kid: str) -> list[str]:
             what = f"gains ({c.after})"
         else:
             what = f"{c.before} -> {c.after}"
-        by_subject.setdefault(c.subject, []).append(f"{c.capability}: {what}: {_short(c.actions)}")
+        by_subject.setdefault(_title(c), []).append(f"{c.capability}: {what}: {_short(c.actions)}")
     for subject, parts in by_subject.items():
         out.append(f"  {subject}")
         out += [f"    {p}" for p in parts]
@@ -56,7 +63,7 @@ def render_text(result: FixResult) -> str:
         out.append(result.diff().rstrip("\n"))
         out.append("")
     for kid in result.unchanged:
-        out.append(f"{kid}: nothing to fix (no finding in its key policy)")
+        out.append(f"{kid}: nothing to fix (no finding a key policy answers)")
     for plan in result.plans:
         verdict = result.verdicts[plan.key_id]
         head = "proven" if verdict.safe else "NOT proposed"

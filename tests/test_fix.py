@@ -136,8 +136,8 @@ def test_json_format_and_write(tmp_path):
     assert document["kind"] == "fix" and document["proven"] and document["keys"][0]["key"] == "DataKey"
     assert run(str(target), "--write").exit_code == 0
     assert "RootUserBreakGlass" in target.read_text(encoding="utf-8")
-    again = run(str(target), "--format", "json")
-    assert json.loads(again.output)["keys"][0]["resolves"] == []
+    again = json.loads(run(str(target), "--format", "json").output)
+    assert again["keys"] == [] and again["unchanged"] == ["DataKey"]  # a second run has nothing to fix
 
 
 PROVEN = {name: case for name, case in CASES.items() if case[2] == 0}
@@ -167,8 +167,9 @@ def test_the_referee_agrees_with_the_patched_templates(tmp_path):
 
 
 def test_a_deployer_the_old_policy_named_is_not_made_an_administrator():
-    result = fix("examples/rules/KP008/template.yaml", {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {},
+    result = fix("examples/rules/KP009/template.yaml", {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {},
                  Overrides())
+    assert result.safe
     roles = [s.role for s in result.plans[0].statements if "cfn-deployer" in json.dumps(s.document())]
     assert roles == ["deployer"]
 
@@ -225,6 +226,20 @@ def test_a_key_with_the_default_policy_gets_one(tmp_path, suffix):
     props = document["Resources"]["Key"]["Properties"]
     assert props["Description"] == "default key policy" and props["EnableKeyRotation"] is True
     assert props["KeyPolicy"] == result.plans[0].policy(None)
+
+
+def test_a_finding_the_patch_would_add_blocks_it():
+    """KP008's function role depends on the key: naming it through the account principal
+    makes the current KP001/KP007 fire, which the original did not have."""
+    result = run("examples/rules/KP008/template.yaml")
+    assert result.exit_code == 2
+    assert "KP001 would be new" in result.output and "---" not in result.output
+
+
+def test_a_key_with_nothing_to_fix_is_left_alone():
+    result = run("examples/clean-key/template.yaml")
+    assert result.exit_code == 0
+    assert result.output == "DataKey: nothing to fix (no finding a key policy answers)\n"
 
 
 def test_a_key_policy_with_variants_is_not_rewritten():

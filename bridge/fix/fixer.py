@@ -27,11 +27,14 @@ class FixError(ValueError):
 @dataclass
 class AccessChange:
     """One subject's actions of one capability that went from one verdict to another."""
-    subject: str
+    subject: str  # its label
     capability: str
-    before: str  # allowed | conditional | reachable | none
+    before: str  # allowed | conditional | reachable | unknown | none
     after: str
     actions: list[str]
+    subject_id: str = ""
+    kind: str = ""
+    owner: str | None = None  # the function or state machine owning an identity
 
 
 @dataclass
@@ -116,11 +119,19 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
 
 
 def _policy_findings(report: FileReport, key: dict) -> list:
-    """The unsuppressed findings a new key policy would answer: those in the KeyPolicy, and
-    for a key without one, those on the key itself."""
-    where = key["policy_path"]
-    return [f for f in report.findings if f.resource == key["id"] and not f.suppressed and (
-        (where and (f.path == where or f.path.startswith(where + "/"))) or (not where and f.path == key["path"]))]
+    """The unsuppressed findings a new key policy may answer: every finding of the key but
+    those on its other properties (rotation, the lockout bypass, ...); for a key without a
+    KeyPolicy, those on the key itself too."""
+    where, resource = key["policy_path"], key["path"]
+
+    def answerable(path: str) -> bool:
+        if where and (path == where or path.startswith(where + "/")):
+            return True
+        if path == resource:
+            return not where
+        return not path.startswith(resource + "/")
+
+    return [f for f in report.findings if f.resource == key["id"] and not f.suppressed and answerable(f.path)]
 
 
 def _node(document, pointer):
@@ -157,7 +168,9 @@ def access_change(before: FileReport, after: FileReport, kid: str) -> list[Acces
                 was, now = _verdict(old, sid, bit), _verdict(new, sid, bit)
                 if was != "none" or now != "none":
                     groups.setdefault((was, now), []).append(action)
-            out += [AccessChange(subject["label"], cap, was, now, actions) for (was, now), actions in groups.items()]
+            owner = (before.input["identities"].get(subject.get("identity") or "") or {}).get("owner")
+            out += [AccessChange(subject["label"], cap, was, now, actions, sid, subject["kind"], owner)
+                    for (was, now), actions in groups.items()]
     return out
 
 

@@ -1,10 +1,10 @@
 """Proven before proposed: the patched template analysed again, in the same run.
 
 A fix is proposed only if, for every key it rewrites:
-- no finding located in the new key policy remains, except on a statement the plan said
-  would carry one (a principal named through the account principal narrowed by
-  aws:PrincipalArn, an IAM user the intent names, at its principal): those are listed as
-  remaining, with the reason;
+- no finding located in the new key policy remains, except one the original template
+  had too, on a statement the plan said would carry it (a principal named through the
+  account principal narrowed by aws:PrincipalArn, an IAM user the intent names, at its
+  principal): those are listed as remaining, with the reason;
 - no finding appears that the original template did not have;
 - every intended user keeps every use action it had, no administrator can reach a use
   action, the deployer is allowed kms:PutKeyPolicy, and (unless root is `delegate`) no
@@ -95,6 +95,8 @@ def prove(before: FileReport, after: FileReport, plans: list[KeyPlan]) -> dict[s
             reason = caveat(plan, index, key_after, f, policy_path) if index is not None else None
             if reason is None:
                 verdict.blocking.append(f"{f.rule} would remain in the new key policy: {f.message}")
+            elif (f.rule, kid) not in seen_before:
+                verdict.blocking.append(f"{f.rule} would be new ({reason}): {f.message}")
             else:
                 verdict.remaining.append((f, reason))
                 expected_rules.add(f.rule)
@@ -102,9 +104,8 @@ def prove(before: FileReport, after: FileReport, plans: list[KeyPlan]) -> dict[s
             if f.resource == kid and (f.rule, f.resource) not in seen_before and not _in_policy(f, policy_path):
                 verdict.blocking.append(f"{f.rule} is new in the patched template: {f.message}")
         still = {(f.rule, f.message) for f in after_key_findings}
-        claimed = [f for f in before.findings if f.resource == kid and (
-            _in_policy(f, policy_path) or (plan.inserted and f.path == key_before["path"]))]
-        verdict.resolved = [f for f in claimed if (f.rule, f.message) not in still]
+        verdict.resolved = [f for f in before.findings if f.resource == kid and not f.suppressed
+                            and (f.rule, f.message) not in still]
         _check_access(plan, key_before, key_after, verdict)
     return verdicts
 
