@@ -246,3 +246,30 @@ def test_a_key_policy_with_variants_is_not_rewritten():
     result = run("examples/variants/lockout-default-branch/template.yaml")
     assert result.exit_code == 2
     assert "differs between deployable variants (Fn::If at line 23)" in result.output
+
+
+def test_denies_are_kept_as_written():
+    result = fix("examples/conditions/deny-all-except/template.yaml",
+                 {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {}, Overrides())
+    assert result.safe
+    kept = [s for s in result.plans[0].statements if s.role == "kept"]
+    assert [s.document()["Effect"] for s in kept] == ["Deny"]
+    document = load_text(result.patched, "t.yaml").document
+    statements = document["Resources"]["Key"]["Properties"]["KeyPolicy"]["Statement"]
+    assert kept[0].document() in statements
+
+
+def test_service_statements_are_kept_and_their_findings_still_count():
+    result = fix("examples/rules/KP018/template.yaml", {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {},
+                 Overrides())
+    kept = [s for s in result.plans[0].statements if s.role == "kept"]
+    assert kept and "Service" in kept[0].document()["Principal"]
+    assert not result.safe and any("KP018 would remain" in why for why in result.verdicts["Key"].blocking)
+
+
+@pytest.mark.parametrize("template", ["examples/rules/KP012/template.yaml",
+                                      "examples/conditions/star-other-account/template.yaml"])
+def test_another_accounts_access_is_not_dropped_on_an_inferred_intent(template):
+    result = run(template)
+    assert result.exit_code == 2
+    assert "is not inferred: declare the intent" in result.output

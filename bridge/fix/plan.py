@@ -96,6 +96,8 @@ class Planner:
         users = [u for u in users if u not in admins or u in (intent["users"] or [])]
         self._check_resolved(key, admins + users, inferred=not (o.admins or o.users or intent["declared"]))
         deployers = self._deployer_subjects(key)
+        if not (o.admins or o.users or intent["declared"]):
+            self._check_others(key, set(admins) | set(users) | deployers)
         admins = [a for a in admins if a not in deployers]
         users = [u for u in users if u not in deployers]
         root = o.root or intent.get("root") or "break-glass"
@@ -104,6 +106,7 @@ class Planner:
         taken: set[str] = set()
         plan.statements.append(root_statement(root))
         taken.add(plan.statements[0].sid)
+        plan.statements += self._kept(key)
         for naming, who in self._deployers(root):
             plan.statements.append(Statement("deployer", sid_of("Deployer", who, taken), naming,
                                              deployer_actions(self._has_alias(kid)),
@@ -163,6 +166,45 @@ class Planner:
                     raise NamingError(f"the key policy allows {p['raw']}, which could not be resolved: whether it "
                                       "is meant to administer or use the key is not known (give its parameter a "
                                       "value, or declare the intent in Metadata.kmspolicy or with --admin/--user)")
+
+    def _kept(self, key: dict) -> list[Statement]:
+        """Denies and service statements of the old policy, as written."""
+        out = []
+        for st in key["statements"]:
+            principals = st.get("principals") or []
+            services = [p for p in principals if _service(p)]
+            if st["effect"] == "Deny":
+                why = "Kept as written: a Deny of the old policy (dropping it could only widen access)."
+            elif services and len(services) == len(principals) and st["principal_mode"] == "Principal":
+                why = (f"Kept as written: {', '.join(p['raw'] for p in services)} (an AWS service; fix does "
+                       "not narrow service statements).")
+            elif services:
+                raise NamingError(f"statement {st['sid'] or st['index']} gives AWS services and other principals "
+                                  "access together: split it first")
+            else:
+                continue
+            out.append(Statement("kept", st["sid"], Naming(None), list(st["actions"]), [why],
+                                 kept=node_at(self.document, st["path"])))
+        return out
+
+    def _check_others(self, key: dict, intended: set[str]) -> None:
+        """With an inferred intent, another account's principals the old policy allows are not
+        dropped silently: whether they are meant to use the key is not inferred."""
+        own = set(self.config.get("accounts") or []) | {"self"}
+        for st in key["statements"]:
+            if st["effect"] != "Allow" or st["principal_mode"] != "Principal":
+                continue
+            for p in st.get("principals") or []:
+                if p["kind"] == "any" and st["condition"].get("caller_restricted"):
+                    raise NamingError(f"statement {st['sid'] or st['index']} allows '*' narrowed by its condition to "
+                                      "certain callers; whether they are meant to use the key is not inferred: "
+                                      "declare the intent (Metadata.kmspolicy users, or --user) to keep or drop it")
+                if p["id"] in intended or _service(p) or p["kind"] in ("any", "unknown"):
+                    continue
+                if p.get("account") not in own:
+                    raise NamingError(f"the key policy allows {p['raw']} of another account; whether it is meant "
+                                      "to use the key is not inferred: declare the intent (Metadata.kmspolicy "
+                                      "users, or --user) to keep or drop it")
 
     def _deployer_subjects(self, key: dict) -> set[str]:
         """Subjects a deployer pattern names: they get the deployer statement, not another."""
@@ -290,6 +332,10 @@ class Planner:
                 if target in ({"Ref": kid}, {"Fn::GetAtt": [kid, "Arn"]}, {"Fn::GetAtt": [kid, "KeyId"]}):
                     return True
         return False
+
+
+def _service(principal: dict) -> bool:
+    return principal["kind"] == "service" or ":role/aws-service-role/" in str(principal.get("raw", ""))
 
 
 def _first_if(value: Any, pointer: str) -> str | None:

@@ -12,6 +12,9 @@
 - administrators: the management and read actions the key supports that each has now (all
   of them for one the current policy gives none), listed one by one: no use action, no
   kms:CreateGrant, no kms:PutKeyPolicy, so none can give itself use.
+- kept as written: every Deny of the old policy (dropping one could only widen access)
+  and every Allow to AWS services or service-linked roles (the services that encrypt for
+  the stack need them; fix does not narrow them).
 - users: exactly the use actions each requests (its identity policies, or what the key
   policy gave a principal outside the template), and kms:CreateGrant only with
   kms:GrantIsForAWSResource where it asks for grants.
@@ -51,9 +54,12 @@ class Statement:
     notes: list[str] = field(default_factory=list)
     extra_condition: dict | None = None
     who: str = ""  # the subject id it serves
+    kept: Any = None  # a statement of the old policy carried over as written
     iam_user: bool = False  # it names an IAM user (long-term credentials), as the intent asks
 
     def document(self) -> dict:
+        if self.kept is not None:
+            return self.kept
         out: dict[str, Any] = {"Sid": self.sid, "Effect": "Allow", "Principal": {"AWS": self.naming.principal},
                                "Action": self.actions[0] if len(self.actions) == 1 else list(self.actions),
                                "Resource": "*"}
