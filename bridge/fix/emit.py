@@ -46,11 +46,12 @@ def detect_style(template: LoadedTemplate, policy_path: str) -> Style:
         if key and span and span.line > key.line and span.column > key.column:
             indent = span.column - key.column
             break
-    offset = 0
     statement_key = smap.key_span(join_pointer(policy_path, "Statement"))
     first = smap.span(join_pointer(policy_path, "Statement", 0))
     if statement_key and first and first.line > statement_key.line:
         offset = max(0, first.column - 2 - statement_key.column)
+    else:  # a flow-style policy: the template's other sequences decide
+        offset = sequence_offset(template)
     quote = "'"
     version = smap.span(join_pointer(policy_path, "Version"))
     if version and 0 < version.line <= len(template.lines):

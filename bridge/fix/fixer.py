@@ -58,7 +58,8 @@ class FixResult:
     def diff(self) -> str:
         return "".join(difflib.unified_diff(self.original.splitlines(keepends=True),
                                             self.patched.splitlines(keepends=True),
-                                            fromfile=f"a/{self.file}", tofile=f"b/{self.file}"))
+                                            fromfile=f"a/{self.file.lstrip('/')}",
+                                            tofile=f"b/{self.file.lstrip('/')}"))
 
 
 def fix(path: str, config: dict, parameters: dict[str, str], overrides: Overrides,
