@@ -117,7 +117,8 @@ def render_sarif(result: FixResult, config: dict) -> str:
             edits = result.edits[plan.key_id]
             change = sarif_fix(f"Replace the key policy of {plan.key_id} with the least-privilege policy "
                                "for its intent (proven by analysing the patched template)", result.file,
-                               [((e.line, e.column, e.end_line, e.end_column), e.text) for e in edits])
+                               [((e.line, e.column, e.end_line, e.end_column), e.text)
+                                for e in sorted(edits, key=lambda e: (e.line, e.column))])
             for f in result.verdicts[plan.key_id].resolved:
                 fixes[f.fingerprint] = change
     return json.dumps(add_fixes(document, fixes), indent=2, ensure_ascii=False) + "\n"
