@@ -67,7 +67,7 @@ def render_text(result: FixResult) -> str:
     for plan in result.plans:
         verdict = result.verdicts[plan.key_id]
         head = "proven" if verdict.safe else "NOT proposed"
-        out.append(f"{plan.key_id}: {head} (root: {plan.root}; intent {'inferred' if plan.inferred else 'declared'})")
+        out.append(f"{plan.key_id}: {head} (root: {plan.root}; intent: {plan.source})")
         for f in verdict.resolved:
             out.append(f"  resolves {f.rule} (line {f.line}): {f.title}")
         for f, why in verdict.remaining:
@@ -88,7 +88,7 @@ def render_json(result: FixResult) -> str:
     for plan in result.plans:
         v = result.verdicts[plan.key_id]
         keys.append({
-            "key": plan.key_id, "root": plan.root, "intent": "inferred" if plan.inferred else "declared",
+            "key": plan.key_id, "root": plan.root, "intent": plan.source,
             "proven": v.safe,
             "resolves": [{"rule": f.rule, "line": f.line, "message": f.message} for f in v.resolved],
             "remains": [{"rule": f.rule, "line": f.line, "message": f.message, "reason": why}

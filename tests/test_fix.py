@@ -81,8 +81,14 @@ def test_seed_patch_is_proven_and_least_privilege():
 def test_patch_changes_only_the_key_policy_and_keeps_the_style():
     result = _seed()
     before, after = result.original.splitlines(), result.patched.splitlines()
+    head = before.index("    Properties:")
+    assert after[:head] == before[:head]
+    assert after[head:head + 8] == ["    Metadata:", "      kmspolicy:", "        admins:",
+                                    "        - !Sub arn:aws:iam::${AWS::AccountId}:user/${KeyAdmin}",
+                                    "        users:", "        - SignupFunction", "        - LoginFunction",
+                                    "        root: break-glass"]  # the intent given on the command line
     start = before.index("      KeyPolicy:")
-    assert after[:start + 1] == before[:start + 1]
+    assert after[head + 8:start + 9] == before[head:start + 1]
     tail = before[before.index("  myDynamoDBTable:") - 1:]
     assert after[-len(tail):] == tail
     assert "            AWS: !Sub arn:aws:iam::${AWS::AccountId}:user/${KeyAdmin}" in after
@@ -122,9 +128,11 @@ def test_sarif_carries_fixes_and_is_schema_valid():
     jsonschema.validate(document, SARIF_SCHEMA)
     fixed = [r for r in document["runs"][0]["results"] if r.get("fixes")]
     assert {r["ruleId"] for r in fixed} >= {"KP003", "KP001"}
-    replacement = fixed[0]["fixes"][0]["artifactChanges"][0]["replacements"][0]
-    assert replacement["deletedRegion"]["startLine"] == 16
-    assert "RootUserBreakGlass" in replacement["insertedContent"]["text"]
+    metadata, policy = fixed[0]["fixes"][0]["artifactChanges"][0]["replacements"]
+    assert metadata["deletedRegion"] == {"startLine": 14, "startColumn": 5, "endLine": 14, "endColumn": 5}
+    assert metadata["insertedContent"]["text"].startswith("Metadata:\n      kmspolicy:")
+    assert policy["deletedRegion"] == {"startLine": 16, "startColumn": 7, "endLine": 55, "endColumn": 24}
+    assert "RootUserBreakGlass" in policy["insertedContent"]["text"]
 
 
 def test_json_format_and_write(tmp_path):

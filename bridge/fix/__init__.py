@@ -3,7 +3,8 @@ intent, written into the template in its own style and proven by analysing the p
 template again before it is proposed.
 
 Modules: `deps` (CloudFormation dependencies: may a key policy reference a role?),
-`naming` (how each intended principal is written in the key policy), `policy` (the new
-statements), `emit` (YAML/JSON text and the splice into the template), `proof` (the
-patched template analysed again), `plan` (the intent of each key and the whole fix).
+`naming` (how each intended principal is written in the key policy), `needs` (what each
+needs), `policy` (the new statements), `guards` (refusals, statements kept as written),
+`plan` (the intent of each key and its statements), `emit` (YAML/JSON text and the splice
+into the template), `proof` (the patched template analysed again), `fixer` (one run).
 """

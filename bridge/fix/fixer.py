@@ -15,7 +15,7 @@ from ..load import TemplateError
 from ..pipeline import Analyzer, FileReport, PolicySet
 from ..reading import ReadError, read_file
 from .emit import Edit, apply_edits, insert_key_policy_edit, key_policy_edit, metadata_edit
-from .naming import NamingError
+from .naming import NamingError, node_at
 from .plan import KeyPlan, Overrides, Planner, intent_sets
 from .proof import Verdict, prove
 
@@ -103,7 +103,7 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
             if edit is None:
                 raise FixError(f"{path}: {plan.key_id}: its Properties are not a block fix can add KeyPolicy to")
         else:
-            policy = plan.policy(_node(analyzed.template.document, plan.policy_path))
+            policy = plan.policy(node_at(analyzed.template.document, plan.policy_path))
             edit = key_policy_edit(analyzed.template, plan.policy_path, policy, notes)
         edits[plan.key_id] = [edit]
         if plan.metadata is not None:
@@ -133,11 +133,6 @@ def _policy_findings(report: FileReport, key: dict) -> list:
         return not path.startswith(resource + "/")
 
     return [f for f in report.findings if f.resource == key["id"] and not f.suppressed and answerable(f.path)]
-
-
-def _node(document, pointer):
-    from .naming import node_at
-    return node_at(document, pointer)
 
 
 def _analyze_text(analyzer: Analyzer, text: str, display: str) -> FileReport:

@@ -11,21 +11,12 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from .. import catalog
 from ..access.report import AccessError, _Analyzed, resolve_principal
 from ..engines.embedded import EmbeddedEngine
-from ..sourcemap import escape_token
+from .guards import check_others, check_resolved, first_if, kept_statements
 from .naming import ACCOUNT_PRINCIPAL, Naming, NamingError, as_value, name_identity, node_at
-from .policy import (
-    GRANT_CONDITION,
-    Statement,
-    admin_actions,
-    deployer_actions,
-    ordered,
-    root_statement,
-    sid_of,
-    supported_use,
-)
+from .needs import administrator_actions, requested_use
+from .policy import GRANT_CONDITION, Statement, deployer_actions, ordered, root_statement, sid_of
 
 INTENT_QUERY = ("{kid: {\"admins\": data.kmspolicy.lib.intent.admin_ids[kid], "
                 "\"users\": data.kmspolicy.lib.intent.intended_user_ids[kid]} | "
@@ -47,7 +38,7 @@ class KeyPlan:
     admins: list[str]  # subject ids
     users: list[str]
     statements: list[Statement]
-    inferred: bool  # the intent was inferred: the patch adds Metadata.kmspolicy
+    source: str  # of the intent: declared (Metadata) | command line | inferred
     policy_path: str = ""  # where the new KeyPolicy goes
     inserted: bool = False  # the key had no KeyPolicy (the default policy): one is added
     metadata: dict | None = None
@@ -84,7 +75,7 @@ class Planner:
         policy_path = key["policy_path"] or f"{key['path']}/Properties/KeyPolicy"
         if inserted and not isinstance((self.document["Resources"][kid]).get("Properties"), dict):
             raise NamingError(f"{kid} has neither a KeyPolicy nor Properties to add one to")
-        variant = None if inserted else _first_if(node_at(self.document, policy_path), policy_path)
+        variant = None if inserted else first_if(node_at(self.document, policy_path), policy_path)
         if variant is not None:
             span, _ = self.analyzed.template.source_map.locate(variant)
             raise NamingError(f"its KeyPolicy differs between deployable variants (Fn::If at line {span.line}): "
@@ -94,19 +85,20 @@ class Planner:
         admins = self._resolve(kid, o.admins) if o.admins else list(intent["admins"] or self.intents[kid]["admins"])
         users = self._resolve(kid, o.users) if o.users else list(intent["users"] or self.intents[kid]["users"])
         users = [u for u in users if u not in admins or u in (intent["users"] or [])]
-        self._check_resolved(key, admins + users, inferred=not (o.admins or o.users or intent["declared"]))
+        chosen = bool(o.admins or o.users or o.root)
+        source = "command line" if chosen else "declared" if intent["declared"] else "inferred"
+        check_resolved(key, admins + users, inferred=not (o.admins or o.users or intent["declared"]))
         deployers = self._deployer_subjects(key)
         if not (o.admins or o.users or intent["declared"]):
-            self._check_others(key, set(admins) | set(users) | deployers)
+            check_others(key, set(admins) | set(users) | deployers, set(self.config.get("accounts") or []))
         admins = [a for a in admins if a not in deployers]
         users = [u for u in users if u not in deployers]
         root = o.root or intent.get("root") or "break-glass"
-        inferred = not intent["declared"] and not (o.admins and o.users and o.root)
-        plan = KeyPlan(kid, root, admins, users, [], inferred, policy_path=policy_path, inserted=inserted)
+        plan = KeyPlan(kid, root, admins, users, [], source, policy_path=policy_path, inserted=inserted)
         taken: set[str] = set()
         plan.statements.append(root_statement(root))
         taken.add(plan.statements[0].sid)
-        plan.statements += self._kept(key)
+        plan.statements += kept_statements(key, self.document)
         for naming, who in self._deployers(root):
             plan.statements.append(Statement("deployer", sid_of("Deployer", who, taken), naming,
                                              deployer_actions(self._has_alias(kid)),
@@ -118,7 +110,7 @@ class Planner:
             label, naming = self._label(key, sid), self._naming(key, sid)
             plan.labels[sid] = label
             plan.statements.append(Statement("admin", sid_of("Administer", label, taken), naming,
-                                             self._admin_actions(key, sid),
+                                             administrator_actions(key, sid),
                                              [f"Administrator {label}: management and read actions only; no use "
                                               "action, no kms:CreateGrant, no kms:PutKeyPolicy, so it cannot give "
                                               "itself use.", *naming.notes], who=sid,
@@ -126,13 +118,13 @@ class Planner:
         for sid in users:
             label, naming = self._label(key, sid), self._naming(key, sid)
             plan.labels[sid] = label
-            actions, grants, source = self._requested(key, sid)
+            actions, grants, where = requested_use(self.input, key, sid)
             if not actions:
                 raise NamingError(f"{label} is an intended user of {kid}, but neither its identity policies nor "
                                   "the current key policy allow it a use action this key supports, so the "
                                   "actions it needs are not known (allow them in its IAM policy first)")
             plan.statements.append(Statement("user", sid_of("Use", label, taken), naming, ordered(actions),
-                                             [f"User {label}: {source}.", *naming.notes], who=sid,
+                                             [f"User {label}: {where}.", *naming.notes], who=sid,
                                              iam_user=self._is_iam_user(key, sid)))
             if grants:
                 plan.statements.append(Statement("grant", sid_of("Grant", label, taken), naming,
@@ -140,71 +132,12 @@ class Planner:
                                                  [f"{label} asks for kms:CreateGrant: only for AWS services acting "
                                                   "for it (kms:GrantIsForAWSResource)."],
                                                  GRANT_CONDITION, who=sid, iam_user=self._is_iam_user(key, sid)))
-        if inferred and intent["path"] is None:
+        if source != "declared" and intent["path"] is None:
             plan.metadata = {"admins": [self._entry(key, s) for s in admins],
                              "users": [self._entry(key, s) for s in users], "root": root}
         return plan
 
     # --- intent entries ---------------------------------------------------------
-
-    def _check_resolved(self, key: dict, intended: list[str], inferred: bool) -> None:
-        """An intended principal that could not be resolved cannot be named; when the intent is
-        inferred, neither can a principal the old policy allows that could not be resolved
-        (it might be an administrator or a user, and dropping it is not the fix's choice)."""
-        for sid in intended:
-            subject = key["subjects"].get(sid) or {}
-            if subject.get("kind") == "unknown" or sid.startswith("unknown"):
-                shown = str(subject.get("label", sid)).removeprefix("unknown:")
-                raise NamingError(f"intended principal {shown} could not be resolved (an imported value or a "
-                                  "parameter without a value), so it cannot be named in the key policy: give it "
-                                  "by its ARN (or the parameter a value with --parameter)")
-        if not inferred:
-            return
-        for st in key["statements"]:
-            for p in st.get("principals") or []:
-                if st["effect"] == "Allow" and p["kind"] == "unknown":
-                    raise NamingError(f"the key policy allows {p['raw']}, which could not be resolved: whether it "
-                                      "is meant to administer or use the key is not known (give its parameter a "
-                                      "value, or declare the intent in Metadata.kmspolicy or with --admin/--user)")
-
-    def _kept(self, key: dict) -> list[Statement]:
-        """Denies and service statements of the old policy, as written."""
-        out = []
-        for st in key["statements"]:
-            principals = st.get("principals") or []
-            services = [p for p in principals if _service(p)]
-            if st["effect"] == "Deny":
-                why = "Kept as written: a Deny of the old policy (dropping it could only widen access)."
-            elif services and len(services) == len(principals) and st["principal_mode"] == "Principal":
-                why = (f"Kept as written: {', '.join(p['raw'] for p in services)} (an AWS service; fix does "
-                       "not narrow service statements).")
-            elif services:
-                raise NamingError(f"statement {st['sid'] or st['index']} gives AWS services and other principals "
-                                  "access together: split it first")
-            else:
-                continue
-            out.append(Statement("kept", st["sid"], Naming(None), list(st["actions"]), [why],
-                                 kept=node_at(self.document, st["path"])))
-        return out
-
-    def _check_others(self, key: dict, intended: set[str]) -> None:
-        """With an inferred intent, another account's principals the old policy allows are not
-        dropped silently: whether they are meant to use the key is not inferred."""
-        own = set(self.config.get("accounts") or []) | {"self"}
-        for st in key["statements"]:
-            if st["effect"] != "Allow" or st["principal_mode"] != "Principal":
-                continue
-            for p in st.get("principals") or []:
-                if p["kind"] == "any" and st["condition"].get("caller_restricted"):
-                    raise NamingError(f"statement {st['sid'] or st['index']} allows '*' narrowed by its condition to "
-                                      "certain callers; whether they are meant to use the key is not inferred: "
-                                      "declare the intent (Metadata.kmspolicy users, or --user) to keep or drop it")
-                if p["id"] in intended or _service(p) or p["kind"] in ("any", "unknown"):
-                    continue
-                if p.get("account") not in own:
-                    raise NamingError(f"the key policy allows {p['raw']} of another account; whether it is meant "
-                                      "to use the key is not inferred: declare the intent (Metadata.kmspolicy "
-                                      "users, or --user) to keep or drop it")
 
     def _deployer_subjects(self, key: dict) -> set[str]:
         """Subjects a deployer pattern names: they get the deployer statement, not another."""
@@ -271,50 +204,6 @@ class Planner:
 
     # --- actions ----------------------------------------------------------------
 
-    def _requested(self, key: dict, sid: str) -> tuple[set[str], bool, str]:
-        """The use actions `sid` asks for, whether it asks for grants, and where that was read.
-        A template identity asks in its identity policies; one whose identity policies ask
-        for nothing, and a principal outside the template, have only what the current key
-        policy allows them to go by."""
-        supported = supported_use(key)
-        if sid.startswith("identity:"):
-            identity = self.input["identities"].get(sid.split(":", 1)[1]) or {}
-            actions: set[str] = set()
-            grants = False
-            for st in identity.get("statements", []):
-                resources = st.get("resources") or {}
-                if st["effect"] != "Allow" or not (resources.get("any_key") or key["id"] in resources.get("keys", [])):
-                    continue
-                actions |= set((st.get("classes") or {}).get("use", [])) & supported
-                grants = grants or "kms:CreateGrant" in st["actions"]
-            owner = identity.get("owner") or identity.get("id")
-            if actions:
-                return actions, grants, f"the use actions {owner}'s identity policies request on {key['id']}"
-            actions, grants = self._allowed_now(key, sid, supported)
-            return actions, grants, (f"{owner}'s identity policies request no use of {key['id']}: the use actions "
-                                     "the current key policy allows it")
-        actions, grants = self._allowed_now(key, sid, supported)
-        return actions, grants, ("outside the template, so its IAM policies are not known: the use actions "
-                                 "the current key policy allows it")
-
-    def _admin_actions(self, key: dict, sid: str) -> list[str]:
-        """The management and read actions an administrator has now (never more), or, for one
-        the current policy gives none of them, every one the key supports."""
-        every = admin_actions(key)
-        bits = catalog.key_action_bits()
-        allowed = (key.get("access") or {}).get(sid, {}).get("allowed", 0)
-        kept = [a for a in every if allowed & bits.get(a, 0)]
-        return kept or every
-
-    def _allowed_now(self, key: dict, sid: str, supported: set[str]) -> tuple[set[str], bool]:
-        bits = catalog.key_action_bits()
-        allowed = (key.get("access") or {}).get(sid, {}).get("allowed", 0)
-        actions = {a for a, bit in bits.items() if allowed & bit and a in supported}
-        grants = any(p["id"] == sid for st in key["statements"] if st["effect"] == "Allow"
-                     and "kms:CreateGrant" in st["actions"] and st["condition"].get("grant_for_aws_resource")
-                     for p in st.get("principals") or [])
-        return actions, grants
-
     # --- deployers --------------------------------------------------------------
 
     def _deployers(self, root: str) -> list[tuple[Naming, str]]:
@@ -332,27 +221,6 @@ class Planner:
                 if target in ({"Ref": kid}, {"Fn::GetAtt": [kid, "Arn"]}, {"Fn::GetAtt": [kid, "KeyId"]}):
                     return True
         return False
-
-
-def _service(principal: dict) -> bool:
-    return principal["kind"] == "service" or ":role/aws-service-role/" in str(principal.get("raw", ""))
-
-
-def _first_if(value: Any, pointer: str) -> str | None:
-    """The JSON pointer of the first Fn::If inside `value`."""
-    if isinstance(value, dict):
-        if "Fn::If" in value:
-            return f"{pointer}/Fn::If"
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for token, item in items:
-        found = _first_if(item, f"{pointer}/{escape_token(str(token))}")
-        if found is not None:
-            return found
-    return None
 
 
 def deployer_naming(pattern: str) -> tuple[Naming, str]:
