@@ -281,3 +281,21 @@ def test_another_accounts_access_is_not_dropped_on_an_inferred_intent(template):
     result = run(template)
     assert result.exit_code == 2
     assert "is not inferred: declare the intent" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope.yaml"], "kmspolicy: error: nope.yaml: cannot read file"),
+    (["examples/seed/template.yaml", "--key", "Nope"], "unknown key 'Nope'"),
+    (["examples/seed/template.yaml", "--deployer", "notanarn"], "deployer 'notanarn' is not an IAM role or user ARN"),
+    (["examples/seed/template.yaml", "--user", "NoSuch"], "unknown principal 'NoSuch'"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.output and result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_key_selects_one_key():
+    result = run("examples/fix/multi-key/template.yaml", "--key", "OrdersKey", "--format", "json")
+    assert result.exit_code == 0
+    assert [k["key"] for k in json.loads(result.output)["keys"]] == ["OrdersKey"]
