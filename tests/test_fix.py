@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from kmspolicy.bridge.fix.fixer import fix
@@ -299,3 +300,21 @@ def test_key_selects_one_key():
     result = run("examples/fix/multi-key/template.yaml", "--key", "OrdersKey", "--format", "json")
     assert result.exit_code == 0
     assert [k["key"] for k in json.loads(result.output)["keys"]] == ["OrdersKey"]
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_the_intent_joins_existing_metadata(tmp_path, suffix):
+    resource = {"Type": "AWS::KMS::Key", "Metadata": {"cfn_nag": {"rules_to_suppress": [{"id": "F19", "reason": "r"}]}},
+                "Properties": {"EnableKeyRotation": True, "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}},
+                     "Action": "kms:*", "Resource": "*"}]}}}
+    target = tmp_path / f"template{suffix}"
+    if suffix == ".json":
+        target.write_text(json.dumps({"Resources": {"Key": resource}}, indent=2), encoding="utf-8")
+    else:  # block-style YAML, intrinsics in their long form
+        target.write_text(yaml.safe_dump({"Resources": {"Key": resource}}, sort_keys=False), encoding="utf-8")
+    result = fix(str(target), {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {}, Overrides())
+    assert result.safe
+    metadata = load_text(result.patched, target.name).document["Resources"]["Key"]["Metadata"]
+    assert metadata == {"kmspolicy": {"admins": [], "users": [], "root": "break-glass"},
+                        "cfn_nag": resource["Metadata"]["cfn_nag"]}

@@ -214,19 +214,28 @@ def insert_key_policy_edit(template: LoadedTemplate, properties_path: str, polic
 
 
 def metadata_edit(template: LoadedTemplate, resource_path: str, block: dict, policy_path: str) -> Edit | None:
-    """Insert `Metadata: {kmspolicy: block}` before the resource's Properties key."""
-    props = template.source_map.key_span(join_pointer(resource_path, "Properties"))
-    if props is None:
-        return None
+    """Insert `kmspolicy: block` as the first entry of the resource's Metadata, or a new
+    `Metadata` before its Properties; None when neither has a place for it."""
+    smap = template.source_map
+    metadata = join_pointer(resource_path, "Metadata")
+    if smap.span(metadata) is not None:
+        children = [p for p in smap.pointers() if p.startswith(metadata + "/") and p.count("/") == metadata.count("/") + 1]
+        at = smap.key_span(children[0]) if children else None
+        if at is None or at.line == smap.key_span(metadata).line:  # empty or flow style
+            return None
+        wrapped: dict = block
+        head = "kmspolicy"
+    else:
+        at = smap.key_span(join_pointer(resource_path, "Properties"))
+        if at is None:
+            return None
+        wrapped, head = {"kmspolicy": block}, "Metadata"
+    base = at.column - 1
     if template.format == "json":
-        indent = _json_indent(template)
-        base = props.column - 1
-        text = json.dumps({"kmspolicy": block}, indent=indent, ensure_ascii=False).replace("\n", "\n" + " " * base)
-        return Edit(props.line, props.column, props.line, props.column, f'"Metadata": {text},\n' + " " * base)
-    style = detect_style(template, policy_path)
-    lines = _entry("Metadata:", {"kmspolicy": block}, props.column - 1, style, {})
-    return Edit(props.line, props.column, props.line, props.column,
-                "\n".join(lines).lstrip() + "\n" + " " * (props.column - 1))
+        text = json.dumps(wrapped, indent=_json_indent(template), ensure_ascii=False).replace("\n", "\n" + " " * base)
+        return Edit(at.line, at.column, at.line, at.column, f'"{head}": {text},\n' + " " * base)
+    lines = _entry(f"{head}:", wrapped, base, detect_style(template, policy_path), {})
+    return Edit(at.line, at.column, at.line, at.column, "\n".join(lines).lstrip() + "\n" + " " * base)
 
 
 def _json_indent(template: LoadedTemplate) -> int:

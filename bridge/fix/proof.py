@@ -101,7 +101,8 @@ def prove(before: FileReport, after: FileReport, plans: list[KeyPlan]) -> dict[s
                 verdict.remaining.append((f, reason))
                 expected_rules.add(f.rule)
         for f in after.findings:
-            if f.resource == kid and (f.rule, f.resource) not in seen_before and not _in_policy(f, policy_path):
+            if f.resource == kid and not f.suppressed and (f.rule, f.resource) not in seen_before \
+                    and not _in_policy(f, policy_path):
                 verdict.blocking.append(f"{f.rule} is new in the patched template: {f.message}")
         still = {(f.rule, f.message) for f in after_key_findings}
         verdict.resolved = [f for f in before.findings if f.resource == kid and not f.suppressed
