@@ -192,8 +192,7 @@ def insert_key_policy_edit(template: LoadedTemplate, properties_path: str, polic
     """Add `KeyPolicy` to a key's Properties mapping (a key that has the default policy)."""
     smap = template.source_map
     value = smap.span(properties_path)
-    children = [p for p in smap.pointers() if p.startswith(properties_path + "/") and p.count("/") ==
-                properties_path.count("/") + 1]
+    children = _children(template, properties_path)
     if value is None or not children:
         return None
     first = smap.key_span(children[0])
@@ -219,7 +218,7 @@ def metadata_edit(template: LoadedTemplate, resource_path: str, block: dict, pol
     smap = template.source_map
     metadata = join_pointer(resource_path, "Metadata")
     if smap.span(metadata) is not None:
-        children = [p for p in smap.pointers() if p.startswith(metadata + "/") and p.count("/") == metadata.count("/") + 1]
+        children = _children(template, metadata)
         at = smap.key_span(children[0]) if children else None
         if at is None or at.line == smap.key_span(metadata).line:  # empty or flow style
             return None
@@ -236,6 +235,12 @@ def metadata_edit(template: LoadedTemplate, resource_path: str, block: dict, pol
         return Edit(at.line, at.column, at.line, at.column, f'"{head}": {text},\n' + " " * base)
     lines = _entry(f"{head}:", wrapped, base, detect_style(template, policy_path), {})
     return Edit(at.line, at.column, at.line, at.column, "\n".join(lines).lstrip() + "\n" + " " * base)
+
+
+def _children(template: LoadedTemplate, pointer: str) -> list[str]:
+    """The pointers of a mapping's entries, in document order."""
+    depth = pointer.count("/") + 1
+    return [p for p in template.source_map.pointers() if p.startswith(pointer + "/") and p.count("/") == depth]
 
 
 def _json_indent(template: LoadedTemplate) -> int:
