@@ -318,3 +318,13 @@ def test_the_intent_joins_existing_metadata(tmp_path, suffix):
     metadata = load_text(result.patched, target.name).document["Resources"]["Key"]["Metadata"]
     assert metadata == {"kmspolicy": {"admins": [], "users": [], "root": "break-glass"},
                         "cfn_nag": resource["Metadata"]["cfn_nag"]}
+
+
+def test_crlf_line_endings_are_kept(tmp_path):
+    target = tmp_path / "template.yaml"
+    target.write_bytes(Path("examples/fix/cfn-roles/template.yaml").read_bytes().replace(b"\n", b"\r\n"))
+    result = fix(str(target), {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {}, Overrides())
+    assert result.safe
+    assert "\n" not in result.patched.replace("\r\n", "")
+    assert load_text(result.patched, "t.yaml").document["Resources"]["DataKey"]["Properties"]["KeyPolicy"] == \
+        result.plans[0].policy(None)

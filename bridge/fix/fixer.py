@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import catalog
@@ -110,6 +110,8 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
             meta = metadata_edit(analyzed.template, k["path"], plan.metadata, plan.policy_path)
             if meta is not None:
                 edits[plan.key_id].append(meta)
+    if "\r\n" in original:  # the template's line endings, in the inserted text too
+        edits = {kid: [replace(e, text=e.text.replace("\n", "\r\n")) for e in group] for kid, group in edits.items()}
     patched = apply_edits(original, [e for group in edits.values() for e in group])
     after = _analyze_text(analyzer, patched, path) if plans else before
     result = FixResult(path, original, patched, plans, prove(before, after, plans), before, after, edits,
