@@ -328,3 +328,15 @@ def test_crlf_line_endings_are_kept(tmp_path):
     assert "\n" not in result.patched.replace("\r\n", "")
     assert load_text(result.patched, "t.yaml").document["Resources"]["DataKey"]["Properties"]["KeyPolicy"] == \
         result.plans[0].policy(None)
+
+
+@pytest.mark.parametrize("name", ["seed", "cfn-roles", "json", "multi-key", "user-loses-use"])
+def test_json_output_is_valid_against_its_schema(name):
+    from kmspolicy.bridge import schema
+
+    template, extra, code = CASES[name]
+    result = run(template, *extra, "--format", "json")
+    assert result.exit_code == code
+    document = json.loads(result.output)
+    schema.validate(document, "fix-v1")
+    assert document["proven"] is (code == 0) and (document["diff"] is None) is (code != 0)
