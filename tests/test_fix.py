@@ -340,3 +340,23 @@ def test_json_output_is_valid_against_its_schema(name):
     document = json.loads(result.output)
     schema.validate(document, "fix-v1")
     assert document["proven"] is (code == 0) and (document["diff"] is None) is (code != 0)
+
+
+def test_replica_and_multi_region_keys_get_their_deployer_actions(tmp_path):
+    from kmspolicy.bridge.fix.policy import DEPLOYER_ACTIONS, REPLICA_DEPLOYER_ACTIONS
+
+    target = tmp_path / "template.yaml"
+    statement = ("        Statement:\n          - Effect: Allow\n            Principal:\n"
+                 "              AWS: !Sub arn:aws:iam::${AWS::AccountId}:root\n"
+                 "            Action: kms:*\n            Resource: '*'\n")
+    target.write_text(
+        "Resources:\n  Replica:\n    Type: AWS::KMS::ReplicaKey\n    Properties:\n"
+        "      PrimaryKeyArn: arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab\n"
+        "      KeyPolicy:\n        Version: '2012-10-17'\n" + statement +
+        "  Primary:\n    Type: AWS::KMS::Key\n    Properties:\n      MultiRegion: true\n"
+        "      EnableKeyRotation: true\n      KeyPolicy:\n        Version: '2012-10-17'\n" + statement,
+        encoding="utf-8")
+    result = fix(str(target), {"deployers": ["arn:aws:iam::*:role/cfn-deployer"]}, {}, Overrides())
+    assert result.safe
+    deployers = {p.key_id: next(s for s in p.statements if s.role == "deployer").actions for p in result.plans}
+    assert deployers == {"Replica": list(REPLICA_DEPLOYER_ACTIONS), "Primary": [*DEPLOYER_ACTIONS, "kms:ReplicateKey"]}

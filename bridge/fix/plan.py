@@ -101,7 +101,7 @@ class Planner:
         plan.statements += kept_statements(key, self.document)
         for naming, who in self._deployers(root):
             plan.statements.append(Statement("deployer", sid_of("Deployer", who, taken), naming,
-                                             deployer_actions(self._has_alias(kid)),
+                                             deployer_actions(key, self._has_alias(kid)),
                                              ["Deployer: CloudFormation creates, updates and deletes the key "
                                               "with these actions; CreateKey and PutKeyPolicy pass the policy "
                                               "lockout safety check only if it keeps kms:PutKeyPolicy.",

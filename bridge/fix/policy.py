@@ -4,8 +4,9 @@
   equal to the account's `:root`); `delegate` delegates the key to the account's IAM
   policies, a choice the intent states.
 - deployer: what CloudFormation calls on the key while it creates, reads, updates and
-  deletes it (the `handlers` permissions of the AWS::KMS::Key resource provider schema,
-  less kms:CreateKey and kms:ListKeys, which are not key-scoped; the AWS::KMS::Alias
+  deletes it (the `handlers` permissions of the AWS::KMS::Key or AWS::KMS::ReplicaKey
+  resource provider schema, less kms:CreateKey and kms:ListKeys, which are not key-scoped;
+  kms:ReplicateKey on a multi-Region primary, for its replicas; the AWS::KMS::Alias
   handlers' alias actions when the template has an alias for the key), kms:PutKeyPolicy
   included, which the policy lockout safety check requires of the caller of CreateKey and
   PutKeyPolicy.
@@ -33,6 +34,12 @@ from .naming import ACCOUNT_PRINCIPAL, Naming
 DEPLOYER_ACTIONS = (
     "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus",
     "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:EnableKey", "kms:DisableKey",
+    "kms:UpdateKeyDescription", "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource",
+    "kms:ScheduleKeyDeletion",
+)
+# AWS::KMS::ReplicaKey's handlers (kms:ReplicateKey is called on the primary, not the replica)
+REPLICA_DEPLOYER_ACTIONS = (
+    "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:EnableKey", "kms:DisableKey",
     "kms:UpdateKeyDescription", "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource",
     "kms:ScheduleKeyDeletion",
 )
@@ -88,15 +95,20 @@ def root_statement(mode: str) -> Statement:
                       "condition the account principal delegates the key to every IAM policy of the account."])
 
 
-def deployer_actions(has_alias: bool) -> list[str]:
-    return [*DEPLOYER_ACTIONS, *(ALIAS_ACTIONS if has_alias else ())]
+def deployer_actions(key: dict, has_alias: bool) -> list[str]:
+    """A multi-Region primary also lets the deployer create its replicas (kms:ReplicateKey)."""
+    if key.get("type") == "AWS::KMS::ReplicaKey":
+        base: tuple[str, ...] = REPLICA_DEPLOYER_ACTIONS
+    else:
+        base = DEPLOYER_ACTIONS + (("kms:ReplicateKey",) if key.get("multi_region") else ())
+    return [*base, *(ALIAS_ACTIONS if has_alias else ())]
 
 
 def admin_actions(key: dict) -> list[str]:
     """Management and read actions this key supports, plus RevokeGrant."""
     skip = set()
     symmetric_aws = key.get("key_spec") == "SYMMETRIC_DEFAULT" and key.get("origin") in (None, "AWS_KMS") \
-        and not key.get("custom_key_store")
+        and not key.get("custom_key_store") and key.get("type") != "AWS::KMS::ReplicaKey"
     if not symmetric_aws:
         skip.update(ROTATION_ACTIONS)
     if key.get("origin") != "EXTERNAL":
