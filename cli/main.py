@@ -43,6 +43,7 @@ COMMANDS = {
     "access": "access_cmd:access_command",
     "explain": "explain_cmd:explain_command",
     "baseline": "baseline_cmd:baseline_group",
+    "fix": "fix_cmd:fix_command",
 }
 # Errors of modules imported only for some options (--bundle, --baseline): caught if imported.
 ON_DEMAND_ERRORS = {"kmspolicy.bridge.bundle": "BundleError", "kmspolicy.cli.baseline": "BaselineError"}

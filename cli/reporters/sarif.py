@@ -265,3 +265,21 @@ class SarifReporter(StreamingReporter):
 
 
 REPORTER = SarifReporter()
+
+
+def sarif_fix(description: str, file: str, replacements: list[tuple[tuple[int, int, int, int], str]]) -> dict:
+    """A SARIF `fix`: one artifact change replacing regions (line, column, end line, end column)."""
+    return {"description": {"text": plain(description)},
+            "artifactChanges": [{"artifactLocation": artifact_location(file), "replacements": [
+                {"deletedRegion": region(*span), "insertedContent": {"text": text}}
+                for span, text in replacements]}]}
+
+
+def add_fixes(document: dict, fixes: dict[str, dict]) -> dict:
+    """Attach `fixes[fingerprint]` to the results with that partial fingerprint."""
+    for run in document.get("runs", []):
+        for item in run.get("results", []):
+            found = fixes.get((item.get("partialFingerprints") or {}).get(FINGERPRINT_KEY, ""))
+            if found is not None:
+                item["fixes"] = [found]
+    return document
