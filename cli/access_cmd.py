@@ -51,23 +51,33 @@ def parse_scenario(items: tuple[str, ...]) -> dict[str, bool]:
     return out
 
 
-parameter_options = [
+PARAMETER_VALUES = [
     click.option("-p", "--parameter", "parameters", multiple=True, metavar="KEY=VALUE",
                  help="A template parameter value (repeatable)."),
     click.option("--parameters-file", multiple=True, type=click.Path(dir_okay=False),
                  help="Parameter values: JSON/YAML mapping or CloudFormation's ParameterKey list."),
-    click.option("--scenario", multiple=True, metavar="CONDITION=true|false",
-                 help="Only the deployable variants where this template Condition has this value "
-                      "(repeatable; default: every variant)."),
-    click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-                 help="The organization config (default: .kmspolicy.yaml here, as eval finds it)."),
 ]
+SCENARIO = click.option("--scenario", multiple=True, metavar="CONDITION=true|false",
+                        help="Only the deployable variants where this template Condition has this "
+                             "value (repeatable; default: every variant).")
+CONFIG = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+                      help="The organization config (default: .kmspolicy.yaml here, as eval finds it).")
+
+
+def _with(options, command):
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def with_parameters(command):
-    for option in reversed(parameter_options):
-        command = option(command)
-    return command
+    """-p, --parameters-file, --scenario and -c/--config (access and explain)."""
+    return _with([*PARAMETER_VALUES, SCENARIO, CONFIG], command)
+
+
+def with_parameter_values(command):
+    """-p, --parameters-file and -c/--config: a command that reads every variant at once (fix)."""
+    return _with([*PARAMETER_VALUES, CONFIG], command)
 
 
 @click.command("access")

@@ -11,14 +11,14 @@ from pathlib import Path
 import click
 
 from kmspolicy import __version__
-from kmspolicy.bridge.access.report import Subject
+from kmspolicy.bridge.access.located import Subject
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import FileStatus, Result
 from kmspolicy.bridge.fix.fixer import FixError, FixResult, fix
 from kmspolicy.bridge.fix.plan import Overrides
 from kmspolicy.bridge.pipeline import PolicySet
 
-from .access_cmd import fail, with_parameters
+from .access_cmd import fail, with_parameter_values
 from .access_render import subject_title
 from .config import ConfigError, load_config
 from .params import parse_parameters
@@ -136,11 +136,9 @@ def render_sarif(result: FixResult, config: dict) -> str:
               help="The role that deploys the stack (repeatable; default: config `deployers`).")
 @click.option("--root", "root", type=click.Choice(["break-glass", "delegate"]),
               help="break-glass: the root user only; delegate: account delegation.")
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-              help="Organization guardrails (default: .kmspolicy.yaml in the working directory).")
-@with_parameters
-def fix_command(template, key, output_format, write, admins, users, deployers, root, config_path,
-                parameters, parameters_file) -> None:
+@with_parameter_values
+def fix_command(template, key, output_format, write, admins, users, deployers, root, parameters,
+                parameters_file, config_path) -> None:
     """The least-privilege key policy for each key's intent, proven before it is proposed."""
     try:
         config = load_config(config_path or find_config(None))

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import catalog
-from ..access.report import AccessAnalyzer, AccessError, library_modules
+from ..access.errors import AccessError
 from ..load import TemplateError
 from ..pipeline import Analyzer, FileReport, PolicySet
 from ..reading import ReadError, read_file
+from .analysis import analyze, library_modules
 from .emit import Edit, apply_edits, insert_key_policy_edit, key_policy_edit, metadata_edit
 from .naming import NamingError, node_at
 from .plan import KeyPlan, Overrides, Planner, intent_sets
@@ -68,9 +69,8 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
         original = read_file(path, 5_000_000, "template").decode("utf-8-sig")
     except (ReadError, UnicodeDecodeError) as exc:
         raise FixError(f"{path}: {getattr(exc, 'message', exc)}") from None
-    access = AccessAnalyzer(parameters, config)
     try:
-        analyzed = access.analyze(path)
+        analyzed = analyze(path, parameters, config)
     except AccessError as exc:
         raise FixError(str(exc)) from None
     if analyzed.errors:
@@ -81,7 +81,7 @@ def fix(path: str, config: dict, parameters: dict[str, str], overrides: Override
         raise FixError(f"unknown key '{key}' (keys in {path}: {', '.join(keys)})")
     analyzer = Analyzer(PolicySet.builtin(config=config), parameters=parameters)
     before = analyzer.analyze(path)
-    intents = intent_sets(analyzed, library_modules(), access.data)
+    intents = intent_sets(analyzed, library_modules(), {"kmspolicy": {"config": config}})
     planner = Planner(analyzed, analyzed.template.document, config, overrides, intents)
     plans, unchanged = [], []
     chosen_intent = bool(overrides.admins or overrides.users or overrides.root)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ..access.report import AccessError, _Analyzed, resolve_principal
+from ..access.errors import AccessError
 from ..engines.embedded import EmbeddedEngine
+from .analysis import Analyzed
 from .guards import check_others, check_resolved, first_if, kept_statements
 from .naming import ACCOUNT_PRINCIPAL, Naming, NamingError, as_value, name_identity, node_at
 from .needs import administrator_actions, requested_use
@@ -53,13 +54,13 @@ class KeyPlan:
         return out
 
 
-def intent_sets(analyzed: _Analyzed, modules: dict[str, str], data: dict) -> dict:
+def intent_sets(analyzed: Analyzed, modules: dict[str, str], data: dict) -> dict:
     found = EmbeddedEngine(modules, data, query=INTENT_QUERY).evaluate(analyzed.input)
     return {kid: {"admins": sorted(v["admins"]), "users": sorted(v["users"])} for kid, v in found.items()}
 
 
 class Planner:
-    def __init__(self, analyzed: _Analyzed, document: dict, config: dict, overrides: Overrides,
+    def __init__(self, analyzed: Analyzed, document: dict, config: dict, overrides: Overrides,
                  intents: dict):
         self.analyzed = analyzed
         self.input = analyzed.input
@@ -155,7 +156,7 @@ class Planner:
         out = []
         for text in texts:
             try:
-                sid = resolve_principal(text, self.input["keys"][kid], self.analyzed)
+                sid = self.analyzed.resolve(text, self.input["keys"][kid])
             except AccessError as exc:
                 raise NamingError(str(exc)) from None
             if not sid.startswith("identity:"):
