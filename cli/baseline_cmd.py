@@ -10,7 +10,7 @@ from kmspolicy.bridge.bundle import BundleError
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.rules import RuleMetadataError
 
-from .access_cmd import with_parameters
+from .access_cmd import with_parameter_values
 from .baseline import BaselineError, write_baseline
 from .config import ConfigError, load_config
 from .engine_options import build_analyzer, engine_options, engine_settings
@@ -27,9 +27,7 @@ def baseline_group() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The baseline file to write, e.g. .kmspolicy-baseline.json.")
-@with_parameters
-@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-              help="Organization guardrails (YAML or JSON).")
+@with_parameter_values
 @click.option("--root", type=click.Path(file_okay=False),
               help="Paths relative to this folder (default: the working directory); "
                    "give eval the same.")

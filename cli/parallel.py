@@ -37,6 +37,7 @@ from multiprocessing.connection import Connection, wait
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import FileError, Result
 from kmspolicy.bridge.pipeline import Analyzer, FileReport
+from kmspolicy.bridge.spool import SpoolError
 
 from .run import Task, add_report, analyze_task
 
@@ -140,7 +141,10 @@ class _PoolRun:
 
     def _start_worker(self) -> None:
         parent_end, child_end = self.context.Pipe()
-        handle, build_log = tempfile.mkstemp(prefix="kmspolicy-worker-", suffix=".stderr")
+        try:
+            handle, build_log = tempfile.mkstemp(prefix="kmspolicy-worker-", suffix=".stderr")
+        except OSError as exc:  # the same temporary folder the results are spooled in
+            raise SpoolError(exc) from None
         os.close(handle)
         process = self.context.Process(target=_worker_main,
                                        args=(child_end, self.pool.make_analyzer, build_log),

@@ -3,9 +3,10 @@
 package kmspolicy.rules.acme_key_description_test
 
 import data.kmspolicy.lib.fixtures as fx
+import data.kmspolicy.lib.objects
 import data.kmspolicy.rules.acme_key_description
 
-_key(description) := object.union(fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])]), {"raw": {
+_key(description) := objects.override(fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])]), {"raw": {
 	"logical_id": "Key", "type": "AWS::KMS::Key", "description": description, "tags": [], "aliases": [],
 }})
 

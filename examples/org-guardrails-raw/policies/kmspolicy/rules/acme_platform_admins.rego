@@ -53,9 +53,9 @@ _not_platform_role(subject) := "its ARN has another path" if {
 }
 
 # Where the key policy names the administrator (the first place), else the intent block.
-_where(key, sid) := _first([p.path | some st in key.statements; some p in st.principals; p.id == sid], key)
+_where(key, sid) := _first(sort([p.path | some st in key.statements; some p in st.principals; p.id == sid]), key)
 
-_first(paths, _) := sort(paths)[0] if count(paths) > 0
+_first(paths, _) := paths[0] if count(paths) > 0
 
 _first(paths, key) := key.intent.path if {
 	count(paths) == 0

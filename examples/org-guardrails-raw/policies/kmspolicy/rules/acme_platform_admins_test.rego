@@ -2,6 +2,7 @@
 package kmspolicy.rules.acme_platform_admins_test
 
 import data.kmspolicy.lib.fixtures as fx
+import data.kmspolicy.lib.objects
 import data.kmspolicy.rules.acme_platform_admins
 
 _admin_actions := ["kms:Describe*", "kms:Enable*", "kms:Disable*", "kms:Put*", "kms:ScheduleKeyDeletion"]
@@ -12,7 +13,7 @@ _identity_raw(type, path) := {"logical_id": "Admin", "type": type, "name": null,
 
 _input(type, path) := fx.input_with_identities(
 	fx.key_with([fx.allow(0, [fx.identity(0, "Admin")], _admin_actions)], fx.undeclared, ["Admin"]),
-	{"Admin": object.union(fx.role_identity("Admin", []), {"raw": _identity_raw(type, path)})},
+	{"Admin": objects.override(fx.role_identity("Admin", []), {"raw": _identity_raw(type, path)})},
 )
 
 cases["fail_role_outside_platform"] := {
