@@ -4,7 +4,8 @@
 #   A principal that is not an administrator can call kms:CreateGrant with neither
 #   kms:GrantIsForAWSResource nor kms:GrantOperations constraining it, so it can grant
 #   any operation on the key to anyone, itself included. AWS services and their
-#   service-linked roles are not reported.
+#   service-linked roles are not reported, nor unresolved principals (KP016 says what
+#   anyone could do with them).
 # custom:
 #   id: KP014
 #   severity: medium
@@ -27,7 +28,7 @@ findings contains result.finding("KP014", key, p.path, message, []) if {
 	admins := intent.admin_ids[key.id]
 	some sid
 	subject := key.subjects[sid]
-	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user", "unknown"}
+	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user"}
 	not sid in admins
 	not intent.service_linked(subject)
 	acc := access.masks[key.id][sid]
