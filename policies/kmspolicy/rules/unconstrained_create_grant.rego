@@ -3,7 +3,8 @@
 # description: |
 #   A principal that is not an administrator can call kms:CreateGrant with neither
 #   kms:GrantIsForAWSResource nor kms:GrantOperations constraining it, so it can grant
-#   any operation on the key to anyone, itself included. AWS services and their
+#   any operation on the key to anyone, itself included; a `ForAnyValue:` GrantOperations
+#   condition does not constrain it (one matching operation is enough). AWS services and their
 #   service-linked roles are not reported, nor unresolved principals (KP016 says what
 #   anyone could do with them).
 # custom:
@@ -39,7 +40,7 @@ findings contains result.finding("KP014", key, p.path, message, []) if {
 	some p in _patterns(key, subject, e)
 	message := concat("", [
 		subject.label, " can call kms:CreateGrant on ", key.id, " through ", p.pattern,
-		" with no kms:GrantIsForAWSResource or kms:GrantOperations condition: it can grant any operation, to itself too.",
+		_unconstrained_text(key.statements[e.key_statement]), ": it can grant any operation, to itself too.",
 	])
 }
 
@@ -54,3 +55,9 @@ _patterns(_, subject, e) := {p |
 	some p in st.patterns
 	actionmask.has(actionmask.of(p), "kms:CreateGrant")
 } if e.identity_statement != null
+
+# A kms:GrantOperations condition the bridge did not read as a limit (ForAnyValue is met
+# as soon as one of the grant's operations matches) is still a condition: say so.
+_unconstrained_text(st) := " with a kms:GrantOperations condition that does not limit the operations a grant carries (ForAnyValue is met as soon as one of them matches)" if {
+	"kms:grantoperations" in st.condition.keys
+} else := " with no kms:GrantIsForAWSResource or kms:GrantOperations condition"
