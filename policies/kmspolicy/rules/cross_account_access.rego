@@ -50,7 +50,7 @@ findings contains result.finding("KP012", key, grants[0].principal.path, message
 	]
 	count(grants) > 0
 	granted := actionmask.any_of([grant.mask | some grant in grants])
-	message := _message(grants[0].principal, subject, result.actions_text(actionmask.names(granted)), key, key.statements[grants[0].index])
+	message := _message(grants[0].principal, subject, result.actions_text(actionmask.names(granted)), key, _caller_condition(key, grants))
 	related := [result.related(result.actions_path(key.statements[grant.index]), concat("", [_granted_text(key.statements[grant.index], grant.mask), " granted across accounts"])) |
 		some grant in grants
 	]
@@ -83,21 +83,31 @@ _reaches(p, subject) if {
 
 _reaches(p, _) if p.kind == "any"
 
-_message(p, subject, actions, key, st) := concat("", [
+_message(p, subject, actions, key, condition_text) := concat("", [
 	"Principal \"*\" with its condition admits ", subject.label, ", ", _account_text(subject.account),
 	": it can call ", actions, " on ", key.id, ".",
 ]) if {
 	p.kind == "any"
 } else := concat("", [
 	p.raw, " belongs to ", _account_text(p.account), ": it can call ", actions, " on ", key.id,
-	_caller_condition(st), ".", _declare_hint(p.account),
+	condition_text, ".", _declare_hint(p.account),
 ])
 
-# Only a statement without a condition has "no condition on the caller"; one whose
-# condition does not narrow the callers to known ones holds whenever it is met.
-_caller_condition(st) := " with no condition on the caller" if {
-	not st.condition.present
-} else := " whenever the statement's condition holds"
+# Only what statements without a condition grant has "no condition on the caller"; what
+# a conditional statement grants holds whenever its condition does.
+_caller_condition(key, grants) := " with no condition on the caller" if {
+	_conditioned(key, grants) == 0
+} else := " whenever the statement's condition holds" if {
+	_unconditioned(key, grants) == 0
+} else := concat("", [
+	" (", result.actions_text(actionmask.names(_unconditioned(key, grants))), " with no condition on the caller, ",
+	result.actions_text(actionmask.names(actionmask.minus(_conditioned(key, grants), _unconditioned(key, grants)))),
+	" whenever its statement's condition holds)",
+])
+
+_unconditioned(key, grants) := actionmask.any_of([grant.mask | some grant in grants; not key.statements[grant.index].condition.present])
+
+_conditioned(key, grants) := actionmask.any_of([grant.mask | some grant in grants; key.statements[grant.index].condition.present])
 
 _declare_hint(account) := concat("", [
 	" If ", account, " is the stack's own account, list it under `accounts` in kmspolicy.yaml.",
