@@ -49,11 +49,11 @@ _grants(st) if {
 
 _more_text(n) := "" if n == 1
 
-_more_text(n) := concat("", [" (and more in ", format_int(n - 1, 10), " other statement", _plural(n - 1), ")"]) if n > 1
+_more_text(n) := concat("", [" (and more in ", format_int(n - 1, 10), " other statement", _statements_plural(n - 1), ")"]) if n > 1
 
-_plural(1) := ""
+_statements_plural(1) := ""
 
-_plural(n) := "s" if n > 1
+_statements_plural(n) := "s" if n > 1
 
 _is_iam_user(p) if p.kind == "user"
 
