@@ -766,7 +766,7 @@ def test_action_script_annotates_writes_sarif_and_keeps_the_exit_code(tmp_path):
     sarif_file.parent.mkdir()
     done, outputs = run_action_step(tmp_path, paths=f"{SEED}\n", **{"sarif-file": str(sarif_file)})
     assert done.returncode == 1, done.stderr
-    assert outputs == {"exit-code": "1", "sarif-file": str(sarif_file), "findings": "5", "errors": "0"}
+    assert outputs == {"exit-code": "1", "sarif-file": str(sarif_file), "findings": "6", "errors": "0"}
     assert done.stdout.startswith("::")
     valid_sarif(json.loads(sarif_file.read_text(encoding="utf-8")))
     assert (tmp_path / "summary.md").read_text(encoding="utf-8").startswith("## kmspolicy")
@@ -798,7 +798,7 @@ def test_action_sarif_is_fresh_under_runner_temp_and_errors_are_apart(tmp_path):
     broken.write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  K: [\n")
     both = f"{SEED} {broken}"
     done, outputs = run_action_step(tmp_path, paths=both)
-    assert done.returncode == 2 and outputs["errors"] == "1" and outputs["findings"] == "5"
+    assert done.returncode == 2 and outputs["errors"] == "1" and outputs["findings"] == "6"
     done, outputs = run_action_step(tmp_path, paths=both, **{"fail-on-error": "false"})
     assert done.returncode == 1, done.stderr  # the errors are reported, the findings fail
     assert "::error file=" in done.stdout

@@ -22,8 +22,9 @@ findings included: they are reported too).
   (the text before the first of " can ", " administers ", " uses ", " is meant to use ",
   " belongs to ", " is an IAM user", "'s IAM policy"), or the finding's `path` when the
   message starts with none of them. Two findings of one rule on the same subject of the
-  same key are one decision reported twice (e.g. KP003 once for kms:CreateGrant and once
-  for kms:PutKeyPolicy of the same administrator).
+  same key are one decision reported twice, except KP003, whose decision is one way an
+  administrator can give itself use (kms:CreateGrant, kms:PutKeyPolicy: each its own fix,
+  on its own line): (KP003, subject, action).
 - *Use by someone unintended* (KP007 on a principal, KP012) is one question: a KP012 and a
   KP007 on the same subject of the same key share a decision ("use", subject).
 """
@@ -55,6 +56,9 @@ def decision(f: dict) -> tuple:
         m = SUBJECT_END.search(message)
         subject = message[: m.start()] if m else f["path"]
         question = ("use" if rule in {"KP007", "KP012"} else rule, subject)
+        if rule == "KP003":
+            way = re.search(r"is allowed (kms:\w+) through", message)
+            question += (way.group(1) if way else f["path"],)
     return (f["file"], f["resource"], question)
 
 

@@ -12,26 +12,22 @@ _console_admin := [
 
 _gains := "every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more)"
 
-# Two ways, one decision: one finding on the first way, the second related.
 cases["fail_console_admin_has_two_paths"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.user(0, "admin")], _console_admin)])),
-	"findings": {{
-		"rule": "KP003", "resource": "Key",
-		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0",
-		"message": concat("", ["arn:aws:iam::${AWS::AccountId}:user/admin administers Key (inferred) and is allowed kms:CreateGrant through kms:Create* and kms:PutKeyPolicy through kms:Put*, so it can give itself ", _gains, ": a grant it creates for itself needs no other permission; it can rewrite the key policy to allow anything. If this principal deploys the stack, list it under `deployers` in the kmspolicy config."]),
-		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/4", "message": "kms:Put* allows kms:PutKeyPolicy"}],
-	}},
-}
-
-# A signing key: the administrator gains only what the key type supports.
-cases["fail_signing_key_admin_gains_sign_and_verify_only"] := {
-	"input": fx.input_with(fx.with_key(fx.key([fx.allow(0, [fx.user(0, "admin")], ["kms:PutKeyPolicy", "kms:DisableKey"])]), {"key_spec": "ECC_NIST_P256", "key_usage": "SIGN_VERIFY"})),
-	"findings": {{
-		"rule": "KP003", "resource": "Key",
-		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0",
-		"message": "arn:aws:iam::${AWS::AccountId}:user/admin administers Key (inferred) and is allowed kms:PutKeyPolicy through kms:PutKeyPolicy, so it can give itself kms:Sign, kms:Verify: it can rewrite the key policy to allow anything. If this principal deploys the stack, list it under `deployers` in the kmspolicy config.",
-		"related": [],
-	}},
+	"findings": {
+		{
+			"rule": "KP003", "resource": "Key",
+			"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0",
+			"message": concat("", ["arn:aws:iam::${AWS::AccountId}:user/admin administers Key (inferred) and is allowed kms:CreateGrant through kms:Create*, so it can give itself ", _gains, ": a grant it creates for itself needs no other permission."]),
+			"related": [],
+		},
+		{
+			"rule": "KP003", "resource": "Key",
+			"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/4",
+			"message": concat("", ["arn:aws:iam::${AWS::AccountId}:user/admin administers Key (inferred) and is allowed kms:PutKeyPolicy through kms:Put*, so it can give itself ", _gains, ": it can rewrite the key policy to allow anything. If this principal deploys the stack, list it under `deployers` in the kmspolicy config."]),
+			"related": [],
+		},
+	},
 }
 
 cases["fail_bilateral_admin_through_identity_policy"] := {
@@ -75,4 +71,15 @@ cases["success_grant_operations_limited_to_describe"] := {
 		object.union(fx.allow(1, [fx.user(1, "admin")], ["kms:CreateGrant"]), {"condition": fx.condition({"grant_operations": ["kms:DescribeKey"]})}),
 	])),
 	"findings": set(),
+}
+
+# A signing key: the administrator gains only what the key type supports.
+cases["fail_signing_key_admin_gains_sign_and_verify_only"] := {
+	"input": fx.input_with(fx.with_key(fx.key([fx.allow(0, [fx.user(0, "admin")], ["kms:PutKeyPolicy", "kms:DisableKey"])]), {"key_spec": "ECC_NIST_P256", "key_usage": "SIGN_VERIFY"})),
+	"findings": {{
+		"rule": "KP003", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0",
+		"message": "arn:aws:iam::${AWS::AccountId}:user/admin administers Key (inferred) and is allowed kms:PutKeyPolicy through kms:PutKeyPolicy, so it can give itself kms:Sign, kms:Verify: it can rewrite the key policy to allow anything. If this principal deploys the stack, list it under `deployers` in the kmspolicy config.",
+		"related": [],
+	}},
 }
