@@ -161,7 +161,8 @@ class Analyzer:
         normalized = normalize(template.document, display, self.parameters, self.policies.config,
                                scenario=scenario)
         variant = _Variant(normalized.input)
-        for pointer, message in [*normalized.problems, *self._unknown_suppressions(normalized.input, template.document)]:
+        unknown = self._unknown_suppressions(normalized.input, template.document)
+        for pointer, message in [*normalized.problems, *unknown]:
             span, _ = template.source_map.locate(pointer)
             variant.errors.append(FileError(display, _printable(message), span.line, span.column))
         if not normalized.input["keys"]:
