@@ -87,8 +87,7 @@ _outranked(candidate, candidates) if {
 # evaluated access: a Deny in the key policy narrows it, and what a statement naming
 # them through "*" already gives needs no IAM policy (said apart).
 _consequences(key, acc, delegations) := concat("", [
-	"any IAM role or user in the account whose IAM policy allows it can ",
-	result.capabilities_text(key.id, actionmask.minus(delegated, without_iam)),
+	_through_iam(key, actionmask.minus(delegated, without_iam)),
 	_without_iam_note(without_iam), _denied_note(key, acc),
 ]) if {
 	delegated := bits.and(acc.granted, actionmask.any_of([actionmask.of(key.statements[d.index]) | some d in delegations]))
@@ -97,6 +96,12 @@ _consequences(key, acc, delegations) := concat("", [
 		not access.conditional_for(acc, i)
 	]))
 }
+
+_through_iam(key, mask) := concat("", [
+	"any IAM role or user in the account whose IAM policy allows it can ", result.capabilities_text(key.id, mask),
+]) if {
+	mask != 0
+} else := concat("", ["the delegation adds nothing on ", key.id, " that its principals do not already have"])
 
 _without_iam_note(0) := ""
 

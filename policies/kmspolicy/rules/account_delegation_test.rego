@@ -98,3 +98,19 @@ cases["fail_declared_users_and_delegated_use_is_high"] := {
 		"severity": "high",
 	}},
 }
+
+# What a "*" statement scoped to this account already gives needs no IAM policy: said
+# apart, and the delegation's message does not say "whose IAM policy allows it" for it.
+cases["fail_star_scoped_to_the_account_needs_no_iam_policy"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.account(0)], ["kms:Decrypt", "kms:DisableKey"]),
+		fx.allow_when(1, [fx.anyone(1)], ["kms:Decrypt"], {"caller_restricted": true}),
+	])),
+	"findings": {{
+		"rule": "KP001", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can manage Key (kms:DisableKey); every one of them can call kms:Decrypt without any IAM policy, through a statement naming \"*\".",
+		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0", "message": "grants kms:Decrypt, kms:DisableKey to the account"}],
+		"severity": "medium",
+	}},
+}
