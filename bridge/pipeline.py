@@ -25,6 +25,7 @@ from .rules import (
     unknown_rule,
 )
 from .scenarios import Scenario, describe, plan
+from .suppressions import identity_suppressions
 from .template_checks import resource_count_problem
 
 
@@ -187,7 +188,8 @@ class Analyzer:
         normalized = normalize(template.document, display, self.parameters, self.policies.config,
                                scenario=scenario)
         variant = _Variant(normalized.input)
-        for pointer, message in [*normalized.problems, *self._unknown_suppressions(normalized.input)]:
+        unknown = self._unknown_suppressions(normalized.input, template.document)
+        for pointer, message in [*normalized.problems, *unknown]:
             span, _ = template.source_map.locate(pointer)
             variant.errors.append(FileError(display, _printable(message), span.line, span.column))
         if not normalized.input["keys"]:
@@ -209,11 +211,17 @@ class Analyzer:
                 variant.findings.append(finding)
         return variant
 
-    def _unknown_suppressions(self, input_doc: dict) -> list[tuple[str, str]]:
-        """Suppressions naming a rule that does not exist: a typo must not pass as a suppression."""
-        return [(f"{item['path']}/rule", f"suppress: {unknown_rule(item['rule'], self.policies.rules)}")
-                for key in input_doc["keys"].values() for item in key.get("suppress", [])
-                if item.get("source") == "kmspolicy" and item["rule"] not in self.policies.rules]
+    def _unknown_suppressions(self, input_doc: dict, document: Any) -> list[tuple[str, str]]:
+        """Suppressions naming a rule that does not exist: a typo must not pass as a suppression;
+        on an identity (keys' are checked by their schema), also one without a reason."""
+        identity_items = [item for identity in input_doc.get("identities", {}).values()
+                          for item in identity_suppressions(document, identity)]
+        items = [item for key in input_doc["keys"].values() for item in key.get("suppress", [])]
+        return [*[(f"{item['path']}/rule", f"suppress: {unknown_rule(item['rule'], self.policies.rules)}")
+                  for item in [*items, *identity_items]
+                  if item.get("source") == "kmspolicy" and item["rule"] not in self.policies.rules],
+                *[(item["path"], "suppress: a suppression needs a reason") for item in identity_items
+                  if not item["reason"]]]
 
     def _locate(self, decision: Any, template: LoadedTemplate, input_doc: dict, display: str,
                 report: _Variant) -> Finding | None:
@@ -257,7 +265,7 @@ class Analyzer:
             related=related,
         )
         finding.fingerprint = fingerprint(finding, template)
-        reason = _suppression(input_doc, resource, rule_id)
+        reason = _suppression(input_doc, template.document, resource, rule_id, [r.path for r in related])
         if reason is not None:
             finding.suppressed = True
             finding.suppression_reason = reason
@@ -330,14 +338,28 @@ def fingerprint(finding: Finding, template: LoadedTemplate) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
 
 
-def _suppression(input_doc: dict, resource: str, rule_id: str) -> str | None:
+def _suppression(input_doc: dict, document: Any, resource: str, rule_id: str,
+                 related_paths: list[str]) -> str | None:
+    """The reason a finding is accepted: by its key's Metadata.kmspolicy.suppress; a finding
+    on an identity (KP013) by the identity's own, or by that of every key it names as a
+    related location (`/Resources/<key>`)."""
     key = input_doc["keys"].get(resource)
-    if not key:
+    if key:
+        return _reason(key.get("suppress", []), rule_id)
+    identity = input_doc.get("identities", {}).get(resource)
+    if not identity:
         return None
-    for item in key.get("suppress", []):
-        if item["rule"] == rule_id:
-            return item["reason"]
-    return None
+    own = _reason(identity_suppressions(document, identity), rule_id)
+    if own is not None:
+        return own
+    named = [input_doc["keys"][p.removeprefix("/Resources/")] for p in related_paths
+             if p.removeprefix("/Resources/") in input_doc["keys"]]
+    reasons = [_reason(k.get("suppress", []), rule_id) for k in named]
+    return reasons[0] if reasons and None not in reasons else None
+
+
+def _reason(items: list[dict], rule_id: str) -> str | None:
+    return next((item["reason"] for item in items if item["rule"] == rule_id and item["reason"]), None)
 
 
 def _printable(message: str, limit: int = 300) -> str:

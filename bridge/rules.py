@@ -28,6 +28,9 @@ class Rule:
     remediation: str
     file: str
     example: str = ""
+    # Where a suppression accepts its findings: "key" (the key's Metadata.kmspolicy) or
+    # "identity" (the identity's, or that of every key the finding names).
+    suppress_on: str = "key"
 
     @property
     def name(self) -> str:
@@ -93,6 +96,7 @@ def rule_from_source(source: str, file: str) -> Rule | None:
         description=str(meta.get("description", "")).strip(), severity=severity,
         remediation=str(custom.get("remediation", "")).strip(), file=file,
         example=str(custom.get("example", "")).rstrip(),
+        suppress_on="identity" if custom.get("suppress_on") == "identity" else "key",
     )
 
 

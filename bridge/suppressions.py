@@ -72,3 +72,20 @@ def _mapped(tool: str, tool_id: Any, reason: Any, path: str) -> list[dict]:
         return []
     text = reason.strip() if isinstance(reason, str) and reason.strip() else f"suppressed as {tool} {tool_id}"
     return [{"rule": rule, "reason": text, "path": path, "source": f"{tool}:{tool_id}"}]
+
+
+def identity_suppressions(document: Any, identity: dict) -> list[dict]:
+    """`Metadata.kmspolicy.suppress` of the resource an identity is defined by (a role,
+    a user, or the SAM function owning an implicit role): findings on that identity (KP013)
+    can be accepted there. An item without a non-empty reason has reason "" and accepts
+    nothing (the pipeline reports it, as it reports one on a key)."""
+    rid = identity.get("path", "").removeprefix("/Resources/")
+    resources = document.get("Resources") if isinstance(document, dict) else None
+    resource = resources.get(rid) if isinstance(resources, dict) else None
+    metadata = resource.get("Metadata") if isinstance(resource, dict) else None
+    block = metadata.get("kmspolicy") if isinstance(metadata, dict) else None
+    items = block.get("suppress") if isinstance(block, dict) else None
+    return [{"rule": item["rule"], "reason": reason.strip() if isinstance(reason := item.get("reason"), str) else "",
+             "path": pointer("Resources", rid, "Metadata", "kmspolicy", "suppress", i), "source": "kmspolicy"}
+            for i, item in enumerate(items if isinstance(items, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("rule"), str)]

@@ -36,7 +36,9 @@ def rule_markdown(rule: Rule) -> str:
              "## Remediation", "", rule.remediation, ""]
     if rule.example:
         parts += ["## Example that triggers it", "", "```yaml", rule.example, "```", ""]
-    parts += ["## Suppressing it", "", "On the key, with a reason:", "", "```yaml",
+    where = ("On the identity the finding is on (the role, user or SAM function), or on every "
+             "key it names, with a reason:" if rule.suppress_on == "identity" else "On the key, with a reason:")
+    parts += ["## Suppressing it", "", where, "", "```yaml",
               "Metadata:", "  kmspolicy:", "    suppress:", f"      - rule: {rule.id}",
               "        reason: why this is accepted", "```", ""]
     return "\n".join(parts)

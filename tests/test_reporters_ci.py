@@ -634,6 +634,23 @@ def test_cli_sarif_uses_configured_severity_and_leaves_out_disabled_rules(in_rep
     assert all(r["ruleId"] != "KP003" for r in run["results"])
 
 
+def test_intent_dependent_severity_reaches_code_scanning_through_a_rule_variant(in_repo_root):
+    """GitHub reads security-severity from the rule descriptor only: a KP007 that is high
+    (declared users) refers to `KP007/high`, whose descriptor says 7.5; the catalog's KP007
+    stays medium, as `kmspolicy rules` and `--severity` see it."""
+    args = ["eval", "-c", "examples/kmspolicy.yaml", "examples/rules/KP007/template.yaml"]
+    run = json.loads(CliRunner().invoke(cli_main.main, [*args, "-f", "sarif"]).stdout)["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    [result] = [r for r in run["results"] if r["ruleId"].startswith("KP007")]
+    assert result["ruleId"] == "KP007/high" and rules[result["ruleIndex"]]["id"] == "KP007/high"
+    assert rules[result["ruleIndex"]]["properties"]["security-severity"] == "7.5"
+    assert result["properties"]["security-severity"] == "7.5"
+    assert next(r for r in rules if r["id"] == "KP007")["properties"]["security-severity"] == "5.5"
+    valid_sarif(json.loads(CliRunner().invoke(cli_main.main, [*args, "-f", "sarif"]).stdout))
+    shown = json.loads(CliRunner().invoke(cli_main.main, [*args, "-f", "json", "--severity", "high"]).stdout)
+    assert [(f["rule"], f["severity"]) for f in shown["findings"] if f["rule"] == "KP007"] == [("KP007", "high")]
+
+
 def test_cli_paths_are_relative_with_forward_slashes(in_repo_root):
     absolute = str(ROOT / SEED)
     out = CliRunner().invoke(cli_main.main, ["eval", "-f", "sarif", absolute])
@@ -749,7 +766,7 @@ def test_action_script_annotates_writes_sarif_and_keeps_the_exit_code(tmp_path):
     sarif_file.parent.mkdir()
     done, outputs = run_action_step(tmp_path, paths=f"{SEED}\n", **{"sarif-file": str(sarif_file)})
     assert done.returncode == 1, done.stderr
-    assert outputs == {"exit-code": "1", "sarif-file": str(sarif_file), "findings": "7", "errors": "0"}
+    assert outputs == {"exit-code": "1", "sarif-file": str(sarif_file), "findings": "6", "errors": "0"}
     assert done.stdout.startswith("::")
     valid_sarif(json.loads(sarif_file.read_text(encoding="utf-8")))
     assert (tmp_path / "summary.md").read_text(encoding="utf-8").startswith("## kmspolicy")
@@ -781,7 +798,7 @@ def test_action_sarif_is_fresh_under_runner_temp_and_errors_are_apart(tmp_path):
     broken.write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  K: [\n")
     both = f"{SEED} {broken}"
     done, outputs = run_action_step(tmp_path, paths=both)
-    assert done.returncode == 2 and outputs["errors"] == "1" and outputs["findings"] == "7"
+    assert done.returncode == 2 and outputs["errors"] == "1" and outputs["findings"] == "6"
     done, outputs = run_action_step(tmp_path, paths=both, **{"fail-on-error": "false"})
     assert done.returncode == 1, done.stderr  # the errors are reported, the findings fail
     assert "::error file=" in done.stdout

@@ -262,9 +262,9 @@ def test_an_error_in_some_scenarios_names_them(tmp_path):
     assert [(e.line, e.message) for e in report.errors] == [
         (8, "Properties of 'K' are given by Fn::FindInMap, which cannot be read here: the "
             "resource is not analysed (only when IsProd is false)")]
-    # the prod variant is analysed: default key policy, only there
+    # the prod variant is analysed: default key policy (KP015 alone says so), only there
     assert {(f.rule, f.message.endswith("(only when IsProd is true)")) for f in report.findings} \
-        == {("KP007", True), ("KP015", True)}
+        == {("KP015", True)}
 
 
 def test_properties_from_an_include_is_one_error_naming_the_include():

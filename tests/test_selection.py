@@ -13,7 +13,7 @@ from kmspolicy.cli.main import main
 from .conftest import ROOT
 
 SEED = ROOT / "examples" / "seed" / "template.yaml"
-SEED_RULES = {"KP001", "KP003", "KP007", "KP009", "KP011"}
+SEED_RULES = {"KP001", "KP003", "KP009", "KP011"}
 
 
 def invoke(*args):

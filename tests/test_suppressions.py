@@ -80,3 +80,65 @@ def test_malformed_intent_block_is_an_error(tmp_path):
     code, doc = evaluate(tmp_path, "      kmspolicy:\n        admins: [Nope]\n        root: sometimes")
     assert code == 2
     assert any("sometimes" in e["message"] and e["line"] == 8 for e in doc["errors"])
+
+
+WILDCARD_IDENTITY = """
+Resources:
+  Worker:
+    Type: AWS::IAM::Role
+    Metadata:
+{identity_metadata}
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {{Effect: Allow, Principal: {{Service: lambda.amazonaws.com}}, Action: sts:AssumeRole}}
+      Policies:
+        - PolicyName: kms
+          PolicyDocument:
+            Statement:
+              - {{Effect: Allow, Action: kms:Decrypt, Resource: '*'}}
+  Key:
+    Type: AWS::KMS::Key
+    Metadata:
+{key_metadata}
+    Properties:
+      EnableKeyRotation: true
+      KeyPolicy:
+        Statement:
+          - Effect: Allow
+            Principal: {{AWS: !Sub 'arn:aws:iam::${{AWS::AccountId}}:root'}}
+            Action: kms:*
+            Resource: '*'
+"""
+
+
+def kp013(tmp_path, identity_metadata="      {}", key_metadata="      {}"):
+    path = tmp_path / "t.yaml"
+    path.write_text(WILDCARD_IDENTITY.format(identity_metadata=identity_metadata, key_metadata=key_metadata))
+    result = CliRunner().invoke(main, ["eval", "--format", "json", str(path)])
+    doc = json.loads(result.output)
+    return doc, next(f for f in doc["findings"] if f["rule"] == "KP013")
+
+
+SUPPRESS_KP013 = "      kmspolicy:\n        suppress:\n          - {rule: KP013, reason: reads every key on purpose}"
+
+
+def test_kp013_is_on_the_identity_and_unsuppressed_by_default(tmp_path):
+    _, finding = kp013(tmp_path)
+    assert (finding["resource"], finding["suppressed"]) == ("Worker", False)
+
+
+def test_kp013_suppressed_on_the_identity(tmp_path):
+    _, finding = kp013(tmp_path, identity_metadata=SUPPRESS_KP013)
+    assert finding["suppressed"] and finding["suppression_reason"] == "reads every key on purpose"
+
+
+def test_kp013_suppressed_on_every_key_it_names(tmp_path):
+    _, finding = kp013(tmp_path, key_metadata=SUPPRESS_KP013)
+    assert finding["suppressed"] and finding["suppression_reason"] == "reads every key on purpose"
+
+
+def test_identity_suppression_without_reason_is_an_error(tmp_path):
+    doc, finding = kp013(tmp_path, identity_metadata="      kmspolicy:\n        suppress:\n          - rule: KP013")
+    assert not finding["suppressed"]
+    assert any("reason" in e["message"] and e["line"] == 8 for e in doc["errors"])

@@ -4,6 +4,12 @@ One run. `tool.driver.rules` is the rule catalog (`ReportContext.rules`, read fr
 rules' METADATA), each rule with its title, description, help with the remediation, a
 `defaultConfiguration.level` and `properties.security-severity` on GitHub's scale
 (critical 9.5, high 7.5, medium 5.5, low 3.0; info rules have none and show as notes).
+A finding whose severity differs from its rule's (it depends on intent: KP001, KP004 and
+KP007 are high when the key declares its users, or on destructive actions) refers to a
+variant of the rule, `<id>/<severity>` (SARIF's hierarchical rule ids), whose descriptor
+carries that `security-severity`: GitHub code scanning reads `security-severity` from the
+rule descriptor only, never from a result's properties (GitHub Docs, "SARIF support for
+code scanning"). Each result also states its `security-severity` in its own properties.
 Every finding is a result with `ruleId`/`ruleIndex`, a `level` from its own severity
 (critical/high error, medium warning, low/info note), the template line (or the CDK app's
 line, docs/cdk.md) as a physical location (uri relative to `%SRCROOT%`, the working
@@ -23,6 +29,7 @@ Columns count Unicode code points (`columnKind`), as every kmspolicy column does
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterable, Iterator
@@ -105,7 +112,7 @@ def rule_descriptor(rule: Rule) -> dict:
     descriptor: dict = {"id": rule.id}
     if rule.package:
         descriptor["name"] = "".join(part.capitalize() for part in rule.name.split("_"))
-    url = doc_url(rule.id)
+    url = doc_url(rule.id.split("/", 1)[0])
     if url:
         descriptor["helpUri"] = url
     descriptor.update({
@@ -126,7 +133,7 @@ def logical_locations(f: Finding) -> list[dict]:
     return out
 
 
-def sarif_result(f: Finding, rule_index: int, occurrence: int) -> dict:
+def sarif_result(f: Finding, rule_index: int, occurrence: int, rule_id: str | None = None) -> dict:
     related = f.related[:MAX_RELATED]
     text = plain(f.message)
     if related:
@@ -136,7 +143,7 @@ def sarif_result(f: Finding, rule_index: int, occurrence: int) -> dict:
     if len(f.related) > len(related):
         text += f" ({len(f.related) - len(related)} more related locations not listed.)"
     out: dict = {
-        "ruleId": f.rule,
+        "ruleId": rule_id or f.rule,
         "ruleIndex": rule_index,
         "level": LEVELS.get(f.severity, "warning"),
         "message": {"text": text},
@@ -166,6 +173,8 @@ def sarif_result(f: Finding, rule_index: int, occurrence: int) -> dict:
     out["properties"] = {"severity": f.severity, "resource": f.resource, "path": f.path}
     if f.construct:
         out["properties"]["construct"] = f.construct
+    if f.severity in SECURITY_SEVERITY:
+        out["properties"]["security-severity"] = SECURITY_SEVERITY[f.severity]
     return out
 
 
@@ -209,7 +218,23 @@ def _results(findings: Iterable[Finding], index: dict[str, int]) -> Iterator[dic
         if f.file != file:
             file, seen = f.file, {}
         occurrence = seen[f.fingerprint] = seen.get(f.fingerprint, 0) + 1
-        yield sarif_result(f, index[f.rule], occurrence)
+        variant = _variant_id(f.rule, f.severity)
+        if variant in index:
+            yield sarif_result(f, index[variant], occurrence, variant)
+        else:
+            yield sarif_result(f, index[f.rule], occurrence)
+
+
+def _variant_id(rule_id: str, severity: str) -> str:
+    return f"{rule_id}/{severity}"
+
+
+def _severity_variants(rules: list[Rule], findings: Iterable[Finding]) -> list[Rule]:
+    """A rule per (rule, severity) that findings have and their rule's default does not."""
+    by_id = {rule.id: rule for rule in rules}
+    wanted = sorted({(f.rule, f.severity) for f in findings if f.severity != by_id[f.rule].severity})
+    return [dataclasses.replace(by_id[rule_id], id=_variant_id(rule_id, severity), severity=severity)
+            for rule_id, severity in wanted]
 
 
 def _notifications(result: Result, context: ReportContext, left_out: int) -> Iterator[dict]:
@@ -229,6 +254,7 @@ def sarif_document(result: Result, context: ReportContext, kept: Spool[Finding])
     """The SARIF log, its results and notifications `Streamed` (write it with write_json);
     `kept` is the spool `_within_limit` may fill, which the caller closes."""
     rules = report_rules(result, context)
+    rules += _severity_variants(rules, result.findings)
     index = {rule.id: i for i, rule in enumerate(rules)}
     count = len(result.findings)
     findings = _within_limit(sorted_items(result.findings, key=_report_order), count, kept)

@@ -7,6 +7,7 @@
 #   quotes a computed string formatted with %s, and array.slice misbehaves there.
 package kmspolicy.lib.result
 
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 
 finding(rule, key, path, message, related) := {
@@ -53,6 +54,14 @@ symmetric_use_actions := {
 # The statement's action patterns as written: "kms:Create*, kms:Put*".
 patterns_text(st) := concat(", ", [p.pattern | some p in st.patterns])
 
+# Where a statement's actions are: the one pattern, else the statement.
+actions_path(st) := st.patterns[0].path if count(st.patterns) == 1
+
+actions_path(st) := st.path if count(st.patterns) != 1
+
+# The same, sorted and at most six named (for related locations).
+patterns_short(st) := actions_text({p.pattern | some p in st.patterns})
+
 # A finding whose severity differs from the rule's default (e.g. destructive actions).
 finding_with_severity(rule, key, path, message, related, severity) := object.union(
 	finding(rule, key, path, message, related),
@@ -67,3 +76,20 @@ finding_on(rule, resource, path, message, related) := {
 	"message": message,
 	"related": related,
 }
+
+# What a set of granted actions (a mask) lets a principal do to key `kid`, by class:
+# "use Key (kms:Decrypt) and manage it (kms:DisableKey)".
+capabilities_text(kid, mask) := concat("", ["use ", kid, " (", _class_text(mask, catalog.use_mask), ") and manage it (", _class_text(mask, _managing), ")"]) if {
+	bits.and(mask, catalog.use_mask) != 0
+	bits.and(mask, _managing) != 0
+} else := concat("", ["use ", kid, " (", _class_text(mask, catalog.use_mask), ")"]) if {
+	bits.and(mask, catalog.use_mask) != 0
+} else := concat("", ["manage ", kid, " (", _class_text(mask, _managing), ")"]) if {
+	bits.and(mask, _managing) != 0
+} else := concat("", ["call ", _class_text(mask, catalog.key_mask), " on ", kid]) if {
+	bits.and(mask, catalog.key_mask) != 0
+} else := concat("", ["call nothing on ", kid])
+
+_managing := bits.or(catalog.manage_mask, catalog.permissions_mask)
+
+_class_text(mask, class) := actions_text(actionmask.names(bits.and(mask, class)))

@@ -12,8 +12,9 @@ cases["fail_account_root_principal"] := {
 	"findings": {{
 		"rule": "KP001", "resource": "Key",
 		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
-		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can call kms:* on Key.",
+		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can use Key (every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more)) and manage it (kms:CancelKeyDeletion, kms:CreateAlias, kms:CreateGrant, kms:DeleteAlias, kms:DeleteImportedKeyMaterial and 17 more).",
 		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0", "message": "grants kms:* to the account"}],
+		"severity": "medium",
 	}},
 }
 
@@ -25,8 +26,9 @@ cases["fail_conditional_delegation_says_so"] := {
 	"findings": {{
 		"rule": "KP001", "resource": "Key",
 		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
-		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can call kms:Decrypt on Key (when its condition holds).",
-		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0", "message": "grants kms:Decrypt to the account"}],
+		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can use Key (kms:Decrypt), when the statement's condition holds.",
+		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0", "message": "grants kms:Decrypt to the account (when its condition holds)"}],
+		"severity": "medium",
 	}},
 }
 
@@ -48,4 +50,67 @@ cases["success_named_role_only"] := {
 cases["success_deny_to_account"] := {
 	"input": fx.input_with(fx.key([fx.deny(0, [fx.account(0)], ["kms:Decrypt"])])),
 	"findings": set(),
+}
+
+# Two statements delegating to the account are one decision: one finding, on the broader
+# statement, the other one related (one location per statement, its patterns grouped).
+cases["fail_two_delegating_statements_one_finding"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.account(0)], ["kms:Describe*", "kms:Get*"]),
+		fx.allow(1, [fx.account(1)], ["kms:*"]),
+	])),
+	"findings": {{
+		"rule": "KP001", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Principal/AWS",
+		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can use Key (every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more)) and manage it (kms:CancelKeyDeletion, kms:CreateAlias, kms:CreateGrant, kms:DeleteAlias, kms:DeleteImportedKeyMaterial and 17 more).",
+		"related": [
+			{"path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Action/0", "message": "grants kms:* to the account"},
+			{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0", "message": "also grants kms:Describe*, kms:Get* to the account"},
+		],
+		"severity": "medium",
+	}},
+}
+
+# A Deny narrows what the account's principals can do: the message says so, and does not
+# claim they can use the key.
+cases["fail_deny_all_except_narrows_the_delegation"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.account(0)], ["kms:DescribeKey", "kms:Decrypt", "kms:DisableKey"]),
+		fx.deny(1, [fx.anyone(1)], ["kms:Decrypt"]),
+	])),
+	"findings": {{
+		"rule": "KP001", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can manage Key (kms:DisableKey); the explicit Deny keeps kms:Decrypt from them.",
+		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0", "message": "grants kms:Decrypt, kms:DescribeKey, kms:DisableKey to the account"}],
+		"severity": "medium",
+	}},
+}
+
+# Declared users and use left to IAM policies: high.
+cases["fail_declared_users_and_delegated_use_is_high"] := {
+	"input": fx.input_with(fx.key_with([fx.allow(0, [fx.account(0)], ["kms:Decrypt"])], fx.declared([], ["role:self:App"], null), [])),
+	"findings": {{
+		"rule": "KP001", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can use Key (kms:Decrypt).",
+		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0", "message": "grants kms:Decrypt to the account"}],
+		"severity": "high",
+	}},
+}
+
+# What a "*" statement scoped to this account already gives needs no IAM policy: said
+# apart, and the delegation's message does not say "whose IAM policy allows it" for it.
+cases["fail_star_scoped_to_the_account_needs_no_iam_policy"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.account(0)], ["kms:Decrypt", "kms:DisableKey"]),
+		fx.allow_when(1, [fx.anyone(1)], ["kms:Decrypt"], {"caller_restricted": true}),
+	])),
+	"findings": {{
+		"rule": "KP001", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can manage Key (kms:DisableKey); every one of them can call kms:Decrypt without any IAM policy, through a statement naming \"*\".",
+		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0", "message": "grants kms:Decrypt, kms:DisableKey to the account"}],
+		"severity": "medium",
+	}},
 }

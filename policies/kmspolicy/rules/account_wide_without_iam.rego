@@ -7,7 +7,8 @@
 #   role and user of the account, so each of them can use the key without any IAM policy
 #   allowing it, and IAM policies cannot narrow who does (only an explicit Deny can).
 #   A statement whose condition also limits the path (kms:ViaService: the pattern of
-#   AWS managed keys, usable only through that service) is not reported.
+#   AWS managed keys, usable only through that service) is not reported. One finding per
+#   key, every admitting statement's condition related.
 # custom:
 #   id: KP020
 #   severity: high
@@ -27,26 +28,34 @@ import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.result
 
-findings contains result.finding("KP020", key, p.path, message, related) if {
+# One finding per key, on the first such statement; the others' conditions are related.
+findings contains result.finding("KP020", key, admitting[0].principal.path, message, related) if {
 	some key in input.keys
 	acc := access.masks[key.id]["account:self"]
-	some i in acc.direct
-	st := key.statements[i]
-	st.effect == "Allow"
-	st.principal_mode == "Principal"
-	not _public(key, i)
-	not access.conditional_for(acc, i)
-	usable_mask := bits.and(bits.and(acc.granted, actionmask.of(st)), catalog.use_mask)
-	usable_mask != 0
-	some p in st.principals
-	p.kind == "any"
+	admitting := [entry |
+		some i in sort(acc.direct)
+		st := key.statements[i]
+		st.effect == "Allow"
+		st.principal_mode == "Principal"
+		not _public(key, i)
+		not access.conditional_for(acc, i)
+		usable_mask := bits.and(bits.and(acc.granted, actionmask.of(st)), catalog.use_mask)
+		usable_mask != 0
+		stars := [p | some p in st.principals; p.kind == "any"]
+		count(stars) > 0
+		entry := {"index": i, "principal": stars[0], "mask": usable_mask}
+	]
+	count(admitting) > 0
+	usable := actionmask.any_of([entry.mask | some entry in admitting])
 	message := concat("", [
 		"Principal \"*\" with its condition admits every IAM principal of this account: each can call ",
-		result.actions_text(actionmask.names(usable_mask)), " on ", key.id,
+		result.actions_text(actionmask.names(usable)), " on ", key.id,
 		" without any IAM policy allowing it.",
 	])
-	related := [result.related(st.condition.path, "the condition that admits the whole account") |
-		st.condition.path != null
+	related := [result.related(condition_path, "the condition that admits the whole account") |
+		some entry in admitting
+		condition_path := key.statements[entry.index].condition.path
+		condition_path != null
 	]
 }
 

@@ -35,3 +35,20 @@ cases["success_account_delegation"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.account(0)], ["kms:*"])])),
 	"findings": set(),
 }
+
+# Two such statements are one decision: one finding, both conditions related.
+cases["fail_two_statements_one_finding"] := {
+	"input": fx.input_with(fx.key([
+		object.union(_star_use, {"condition": fx.condition({"caller_restricted": true, "path": _condition_path})}),
+		object.union(fx.allow(1, [fx.anyone(1)], ["kms:GenerateDataKey"]), {"condition": fx.condition({"caller_restricted": true, "path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Condition"})}),
+	])),
+	"findings": {{
+		"rule": "KP020", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "Principal \"*\" with its condition admits every IAM principal of this account: each can call kms:Decrypt, kms:Encrypt, kms:GenerateDataKey on Key without any IAM policy allowing it.",
+		"related": [
+			{"path": _condition_path, "message": "the condition that admits the whole account"},
+			{"path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Condition", "message": "the condition that admits the whole account"},
+		],
+	}},
+}

@@ -4,7 +4,8 @@
 #   An administrator allowed kms:PutKeyPolicy can rewrite the policy, and one allowed
 #   kms:CreateGrant without a kms:GrantIsForAWSResource condition can grant itself any
 #   operation; either way "manage but never decrypt" does not hold. The console's default
-#   administrator actions (kms:Create*, kms:Put*) include both.
+#   administrator actions (kms:Create*, kms:Put*) include both. One finding per way (each
+#   has its own fix, on its own line); the use it gains is what the key type supports.
 # custom:
 #   id: KP003
 #   severity: high

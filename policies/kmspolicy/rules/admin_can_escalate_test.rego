@@ -72,3 +72,14 @@ cases["success_grant_operations_limited_to_describe"] := {
 	])),
 	"findings": set(),
 }
+
+# A signing key: the administrator gains only what the key type supports.
+cases["fail_signing_key_admin_gains_sign_and_verify_only"] := {
+	"input": fx.input_with(fx.with_key(fx.key([fx.allow(0, [fx.user(0, "admin")], ["kms:PutKeyPolicy", "kms:DisableKey"])]), {"key_spec": "ECC_NIST_P256", "key_usage": "SIGN_VERIFY"})),
+	"findings": {{
+		"rule": "KP003", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0",
+		"message": "arn:aws:iam::${AWS::AccountId}:user/admin administers Key (inferred) and is allowed kms:PutKeyPolicy through kms:PutKeyPolicy, so it can give itself kms:Sign, kms:Verify: it can rewrite the key policy to allow anything. If this principal deploys the stack, list it under `deployers` in the kmspolicy config.",
+		"related": [],
+	}},
+}

@@ -6,7 +6,10 @@
 #   the caller. Cross-account access still needs that account's own IAM policy, which
 #   this template does not control. `*` with a condition that admits only the callers
 #   of an account (kms:CallerAccount, aws:PrincipalAccount) names that account. Accounts
-#   listed in the organization config `accounts` count as the template's own.
+#   listed in the organization config `accounts` count as the template's own; a literal
+#   account ID not listed there is "not known to be the stack's own", and the message says
+#   how to declare it. One finding per key and external principal, every statement that
+#   reaches it related.
 # custom:
 #   id: KP012
 #   severity: high
@@ -25,27 +28,36 @@ import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.result
 
-findings contains result.finding("KP012", key, p.path, message, related) if {
+# One finding per key and external subject, on the first statement that reaches it; the
+# other statements are related, one location each with their granted patterns.
+findings contains result.finding("KP012", key, grants[0].principal.path, message, related) if {
 	some key in input.keys
 	some sid
 	subject := key.subjects[sid]
 	_external(subject)
 	acc := access.masks[key.id][sid]
-	some i in array.concat(acc.direct, acc.delegation)
-	st := key.statements[i]
-	st.effect == "Allow"
-	st.principal_mode == "Principal"
-	_reported(st, access.conditional_for(acc, i))
-	granted_mask := bits.and(bits.and(actionmask.of(st), acc.granted), _capabilities)
-	granted_mask != 0
-	some p in st.principals
-	_reaches(p, subject)
-	message := _message(p, subject, result.actions_text(actionmask.names(granted_mask)), key)
-	related := [result.related(pt.path, concat("", [pt.pattern, " granted across accounts"])) |
-		some pt in st.patterns
-		actionmask.overlaps(actionmask.of(pt), granted_mask)
+	grants := [grant |
+		some i in sort(array.concat(acc.direct, acc.delegation))
+		st := key.statements[i]
+		st.effect == "Allow"
+		st.principal_mode == "Principal"
+		_reported(st, access.conditional_for(acc, i))
+		granted_mask := bits.and(bits.and(actionmask.of(st), acc.granted), _capabilities)
+		granted_mask != 0
+		reaching := [q | some q in st.principals; _reaches(q, subject)]
+		count(reaching) > 0
+		grant := {"index": i, "principal": reaching[0], "mask": granted_mask}
+	]
+	count(grants) > 0
+	granted := actionmask.any_of([grant.mask | some grant in grants])
+	message := _message(grants[0].principal, subject, result.actions_text(actionmask.names(granted)), key, _caller_condition(key, grants))
+	related := [result.related(result.actions_path(key.statements[grant.index]), concat("", [_granted_text(key.statements[grant.index], grant.mask), " granted across accounts"])) |
+		some grant in grants
 	]
 }
+
+# The statement's patterns that grant some of `mask`.
+_granted_text(st, mask) := result.actions_text({pt.pattern | some pt in st.patterns; actionmask.overlaps(actionmask.of(pt), mask)})
 
 # A principal of another account (or of an account the template does not determine).
 _external(subject) if {
@@ -71,25 +83,54 @@ _reaches(p, subject) if {
 
 _reaches(p, _) if p.kind == "any"
 
-_message(p, subject, actions, key) := concat("", [
+_message(p, subject, actions, key, condition_text) := concat("", [
 	"Principal \"*\" with its condition admits ", subject.label, ", ", _account_text(subject.account),
 	": it can call ", actions, " on ", key.id, ".",
 ]) if {
 	p.kind == "any"
 } else := concat("", [
 	p.raw, " belongs to ", _account_text(p.account), ": it can call ", actions, " on ", key.id,
-	" with no condition on the caller.",
+	condition_text, ".", _declare_hint(p.account),
 ])
+
+# Only what statements without a condition grant has "no condition on the caller"; what
+# a conditional statement grants holds whenever its condition does.
+_caller_condition(key, grants) := " with no condition on the caller" if {
+	_conditioned(key, grants) == 0
+} else := " whenever the statement's condition holds" if {
+	_unconditioned(key, grants) == 0
+} else := concat("", [
+	" (", result.actions_text(actionmask.names(_unconditioned(key, grants))), " with no condition on the caller, ",
+	result.actions_text(actionmask.names(actionmask.minus(_conditioned(key, grants), _unconditioned(key, grants)))),
+	" whenever its statement's condition holds)",
+])
+
+_unconditioned(key, grants) := actionmask.any_of([grant.mask | some grant in grants; not key.statements[grant.index].condition.present])
+
+_conditioned(key, grants) := actionmask.any_of([grant.mask | some grant in grants; key.statements[grant.index].condition.present])
+
+_declare_hint(account) := concat("", [
+	" If ", account, " is the stack's own account, list it under `accounts` in kmspolicy.yaml.",
+]) if {
+	_literal(account)
+} else := ""
+
+_literal(account) if regex.match(`^[0-9]{12}$`, account)
 
 _capabilities := bits.or(bits.or(catalog.use_mask, catalog.manage_mask), catalog.permissions_mask)
 
 _account_text(account) := "any AWS account" if account == "*"
 
-_account_text(account) := concat("", ["the account given by parameter ", trim_prefix(account, "param:"), " (not this template's own)"]) if {
+_account_text(account) := concat("", ["the account given by parameter ", trim_prefix(account, "param:"), ", not known to be the stack's own"]) if {
 	startswith(account, "param:")
+}
+
+_account_text(account) := concat("", ["account ", account, ", not known to be the stack's own"]) if {
+	_literal(account)
 }
 
 _account_text(account) := concat("", ["another account (", account, ")"]) if {
 	account != "*"
 	not startswith(account, "param:")
+	not _literal(account)
 }

@@ -18,18 +18,42 @@ import data.kmspolicy.lib.access
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.result
 
-findings contains result.finding("KP009", key, p.path, message, []) if {
+# One finding per key and IAM user, on its first statement; the others are related.
+findings contains result.finding("KP009", key, uses[0].principal.path, message, related) if {
 	some key in input.keys
-	some st in key.statements
+	some uid in {p.id | some st in key.statements; _grants(st); some p in st.principals; _is_iam_user(p)}
+	uses := [use |
+		some i
+		st := key.statements[i]
+		_grants(st)
+		named := [p | some p in st.principals; p.id == uid]
+		count(named) > 0
+		use := {"index": i, "principal": named[0]}
+	]
+	statements := {use.index | some use in uses}
+	message := concat("", [
+		uses[0].principal.raw, " is an IAM user: the statement gives ", result.patterns_text(key.statements[uses[0].index]),
+		_more_text(count(statements)), " to long-term credentials.", _workloads_note(key, statements),
+	])
+	related := [result.related(result.actions_path(key.statements[use.index]), concat("", ["also gives ", result.patterns_short(key.statements[use.index]), " to it"])) |
+		some j
+		use := uses[j]
+		j > 0
+	]
+}
+
+_grants(st) if {
 	st.effect == "Allow"
 	st.principal_mode == "Principal"
-	some p in st.principals
-	_is_iam_user(p)
-	message := concat("", [
-		p.raw, " is an IAM user: the statement gives ", result.patterns_text(st),
-		" to long-term credentials.", _workloads_note(key, st),
-	])
 }
+
+_more_text(n) := "" if n == 1
+
+_more_text(n) := concat("", [" (and more in ", format_int(n - 1, 10), " other statement", _statements_plural(n - 1), ")"]) if n > 1
+
+_statements_plural(1) := ""
+
+_statements_plural(n) := "s" if n > 1
 
 _is_iam_user(p) if p.kind == "user"
 
@@ -38,10 +62,10 @@ _is_iam_user(p) if {
 	input.identities[p.identity].kind == "user"
 }
 
-# Template workloads that can use the key without this statement.
-_workloads_note(key, st) := concat("", [
+# Template workloads that can use the key without these statements.
+_workloads_note(key, statements) := concat("", [
 	" The template's own workloads (", concat(", ", sort(others)),
-	") get their access elsewhere; this statement plays no part for them.",
+	") get their access elsewhere; ", _these(count(statements)), " no part for them.",
 ]) if {
 	others := {label |
 		some sid
@@ -51,8 +75,12 @@ _workloads_note(key, st) := concat("", [
 		identity.owner != null
 		acc := access.masks[key.id][sid]
 		bits.and(acc.granted, catalog.use_mask) != 0
-		not st.index in acc.direct
+		count(statements & {i | some i in acc.direct}) == 0
 		label := subject.label
 	}
 	count(others) > 0
 } else := ""
+
+_these(1) := "this statement plays"
+
+_these(n) := "these statements play" if n > 1

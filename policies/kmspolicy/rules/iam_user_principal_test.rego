@@ -35,3 +35,17 @@ cases["success_roles_only"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.role(0, "App")], ["kms:Decrypt"])])),
 	"findings": set(),
 }
+
+# One IAM user in two statements is one principal: one finding, the second related.
+cases["fail_user_in_two_statements_one_finding"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.user(0, "admin")], ["kms:Describe*", "kms:Put*"]),
+		fx.allow(1, [fx.user(1, "admin")], ["kms:Decrypt"]),
+	])),
+	"findings": {{
+		"rule": "KP009", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "arn:aws:iam::${AWS::AccountId}:user/admin is an IAM user: the statement gives kms:Describe*, kms:Put* (and more in 1 other statement) to long-term credentials.",
+		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Action/0", "message": "also gives kms:Decrypt to it"}],
+	}},
+}

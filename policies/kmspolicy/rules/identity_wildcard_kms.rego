@@ -3,10 +3,15 @@
 # description: |
 #   An IAM policy in the template allows use or permission actions (kms:Decrypt,
 #   kms:CreateGrant, ...) on Resource "*". Every key whose policy delegates to the
-#   account, in this template or elsewhere in the account, then accepts these calls.
+#   account, in this template or elsewhere in the account, then accepts these calls. One
+#   finding per identity; the keys of this template that accept the calls (by the
+#   evaluated access: a key its NotResource excludes does not) are related locations.
+#   The finding is on the identity: a suppression in the identity's
+#   Metadata.kmspolicy.suppress, or in that of every key it lists, accepts it.
 # custom:
 #   id: KP013
 #   severity: medium
+#   suppress_on: identity
 #   remediation: |
 #     Scope the statement to the keys the workload needs: `Resource: !GetAtt Key.Arn`, or
 #     the SAM policy templates `KMSDecryptPolicy`/`KMSEncryptPolicy` with `KeyId`.
@@ -18,31 +23,71 @@
 #             Resource: '*'
 package kmspolicy.rules.identity_wildcard_kms
 
+import data.kmspolicy.lib.access
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.result
 
-findings contains result.finding_on("KP013", iid, path, message, []) if {
+# One finding per identity, on its first such statement; its other statements and every
+# key of this template that accepts the calls (by the evaluated access) are related.
+findings contains result.finding_on("KP013", iid, _where(wildcards[0].statement), message, related) if {
 	some iid
 	identity := input.identities[iid]
-	some st in identity.statements
-	st.effect == "Allow"
-	st.resources.any_key
-	not _inherited(st)
-	risky := {a | some a in st.actions} & (catalog.use_actions | catalog.permissions_actions)
-	count(risky) > 0
-	path := _where(st)
+	wildcards := [entry |
+		some j
+		st := identity.statements[j]
+		st.effect == "Allow"
+		st.resources.any_key
+		not _inherited(st)
+		risky := {a | some a in st.actions} & (catalog.use_actions | catalog.permissions_actions)
+		count(risky) > 0
+		entry := {"index": j, "statement": st, "risky": risky}
+	]
+	count(wildcards) > 0
+	risky_all := {action | some flagged in wildcards; some action in flagged.risky}
+	accepting := _accepting_keys(iid, {flagged_index | some flagged_entry in wildcards; flagged_index := flagged_entry.index})
 	message := concat("", [
-		identity.label, "'s IAM policy allows ", result.actions_text(risky),
-		" on every KMS key: any key that delegates to the account (", _keys_text, ") accepts these calls.",
+		identity.label, "'s IAM policy allows ", result.actions_text(risky_all),
+		" on every KMS key", _excluded_text(wildcards), ": any key that delegates to the account accepts these calls (", _keys_text(accepting), ").",
 	])
+	related := array.concat(
+		[result.related(location, concat("", ["also allows ", result.actions_text(_risky_at(wildcards, location)), " on every key"])) |
+			some location in sort({_where(flagged.statement) | some flagged in wildcards})
+			location != _where(wildcards[0].statement)
+		],
+		[result.related(input.keys[kid].path, concat("", [kid, " accepts these calls"])) | some kid in sort(accepting)],
+	)
 }
 
 _inherited(st) if st.origin.kind == "group"
+
+# The risky actions of the flagged statements found at one location (an AWS managed
+# policy's statements all point to its ARN).
+_risky_at(wildcards, location) := {action |
+	some flagged in wildcards
+	_where(flagged.statement) == location
+	some action in flagged.risky
+}
 
 _where(st) := st.resources.paths[0] if count(st.resources.paths) > 0
 
 _where(st) := st.path if count(st.resources.paths) == 0
 
-_keys_text := concat(", ", sort([kid | some kid; input.keys[kid]])) if count(input.keys) > 0
+# The keys of this template that let the identity make some of these calls through one
+# of the flagged statements (a key a NotResource excludes, or whose policy does not
+# delegate, is not among them).
+_accepting_keys(identity_id, flagged) := {accepting_kid |
+	subject_id := concat("", ["identity:", identity_id])
+	some accepting_kid
+	grants := access.masks[accepting_kid][subject_id]
+	bits.and(grants.granted, bits.or(catalog.use_mask, catalog.permissions_mask)) != 0
+	count(flagged & {j | some j in grants.identity}) > 0
+}
 
-_keys_text := "none in this template" if count(input.keys) == 0
+_excluded_text(wildcards) := " but those its NotResource excludes" if {
+	some flagged in wildcards
+	flagged.statement.resources.mode == "NotResource"
+} else := ""
+
+_keys_text(accepting) := concat("", ["in this template: ", concat(", ", sort(accepting))]) if count(accepting) > 0
+
+_keys_text(accepting) := "none in this template does" if count(accepting) == 0

@@ -19,6 +19,7 @@
 package kmspolicy.rules.lockout
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.result
 
@@ -27,10 +28,31 @@ findings contains result.finding("KP010", key, _where(key), message, []) if {
 	key.policy_complete
 	count(key.statements) > 0
 	not _someone_can_change(key)
-	message := concat("", [
-		"No principal can call kms:PutKeyPolicy on ", key.id,
-		": once deployed its policy can never be changed, and recovering the key needs AWS Support.",
-	])
+	message := _lockout_message(key, _literal_holders(key))
+}
+
+_lockout_message(key, holders) := concat("", [
+	"No principal can call kms:PutKeyPolicy on ", key.id,
+	": once deployed its policy can never be changed, and recovering the key needs AWS Support.",
+]) if count(holders) == 0
+
+# A literal account granted kms:PutKeyPolicy that the config does not list may be the
+# stack's own (then the key is manageable): the message says what is known.
+_lockout_message(key, holders) := concat("", [
+	"No principal known to be of the stack's account can call kms:PutKeyPolicy on ", key.id,
+	": only ", concat(", ", sort(holders)), " is granted it, which is not known to be the stack's own account ",
+	"(list it under `accounts` in kmspolicy.yaml if it is); otherwise, once deployed, its policy can never be changed, ",
+	"and recovering the key needs AWS Support.",
+]) if count(holders) > 0
+
+_literal_holders(key) := {p.account |
+	some st in key.statements
+	st.effect == "Allow"
+	st.principal_mode == "Principal"
+	actionmask.has(actionmask.of(st), "kms:PutKeyPolicy")
+	some p in st.principals
+	regex.match(`^[0-9]{12}$`, p.account)
+	not accounts.own(p.account)
 }
 
 _someone_can_change(key) if {

@@ -37,3 +37,21 @@ cases["success_incomplete_policy_is_not_judged"] := {
 	"input": fx.input_with(object.union(fx.key([fx.allow(0, [fx.role(0, "App")], ["kms:Decrypt"])]), {"policy_complete": false})),
 	"findings": set(),
 }
+
+# kms:PutKeyPolicy only for a literal account the config does not list: it may be the
+# stack's own, and the message says so and how to declare it.
+cases["fail_put_key_policy_only_for_an_undeclared_literal_account"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [fx.external_account(0, "111122223333")], ["kms:*"])])),
+	"findings": {{
+		"rule": "KP010", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy",
+		"message": "No principal known to be of the stack's account can call kms:PutKeyPolicy on Key: only 111122223333 is granted it, which is not known to be the stack's own account (list it under `accounts` in kmspolicy.yaml if it is); otherwise, once deployed, its policy can never be changed, and recovering the key needs AWS Support.",
+		"related": [],
+	}},
+}
+
+cases["success_literal_account_declared_in_config"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [fx.external_account(0, "111122223333")], ["kms:*"])])),
+	"data": {"accounts": ["111122223333"]},
+	"findings": set(),
+}

@@ -22,3 +22,19 @@ cases["success_deny_not_principal"] := {
 	])),
 	"findings": set(),
 }
+
+# A condition admitting only this account's callers: the message does not say "in any AWS
+# account".
+cases["fail_not_principal_scoped_to_own_account"] := {
+	"input": fx.input_with(fx.key([object.union(
+		fx.not_principal_allow(0, [fx.role(0, "Blocked")], ["kms:Decrypt"]),
+		{"condition": fx.condition({"caller_restricted": true})},
+	)])),
+	"findings": {{
+		"message": "This Allow uses NotPrincipal: everyone except arn:aws:iam::${AWS::AccountId}:role/Blocked in this account (its condition admits only this account's callers) can call kms:Decrypt on Key.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/NotPrincipal/AWS",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP006",
+	}},
+}

@@ -1,9 +1,14 @@
 # METADATA
 # title: A service principal can use the key for anyone
 # description: |
-#   A key-policy statement lets an AWS service principal use the key with no
-#   aws:SourceAccount, aws:SourceArn, kms:ViaService or kms:EncryptionContext condition:
-#   the service may use it on behalf of resources in other accounts (confused deputy).
+#   A key-policy statement lets an AWS service principal use the key on behalf of
+#   resources in any account (confused deputy). Read from the service subject's evaluated
+#   access: reported where the statement gives it use for every request it makes, and
+#   where its condition holds only for some requests but limits neither the source
+#   account or resource (aws:SourceAccount, aws:SourceArn naming an account) nor the path
+#   or context (kms:ViaService, kms:EncryptionContext): a wildcard aws:SourceArn such as
+#   `arn:aws:logs:*:*:*` admits every account's resources. A Deny that keeps the use from
+#   the service leaves nothing to report.
 # custom:
 #   id: KP018
 #   severity: medium
@@ -15,22 +20,42 @@
 #     Action: [kms:Encrypt, kms:Decrypt, kms:GenerateDataKey*]
 package kmspolicy.rules.service_principal_unscoped
 
+import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP018", key, p.path, message, []) if {
 	some key in input.keys
-	some st in key.statements
+	some i
+	st := key.statements[i]
 	st.effect == "Allow"
 	st.principal_mode == "Principal"
-	not st.condition.service_scoped
-	not st.condition.encryption_context
 	some p in st.principals
 	p.kind == "service"
-	usable := {a | some a in st.actions} & catalog.use_actions
-	count(usable) > 0
+	acc := access.masks[key.id][p.id]
+	i in acc.direct
+	usable := bits.and(bits.and(acc.granted, actionmask.of(st)), catalog.use_mask)
+	usable != 0
+	why := _unscoped(st, access.conditional_for(acc, i))
 	message := concat("", [
-		"Service ", p.name, " can call ", result.actions_text(usable), " on ", key.id,
-		" for any caller: no aws:SourceAccount, aws:SourceArn, kms:ViaService or kms:EncryptionContext condition scopes it.",
+		"Service ", p.name, " can call ", result.actions_text(actionmask.names(usable)), " on ", key.id,
+		" for any caller: ", why, ".",
 	])
+}
+
+# The service is admitted for every request it makes.
+_unscoped(st, false) := "no aws:SourceAccount, aws:SourceArn, kms:ViaService or kms:EncryptionContext condition scopes it" if {
+	not st.condition.present
+}
+
+_unscoped(st, false) := "its condition holds for every request the service makes, so it scopes nothing" if {
+	st.condition.present
+}
+
+# The service is admitted for some requests, by a condition that names no source account
+# or resource, path or context (a wildcard aws:SourceArn names none).
+_unscoped(st, true) := "its condition does not limit the source account or resource (aws:SourceAccount, an aws:SourceArn naming an account), the path (kms:ViaService) or the encryption context" if {
+	not st.condition.service_scoped
+	not st.condition.encryption_context
 }

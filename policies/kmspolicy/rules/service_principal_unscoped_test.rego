@@ -29,3 +29,44 @@ cases["success_describe_only"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.service(0, "cloudtrail.amazonaws.com")], ["kms:DescribeKey"])])),
 	"findings": set(),
 }
+
+# A wildcard aws:SourceArn admits every account's resources: still unscoped.
+cases["fail_wildcard_source_arn"] := {
+	"input": fx.input_with(fx.key([object.union(
+		fx.allow(0, [fx.service(0, "logs.amazonaws.com")], ["kms:Decrypt"]),
+		{"condition": object.union(fx.condition({"keys": ["aws:sourcearn"]}), {"block": {"ArnLike": {"aws:SourceArn": ["arn:aws:logs:*:*:*"]}}})},
+	)])),
+	"findings": {{
+		"message": "Service logs.amazonaws.com can call kms:Decrypt on Key for any caller: its condition does not limit the source account or resource (aws:SourceAccount, an aws:SourceArn naming an account), the path (kms:ViaService) or the encryption context.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP018",
+	}},
+}
+
+# A condition every request of the service meets (it is an AWS service) scopes nothing;
+# the message does not claim there is no condition.
+cases["fail_condition_every_service_request_meets"] := {
+	"input": fx.input_with(fx.key([object.union(
+		fx.allow(0, [fx.service(0, "logs.amazonaws.com")], ["kms:Decrypt"]),
+		{"condition": object.union(fx.condition({"keys": ["aws:principalisawsservice"]}), {"block": {"Bool": {"aws:PrincipalIsAWSService": ["true"]}}})},
+	)])),
+	"findings": {{
+		"message": "Service logs.amazonaws.com can call kms:Decrypt on Key for any caller: its condition holds for every request the service makes, so it scopes nothing.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP018",
+	}},
+}
+
+# The service's evaluated access decides: a Deny that keeps the use from it leaves
+# nothing to report.
+cases["success_denied_to_the_service"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.service(0, "logs.amazonaws.com")], ["kms:Decrypt"]),
+		fx.deny(1, [fx.service(1, "logs.amazonaws.com")], ["kms:Decrypt"]),
+	])),
+	"findings": set(),
+}

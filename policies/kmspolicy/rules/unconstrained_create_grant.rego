@@ -3,8 +3,10 @@
 # description: |
 #   A principal that is not an administrator can call kms:CreateGrant with neither
 #   kms:GrantIsForAWSResource nor kms:GrantOperations constraining it, so it can grant
-#   any operation on the key to anyone, itself included. AWS services and their
-#   service-linked roles are not reported.
+#   any operation on the key to anyone, itself included; a `ForAnyValue:` GrantOperations
+#   condition does not constrain it (one matching operation is enough). AWS services and their
+#   service-linked roles are not reported, nor unresolved principals (KP016 says what
+#   anyone could do with them).
 # custom:
 #   id: KP014
 #   severity: medium
@@ -27,7 +29,7 @@ findings contains result.finding("KP014", key, p.path, message, []) if {
 	admins := intent.admin_ids[key.id]
 	some sid
 	subject := key.subjects[sid]
-	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user", "unknown"}
+	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user"}
 	not sid in admins
 	not intent.service_linked(subject)
 	acc := access.masks[key.id][sid]
@@ -38,7 +40,7 @@ findings contains result.finding("KP014", key, p.path, message, []) if {
 	some p in _patterns(key, subject, e)
 	message := concat("", [
 		subject.label, " can call kms:CreateGrant on ", key.id, " through ", p.pattern,
-		" with no kms:GrantIsForAWSResource or kms:GrantOperations condition: it can grant any operation, to itself too.",
+		_unconstrained_text(key.statements[e.key_statement]), ": it can grant any operation, to itself too.",
 	])
 }
 
@@ -53,3 +55,9 @@ _patterns(_, subject, e) := {p |
 	some p in st.patterns
 	actionmask.has(actionmask.of(p), "kms:CreateGrant")
 } if e.identity_statement != null
+
+# A kms:GrantOperations condition the bridge did not read as a limit (ForAnyValue is met
+# as soon as one of the grant's operations matches) is still a condition: say so.
+_unconstrained_text(st) := " with a kms:GrantOperations condition that does not limit the operations a grant carries (ForAnyValue is met as soon as one of them matches)" if {
+	"kms:grantoperations" in st.condition.keys
+} else := " with no kms:GrantIsForAWSResource or kms:GrantOperations condition"

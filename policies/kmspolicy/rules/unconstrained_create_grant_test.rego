@@ -32,3 +32,29 @@ cases["success_service_linked_role"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [object.union(fx.role(0, "x"), {"raw": "arn:aws:iam::${AWS::AccountId}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup"})], ["kms:CreateGrant"])])),
 	"findings": set(),
 }
+
+# ForAnyValue on kms:GrantOperations does not limit what a grant carries: reported, and the
+# message does not claim there is no GrantOperations condition.
+cases["fail_for_any_value_grant_operations_does_not_constrain"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.role(0, "Admin")], ["kms:Describe*", "kms:Enable*"]),
+		object.union(fx.allow(1, [fx.role(1, "App")], ["kms:Decrypt", "kms:CreateGrant"]), {"condition": object.union(
+			fx.condition({"keys": ["kms:grantoperations"]}),
+			{"block": {"ForAnyValue:StringEquals": {"kms:GrantOperations": ["Decrypt"]}}},
+		)}),
+	])),
+	"findings": {{
+		"message": "arn:aws:iam::${AWS::AccountId}:role/App can call kms:CreateGrant on Key through kms:CreateGrant with a kms:GrantOperations condition that does not limit the operations a grant carries (ForAnyValue is met as soon as one of them matches): it can grant any operation, to itself too.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Action/1",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP014",
+	}},
+}
+
+# An unresolved principal with kms:CreateGrant is KP016's (what anyone could do), not a
+# "non-administrator" here.
+cases["success_unresolved_principal_is_kp016s"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [fx.unresolved(0, "${AdminArns}")], ["kms:Create*", "kms:Describe*"])])),
+	"findings": set(),
+}

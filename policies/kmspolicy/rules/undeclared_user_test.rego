@@ -6,21 +6,19 @@ import data.kmspolicy.lib.fixtures as fx
 
 _worker := fx.role_identity("Worker", [fx.identity_allow(0, ["kms:Decrypt"], ["Key"], true)])
 
-cases["fail_account_delegation_of_use"] := {
+# The account delegation is one decision, KP001's: no KP007 for "any IAM principal".
+cases["success_account_delegation_of_use_is_kp001s"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.account(0)], ["kms:Decrypt", "kms:DescribeKey"])])),
-	"findings": {{
-		"message": "Any IAM role or user of this account whose IAM policy allows it can call kms:Decrypt on Key: the key policy delegates use to the account, so IAM policies outside this template decide who uses the key.",
-		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0",
-		"related": [
-			{
-				"message": "the account principal (every IAM principal of the account, not the root user)",
-				"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
-			},
-		],
-		"resource": "Key",
-		"rule": "KP007",
-		"severity": "medium",
-	}},
+	"findings": set(),
+}
+
+# A key without KeyPolicy: KP015 says it; the default policy names no one.
+cases["success_default_policy_is_kp015s"] := {
+	"input": fx.input_with_identity_list(
+		fx.with_key(fx.key_with([fx.allow(0, [fx.account(0)], ["kms:*"])], fx.undeclared, [_worker]), {"default_policy": true}),
+		[_worker],
+	),
+	"findings": set(),
 }
 
 cases["fail_identity_through_delegation_and_wildcard_policy"] := {

@@ -5,7 +5,10 @@
 #   KMSDecryptPolicy/KMSEncryptPolicy, an identity statement naming the key), would get
 #   AccessDenied at run time: access to a KMS key needs the key policy to name the
 #   principal or delegate to its account, and for delegation also the principal's own IAM
-#   policy.
+#   policy. Not reported when its access is unknown (a principal of another account, whose
+#   own IAM policy the template does not show). The finding is on the identity's policy
+#   item that asks for the key (or that allows use elsewhere), else on the identity, else
+#   on the key-policy principal naming it, else on the intent entry.
 # custom:
 #   id: KP008
 #   severity: high
@@ -31,6 +34,7 @@ findings contains result.finding("KP008", key, path, message, _mismatches(key, s
 	subject := key.subjects[sid]
 	acc := access.masks[key.id][sid]
 	bits.and(bits.or(acc.granted, acc.reachable), catalog.use_mask) == 0
+	bits.and(acc.unknown, catalog.use_mask) == 0
 	wanted := _wanted(key, subject)
 	path := _where(key, subject)
 	message := concat("", [
@@ -76,12 +80,29 @@ _mismatches(key, subject) := [result.related(st.path, st.resources.mismatch) |
 ]
 
 # Where to point: the identity statement asking for the key (or meant for it), else the
-# intent entry.
+# identity's statement allowing use elsewhere (the policy item that misses the key), else
+# the key-policy principal naming it, else the intent entry.
 _where(key, subject) := paths[0] if {
 	paths := [st.path |
 		some st in _identity_statements(subject)
 		st.effect == "Allow"
 		_asks_for(st.resources, key.id)
+	]
+	count(paths) > 0
+} else := paths[0] if {
+	paths := [st.path |
+		some st in _identity_statements(subject)
+		st.effect == "Allow"
+		count(object.get(st.classes, "use", [])) > 0
+	]
+	count(paths) > 0
+} else := input.identities[subject.identity].path if {
+	subject.kind == "identity"
+} else := paths[0] if {
+	paths := [p.path |
+		some st in key.statements
+		some p in st.principals
+		p.id == subject.id
 	]
 	count(paths) > 0
 } else := key.intent.path if {

@@ -27,7 +27,7 @@ cases["fail_declared_user_without_iam_policy"] := {
 	),
 	"findings": {{
 		"message": "AppRole is meant to use Key but would get AccessDenied: the key policy delegates to the account, but no IAM policy of AppRole allows these actions on this key.",
-		"path": "/Resources/Key/Metadata/kmspolicy",
+		"path": "/Resources/AppRole",
 		"related": [],
 		"resource": "Key",
 		"rule": "KP008",
@@ -64,4 +64,32 @@ cases["fail_sam_key_id_given_the_key_arn"] := {
 		"message": "Role is meant to use Key (its IAM policy asks for kms:Decrypt) but would get AccessDenied: the key policy delegates to the account, but no IAM policy of Role allows these actions on this key.",
 		"related": [{"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0", "message": "KeyId is the key's ARN"}],
 	}},
+}
+
+# The identity's policy item that misses the key is where the finding lands (not the
+# intent block).
+_misdirected := fx.role_identity("AppRole", [fx.identity_allow(0, ["kms:Decrypt"], ["OtherKey"], false)])
+
+cases["fail_declared_user_policy_names_another_key"] := {
+	"input": fx.input_with_identity_list(
+		fx.key_with([fx.allow(0, [fx.account(0)], ["kms:*"])], fx.declared([], ["identity:AppRole"], "delegate"), [_misdirected]),
+		[_misdirected],
+	),
+	"findings": {{
+		"message": "AppRole is meant to use Key but would get AccessDenied: the key policy delegates to the account, but no IAM policy of AppRole allows these actions on this key.",
+		"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP008",
+	}},
+}
+
+# A user of another account named in the key policy: its own IAM policy decides, which
+# the template does not show; unknown is not AccessDenied.
+cases["success_other_account_user_is_unknown_not_denied"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [object.union(
+		fx.principal(0, "user:210987654321:Bob", "user", "210987654321", "arn:aws:iam::210987654321:user/Bob", null),
+		{},
+	)], ["kms:Decrypt"])])),
+	"findings": set(),
 }
