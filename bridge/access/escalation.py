@@ -51,15 +51,27 @@ def possible(model, subject: dict, ctx: dict, grants, reachable: int) -> int:
 
 
 def _grantable(model, subject: dict, ctx: dict) -> int:
-    """Operations a grant the subject creates for itself may carry."""
+    """Operations a grant the subject creates for itself may carry. A grant carries a set
+    of operations and kms:GrantOperations is tested on the whole set, so a condition that
+    refuses an operation alone may accept it beside another (ForAnyValue: one matching
+    operation admits the rest): each operation is tried alone, then beside what is already
+    grantable, then every operation together."""
     bits = catalog.key_action_bits()
+    operations = [op for op in catalog.grant_operations() if op in bits]
+
+    def accepted(ops: list[str]) -> bool:
+        names = frozenset(op.split(":", 1)[1] for op in ops)
+        facts = {**NOT_FOR_AWS_RESOURCE, "kms:grantoperations": Exact(names)}
+        return bool(model.grants(subject, ctx, facts, only=bits[GRANT]).final.any & bits[GRANT])
+
+    carried = [op for op in operations if accepted([op])]
+    if carried:
+        carried += [op for op in operations if op not in carried and accepted([*carried, op])]
+    if len(carried) < len(operations) and accepted(operations):
+        carried = operations
     out = 0
-    for op in catalog.grant_operations():
-        if op not in bits:
-            continue
-        facts = {**NOT_FOR_AWS_RESOURCE, "kms:grantoperations": Exact(frozenset({op.split(":", 1)[1]}))}
-        if model.grants(subject, ctx, facts, only=bits[GRANT]).final.any & bits[GRANT]:
-            out |= bits[op]
+    for op in carried:
+        out |= bits[op]
     return out
 
 
