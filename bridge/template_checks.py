@@ -94,6 +94,15 @@ NESTED_STACK_TYPES = ("AWS::CloudFormation::Stack", "AWS::Serverless::Applicatio
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
 
 
+def cannot_define_key(resources: dict) -> bool:
+    """No resource is or may become a KMS key: each is a mapping whose Type is a string
+    naming another type, and no Fn::ForEach loop creates resources. (What a macro or an
+    AWS::Include may add is `hidden_problems`' to report.)"""
+    return all(isinstance(resource, dict) and isinstance(resource.get("Type"), str)
+               and resource["Type"] not in KEY_TYPES and not rid.startswith("Fn::ForEach::")
+               for rid, resource in resources.items())
+
+
 def hidden_problems(document: dict) -> list[tuple[str, str]]:
     """The parts of the template that CloudFormation fills in at deploy or elsewhere."""
     problems: list[tuple[str, str]] = []
