@@ -114,7 +114,7 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
         if transform is not None and name not in KNOWN_TRANSFORMS:
             problems.append((at, macro_message(item, "Transform")))
     stack: list[tuple[Any, str]] = [(v, join_pointer("", k)) for k, v in document.items()
-                                    if k != "Transform"]
+                                    if k != "Transform" and _may_hide(v)]
     while stack:
         node, at = stack.pop()
         if isinstance(node, list):
@@ -133,6 +133,21 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
                 stack.append((value, here))
     problems.extend(_nested_stack_problems(document))
     return sorted(problems)
+
+
+def _may_hide(value: Any) -> bool:
+    """Whether a mapping inside `value` has an Fn::Transform or Fn::ForEach key (checked
+    without building the pointers of the nodes that have none)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if any(key == "Fn::Transform" or key.startswith("Fn::ForEach::") for key in node):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def macro_message(value: Any, where: str) -> str:

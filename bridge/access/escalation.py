@@ -53,14 +53,29 @@ def possible(model, subject: dict, ctx: dict, grants, reachable: int) -> int:
 def _grantable(model, subject: dict, ctx: dict) -> int:
     """Operations a grant the subject creates for itself may carry."""
     bits = catalog.key_action_bits()
-    out = 0
-    for op in catalog.grant_operations():
-        if op not in bits:
-            continue
-        facts = {**NOT_FOR_AWS_RESOURCE, "kms:grantoperations": Exact(frozenset({op.split(":", 1)[1]}))}
-        if model.grants(subject, ctx, facts, only=bits[GRANT]).final.any & bits[GRANT]:
-            out |= bits[op]
-    return out
+    operations = [op for op in catalog.grant_operations() if op in bits]
+    if not _reads_grant_operations(model, subject):  # every grant is answered alike
+        allowed = operations if operations and _may_grant(model, subject, ctx, operations[0]) else []
+    else:
+        allowed = [op for op in operations if _may_grant(model, subject, ctx, op)]
+    return catalog.action_mask(allowed)
+
+
+def _may_grant(model, subject: dict, ctx: dict, operation: str) -> bool:
+    facts = {**NOT_FOR_AWS_RESOURCE, "kms:grantoperations": Exact(frozenset({operation.split(":", 1)[1]}))}
+    grant = catalog.key_action_bits()[GRANT]
+    return bool(model.grants(subject, ctx, facts, only=grant).final.any & grant)
+
+
+def _reads_grant_operations(model, subject: dict) -> bool:
+    """Whether a condition the subject's grants depend on names kms:GrantOperations (as a
+    key or inside a value), anywhere in the key policy or the subject's own policies."""
+    statements = [st.raw for st in model.statements]
+    identity = model.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
+    if identity:
+        statements += identity["statements"] + ((identity.get("boundary") or {}).get("statements") or [])
+    return any("grantoperations" in repr((st.get("condition") or {}).get("block")).lower()
+               for st in statements)
 
 
 def _paths(model, subject: dict, ctx: dict, action: str, extra: dict | None) -> list[dict]:
