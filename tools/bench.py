@@ -429,7 +429,9 @@ def pipeline_costs(corpus: Path, engine_name: str = "embedded", repeat: int = 3)
     adds time), and of `repeat` loads alone."""
     from kmspolicy.bridge.load import TemplateError, load_template
     from kmspolicy.bridge.pipeline import Analyzer, PolicySet, make_engine
-    from kmspolicy.bridge.template_checks import cannot_define_key, hidden_problems
+    from kmspolicy.bridge.template_checks import hidden_problems
+
+    cannot_define_key = _keyless_check()
 
     policies = PolicySet.builtin()
     engine = _TimedEngine(make_engine(policies, engine_name))
@@ -459,6 +461,19 @@ def pipeline_costs(corpus: Path, engine_name: str = "embedded", repeat: int = 3)
         costs.append(TemplateCost(path.name, path.stat().st_size, keys, min(walls), min(cpus),
                                   min(pythons), min(parses), min(checks), keyless))
     return costs
+
+
+def _keyless_check() -> Callable[[dict], bool]:
+    """template_checks.cannot_define_key; in a checkout older than it (`--checkout`), the
+    same test made here, so both sides count the same templates."""
+    try:
+        from kmspolicy.bridge.template_checks import cannot_define_key
+    except ImportError:
+        def cannot_define_key(resources: dict) -> bool:
+            return all(isinstance(r, dict) and isinstance(r.get("Type"), str)
+                       and r["Type"] not in ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
+                       and not rid.startswith("Fn::ForEach::") for rid, r in resources.items())
+    return cannot_define_key
 
 
 def print_pipeline_costs(corpus: Path, targets: list[Target]) -> None:
@@ -650,8 +665,10 @@ def main(argv: list[str] | None = None) -> int:
     corpus = args.corpus.resolve()
     if not corpus.is_dir():
         parser.error(f"{corpus}: not a folder")
-    if args.checkout and not args.engine_row:
-        parser.error("--checkout goes with --engine-row")
+    if args.checkout and not (args.engine_row or args.pipeline_row):
+        parser.error("--checkout goes with --engine-row or --pipeline-row")
+    if args.checkout and args.pipeline_row and not args.engine_row:
+        use_checkout(args.checkout.resolve())
     if args.engine_row:
         if args.checkout:
             use_checkout(args.checkout.resolve())
@@ -663,7 +680,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.pipeline_row:
         targets = []
-        print(f"# kmspolicy per-template cost\n\ncorpus: `{_shown(corpus)}`, load {_load()}")
+        shown = _shown(args.checkout.resolve()) if args.checkout else "this checkout"
+        print(f"# kmspolicy per-template cost: {shown}\n\ncorpus: `{_shown(corpus)}`, load {_load()}")
         print_pipeline_costs(corpus, targets)
         for target in targets:
             print(f"\n- {target.text}: {target.measured}")
