@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 import json
+import pkgutil
 from collections.abc import Iterable
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any
 
 __all__ = [
@@ -35,7 +35,7 @@ ALL_ACTIONS: tuple[str, ...]
 
 
 def _read(name: str) -> Any:
-    return json.loads(resources.files(_DATA_PACKAGE).joinpath(name).read_text("utf-8"))
+    return json.loads(pkgutil.get_data(_DATA_PACKAGE, name).decode("utf-8"))  # lighter than importlib.resources
 
 
 class _Actions:

@@ -111,11 +111,18 @@ class Union:
 
     def __init__(self, patterns: Iterable[Pattern]):
         self.patterns = tuple(tuple(p) for p in patterns)
+        self._moves: dict[tuple[frozenset, str], frozenset] = {}
 
     def start(self) -> frozenset:
         return self._closure((index, 0) for index in range(len(self.patterns)))
 
     def step(self, state: frozenset, ch: str) -> frozenset:
+        move = self._moves.get((state, ch))
+        if move is None:
+            move = self._moves[(state, ch)] = self._step(state, ch)
+        return move
+
+    def _step(self, state: frozenset, ch: str) -> frozenset:
         moved = []
         for index, position in state:
             pattern = self.patterns[index]
@@ -128,7 +135,12 @@ class Union:
         return any(position == len(self.patterns[index]) for index, position in state)
 
     def alphabet(self) -> frozenset[str]:
-        return frozenset().union(*(_mentioned(t) for p in self.patterns for t in p))
+        return frozenset().union(*self.mentions())
+
+    def mentions(self) -> set[frozenset[str]]:
+        """The character sets the tokens tell apart (a character's moves depend only on
+        which of them hold it)."""
+        return {_mentioned(t) for p in self.patterns for t in p} - {frozenset()}
 
     def _closure(self, pairs: Iterable[tuple[int, int]]) -> frozenset:
         seen = set()
@@ -164,7 +176,8 @@ def _other_character(alphabet: frozenset[str]) -> str:
 def find_word(automata: Sequence[Union], wanted: Callable[[tuple[bool, ...]], bool]) -> str | None:
     """The shortest word whose acceptance by each automaton satisfies `wanted`, or None."""
     alphabet = frozenset().union(*(a.alphabet() for a in automata))
-    letters = sorted(alphabet) + [_other_character(alphabet)]
+    letters = _representatives(sorted(alphabet) + [_other_character(alphabet)],
+                               set().union(*(a.mentions() for a in automata)))
     start = tuple(a.start() for a in automata)
     seen = {start}
     queue = deque([(start, "")])
@@ -178,6 +191,19 @@ def find_word(automata: Sequence[Union], wanted: Callable[[tuple[bool, ...]], bo
                 seen.add(following)
                 queue.append((following, word + ch))
     return None
+
+
+def _representatives(letters: list[str], mentions: set[frozenset[str]]) -> list[str]:
+    """The first of `letters` of each class of characters every token treats alike: a
+    word's acceptance only depends on the classes of its characters, so the shortest
+    (first in `letters` order) witness is spelt with these."""
+    seen, out = set(), []
+    for ch in letters:
+        signature = frozenset(m for m in mentions if ch in m)
+        if signature not in seen:
+            seen.add(signature)
+            out.append(ch)
+    return out
 
 
 def word_outside(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern]) -> str | None:

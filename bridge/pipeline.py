@@ -26,7 +26,7 @@ from .rules import (
 )
 from .scenarios import Scenario, describe, plan
 from .suppressions import identity_suppressions
-from .template_checks import resource_count_problem
+from .template_checks import cannot_define_key, hidden_problems, resource_count_problem
 
 
 @dataclass
@@ -161,6 +161,8 @@ class Analyzer:
             report.status = "error"
             report.errors.append(FileError(display, too_many, span.line, span.column))
             return report
+        if cannot_define_key(document["Resources"]):
+            return self._without_keys(template, display)
         scenarios = plan(document, self.parameters)
         for pointer, message in scenarios.problems:
             span, _ = template.source_map.locate(pointer)
@@ -178,6 +180,17 @@ class Analyzer:
         report.findings.extend(findings)
         report.errors.extend(errors)
         report.findings.sort(key=Finding.sort_key)
+        if report.errors:
+            report.status = "error"
+        return report
+
+    def _without_keys(self, template: LoadedTemplate, display: str) -> FileReport:
+        """A template that defines no key has nothing to normalize or evaluate; only the
+        parts it hides (macros, includes, loops it does not determine) may hold one."""
+        report = FileReport(display, "analyzed", cdk_paths=_cdk_paths(template.document["Resources"]))
+        for pointer, message in hidden_problems(template.document):
+            span, _ = template.source_map.locate(pointer)
+            report.errors.append(FileError(display, _printable(message), span.line, span.column))
         if report.errors:
             report.status = "error"
         return report

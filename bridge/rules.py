@@ -116,9 +116,9 @@ def catalog_from_modules(modules: dict[str, str]) -> dict[str, Rule]:
 
 
 def builtin_policy_dir() -> Path:
-    from importlib import resources
+    import kmspolicy.policies  # its folder: importlib.resources costs ~7 ms to import
 
-    return Path(str(resources.files("kmspolicy.policies")))
+    return Path(kmspolicy.policies.__file__).parent
 
 
 def read_policy_dir(root: Path, *, include_tests: bool = False) -> dict[str, str]:

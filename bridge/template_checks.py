@@ -94,6 +94,15 @@ NESTED_STACK_TYPES = ("AWS::CloudFormation::Stack", "AWS::Serverless::Applicatio
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
 
 
+def cannot_define_key(resources: dict) -> bool:
+    """No resource is or may become a KMS key: each is a mapping whose Type is a string
+    naming another type, and no Fn::ForEach loop creates resources. (What a macro or an
+    AWS::Include may add is `hidden_problems`' to report.)"""
+    return all(isinstance(resource, dict) and isinstance(resource.get("Type"), str)
+               and resource["Type"] not in KEY_TYPES and not rid.startswith("Fn::ForEach::")
+               for rid, resource in resources.items())
+
+
 def hidden_problems(document: dict) -> list[tuple[str, str]]:
     """The parts of the template that CloudFormation fills in at deploy or elsewhere."""
     problems: list[tuple[str, str]] = []
@@ -105,7 +114,7 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
         if transform is not None and name not in KNOWN_TRANSFORMS:
             problems.append((at, macro_message(item, "Transform")))
     stack: list[tuple[Any, str]] = [(v, join_pointer("", k)) for k, v in document.items()
-                                    if k != "Transform"]
+                                    if k != "Transform" and _may_hide(v)]
     while stack:
         node, at = stack.pop()
         if isinstance(node, list):
@@ -124,6 +133,22 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
                 stack.append((value, here))
     problems.extend(_nested_stack_problems(document))
     return sorted(problems)
+
+
+def _may_hide(value: Any) -> bool:
+    """Whether a mapping inside `value` has an Fn::Transform or Fn::ForEach key (checked
+    without building the pointers of the nodes that have none)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            keys = "\n".join(node)  # a false alarm only costs the walk that builds pointers
+            if "Fn::Transform" in keys or "Fn::ForEach::" in keys:
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def macro_message(value: Any, where: str) -> str:

@@ -58,21 +58,35 @@ def _grantable(model, subject: dict, ctx: dict) -> int:
     grantable, then every operation together."""
     bits = catalog.key_action_bits()
     operations = [op for op in catalog.grant_operations() if op in bits]
-
-    def accepted(ops: list[str]) -> bool:
-        names = frozenset(op.split(":", 1)[1] for op in ops)
-        facts = {**NOT_FOR_AWS_RESOURCE, "kms:grantoperations": Exact(names)}
-        return bool(model.grants(subject, ctx, facts, only=bits[GRANT]).final.any & bits[GRANT])
-
-    carried = [op for op in operations if accepted([op])]
+    if not _reads_grant_operations(model, subject):  # every grant is answered alike
+        every = operations and _accepted(model, subject, ctx, operations[:1])
+        return catalog.action_mask(operations) if every else 0
+    carried = [op for op in operations if _accepted(model, subject, ctx, [op])]
     if carried:
-        carried += [op for op in operations if op not in carried and accepted([*carried, op])]
-    if len(carried) < len(operations) and accepted(operations):
+        carried += [op for op in operations
+                    if op not in carried and _accepted(model, subject, ctx, [*carried, op])]
+    if len(carried) < len(operations) and _accepted(model, subject, ctx, operations):
         carried = operations
-    out = 0
-    for op in carried:
-        out |= bits[op]
-    return out
+    return catalog.action_mask(carried)
+
+
+def _accepted(model, subject: dict, ctx: dict, operations: list[str]) -> bool:
+    """May the subject create for itself a grant carrying exactly these operations?"""
+    names = frozenset(op.split(":", 1)[1] for op in operations)
+    facts = {**NOT_FOR_AWS_RESOURCE, "kms:grantoperations": Exact(names)}
+    grant = catalog.key_action_bits()[GRANT]
+    return bool(model.grants(subject, ctx, facts, only=grant).final.any & grant)
+
+
+def _reads_grant_operations(model, subject: dict) -> bool:
+    """Whether a condition the subject's grants depend on names kms:GrantOperations (as a
+    key or inside a value), anywhere in the key policy or the subject's own policies."""
+    statements = [st.raw for st in model.statements]
+    identity = model.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
+    if identity:
+        statements += identity["statements"] + ((identity.get("boundary") or {}).get("statements") or [])
+    return any("grantoperations" in repr((st.get("condition") or {}).get("block")).lower()
+               for st in statements)
 
 
 def _paths(model, subject: dict, ctx: dict, action: str, extra: dict | None) -> list[dict]:

@@ -1,6 +1,6 @@
 """JSON Schemas shipped with kmspolicy (`output-v1.json`: the `--format json` contract).
 
-Schemas are package data of `kmspolicy.bridge.schema`, read with importlib.resources, so
+Schemas are package data of `kmspolicy.bridge.schema`, read with pkgutil.get_data, so
 they work from a wheel, a zip or a source checkout alike.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import copy
 import json
+import pkgutil
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # jsonschema costs ~90 ms to import: only when something is validated
@@ -27,7 +27,7 @@ def _file_name(name: str) -> str:
 
 @cache
 def _load(file_name: str) -> dict[str, Any]:
-    text = resources.files(__name__).joinpath(file_name).read_text(encoding="utf-8")
+    text = pkgutil.get_data(__name__, file_name).decode("utf-8")
     return json.loads(text)
 
 
