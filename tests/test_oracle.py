@@ -69,5 +69,5 @@ def test_no_unexplained_disagreement(oracle_ready):
     if unexplained:
         shown = type(report)(disagreements=unexplained)
         pytest.fail(f"{len(unexplained)} disagreements with the referee "
-                    f"({report.templates} templates, {report.requests} requests); see "
+                    f"({report.templates} scenarios, {report.requests} requests); see "
                     f"tests/oracle/FINDINGS.md\n" + details(shown, 1)[:20000])
