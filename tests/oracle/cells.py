@@ -17,7 +17,7 @@ from . import contexts, principals, relevance
 from .model import Model
 from .resolve import Resolver
 
-MAX_REQUESTS = 24  # per cell
+MAX_REQUESTS = 32  # per cell
 MAX_ESCALATING = 6  # callers per cell whose escalation paths are checked
 MAX_GRANT_CONTEXTS = 12  # contexts per caller a self-grant is tried in
 # The operations a grant can allow (KMS API Reference, CreateGrant, GrantOperations: "Valid
@@ -175,8 +175,10 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
     for action in actions:
         cell = Cell(kid, sid, action, subject.get("kind"), assumed, tested=set(keys),
                     key_type=(key.spec, key.usage))
-        for caller in callers:
-            for ctx in ctxs:
+        # every caller's base request first, then each further context for every caller:
+        # a cut at MAX_REQUESTS drops combined contexts, never a whole caller
+        for ctx in ctxs:
+            for caller in callers:
                 if len(cell.requests) >= MAX_REQUESTS:
                     break
                 if caller.stranger and _in_a_named_organization(ctx):

@@ -9,6 +9,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .equivalent import Canonicalizer
+
 HERE = Path(__file__).parent
 SCRIPT = HERE / "simulate.mjs"
 PACKAGE = HERE / "node_modules" / "@cloud-copilot" / "iam-simulate"
@@ -50,9 +52,11 @@ def simulate(simulations: list[dict]) -> list[dict]:
 
 def simulate_unique(simulations: list[dict], processes: int | None = None) -> list[dict]:
     """Decisions for `simulations`, each distinct one asked once (the harness builds equal
-    simulations with equal key order, so their JSON texts are equal), in `processes`
+    simulations with equal key order, so their JSON texts are equal; equivalent actions
+    are asked as one, equivalent.py), in `processes`
     parallel node processes (default: one per CPU)."""
-    texts = [json.dumps(s) for s in simulations]
+    canonicalizer = Canonicalizer()
+    texts = [json.dumps(canonicalizer.canonical(s)) for s in simulations]
     distinct = list(dict.fromkeys(texts))
     processes = max(1, min(processes or os.cpu_count() or 1, (len(distinct) + 999) // 1000))
     size = (len(distinct) + processes - 1) // processes if distinct else 0
