@@ -92,3 +92,16 @@ def test_a_deny_testing_something_else_leaves_the_allow_conditional():
     deny = {"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "kms:Disable*", "Resource": "*",
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
     assert verdicts([allow, deny])["account:self"]["kms:DisableKey"] == "conditional"
+
+
+def test_a_service_is_none_of_the_iam_principal_types():
+    """aws:PrincipalType is in every request, and its values are the IAM principal types
+    (Account, User, FederatedUser, AssumedRole, Anonymous): a service is not a User."""
+    service = {"Service": "sns.amazonaws.com"}
+    got = verdicts([{"Effect": "Allow", "Principal": service, "Action": "kms:PutKeyPolicy", "Resource": "*",
+                     "Condition": {"StringEquals": {"aws:PrincipalType": "User"}}},
+                    {"Effect": "Allow", "Principal": service, "Action": "kms:DescribeKey", "Resource": "*",
+                     "Condition": {"StringNotEquals": {"aws:PrincipalType": "User"}}}])
+    got = got["service:sns.amazonaws.com"]
+    assert got["kms:PutKeyPolicy"] == "denied" and got["kms:Decrypt"] == "denied"
+    assert got["kms:DescribeKey"] == "allowed"

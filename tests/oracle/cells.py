@@ -199,10 +199,11 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                                       {**ctx, "kms:GrantOperations": [grantable],
                                        "kms:GrantIsForAWSResource": "false"}, key.policy)
                           for ctx in _direct_calls(ctxs)[:MAX_GRANT_CONTEXTS]],
-                "rewritten": _simulation(key, _with_permissive(caller), action, {},
-                                         _rewritten_policy(caller, action)),
-                "granted": _simulation(key, _with_permissive(caller), action, {},
-                                       _granted_policy(key.policy, caller, action))})
+                # the action once escalated, in every context (a Deny may spare some)
+                "rewritten": [_simulation(key, _with_permissive(caller), action, ctx,
+                                          _rewritten_policy(caller, action)) for ctx in ctxs[:MAX_GRANT_CONTEXTS]],
+                "granted": [_simulation(key, _with_permissive(caller), action, ctx,
+                                        _granted_policy(key.policy, caller, action)) for ctx in ctxs[:MAX_GRANT_CONTEXTS]]})
         out.append(cell)
     return out
 

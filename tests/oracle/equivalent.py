@@ -22,9 +22,18 @@ DATA = Path(__file__).parent / "node_modules" / "@cloud-copilot" / "iam-data" / 
 @lru_cache(maxsize=1)
 def _actions() -> dict[str, str]:
     """{action name: what iam-simulate knows about it, as text}."""
-    records = json.loads(DATA.read_text(encoding="utf-8"))
-    return {f"kms:{r['name']}": json.dumps({k: v for k, v in r.items() if k not in ("name", "description")},
-                                           sort_keys=True) for r in records.values()}
+    return {name: json.dumps({k: v for k, v in r.items() if k not in ("name", "description")}, sort_keys=True)
+            for name, r in _records().items()}
+
+
+@lru_cache(maxsize=1)
+def _records() -> dict[str, dict]:
+    return {f"kms:{r['name']}": r for r in json.loads(DATA.read_text(encoding="utf-8")).values()}
+
+
+def condition_keys(action: str) -> list[str]:
+    """The condition keys iam-simulate's data lists for a KMS action."""
+    return list((_records().get(action) or {}).get("conditionKeys") or [])
 
 
 @lru_cache(maxsize=4096)

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import cells as cells_mod
-from . import cfn_yaml, cross_account, key_spec, kmspolicy_side, referee, sam, variants
+from . import cfn_yaml, cross_account, equivalent, key_spec, kmspolicy_side, referee, sam, variants
 from .compare import compare
 from .model import build
 from .resolve import Resolver
@@ -140,6 +140,14 @@ def _decide(sims: list[dict], key_types: list[tuple[str, str]]) -> tuple[list[st
             for sim, d, kt in zip(sims, answers, key_types, strict=True)], ignored
 
 
+def _encryption_context_keys(cell) -> set[str]:
+    """The kms:EncryptionContext:<key> keys a cell's conditions test, where its action
+    takes them (iam-data): iam-simulate ignores them whether or not a request set them."""
+    if "kms:EncryptionContext:${EncryptionContextKey}" not in equivalent.condition_keys(cell.action):
+        return set()
+    return {k for k in cell.tested if k.startswith("kms:encryptioncontext:")}
+
+
 def _ask(cells_and_requests) -> list:
     """Decide every (cell, simulation) pair in one referee batch; returns the decisions."""
     sims = [sim for _, sim in cells_and_requests]
@@ -182,12 +190,15 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
     for cell in cells:
         for esc in cell.escalations:
             if put.get((owner[id(cell)], cell.key, cell.subject, esc["caller"])) == "Allowed":
-                second.append((cell, esc["rewritten"]))
-                slots.append((id(cell), esc["caller"], "rewritten"))
+                second += [(cell, sim) for sim in esc["rewritten"]]
+                slots += [(id(cell), esc["caller"], "rewritten")] * len(esc["rewritten"])
             if cell.grant_counts and grants[(id(cell), esc["caller"])] == "Allowed":
-                second.append((cell, esc["granted"]))
-                slots.append((id(cell), esc["caller"], "granted"))
-    after = dict(zip(slots, _ask(second)[0], strict=True)) if second else {}
+                second += [(cell, sim) for sim in esc["granted"]]
+                slots += [(id(cell), esc["caller"], "granted")] * len(esc["granted"])
+    after: dict = {}  # slot -> "Allowed" if allowed in some context once escalated
+    for slot, decision in zip(slots, _ask(second)[0] if second else [], strict=True):
+        if after.get(slot) != "Allowed":
+            after[slot] = decision
     report.requests = len(first) + len(second)
     explained_per_category: Counter = Counter()
     for variant in prepared:
@@ -196,7 +207,8 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
             got, dropped_keys = direct.get(id(cell), ([], set()))
             # iam-simulate drops a key the action does not take, as AWS does, except the
             # variable kms:EncryptionContext:<key>, which KMS requests do carry (FINDINGS.md)
-            dropped = {k for k in dropped_keys & cell.tested if k.startswith("kms:encryptioncontext:")}
+            dropped = {k for k in (dropped_keys | _encryption_context_keys(cell)) & cell.tested
+                       if k.startswith("kms:encryptioncontext:")}
             if dropped:
                 cell.problems.append(f"iam-simulate ignores {', '.join(sorted(dropped))} for {cell.action}")
             escalation = {esc["caller"]: {"assume": esc["assume"], "grant": grants.get((id(cell), esc["caller"])),
