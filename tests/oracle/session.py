@@ -44,11 +44,11 @@ class Report:
         self.failures += other.failures
 
 
-def given_parameters(document: dict, given: dict | None) -> dict:
-    """A value for every parameter with none, except those the Conditions read (the
-    variants choose those, variants.py): an allowed value where AllowedValues lists some."""
+def given_parameters(document: dict, given: dict | None, variants_choose: bool = True) -> dict:
+    """A value for every parameter with none, except those the Conditions read when the
+    variants choose those (variants.py): an allowed value where AllowedValues lists some."""
     out = dict(given or {})
-    chosen_by_variants = variants.condition_parameters(document)
+    chosen_by_variants = variants.condition_parameters(document) if variants_choose else set()
     for name, spec in (document.get("Parameters") or {}).items():
         if name in out or name in chosen_by_variants or not isinstance(spec, dict) or "Default" in spec:
             continue
@@ -103,6 +103,8 @@ def _prepare(path: str, given: dict | None, actions: list[str], report: Report) 
             return []
         params = given_parameters(document, given)
         found, merged = kmspolicy_side.scenarios_of(path, params)
+        if found == [None]:  # no scenarios to choose them: every parameter gets a value
+            params = given_parameters(document, given, variants_choose=False)
     except Exception as exc:  # noqa: BLE001 - a template neither side reads is reported
         report.failures.append(f"{path}: {type(exc).__name__}: {exc}")
         return []
