@@ -21,6 +21,7 @@ from . import exceptions, referee
 from .session import Report, run
 
 ROOT = Path(__file__).resolve().parents[2]
+BATCH = 50  # templates refereed together (one pair of node batches): ~1 GB of requests
 
 
 def example_templates() -> list[str]:
@@ -93,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.corpus:
             groups.append(("corpus", corpus_templates(args.corpus)))
         for label, paths in groups:
-            report = run([(p, None) for p in paths])
+            report = Report()
+            for start in range(0, len(paths), BATCH):  # memory stays that of one batch
+                report.merge(run([(p, None) for p in paths[start:start + BATCH]],
+                                 explain_limit=max(0, 3 - len(report.disagreements))))
             text, bad = summary(label, report, entries)
             blocks.append((text, details(report, args.details)))
             total.merge(report)
