@@ -72,7 +72,7 @@ IDENTITY_PATTERNS = KEY_PATTERNS + ["s3:GetObject"]
 # (kms:GrantOperations within Decrypt and Encrypt: only in CreateGrant requests, and
 # ForAllValues holds where the key is absent), "role-x" (aws:PrincipalArn = one role of
 # another account), "root-only" (aws:PrincipalArn = this account's root user), "via-s3"
-# (kms:ViaService: not determined by the template).
+# (kms:ViaService: not determined by the template, absent where no service calls).
 NONE = "none"
 CONDITIONS = [
     (None, NONE),
@@ -321,6 +321,11 @@ class Reference:
         if meaning == "root-only":
             return COND if s.kind == "account" and s.account == "self" else NO
         if meaning == "via-s3":
+            # absent from a grant the subject creates for itself (its own call, through no
+            # service) and from kms:SynchronizeMultiRegionKey requests (the Service
+            # Authorization Reference lists no condition keys for it)
+            if grant_ops is not None or action == "kms:SynchronizeMultiRegionKey":
+                return NO
             return COND
         return YES
 
@@ -345,6 +350,7 @@ class Reference:
         if action in UNSUPPORTED_ON_SYMMETRIC or (self.external and action not in CROSS_ACCOUNT):
             return NO, NO, NO, NO
         direct = delegated = key_deny = NO
+        allow_tests, deny_tests = [], set()
         for statement in self.statements:
             how = self.reach(statement) if action in statement.actions else None
             if how is None:
@@ -352,7 +358,11 @@ class Reference:
             value = self.condition(statement.condition, action, grant_ops)
             if statement.effect == "Deny":
                 key_deny = _or(key_deny, value)
-            elif how == "account":
+                deny_tests.add(statement.condition)
+                continue
+            if value != NO:
+                allow_tests.append(statement.condition)
+            if how == "account":
                 delegated = _or(delegated, value)
             else:
                 direct = _or(direct, value)
@@ -363,6 +373,9 @@ class Reference:
         else:
             grant = _or(direct, _and(delegated, self.identity_side(action, grant_ops)))
         deny = _or(key_deny, own_deny)
+        if allow_tests and all(t in deny_tests for t in allow_tests):
+            # every Allow is refused by a key-policy Deny testing the same condition
+            return NO, grant, deny, own_deny
         return _and(grant, _not(deny)), grant, deny, own_deny
 
     def access(self) -> dict[str, set[str]]:
@@ -370,7 +383,7 @@ class Reference:
                                     "reachable": set(), "denied": set()}
         answers = {a: self.answer(a) for a in KEY_ACTIONS}
         for action, (final, grant, deny, _) in answers.items():
-            if grant != NO and deny == YES:
+            if grant != NO and deny != NO and final == NO:  # refused by a Deny
                 out["denied"].add(action)
             name = {YES: "allowed", COND: "conditional", UNKNOWN: "unknown"}.get(final)
             if name:

@@ -16,12 +16,12 @@ from . import tri
 from .facts import Absent, evaluate
 from .tri import COND, NO, YES, Answer
 
-# Keys that may be in any KMS request: the caller's account, the service a request comes
-# through, and properties of the key itself. Only the other kms: keys (grant, encryption
-# context, alias, algorithm parameters…) are absent from requests of actions that do not
-# list them.
-GENERAL_KEYS = frozenset({"kms:calleraccount", "kms:viaservice", "kms:keyspec", "kms:keyusage",
-                          "kms:keyorigin", "kms:multiregion", "kms:multiregionkeytype"})
+# Keys of the key resource itself (the Service Authorization Reference lists them under the
+# key resource type, not per action): in every request on the key. Every other kms: key —
+# kms:CallerAccount and kms:ViaService included, which the reference does not list for
+# kms:SynchronizeMultiRegionKey — is absent from requests of actions that do not list it.
+GENERAL_KEYS = frozenset({"kms:keyspec", "kms:keyusage", "kms:keyorigin", "kms:multiregion",
+                          "kms:multiregionkeytype"})
 
 
 @lru_cache(maxsize=1)

@@ -4,17 +4,21 @@ With kms:PutKeyPolicy it can rewrite the key policy to allow anything; with kms:
 it can grant itself the operations a grant may carry, as far as kms:GrantOperations lets
 it. Either way an explicit Deny in its identity policies still wins (a grant is also
 refused by a Deny in the key policy, which PutKeyPolicy could remove). A grant the
-subject creates for itself is a request with kms:GrantIsForAWSResource false.
+subject creates for itself is a request with kms:GrantIsForAWSResource false and no
+kms:ViaService (it comes from no AWS service).
 """
 
 from __future__ import annotations
 
 from .. import catalog
-from .facts import Exact
+from .facts import Absent, Exact
 
 PUT = "kms:PutKeyPolicy"
 GRANT = "kms:CreateGrant"
-NOT_FOR_AWS_RESOURCE = {"kms:grantisforawsresource": Exact(frozenset({"false"}))}
+# A grant the subject creates for itself is its own call: no AWS service makes it on its
+# behalf, so kms:GrantIsForAWSResource is false and kms:ViaService is absent.
+NOT_FOR_AWS_RESOURCE = {"kms:grantisforawsresource": Exact(frozenset({"false"})),
+                        "kms:viaservice": Absent()}
 
 
 def analyse(model, subject: dict, ctx: dict, grants) -> tuple[list[dict], int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import catalog
-from . import crossaccount, escalation, tri
+from . import crossaccount, escalation, implied, tri
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
@@ -50,6 +50,7 @@ class Grants:
     conditional_identity: list[int] = field(default_factory=list)
     unconditional_key: dict[int, int] = field(default_factory=dict)  # statement -> actions it always gives
     unconditional_identity: dict[int, int] = field(default_factory=dict)
+    cancelled: int = 0  # actions every Allow of which a Deny with the same tests refuses
 
 
 class KeyModel:
@@ -76,7 +77,7 @@ class KeyModel:
             "conditional": final.cond,
             "unknown": unknown,
             "granted": final.yes | final.cond,
-            "denied": grants.granted_any.any & grants.deny.yes,
+            "denied": (grants.granted_any.any & grants.deny.yes) | grants.cancelled,
             "reachable": reachable,
             "escalations": paths,
             "direct": grants.direct,
@@ -105,6 +106,8 @@ class KeyModel:
         identity = self.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
         has_boundary = bool(identity and identity.get("boundary"))
         named = direct_any = deleg = key_deny = NOTHING
+        allows: list = []
+        denies: list = []
         out = Grants(NOTHING, NOTHING, NOTHING, NOTHING)
         for st in self.statements:
             if not st.mask & mask or st.scope == "no":
@@ -123,7 +126,11 @@ class KeyModel:
             if st.effect == "Deny":
                 key_deny |= answer
                 out.denies.append(st.index)
-            elif how == "named":
+                if st.scope == "yes":
+                    denies.append((st.raw, answer))
+                continue
+            allows.append((st.raw, answer))
+            if how == "named":
                 named |= answer
                 out.direct.append(st.index)
             elif how == "everyone":
@@ -141,6 +148,10 @@ class KeyModel:
             grant = (named | direct_any | (deleg & id_allow & bound)).only(mask)
         deny = key_deny | id_deny
         out.final = grant.minus(deny)
+        gone = implied.cancelled(allows, denies, out.final.maybe & (key_deny.yes | key_deny.cond))
+        if gone:
+            out.final = tri.Answer(out.final.yes, out.final.cond & ~gone, out.final.unknown & ~gone)
+            out.cancelled = gone
         out.granted_any = grant
         out.deny = deny
         out.identity_deny = id_deny

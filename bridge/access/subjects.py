@@ -16,6 +16,7 @@ from .facts import Absent, Exact, Matching, OneOf
 ACCOUNT_ID = re.compile(r"\d{12}")
 ANY_ACCOUNT = "?" * 12
 STRANGER_ACCOUNT = "999999999999"
+IAM_PRINCIPAL_TYPES = frozenset({"Account", "User", "FederatedUser", "AssumedRole", "Anonymous"})
 
 
 def account_token(account: str, own_accounts: frozenset[str]) -> str | None:
@@ -74,7 +75,10 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
     if kind == "service":
         # a service principal calls from an account of AWS's own, in no organization of
         # the template's, and has no principal ARN
+        # aws:PrincipalType is in every request, and a service is none of the IAM principal
+        # types it names (IAM User Guide, global condition context keys)
         return {"aws:principalisawsservice": Exact(frozenset({"true"})),
+                "aws:principaltype": Matching("*", IAM_PRINCIPAL_TYPES),
                 "aws:principalservicename": Exact(frozenset({subject["id"].split(":", 1)[1]})),
                 "kms:calleraccount": Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT}),
                 "aws:principalaccount": Absent(), "aws:principalarn": Absent(),

@@ -17,8 +17,9 @@ from . import contexts, principals, relevance
 from .model import Model
 from .resolve import Resolver
 
-MAX_REQUESTS = 24  # per cell
+MAX_REQUESTS = 32  # per cell
 MAX_ESCALATING = 6  # callers per cell whose escalation paths are checked
+MAX_GRANT_CONTEXTS = 12  # contexts per caller a self-grant is tried in
 # The operations a grant can allow (KMS API Reference, CreateGrant, GrantOperations: "Valid
 # Values"); a grant cannot allow any other action, so CreateGrant escalates only to these.
 GRANT_OPERATIONS = frozenset((
@@ -74,11 +75,29 @@ def _in_a_named_organization(ctx: dict) -> bool:
 
 
 def _allow_for(caller, action: str) -> dict:
+    """A statement for the caller itself: a role's session ARN, not the role's — a key
+    policy or grant naming the session is not capped by the role's permissions boundary
+    (IAM User Guide, "Permissions boundaries for IAM entities": a resource-based policy
+    that grants permissions to the role session ARN is not limited by an implicit deny in
+    the boundary), and whoever rewrites the policy or creates the grant names itself so."""
     if caller.facts.get("aws:PrincipalIsAWSService") == "true":
         principal = {"Service": caller.principal}
     else:
-        principal = {"AWS": caller.facts["aws:PrincipalArn"]}
+        principal = {"AWS": caller.principal}
     return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*"}
+
+
+def _direct_calls(ctxs: list[dict]) -> list[dict]:
+    """The contexts of a request the caller makes itself (a grant for itself): no AWS
+    service makes it on the caller's behalf, so kms:ViaService is absent (AWS KMS
+    Developer Guide, kms:ViaService: it limits use of a KMS key to requests from specified
+    AWS services; kms:GrantIsForAWSResource is true only when such a service calls)."""
+    out: list[dict] = []
+    for ctx in ctxs:
+        direct = {k: v for k, v in ctx.items() if k.lower() != "kms:viaservice"}
+        if direct not in out:
+            out.append(direct)
+    return out
 
 
 def _rewritten_policy(caller, action: str) -> dict:
@@ -156,8 +175,10 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
     for action in actions:
         cell = Cell(kid, sid, action, subject.get("kind"), assumed, tested=set(keys),
                     key_type=(key.spec, key.usage))
-        for caller in callers:
-            for ctx in ctxs:
+        # every caller's base request first, then each further context for every caller:
+        # a cut at MAX_REQUESTS drops combined contexts, never a whole caller
+        for ctx in ctxs:
+            for caller in callers:
                 if len(cell.requests) >= MAX_REQUESTS:
                     break
                 if caller.stranger and _in_a_named_organization(ctx):
@@ -177,11 +198,12 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                 "grant": [_simulation(key, caller, "kms:CreateGrant",
                                       {**ctx, "kms:GrantOperations": [grantable],
                                        "kms:GrantIsForAWSResource": "false"}, key.policy)
-                          for ctx in ctxs[:4]],
-                "rewritten": _simulation(key, _with_permissive(caller), action, {},
-                                         _rewritten_policy(caller, action)),
-                "granted": _simulation(key, _with_permissive(caller), action, {},
-                                       _granted_policy(key.policy, caller, action))})
+                          for ctx in _direct_calls(ctxs)[:MAX_GRANT_CONTEXTS]],
+                # the action once escalated, in every context (a Deny may spare some)
+                "rewritten": [_simulation(key, _with_permissive(caller), action, ctx,
+                                          _rewritten_policy(caller, action)) for ctx in ctxs[:MAX_GRANT_CONTEXTS]],
+                "granted": [_simulation(key, _with_permissive(caller), action, ctx,
+                                        _granted_policy(key.policy, caller, action)) for ctx in ctxs[:MAX_GRANT_CONTEXTS]]})
         out.append(cell)
     return out
 

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 OTHER = "444455556666"
@@ -70,6 +71,17 @@ _CALLER = [
     ("StringEquals", "aws:SourceAccount", [{"Ref": "AWS::AccountId"}]),
     ("ArnLike", "aws:SourceArn", [{"Fn::Sub": "arn:aws:sns:${AWS::Region}:${AWS::AccountId}:*"}]),
     ("Null", "aws:PrincipalOrgID", ["false"]),
+    # families and forms added after the first N=200 run (seed 12 streams changed with them)
+    ("DateGreaterThan", "aws:CurrentTime", ["2020-01-01T00:00:00Z"]),
+    ("DateLessThanIfExists", "aws:EpochTime", ["4102444800"]),
+    ("StringNotLike", "aws:PrincipalArn", [{"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/Admin*"}]),
+    ("ArnNotLikeIfExists", "aws:SourceArn", ["arn:aws:sns:*:*:*"]),
+    ("StringEquals", "aws:PrincipalServiceName", ["sns.amazonaws.com"]),
+    ("StringEquals", "aws:PrincipalType", ["AssumedRole", "User"]),
+    ("ForAnyValue:StringEquals", "kms:GrantOperations", ["Decrypt", "GenerateDataKey"]),
+    ("NumericGreaterThanIfExists", "aws:MultiFactorAuthAge", ["60"]),
+    ("StringNotEquals", "kms:CallerAccount", [{"Ref": "AWS::AccountId"}]),
+    ("StringEqualsIgnoreCase", "kms:ViaService", ["S3.US-EAST-1.AMAZONAWS.COM"]),
 ]
 
 
@@ -217,6 +229,8 @@ def templates(draw) -> dict:
                     [
                         {"KMSDecryptPolicy": {"KeyId": {"Ref": "Key"}}},
                         {"KMSEncryptPolicy": {"KeyId": {"Ref": "Key"}}},
+                        {"KMSEncryptPolicy_v2": {"KeyId": {"Ref": "Key"}}},
+                        {"KMSDecryptPolicy": {"KeyId": {"Fn::GetAtt": ["Key", "Arn"]}}},
                         "AWSLambdaExecute",
                         "AdministratorAccess",
                         _doc([{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY_ARN}]),
@@ -247,11 +261,14 @@ def templates(draw) -> dict:
 
 
 def write_templates(n: int, directory: Path, seed: int = 12) -> list[str]:
+    """n templates, the same ones for the same seed: seed 12 is hypothesis's derandomized
+    stream (the gating test's), any other seeds hypothesis's random source."""
     found: list[dict] = []
 
+    @hypothesis_seed(seed)
     @settings(
         max_examples=n,
-        derandomize=True,
+        derandomize=seed == 12,
         database=None,
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),

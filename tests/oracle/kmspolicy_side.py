@@ -1,7 +1,8 @@
 """kmspolicy's side of the comparison: its verdict for every key, subject and key action.
 
 The one module of the referee that reads kmspolicy. `verdicts(path, parameters)` returns
-`{"keys": {kid: {"subjects": {sid: subject}, "verdicts": {sid: {action: verdict}}}}}` with
+`{"keys": {kid: {"subjects": {sid: subject}, "verdicts": {sid: {action: verdict}}}}}` for
+one deployable variant (`scenarios_of` lists them, bridge/scenarios.py), with
 verdict in allowed | conditional | unknown | reachable | denied, for every KMS action on a
 key (kmspolicy.bridge.catalog), read from the access model's answers in the rule input
 (`input["keys"][kid]["access"][sid]`, bridge/access) with the precedence of
@@ -30,13 +31,18 @@ def _verdict(bit: int, access: dict) -> str:
     return "denied"
 
 
-def verdicts(path: str, parameters: dict | None = None) -> dict:
+def scenarios_of(path: str, parameters: dict | None = None) -> tuple[list, str | None]:
+    """kmspolicy's deployable variants of the template ([None]: it has no Conditions), and
+    the note when it merges them instead (too many to analyse one by one)."""
+    plan = scenarios.plan(load_template(path).document, parameters or {})
+    if plan.scenarios:
+        return list(plan.scenarios), None
+    return ([], plan.note) if plan.note else ([None], None)
+
+
+def verdicts(path: str, parameters: dict | None = None, scenario=None) -> dict:
     template = load_template(path)
-    # the referee deploys one variant (every parameter given a value): kmspolicy analyses
-    # the same one when the values decide every Condition
-    plan = scenarios.plan(template.document, parameters or {})
-    only = plan.scenarios[0] if len(plan.scenarios) == 1 else None
-    normalized = normalize(template.document, path, parameters or {}, scenario=only)
+    normalized = normalize(template.document, path, parameters or {}, scenario=scenario)
     input_doc = normalized.input
     bits = catalog.key_action_bits()
     actions = key_actions()

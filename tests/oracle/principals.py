@@ -135,6 +135,14 @@ def _unknown_role(partition: str, account: str, note: str) -> Caller:
     return caller
 
 
+def _unknown_user(partition: str, account: str, note: str) -> Caller:
+    caller = arn_caller(
+        f"arn:{partition}:iam::{account}:user/oracle-unknown-user", [("oracle-permissive", PERMISSIVE)], note=note
+    )
+    assert caller is not None
+    return caller
+
+
 def _service(name: str, keys: dict, stack) -> list[Caller]:
     base = {"aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": name}
     prefix = name.split(".", 1)[0]
@@ -230,7 +238,8 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
         # account's root user and the roles a wildcard ARN condition admits included
         members = [c for c in _derived(keys, acct, stack.partition)
                    if c.principal.endswith(":root") or any(w in c.note for w in "*?")]
-        return Callers([_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define")]
+        return Callers([_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define"),
+                        _unknown_user(stack.partition, acct, f"a user of {acct} the template does not define")]
                        + members)
     if kind == "any":
         # kmspolicy's "*" subject is a stranger: a principal of an account the template

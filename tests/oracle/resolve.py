@@ -135,7 +135,11 @@ class Resolver:
     # --- resources -----------------------------------------------------------
 
     def properties(self, logical: str) -> dict:
+        """The resource's Properties, `Properties: !If [...]` resolved to its branch."""
         props = self.resources[logical].get("Properties") or {}
+        while isinstance(props, dict) and list(props) == ["Fn::If"]:
+            condition, then, otherwise = props["Fn::If"]
+            props = then if self.condition(condition) else otherwise
         return props if isinstance(props, dict) else {}
 
     def physical(self, logical: str, attribute: str) -> Any:

@@ -2,7 +2,8 @@
 
     python -m tests.oracle.run --generated N [--examples] [--corpus DIR] [--json OUT]
 
-Prints `N scenarios, R requests, D disagreements`, a per-category breakdown, the subjects
+Prints `N scenarios, D disagreements` (a scenario: one deployable variant of a template,
+variants.py), a per-category breakdown, the subjects
 not refereed (and why), and the first disagreements of each category with their scenario
 and kmspolicy's explain chain. Exit 1 on a disagreement not in exceptions.yaml.
 """
@@ -20,6 +21,7 @@ from . import exceptions, referee
 from .session import Report, run
 
 ROOT = Path(__file__).resolve().parents[2]
+BATCH = 50  # templates refereed together (one pair of node batches): ~1 GB of requests
 
 
 def example_templates() -> list[str]:
@@ -39,7 +41,7 @@ def generated_templates(n: int, directory: Path, seed: int = 12) -> list[str]:
 
 def summary(label: str, report: Report, entries: list[dict]) -> tuple[str, int]:
     unexplained = [d for d in report.disagreements if not exceptions.explained(entries, d)]
-    lines = [f"{label}: {report.templates} scenarios, {report.requests} requests, "
+    lines = [f"{label}: {report.templates} scenarios ({report.sources} templates), {report.requests} requests, "
              f"{len(report.disagreements)} disagreements ({len(unexplained)} unexplained); "
              f"cells: " + ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items()))]
     for category, count in report.categories.most_common():
@@ -58,7 +60,8 @@ def details(report: Report, per_category: int = 2) -> str:
         if shown[d["category"]] >= per_category:
             continue
         shown[d["category"]] += 1
-        out.append(f"--- {d['category']}\n  {d['template']} key {d['key']} subject {d['subject']} "
+        out.append(f"--- {d['category']}\n  {d['template']}{' [' + d['variant'] + ']' if d.get('variant') else ''} "
+                   f"key {d['key']} subject {d['subject']} "
                    f"action {d['action']} (parameters {d['parameters']})\n"
                    f"  kmspolicy: {d['kmspolicy']}   referee: {d['referee']}\n"
                    + "".join(f"  request: {s['principal']} [{s['caller']}] context {s['context']} -> {s['decision']}\n"
@@ -70,6 +73,7 @@ def details(report: Report, per_category: int = 2) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generated", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=12, help="the generator's seed (12: the gating stream)")
     parser.add_argument("--examples", action="store_true")
     parser.add_argument("--corpus")
     parser.add_argument("--json", help="write every disagreement here")
@@ -84,13 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kmspolicy-oracle-") as tmp:
         groups = []
         if args.generated:
-            groups.append(("generated", generated_templates(args.generated, Path(tmp))))
+            groups.append(("generated", generated_templates(args.generated, Path(tmp), args.seed)))
         if args.examples:
             groups.append(("examples", example_templates()))
         if args.corpus:
             groups.append(("corpus", corpus_templates(args.corpus)))
         for label, paths in groups:
-            report = run([(p, None) for p in paths])
+            report = Report()
+            for start in range(0, len(paths), BATCH):  # memory stays that of one batch
+                report.merge(run([(p, None) for p in paths[start:start + BATCH]],
+                                 explain_limit=max(0, 3 - len(report.disagreements))))
             text, bad = summary(label, report, entries)
             blocks.append((text, details(report, args.details)))
             total.merge(report)
@@ -98,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     for text, detail in blocks:
         print(detail)
         print(text)
-    print(f"{total.templates} scenarios, {total.requests} requests, {len(total.disagreements)} disagreements")
+    print(f"{total.templates} scenarios, {len(total.disagreements)} disagreements "
+          f"({total.sources} templates, {total.requests} requests, {unexplained} unexplained)")
     if args.json:
         Path(args.json).write_text(json.dumps(total.disagreements, indent=1), encoding="utf-8")
     return 1 if unexplained else 0

@@ -12,20 +12,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from . import cells as cells_mod
-from . import cfn_yaml, cross_account, key_spec, kmspolicy_side, referee, sam
+from . import cfn_yaml, cross_account, equivalent, key_spec, kmspolicy_side, referee, sam, variants
 from .compare import compare
 from .model import build
 from .resolve import Resolver
 from .stack import ACCOUNT, Stack
 
-CHUNK = 20000
 ALTERNATE_ACCOUNT = "210987654321"
 GIVEN_ACCOUNT = "777788889999"  # the value given to a parameter that names an account
 
 
 @dataclass
 class Report:
-    templates: int = 0
+    templates: int = 0  # deployed variants (scenarios): one per template without Conditions
+    sources: int = 0  # templates read
     requests: int = 0
     outcomes: Counter = field(default_factory=Counter)
     categories: Counter = field(default_factory=Counter)
@@ -35,6 +35,7 @@ class Report:
 
     def merge(self, other: Report) -> None:
         self.templates += other.templates
+        self.sources += other.sources
         self.requests += other.requests
         self.outcomes.update(other.outcomes)
         self.categories.update(other.categories)
@@ -43,14 +44,20 @@ class Report:
         self.failures += other.failures
 
 
-def given_parameters(document: dict, given: dict | None) -> dict:
+def given_parameters(document: dict, given: dict | None, variants_choose: bool = True) -> dict:
+    """A value for every parameter with none, except those the Conditions read when the
+    variants choose those (variants.py): an allowed value where AllowedValues lists some."""
     out = dict(given or {})
+    chosen_by_variants = variants.condition_parameters(document) if variants_choose else set()
     for name, spec in (document.get("Parameters") or {}).items():
-        if name in out or not isinstance(spec, dict) or "Default" in spec:
+        if name in out or name in chosen_by_variants or not isinstance(spec, dict) or "Default" in spec:
             continue
         kind = str(spec.get("Type", "String"))
         pattern = str(spec.get("AllowedPattern", ""))
-        if kind == "String" and ("{12}" in pattern or name.lower().endswith(("account", "accountid"))):
+        allowed = spec.get("AllowedValues")
+        if isinstance(allowed, list) and allowed and not isinstance(allowed[0], (dict, list)):
+            out[name] = str(allowed[0])
+        elif kind == "String" and ("{12}" in pattern or name.lower().endswith(("account", "accountid"))):
             out[name] = GIVEN_ACCOUNT
         elif kind == "String" and name.lower().endswith("arn"):
             out[name] = f"arn:aws:iam::{GIVEN_ACCOUNT}:role/given-{name}"
@@ -72,87 +79,157 @@ def deploy_account(path: str, params: dict) -> str:
     return ACCOUNT
 
 
-def _prepare(path: str, given: dict | None, actions: list[str], report: Report):
+@dataclass
+class Variant:
+    """One deployable variant of one template, with both sides' view of it."""
+
+    path: str
+    label: str  # the scenario, e.g. "IsProd=true", or "" for a template without Conditions
+    parameters: dict
+    kside: dict
+    cells: list
+
+
+def _label(scenario) -> str:
+    return ", ".join(f"{n}={'true' if v else 'false'}" for n, v in scenario.conditions) if scenario else ""
+
+
+def _prepare(path: str, given: dict | None, actions: list[str], report: Report) -> list[Variant]:
+    """A Variant per scenario kmspolicy names, each deployed by the referee with values
+    its own resolver confirms give that scenario."""
     try:
         document = cfn_yaml.load(path)
         if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
-            return None
+            return []
         params = given_parameters(document, given)
-        kside = kmspolicy_side.verdicts(path, params)
+        found, merged = kmspolicy_side.scenarios_of(path, params)
+        if found == [None]:  # no scenarios to choose them: every parameter gets a value
+            params = given_parameters(document, given, variants_choose=False)
     except Exception as exc:  # noqa: BLE001 - a template neither side reads is reported
         report.failures.append(f"{path}: {type(exc).__name__}: {exc}")
-        return None
-    stack = Stack(account=deploy_account(path, params), parameters=params)
-    model = build(document, stack)
-    resolver = Resolver(sam.expand(document), stack)
-    return path, params, kside, cells_mod.plan(model, resolver, kside, actions)
+        return []
+    report.sources += 1
+    if merged:
+        report.not_refereed[f"kmspolicy merges the variants: {merged[:80]}"] += 1
+        return []
+    base = Stack(account=deploy_account(path, params), parameters=params)
+    out = []
+    for scenario in found:
+        stack, values = base, params
+        if scenario is not None:
+            deployed = variants.realize(document, scenario.truth(), dict(scenario.parameters), params, base)
+            if deployed is None:
+                report.not_refereed[f"no parameter values give the scenario {_label(scenario)[:60]}"] += 1
+                continue
+            values, stack = deployed
+        try:
+            kside = kmspolicy_side.verdicts(path, values, scenario)
+        except Exception as exc:  # noqa: BLE001
+            report.failures.append(f"{path} ({_label(scenario)}): {type(exc).__name__}: {exc}")
+            continue
+        model = build(document, stack)
+        resolver = Resolver(sam.expand(document), stack)
+        out.append(Variant(path, _label(scenario), values, kside, cells_mod.plan(model, resolver, kside, actions)))
+    return out
+
+
+def _decide(sims: list[dict], key_types: list[tuple[str, str]]) -> tuple[list[str], list[set]]:
+    """The referee's decisions, with the rules it does not model applied, and per request
+    the context keys iam-simulate ignored."""
+    answers = referee.simulate_unique(sims)
+    ignored = [set(k.lower() for k in (d.get("detail") or {}).get("ignoredContextKeys") or ()) for d in answers]
+    return [key_spec.decide(sim["request"]["action"], *kt, cross_account.decide(sim, d["decision"]))
+            for sim, d, kt in zip(sims, answers, key_types, strict=True)], ignored
+
+
+def _encryption_context_keys(cell) -> set[str]:
+    """The kms:EncryptionContext:<key> keys a cell's conditions test, where its action
+    takes them (iam-data): iam-simulate ignores them whether or not a request set them."""
+    if "kms:EncryptionContext:${EncryptionContextKey}" not in equivalent.condition_keys(cell.action):
+        return set()
+    return {k for k in cell.tested if k.startswith("kms:encryptioncontext:")}
+
+
+def _ask(cells_and_requests) -> list:
+    """Decide every (cell, simulation) pair in one referee batch; returns the decisions."""
+    sims = [sim for _, sim in cells_and_requests]
+    return _decide(sims, [cell.key_type for cell, _ in cells_and_requests])
 
 
 def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
+    """Two referee batches: first every direct request and self-grant, then, only for the
+    callers that can rewrite the key policy or grant themselves the action, the request
+    after that escalation (most callers have neither path, and those need no such request)."""
     actions = kmspolicy_side.key_actions()
     report = Report()
-    prepared = [p for p in (_prepare(path, given, actions, report) for path, given in items) if p]
+    prepared = [v for path, given in items for v in _prepare(path, given, actions, report)]
     report.templates = len(prepared)
-    sims: list[dict] = []
-    key_types: list[tuple[str, str]] = []  # the key's spec and usage, per simulation
-    for _, _, _, cells in prepared:
-        for cell in cells:
-            before = len(sims)
-            sims += [r["simulation"] for r in cell.requests]
-            if cell.requests:
-                for esc in cell.escalations:
-                    sims += esc["grant"] + [esc["rewritten"], esc["granted"]]
-            key_types += [cell.key_type] * (len(sims) - before)
-    report.requests = len(sims)
-    decisions = referee.simulate_unique(sims)
-    ignored = [set(k.lower() for k in (d.get("detail") or {}).get("ignoredContextKeys") or ()) for d in decisions]
-    decisions = [key_spec.decide(sim["request"]["action"], *kt, cross_account.decide(sim, d["decision"]))
-                 for sim, d, kt in zip(sims, decisions, key_types, strict=True)]
+    cells = [cell for variant in prepared for cell in variant.cells if cell.requests]
+    owner = {id(cell): n for n, variant in enumerate(prepared) for cell in variant.cells}
+    first = [(cell, r["simulation"]) for cell in cells for r in cell.requests]
+    first += [(cell, sim) for cell in cells for esc in cell.escalations for sim in esc["grant"]]
+    decided, ignored = _ask(first)
+    direct = {}  # id(cell) -> (decisions, ignored keys) of its requests
     position = 0
+    for cell in cells:
+        n = len(cell.requests)
+        direct[id(cell)] = (decided[position:position + n], set().union(*ignored[position:position + n]))
+        position += n
+    grants = {}  # (id(cell), caller) -> "Allowed" if a self-grant is allowed in some context
+    for cell in cells:
+        for esc in cell.escalations:
+            got = decided[position:position + len(esc["grant"])]
+            position += len(esc["grant"])
+            grants[(id(cell), esc["caller"])] = "Allowed" if "Allowed" in got else (got[0] if got else None)
+    put = {}  # (key, subject, caller) -> PutKeyPolicy decision in some context
+    for cell in cells:
+        if cell.action == "kms:PutKeyPolicy":
+            for r, d in zip(cell.requests, direct[id(cell)][0], strict=True):
+                slot = (owner[id(cell)], cell.key, cell.subject, r["caller"])
+                if put.get(slot) != "Allowed":
+                    put[slot] = d
+    second, slots = [], []
+    for cell in cells:
+        for esc in cell.escalations:
+            if put.get((owner[id(cell)], cell.key, cell.subject, esc["caller"])) == "Allowed":
+                second += [(cell, sim) for sim in esc["rewritten"]]
+                slots += [(id(cell), esc["caller"], "rewritten")] * len(esc["rewritten"])
+            if cell.grant_counts and grants[(id(cell), esc["caller"])] == "Allowed":
+                second += [(cell, sim) for sim in esc["granted"]]
+                slots += [(id(cell), esc["caller"], "granted")] * len(esc["granted"])
+    after: dict = {}  # slot -> "Allowed" if allowed in some context once escalated
+    for slot, decision in zip(slots, _ask(second)[0] if second else [], strict=True):
+        if after.get(slot) != "Allowed":
+            after[slot] = decision
+    report.requests = len(first) + len(second)
     explained_per_category: Counter = Counter()
-    for path, params, kside, cells in prepared:
-        put = {}
-        spans = []
-        for cell in cells:
-            n = len(cell.requests)
-            got = decisions[position:position + n]
+    for variant in prepared:
+        path, params, kside = variant.path, variant.parameters, variant.kside
+        for cell in variant.cells:
+            got, dropped_keys = direct.get(id(cell), ([], set()))
             # iam-simulate drops a key the action does not take, as AWS does, except the
             # variable kms:EncryptionContext:<key>, which KMS requests do carry (FINDINGS.md)
-            dropped = {k for k in set().union(*ignored[position:position + n]) & cell.tested
-                       if k.startswith("kms:encryptioncontext:")} if n else set()
+            dropped = {k for k in (dropped_keys | _encryption_context_keys(cell)) & cell.tested
+                       if k.startswith("kms:encryptioncontext:")}
             if dropped:
                 cell.problems.append(f"iam-simulate ignores {', '.join(sorted(dropped))} for {cell.action}")
-            escalation = {}
-            position += n
-            if n:
-                for esc in cell.escalations:
-                    grants = decisions[position:position + len(esc["grant"])]
-                    position += len(esc["grant"])
-                    escalation[esc["caller"]] = {
-                        "assume": esc["assume"],
-                        "grant": "Allowed" if "Allowed" in grants else grants[0],
-                        "rewritten": decisions[position], "granted": decisions[position + 1]}
-                    position += 2
-            spans.append((got, escalation))
-            if cell.action == "kms:PutKeyPolicy":  # escalation in some context is escalation
-                for r, d in zip(cell.requests, got, strict=True):
-                    slot = (cell.key, cell.subject, r["caller"])
-                    if put.get(slot) != "Allowed":
-                        put[slot] = d
-        for cell, (got, escalation) in zip(cells, spans, strict=True):
+            escalation = {esc["caller"]: {"assume": esc["assume"], "grant": grants.get((id(cell), esc["caller"])),
+                                          "put_policy": put.get((owner[id(cell)], cell.key, cell.subject,
+                                                                 esc["caller"])),
+                                          "rewritten": after.get((id(cell), esc["caller"], "rewritten")),
+                                          "granted": after.get((id(cell), esc["caller"], "granted"))}
+                          for esc in cell.escalations} if cell.requests else {}
             kverdict = kside["keys"][cell.key]["verdicts"][cell.subject][cell.action]
             if not cell.requests or cell.problems:
                 outcome = compare(kverdict, None, cell.kind, cell.assumed)
                 report.not_refereed.update(cell.problems[:1])
             else:
-                for index, esc in escalation.items():
-                    esc["put_policy"] = put.get((cell.key, cell.subject, index))
                 rverdict = cells_mod.verdict(cell, got, escalation)
                 outcome = compare(kverdict, rverdict, cell.kind, cell.assumed)
             report.outcomes[outcome.status] += 1
             if outcome.status in ("disagree", "referee-error"):
                 report.categories[outcome.category] += 1
-                entry = {"template": path, "parameters": params, "key": cell.key,
+                entry = {"template": path, "variant": variant.label, "parameters": params, "key": cell.key,
                          "subject": cell.subject, "action": cell.action,
                          "kmspolicy": outcome.kmspolicy, "referee": outcome.referee,
                          "category": outcome.category, "escalation": escalation,

@@ -1,0 +1,107 @@
+"""Access verdicts the independent referee (tests/oracle, iam-simulate) disagreed with,
+each decided from the AWS documentation (tests/oracle/FINDINGS.md, "Adjudications").
+
+Each case is a small template run through the real normalizer and access model; the
+verdict is read as `kmspolicy access` reads it (allowed, conditional, reachable, unknown,
+else denied).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kmspolicy.bridge import catalog
+from kmspolicy.bridge.normalize import normalize
+
+ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+VIA_S3 = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
+ROLES = {"ArnLike": {"aws:PrincipalArn": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/*"}}}
+TRUST = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole"}]}
+
+
+def verdicts(statements: list[dict], resources: dict | None = None) -> dict:
+    doc = {"Resources": {**(resources or {}), "Key": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": {"Version": "2012-10-17", "Statement": statements}}}}}
+    key = normalize(doc, "template.json", {}).input["keys"]["Key"]
+    bits = catalog.key_action_bits()
+
+    def verdict(access: dict, action: str) -> str:
+        return next((v for v in ("allowed", "conditional", "reachable", "unknown")
+                     if access.get(v, 0) & bits[action]), "denied")
+
+    return {sid: {a: verdict(access, a) for a in bits} for sid, access in key["access"].items()}
+
+
+def test_a_grant_for_oneself_is_no_request_through_a_service():
+    """CreateGrant allowed only through S3 is no escalation: a grant the caller creates for
+    itself is its own call, with no kms:ViaService (kms:GrantIsForAWSResource is true only
+    when an AWS service calls on its behalf)."""
+    got = verdicts([{"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:CreateGrant",
+                     "Resource": "*", "Condition": VIA_S3}])["account:self"]
+    assert got["kms:CreateGrant"] == "conditional"
+    assert got["kms:Decrypt"] == "denied"
+
+
+def test_a_self_grant_without_a_service_condition_still_escalates():
+    got = verdicts([{"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:CreateGrant",
+                     "Resource": "*"}])["account:self"]
+    assert got["kms:Decrypt"] == "reachable"
+
+
+def test_a_bounded_role_reaches_what_its_boundary_does_not_allow_through_put_key_policy():
+    """A role whose boundary allows kms:PutKeyPolicy can write a key policy naming its role
+    session, which the boundary does not cap (IAM User Guide, permissions boundaries)."""
+    resources = {
+        "Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "*"}]}}},
+        "Admin": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": TRUST, "PermissionsBoundary": {"Ref": "Boundary"},
+            "Policies": [{"PolicyName": "all", "PolicyDocument": {
+                "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}}]}}}
+    got = verdicts([{"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}],
+                   resources)["identity:Admin"]
+    assert got["kms:PutKeyPolicy"] == "allowed"
+    assert got["kms:Decrypt"] == "reachable"
+
+
+def test_synchronize_multi_region_key_carries_no_via_service():
+    """The Service Authorization Reference lists no condition keys for
+    kms:SynchronizeMultiRegionKey: a kms:ViaService test is false on its requests."""
+    got = verdicts([{"Effect": "Allow", "Principal": {"AWS": ROOT},
+                     "Action": ["kms:SynchronizeMultiRegionKey", "kms:DisableKey"], "Resource": "*",
+                     "Condition": VIA_S3}])["account:self"]
+    assert got["kms:DisableKey"] == "conditional"
+    assert got["kms:SynchronizeMultiRegionKey"] == "denied"
+
+
+@pytest.mark.parametrize("deny_condition", [ROLES, {**ROLES, "Bool": {"aws:SecureTransport": "true"}}],
+                         ids=["some-of-the-allows-tests", "all-of-them"])
+def test_a_deny_with_the_allows_own_tests_refuses_everything_it_allows(deny_condition):
+    """Every request the Allow admits passes the Deny's tests too: denied, not conditional."""
+    allow = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:Disable*", "Resource": "*",
+             "Condition": {**ROLES, "Bool": {"aws:SecureTransport": "true"}}}
+    deny = {"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "kms:Disable*", "Resource": "*",
+            "Condition": deny_condition}
+    assert verdicts([allow, deny])["account:self"]["kms:DisableKey"] == "denied"
+
+
+def test_a_deny_testing_something_else_leaves_the_allow_conditional():
+    allow = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:Disable*", "Resource": "*",
+             "Condition": ROLES}
+    deny = {"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "kms:Disable*", "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    assert verdicts([allow, deny])["account:self"]["kms:DisableKey"] == "conditional"
+
+
+def test_a_service_is_none_of_the_iam_principal_types():
+    """aws:PrincipalType is in every request, and its values are the IAM principal types
+    (Account, User, FederatedUser, AssumedRole, Anonymous): a service is not a User."""
+    service = {"Service": "sns.amazonaws.com"}
+    got = verdicts([{"Effect": "Allow", "Principal": service, "Action": "kms:PutKeyPolicy", "Resource": "*",
+                     "Condition": {"StringEquals": {"aws:PrincipalType": "User"}}},
+                    {"Effect": "Allow", "Principal": service, "Action": "kms:DescribeKey", "Resource": "*",
+                     "Condition": {"StringNotEquals": {"aws:PrincipalType": "User"}}}])
+    got = got["service:sns.amazonaws.com"]
+    assert got["kms:PutKeyPolicy"] == "denied" and got["kms:Decrypt"] == "denied"
+    assert got["kms:DescribeKey"] == "allowed"
