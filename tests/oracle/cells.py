@@ -121,7 +121,9 @@ def plan(model: Model, resolver: Resolver, kside: dict, actions: list[str]) -> l
         key = model.keys.get(kid)
         for sid, subject in kdata["subjects"].items():
             problems = []
-            if key is None:
+            if kdata.get("rejected"):  # CreateKey fails: no key, no request to compare
+                problems.append(f"KMS rejects the key policy, the key is never created: {kdata['rejected'][:60]}")
+            elif key is None:
                 problems.append(f"key {kid} is not one the referee found")
             elif key.problems:
                 problems += key.problems
@@ -195,17 +197,25 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                 "assume": caller.assume, "caller": index,
                 # a grant the caller creates for itself: not one an AWS service creates for
                 # a resource (kms:GrantIsForAWSResource is true only when a service calls)
+                # kms:GrantOperations is the grant's whole set of operations: the operation
+                # alone, or beside every other (what ForAnyValue admits)
                 "grant": [_simulation(key, caller, "kms:CreateGrant",
-                                      {**ctx, "kms:GrantOperations": [grantable],
+                                      {**ctx, "kms:GrantOperations": operations,
                                        "kms:GrantIsForAWSResource": "false"}, key.policy)
-                          for ctx in _direct_calls(ctxs)[:MAX_GRANT_CONTEXTS]],
+                          for ctx in _direct_calls(ctxs)[:MAX_GRANT_CONTEXTS]
+                          for operations in ([grantable], _beside_every_other(grantable))],
                 # the action once escalated, in every context (a Deny may spare some)
                 "rewritten": [_simulation(key, _with_permissive(caller), action, ctx,
                                           _rewritten_policy(caller, action)) for ctx in ctxs[:MAX_GRANT_CONTEXTS]],
                 "granted": [_simulation(key, _with_permissive(caller), action, ctx,
-                                        _granted_policy(key.policy, caller, action)) for ctx in ctxs[:MAX_GRANT_CONTEXTS]]})
+                                        _granted_policy(key.policy, caller, action))
+                            for ctx in ctxs[:MAX_GRANT_CONTEXTS]]})
         out.append(cell)
     return out
+
+
+def _beside_every_other(operation: str) -> list[str]:
+    return [operation, *sorted(GRANT_OPERATIONS - {operation})]
 
 
 def verdict(cell: Cell, decisions: list[str], escalation: dict) -> str:

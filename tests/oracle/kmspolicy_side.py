@@ -50,7 +50,8 @@ def verdicts(path: str, parameters: dict | None = None, scenario=None) -> dict:
     for kid, key in input_doc["keys"].items():
         subjects = {sid: dict(s) for sid, s in key["subjects"].items()}
         per = key.get("access", {})
-        out[kid] = {"subjects": subjects,
+        rejected = [i["message"] for i in key.get("invalid") or [] if i.get("outcome") == "rejected"]
+        out[kid] = {"subjects": subjects, "rejected": rejected[0] if rejected else None,
                     "verdicts": {sid: {a: _verdict(bits[a], per.get(sid, {})) for a in actions}
                                  for sid in subjects}}
     return {"keys": out}
