@@ -105,3 +105,17 @@ def test_a_service_is_none_of_the_iam_principal_types():
     got = got["service:sns.amazonaws.com"]
     assert got["kms:PutKeyPolicy"] == "denied" and got["kms:Decrypt"] == "denied"
     assert got["kms:DescribeKey"] == "allowed"
+
+
+@pytest.mark.parametrize("principal, types, expected", [
+    ("arn:aws:iam::${AWS::AccountId}:role/Outside", ["AssumedRole"], "allowed"),
+    ("arn:aws:iam::${AWS::AccountId}:role/Outside", ["User"], "denied"),
+    ("arn:aws:iam::${AWS::AccountId}:user/Alice", ["User"], "allowed"),
+])
+def test_a_named_role_calls_as_an_assumed_role_session(principal, types, expected):
+    """A role acts through its sessions: aws:PrincipalType is AssumedRole for it, User for
+    an IAM user (IAM User Guide, global condition context keys, aws:PrincipalType)."""
+    got = verdicts([{"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": principal}}, "Action": "kms:Decrypt",
+                     "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalType": types}}}])
+    [sid] = [s for s in got if s.startswith(("role:", "user:"))]
+    assert got[sid]["kms:Decrypt"] == expected

@@ -92,6 +92,8 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
         base["aws:principalarn"] = Matching(f"arn:aws:iam::{account or '*'}:*", named_arns)
     elif kind in ("role", "user", "assumed-role") and account is not None:
         base["aws:principalarn"] = Exact(frozenset({principal_arn(subject, account)}))
+    if kind in ("role", "user", "assumed-role"):  # a role calls as one of its sessions
+        base["aws:principaltype"] = Exact(frozenset({"User" if kind == "user" else "AssumedRole"}))
     return base
 
 

@@ -69,6 +69,16 @@ def _with_permissive(caller):
                              caller.boundary, caller.note, caller.unseen, caller.assume)
 
 
+def _is_service(caller) -> bool:
+    return caller.facts.get("aws:PrincipalIsAWSService") == "true"
+
+
+def _with_organization(ctx: dict) -> bool:
+    """aws:PrincipalOrgID/OrgPaths are in a request "only if the principal is a member of an
+    organization" (IAM global condition context keys): never a service principal's."""
+    return any(key in ctx for key in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths"))
+
+
 def _in_a_named_organization(ctx: dict) -> bool:
     return any(key in ctx and "oracle-nomatch" not in str(ctx[key])
                for key in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths"))
@@ -185,6 +195,8 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                     break
                 if caller.stranger and _in_a_named_organization(ctx):
                     continue  # a stranger is in no organization the template names
+                if _is_service(caller) and _with_organization(ctx):
+                    continue  # a service principal is no member of an organization
                 cell.requests.append({"simulation": _simulation(key, caller, action, ctx, key.policy),
                                       "note": caller.note, "context": ctx, "assume": caller.assume,
                                       "base": caller is callers[0] and not ctx,
