@@ -63,13 +63,8 @@ class AccessAnalyzer:
 
     def analyze(self, path: str, display: str | None = None) -> _Analyzed:
         display = display or path
-        try:
-            template = load_template(path)
-        except TemplateError as exc:
-            raise AccessError(str(exc)) from None
+        template = read_template(path, display)
         document = template.document
-        if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
-            raise AccessError(f"{display}: not a CloudFormation or SAM template (no Resources mapping)")
         plan = scenarios.plan(document, self.parameters)
         chosen = plan.scenarios
         if self.scenario:
@@ -138,6 +133,18 @@ class AccessAnalyzer:
                 for sid in subject_order(key["subjects"]):
                     pairs.setdefault((kid, sid), {})[i] = _explanation(analyzed, v, kid, sid, None, targets)
         return [_one(found, analyzed) for found in pairs.values()]
+
+
+def read_template(path: str, display: str) -> LoadedTemplate:
+    """The template at `path`, or an AccessError naming it (unreadable, or no Resources)."""
+    try:
+        template = load_template(path)
+    except TemplateError as exc:
+        raise AccessError(str(exc)) from None
+    document = template.document
+    if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
+        raise AccessError(f"{display}: not a CloudFormation or SAM template (no Resources mapping)")
+    return template
 
 
 def _one(found: dict[int, Explanation], analyzed: _Analyzed) -> Explanation:

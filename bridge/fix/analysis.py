@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from ..access.errors import AccessError
 from ..access.locator import locate
 from ..access.principal_arg import principal_parser, resolve_principal
+from ..access.report import read_template
 from ..findings import FileError
-from ..load import LoadedTemplate, TemplateError, load_template
+from ..load import LoadedTemplate
 from ..normalize import normalize_variant
 from ..rules import builtin_policy_dir, read_policy_dir
 
@@ -29,14 +30,8 @@ class Analyzed:
 
 
 def analyze(path: str, parameters: dict[str, str], config: dict) -> Analyzed:
-    try:
-        template = load_template(path)
-    except TemplateError as exc:
-        raise AccessError(str(exc)) from None
-    document = template.document
-    if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
-        raise AccessError(f"{path}: not a CloudFormation or SAM template (no Resources mapping)")
-    normalized, normalizer = normalize_variant(document, path, parameters, config, None, keep_conditions=True)
+    template = read_template(path, path)
+    normalized, normalizer = normalize_variant(template.document, path, parameters, config, None, keep_conditions=True)
     errors = []
     for pointer, message in normalized.problems:
         span = locate(template, pointer)
