@@ -398,10 +398,18 @@ class Reference:
         supported = {a for a in KEY_ACTIONS if a not in UNSUPPORTED_ON_SYMMETRIC}
         if answers["kms:PutKeyPolicy"][0] == UNKNOWN:
             return {a for a in supported - granted if answers[a][3] != YES}
-        if answers["kms:CreateGrant"][0] == UNKNOWN:
+        if answers["kms:CreateGrant"][0] == UNKNOWN or "kms:CreateGrant" in granted:
             return {op for op in GRANT_OPERATIONS & supported - granted
-                    if self.answer("kms:CreateGrant", grant_ops={op})[0] != NO and answers[op][2] != YES}
+                    if self.self_grant(op) == UNKNOWN and answers[op][2] != YES}
         return set()
+
+    def self_grant(self, op: str) -> str:
+        """Can a grant the subject creates for itself carry `op`? kms:GrantOperations is the
+        grant's whole set of operations: the vocabulary's only test of it (every operation
+        within Decrypt and Encrypt) holds for {op} if for any set, and fails for op beside
+        every other operation if for any set, so those two sets decide."""
+        found = {self.answer("kms:CreateGrant", grant_ops=ops)[0] for ops in ({op}, set(GRANT_OPERATIONS))}
+        return next((v for v in (YES, COND, UNKNOWN) if v in found), NO)
 
     def reachable(self, answers: dict, granted: set[str]) -> set[str]:
         supported = {a for a in KEY_ACTIONS if a not in UNSUPPORTED_ON_SYMMETRIC}
@@ -409,7 +417,7 @@ class Reference:
             return {a for a in supported - granted if answers[a][3] != YES}
         if "kms:CreateGrant" in granted:  # a grant for itself, with the operations it chooses
             return {op for op in GRANT_OPERATIONS & supported - granted
-                    if self.answer("kms:CreateGrant", grant_ops={op})[0] != NO and answers[op][2] != YES}
+                    if self.self_grant(op) in (YES, COND) and answers[op][2] != YES}
         return set()
 
 

@@ -47,11 +47,20 @@ def possible(model, subject: dict, ctx: dict, grants, reachable: int) -> int:
     granted = grants.final.yes | grants.final.cond
     if unknown & bits[PUT]:
         out = model.supported & ~grants.identity_deny.yes
-    elif unknown & bits[GRANT]:
+    elif unknown & bits[GRANT] or _self_grant_unknown(model, subject, ctx, grants):
         out = _grantable(model, subject, ctx) & ~grants.deny.yes
     else:
         return 0
     return out & model.supported & ~granted & ~reachable
+
+
+def _self_grant_unknown(model, subject: dict, ctx: dict, grants) -> bool:
+    """A grant for itself may hang on unseen IAM policies even where CreateGrant is
+    otherwise allowed (e.g. only as a grant for an AWS resource, which it cannot use)."""
+    grant = catalog.key_action_bits()[GRANT]
+    if not grants.final.any & grant:
+        return False
+    return bool(model.grants(subject, ctx, NOT_FOR_AWS_RESOURCE, only=grant).final.unknown & grant)
 
 
 def _grantable(model, subject: dict, ctx: dict) -> int:
