@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The user install of README.md ("Install"), from the wheel `make dist` built: a fresh venv
-# outside the source tree, then `kmspolicy eval` on the seed example. The run must find the
-# seed's 7 findings and no error, which it cannot unless the wheel carries the policies, the
-# schemas and the catalogs.
+# outside the source tree, then `kmspolicy eval` on the seed example. The run must find as
+# many findings as examples/seed/expected.json and no error, which it cannot unless the
+# wheel carries the policies, the schemas and the catalogs.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-python3}
@@ -22,12 +22,13 @@ set +e
 venv/bin/kmspolicy eval --format json template.yaml > out.json
 code=$?
 set -e
-venv/bin/python - "$code" <<'PY'
+venv/bin/python - "$code" "$repo/examples/seed/expected.json" <<'PY'
 import json, sys
 summary = json.load(open("out.json"))["summary"]
 code = int(sys.argv[1])
+expected = json.load(open(sys.argv[2]))
 print(f"check_wheel: exit {code}, {summary['findings']} findings, {summary['errors']} errors")
-if (code, summary["findings"], summary["errors"]) != (1, 7, 0):
+if (code, summary["findings"], summary["errors"]) != (expected["exit_code"], len(expected["findings"]), 0):
     sys.exit("check_wheel: the installed wheel does not give the seed example's findings")
 PY
 rules=$(venv/bin/kmspolicy rules --format json | venv/bin/python -c 'import json,sys; print(len(json.load(sys.stdin)["rules"]))')
