@@ -375,3 +375,27 @@ _STRING_FUNCTIONS = {
     "Fn::Select": Resolver.select,
     "Fn::ImportValue": lambda self, arg: [(Sym("unknown", "Fn::ImportValue"),)],
 }
+
+
+def referenced_ids(value: Any, ids: set[str]) -> set[str]:
+    """Logical IDs among `ids` that `value` refers to (Ref, Fn::GetAtt in either form, Fn::Sub
+    variables), anywhere inside it."""
+    found: set[str] = set()
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            ref, att, sub = node.get("Ref"), node.get("Fn::GetAtt"), node.get("Fn::Sub")
+            if isinstance(ref, str) and ref in ids:
+                found.add(ref)
+            if isinstance(att, list) and att and att[0] in ids:
+                found.add(att[0])
+            if isinstance(att, str) and att.split(".", 1)[0] in ids:
+                found.add(att.split(".", 1)[0])
+            text = sub if isinstance(sub, str) else (sub[0] if isinstance(sub, list) and sub else "")
+            if isinstance(text, str):
+                found |= {k for k in ids if "${" + k + "}" in text or "${" + k + "." in text}
+            stack.extend(node.values())
+    return found

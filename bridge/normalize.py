@@ -9,7 +9,7 @@ from typing import Any
 from . import access, foreach, sam, schema, variant
 from .access import concrete
 from .identity_policies import IdentityPolicies
-from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, literal
+from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, literal, referenced_ids
 from .policy_documents import is_json_text, json_document
 from .policy_validity import size_problem, version_problem
 from .principals import PrincipalError, from_aws_value
@@ -346,7 +346,7 @@ class _Normalizer:
                 continue
             # A workload that hands the key to its code (an environment variable) means to
             # use it; other properties (KmsKeyArn, ...) are used by the service itself.
-            mentioned = _referenced_ids(self._props(resource).get("Environment"), set(keys))
+            mentioned = referenced_ids(self._props(resource).get("Environment"), set(keys))
             for kid in sorted(mentioned):
                 _add_unique(keys[kid]["referenced_by"], role)
 
@@ -493,32 +493,6 @@ def _only(values: set[bool]) -> bool | None:
 def _add_unique(items: list, value: Any) -> None:
     if value not in items:
         items.append(value)
-
-
-def _referenced_ids(value: Any, ids: set[str]) -> set[str]:
-    """Logical IDs among `ids` that a value refers to (Ref, GetAtt, Sub variables)."""
-    found: set[str] = set()
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if list(node) == ["Ref"] and isinstance(node["Ref"], str) and node["Ref"] in ids:
-                found.add(node["Ref"])
-            elif list(node) == ["Fn::GetAtt"]:
-                arg = node["Fn::GetAtt"]
-                if isinstance(arg, list) and arg and isinstance(arg[0], str) and arg[0] in ids:
-                    found.add(arg[0])
-            elif list(node) == ["Fn::Sub"]:
-                arg = node["Fn::Sub"]
-                text = arg if isinstance(arg, str) else (arg[0] if isinstance(arg, list) and arg else "")
-                if isinstance(text, str):
-                    for name in ids:
-                        if "${" + name + "}" in text or "${" + name + "." in text:
-                            found.add(name)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return found
 
 
 def _may_use(statement: dict) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .intrinsics import Resolver, is_intrinsic
+from .intrinsics import Resolver, is_intrinsic, referenced_ids
 from .sourcemap import escape_token, join_pointer
 
 MAX_RESOURCES = 500
@@ -173,36 +173,13 @@ def _nested_stack_problems(document: dict) -> list[tuple[str, str]]:
     for rid, resource in resources.items():
         if not isinstance(resource, dict) or resource.get("Type") not in NESTED_STACK_TYPES:
             continue
-        given = sorted(_mentions(resource.get("Properties"), keys))
+        given = sorted(referenced_ids(resource.get("Properties"), keys))
         if given:
             out.append((join_pointer("/Resources", rid),
                         f"nested stack '{rid}' ({resource['Type']}) is given {', '.join(given)}: "
                         "the identities and policies its template defines may use the key and "
                         "are not analysed"))
     return out
-
-
-def _mentions(value: Any, ids: set[str]) -> set[str]:
-    """Logical IDs among `ids` that `value` refers to (Ref, Fn::GetAtt, Fn::Sub)."""
-    found: set[str] = set()
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            ref, att, sub = node.get("Ref"), node.get("Fn::GetAtt"), node.get("Fn::Sub")
-            if isinstance(ref, str) and ref in ids:
-                found.add(ref)
-            if isinstance(att, list) and att and att[0] in ids:
-                found.add(att[0])
-            if isinstance(att, str) and att.split(".", 1)[0] in ids:
-                found.add(att.split(".", 1)[0])
-            text = sub if isinstance(sub, str) else (sub[0] if isinstance(sub, list) and sub else "")
-            if isinstance(text, str):
-                found |= {k for k in ids if "${" + k + "}" in text or "${" + k + "." in text}
-            stack.extend(node.values())
-    return found
 
 
 def _reference_problems(rtype: str, resource: dict, props: dict, path: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import sam
-from ..normalize import _referenced_ids
+from ..intrinsics import referenced_ids
 
 _IMPLICIT_ROLE_SOURCES = ("Policies", "PermissionsBoundary", "RolePath", "AssumeRolePolicyDocument")
 
@@ -21,11 +21,11 @@ def direct_dependencies(resources: dict, rid: str) -> set[str]:
     owner = _implicit_role_owner(resources, rid)
     if owner is not None:
         props = _props(resources[owner])
-        return _referenced_ids([props.get(name) for name in _IMPLICIT_ROLE_SOURCES], ids) - {rid}
+        return referenced_ids([props.get(name) for name in _IMPLICIT_ROLE_SOURCES], ids) - {rid}
     resource = resources.get(rid)
     if not isinstance(resource, dict):
         return set()
-    found = _referenced_ids(resource.get("Properties"), ids)
+    found = referenced_ids(resource.get("Properties"), ids)
     depends = resource.get("DependsOn")
     for name in depends if isinstance(depends, list) else [depends]:
         if isinstance(name, str) and name in ids:
