@@ -47,9 +47,14 @@ class Exact:
 
 @dataclass(frozen=True)
 class Matching:
-    """Present, single-valued; the requests carry every string of the glob but `excluded`."""
+    """Present, single-valued; the requests carry every string of the glob but the
+    `excluded` words and the words of the `excluded_globs`."""
     pattern: str
     excluded: frozenset[str] = frozenset()
+    excluded_globs: frozenset[str] = frozenset()
+
+    def leaves_out(self, word: str) -> bool:
+        return glob.excludes(word, self.excluded, self.excluded_globs)
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,7 @@ def _variable_value(variable: Variable, context: Context) -> str | None:
     if isinstance(fact, Exact) and len(fact.values) == 1:
         return next(iter(fact.values))
     if isinstance(fact, Matching) and glob.is_literal(glob.glob_tokens(fact.pattern)) \
-            and fact.pattern not in fact.excluded:
+            and not fact.leaves_out(fact.pattern):
         return fact.pattern
     if isinstance(fact, Absent):
         return variable.default
@@ -244,7 +249,7 @@ def _population(operator: Operator, fact: Matching, values: _Values) -> bool | N
     """Every string of the glob but the excluded ones, against the test values."""
     if operator.family not in (STRING, ARN):
         population = glob.glob_tokens(fact.pattern)
-        if glob.is_literal(population) and fact.pattern not in fact.excluded:
+        if glob.is_literal(population) and not fact.leaves_out(fact.pattern):
             return _concrete(operator, fact.pattern, values)
         return None
     matched = _matched_population(fact, values)
@@ -253,9 +258,9 @@ def _population(operator: Operator, fact: Matching, values: _Values) -> bool | N
 
 def _matched_population(fact: Matching, values: _Values) -> bool | None:
     population = glob.glob_tokens(fact.pattern)
-    if not glob.overlaps(population, fact.excluded, values.known):
+    if not glob.overlaps(population, fact.excluded, values.known, fact.excluded_globs):
         return None if values.any_unknown else False
-    return True if glob.covers(population, fact.excluded, values.known) else None
+    return True if glob.covers(population, fact.excluded, values.known, fact.excluded_globs) else None
 
 
 # ---------------------------------------------------------------- one fact

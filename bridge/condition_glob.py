@@ -206,33 +206,52 @@ def _representatives(letters: list[str], mentions: set[frozenset[str]]) -> list[
     return out
 
 
-def word_outside(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern]) -> str | None:
-    """A word of L(population) minus `excluded` that no test pattern matches, or None."""
-    return _search(population, _relevant(population, excluded), tuple(tests), False)
+def word_outside(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern],
+                 excluded_globs: Iterable[str] = ()) -> str | None:
+    """A word of L(population) minus `excluded` (words, and every word of `excluded_globs`)
+    that no test pattern matches, or None."""
+    return _search(population, *_relevant(population, excluded, excluded_globs), tuple(tests), False)
 
 
-def word_inside(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern]) -> str | None:
-    """A word of L(population) minus `excluded` that some test pattern matches, or None."""
-    return _search(population, _relevant(population, excluded), tuple(tests), True)
+def word_inside(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern],
+                excluded_globs: Iterable[str] = ()) -> str | None:
+    """A word of L(population) minus the excluded ones that some test pattern matches, or None."""
+    return _search(population, *_relevant(population, excluded, excluded_globs), tuple(tests), True)
 
 
-def _relevant(population: Pattern, excluded: Iterable[str]) -> tuple[str, ...]:
-    """The excluded words that are in the population at all (the others change nothing)."""
-    return tuple(sorted(e for e in excluded if matches(population, e)))
+def excludes(word: str, excluded: Iterable[str], excluded_globs: Iterable[str]) -> bool:
+    """`word` is one of the excluded words or matches one of the excluded globs."""
+    return word in excluded or any(matches(glob_tokens(g), word) for g in excluded_globs)
+
+
+def _relevant(population: Pattern, excluded: Iterable[str],
+              excluded_globs: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The excluded words and globs that meet the population at all (the others change nothing)."""
+    return (tuple(sorted(e for e in excluded if matches(population, e))),
+            tuple(sorted(g for g in excluded_globs if _meets(population, glob_tokens(g)))))
+
+
+@lru_cache(maxsize=1024)
+def _meets(population: Pattern, pattern: Pattern) -> bool:
+    automata = (Union([population]), Union([pattern]))
+    return find_word(automata, lambda accepted: accepted[0] and accepted[1]) is not None
 
 
 @lru_cache(maxsize=8192)
-def _search(population: Pattern, excluded: tuple[str, ...], tests: tuple[Pattern, ...],
-            inside: bool) -> str | None:
-    automata = (Union([population]), Union(literal_tokens(e) for e in excluded), Union(tests))
+def _search(population: Pattern, excluded: tuple[str, ...], excluded_globs: tuple[str, ...],
+            tests: tuple[Pattern, ...], inside: bool) -> str | None:
+    removed = [literal_tokens(e) for e in excluded] + [glob_tokens(g) for g in excluded_globs]
+    automata = (Union([population]), Union(removed), Union(tests))
     return find_word(automata, lambda accepted: accepted[0] and not accepted[1] and accepted[2] == inside)
 
 
-def covers(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern]) -> bool:
-    """L(population) minus `excluded` is included in the union of the tests' languages."""
-    return word_outside(population, excluded, tests) is None
+def covers(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern],
+           excluded_globs: Iterable[str] = ()) -> bool:
+    """L(population) minus the excluded words and globs is included in the union of the tests' languages."""
+    return word_outside(population, excluded, tests, excluded_globs) is None
 
 
-def overlaps(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern]) -> bool:
-    """L(population) minus `excluded` meets the union of the tests' languages."""
-    return word_inside(population, excluded, tests) is not None
+def overlaps(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern],
+             excluded_globs: Iterable[str] = ()) -> bool:
+    """L(population) minus the excluded words and globs meets the union of the tests' languages."""
+    return word_inside(population, excluded, tests, excluded_globs) is not None

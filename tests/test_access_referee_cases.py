@@ -119,3 +119,26 @@ def test_a_named_role_calls_as_an_assumed_role_session(principal, types, expecte
                      "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalType": types}}}])
     [sid] = [s for s in got if s.startswith(("role:", "user:"))]
     assert got[sid]["kms:Decrypt"] == expected
+
+
+def _narrowed_to(pattern: str) -> dict:
+    return {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"ArnLike": {"aws:PrincipalArn": {"Fn::Sub": pattern}}}}
+
+
+FUNCTION_ROLE = {"Role": {"Type": "AWS::IAM::Role", "Properties": {
+    "AssumeRolePolicyDocument": TRUST,
+    "Policies": [{"PolicyName": "use", "PolicyDocument": {"Statement": [
+        {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]}}]}}}
+
+
+@pytest.mark.parametrize("pattern,others", [
+    # CloudFormation names the unnamed role <stack>-Role-<suffix>: those names are its
+    ("arn:aws:iam::${AWS::AccountId}:role/${AWS::StackName}-Role-*", "denied"),
+    # every role whose name starts with the stack's name: others of the account may match
+    ("arn:aws:iam::${AWS::AccountId}:role/${AWS::StackName}-*", "conditional"),
+])
+def test_the_account_narrowed_to_a_generated_role_name_reaches_only_that_role(pattern, others):
+    got = verdicts([_narrowed_to(pattern)], FUNCTION_ROLE)
+    assert got["identity:Role"]["kms:Decrypt"] == "allowed"
+    assert got["account:self"]["kms:Decrypt"] == others

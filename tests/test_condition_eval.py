@@ -170,6 +170,12 @@ STRANGER = Matching("????????????", excluded=frozenset({"111122223333", "4444555
     ({"StringLike": {"k": "a*"}}, Matching("a?", excluded=frozenset({"ab"})), T),
     ({"StringEquals": {"k": "aa"}}, Matching("a?", excluded=frozenset(
         {"a" + chr(c) for c in range(0x20, 0x7F) if chr(c) != "a"})), N),  # other characters remain
+    # excluded globs: every word of the glob is left out of the population
+    ({"StringLike": {"k": "r/s-A-*"}}, Matching("r/*", excluded_globs=frozenset({"r/s-A-*"})), F),
+    ({"StringLike": {"k": "r/s-*"}}, Matching("r/*", excluded_globs=frozenset({"r/s-A-*"})), N),
+    ({"StringNotLike": {"k": "r/s-A-*"}}, Matching("r/*", excluded_globs=frozenset({"r/s-A-*"})), T),
+    ({"StringEquals": {"k": "r/s-A-x"}}, Matching("r/*", excluded_globs=frozenset({"r/s-A-*"})), F),
+    ({"StringEquals": {"k": "r/s-A-x"}}, Matching("r/s-A-x", excluded_globs=frozenset({"r/s-A-*"})), F),
     # IgnoreCase against a population
     ({"StringEqualsIgnoreCase": {"k": "Admin"}}, Matching("ADMIN"), T),
     ({"StringEqualsIgnoreCase": {"k": "Admin"}}, Matching("ADM*"), N),

@@ -237,10 +237,18 @@ def test_a_key_with_the_default_policy_gets_one(tmp_path, suffix):
     assert props["KeyPolicy"] == result.plans[0].policy(None)
 
 
-def test_a_finding_the_patch_would_add_blocks_it():
-    """KP008's function role depends on the key: naming it through the account principal
-    makes the current KP001/KP007 fire, which the original did not have."""
+def test_a_function_role_named_through_its_generated_name_is_proven():
+    """KP008's function role depends on the key: it is named through the account principal
+    narrowed to CloudFormation's name for it, which reaches no other principal (no KP001)."""
     result = run("examples/rules/KP008/template.yaml")
+    assert result.exit_code == 0, result.output
+    assert "Key: proven" in result.output and "KP001" not in result.output
+
+
+def test_a_finding_the_patch_would_add_blocks_it():
+    """A role named by a parameter cannot be singled out by aws:PrincipalArn: the narrowed
+    account statement makes KP001 fire, which the original did not have."""
+    result = run("tests/data/fix/parameter-named-role.yaml")
     assert result.exit_code == 2
     assert "KP001 would be new" in result.output and "---" not in result.output
 

@@ -35,6 +35,13 @@ def generated_name(logical_id: str) -> str:
     return f"{STACK}-{logical_id}-{GENERATED}"
 
 
+def generated_name_space(kind: str, logical_id: str, path: str = "/") -> str:
+    """Every ARN CloudFormation could give an unnamed template role or user, as a glob: the
+    names `<stack>-<logical id>-*` are the stack's, not another principal's."""
+    path = path if path.startswith("/") and path.endswith("/") else "/"
+    return f"arn:aws:iam::{SELF_ACCOUNT}:{kind}{path}{STACK}-{logical_id}-*"
+
+
 def key_arn(key_id: str) -> str:
     return f"arn:aws:kms:{REGION}:{SELF_ACCOUNT}:key/{key_id_of(key_id)}"
 

@@ -245,12 +245,13 @@ def add_subject(input_doc: dict, key_id: str, subject: dict, config: dict | None
 
 
 def _facts(input_doc: dict, config: dict | None) -> dict:
-    from .statements import named_accounts, named_arns
+    from .statements import generated_name_spaces, named_accounts, named_arns
 
     config = config or {}
     own = frozenset(str(a) for a in config.get("accounts") or [])
     return {"own_accounts": own, "named_accounts": named_accounts(input_doc),
-            "named_arns": named_arns(input_doc, own), "organization": config.get("organization")}
+            "named_arns": named_arns(input_doc, own), "generated_arns": generated_name_spaces(input_doc),
+            "organization": config.get("organization")}
 
 
 __all__ = ["KeyModel", "KeyStatement", "add_subject", "compute"]

@@ -106,6 +106,15 @@ def named_arns(input_doc: dict, own_accounts: frozenset[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+def generated_name_spaces(input_doc: dict) -> frozenset[str]:
+    """The ARN globs CloudFormation names the template's unnamed roles and users from."""
+    from .concrete import generated_name_space
+
+    return frozenset(generated_name_space(identity["kind"], iid, identity.get("iam_path") or "/")
+                     for iid, identity in input_doc.get("identities", {}).items()
+                     if identity["kind"] in ("role", "user") and identity.get("name") is None)
+
+
 def _accounts_in(value, found: set[str]) -> None:
     if isinstance(value, dict):
         for v in value.values():
@@ -117,4 +126,4 @@ def _accounts_in(value, found: set[str]) -> None:
         found.update(ACCOUNT_IN_TEXT.findall(value))
 
 
-__all__ = ["NO", "KeyStatement", "covers", "key_statements", "named_accounts"]
+__all__ = ["NO", "KeyStatement", "covers", "generated_name_spaces", "key_statements", "named_accounts", "named_arns"]

@@ -59,10 +59,12 @@ def _strangers_org() -> dict:
 
 def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = frozenset(),
             named_accounts: frozenset[str] = frozenset(),
-            named_arns: frozenset[str] = frozenset(), organization: str | None = None) -> dict:
+            named_arns: frozenset[str] = frozenset(), generated_arns: frozenset[str] = frozenset(),
+            organization: str | None = None) -> dict:
     """The facts of `subject`'s requests. "Any principal of account X" stands for the
     principals of X the template does not single out (`named_arns`: its identities and
-    the principals its policies name): those have subjects of their own."""
+    the principals its policies name; `generated_arns`: the name spaces CloudFormation
+    draws its unnamed identities' names from): those have subjects of their own."""
     kind = subject["kind"]
     if kind == "identity":
         identity = identities.get(subject["identity"]) or {"id": subject["identity"], "kind": "role"}
@@ -89,7 +91,8 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
     if account is not None:
         base.update(_caller(Exact(frozenset({account}))))
     if kind == "account":
-        base["aws:principalarn"] = Matching(f"arn:aws:iam::{account or '*'}:*", named_arns)
+        base["aws:principalarn"] = Matching(f"arn:aws:iam::{account or '*'}:*", named_arns,
+                                            generated_arns if own else frozenset())
     elif kind in ("role", "user", "assumed-role") and account is not None:
         base["aws:principalarn"] = Exact(frozenset({principal_arn(subject, account)}))
     if kind in ("role", "user", "assumed-role"):  # a role calls as one of its sessions

@@ -38,9 +38,9 @@ findings contains result.finding_with_severity("KP001", key, primary.principal.p
 	not config.delegation_allowed
 	not key.default_policy
 	some sid
-	delegations := _delegations(key, sid)
-	count(delegations) > 0
 	acc := access.masks[key.id][sid]
+	delegations := _delegations(key, sid, acc)
+	count(delegations) > 0
 	primary := _primary(delegations)
 	message := concat("", [
 		primary.principal.raw, " is the whole account, not the root user: ", _consequences(key, acc, delegations),
@@ -52,8 +52,10 @@ findings contains result.finding_with_severity("KP001", key, primary.principal.p
 	)
 }
 
-# The Allow statements delegating to own account `sid`, with the account principal.
-_delegations(key, sid) := [{"index": i, "principal": p, "size": count(actionmask.names(actionmask.of(st)))} |
+# The Allow statements delegating to own account `sid`, with the account principal, that
+# reach some of its principals (a condition naming only the template's identities, by their
+# ARNs or CloudFormation's names for them, reaches none of the others).
+_delegations(key, sid, acc) := [{"index": i, "principal": p, "size": count(actionmask.names(actionmask.of(st)))} |
 	some i
 	st := key.statements[i]
 	st.effect == "Allow"
@@ -63,6 +65,7 @@ _delegations(key, sid) := [{"index": i, "principal": p, "size": count(actionmask
 	p.kind == "account"
 	accounts.own(p.account)
 	p.id == sid
+	i in acc.delegation
 ]
 
 _primary(candidates) := ranked[0] if {

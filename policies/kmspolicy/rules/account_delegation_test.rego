@@ -114,3 +114,33 @@ cases["fail_star_scoped_to_the_account_needs_no_iam_policy"] := {
 		"severity": "medium",
 	}},
 }
+
+# The account principal narrowed by aws:PrincipalArn to the name CloudFormation gives a
+# template role reaches none of the account's other principals: no delegation to report.
+_signup := fx.function_role("Signup", [fx.identity_allow(0, ["kms:Decrypt"], ["Key"], false)])
+
+_narrowed_to(pattern) := fx.allow_when(0, [fx.account(0)], ["kms:Decrypt"], {"block": {"ArnLike": {"aws:PrincipalArn": [pattern]}}})
+
+cases["success_account_narrowed_to_a_template_role"] := {
+	"input": fx.input_with_identity_list(
+		fx.key_with([_narrowed_to("arn:aws:iam::000000000000:role/stack-name-SignupRole-*")], fx.undeclared, [_signup]),
+		[_signup],
+	),
+	"findings": set(),
+}
+
+# Narrowed to every role whose name starts with the stack's name: other roles of the
+# account can match, so the delegation stands, under its condition.
+cases["fail_account_narrowed_to_a_name_prefix"] := {
+	"input": fx.input_with_identity_list(
+		fx.key_with([_narrowed_to("arn:aws:iam::000000000000:role/stack-name-*")], fx.undeclared, [_signup]),
+		[_signup],
+	),
+	"findings": {{
+		"rule": "KP001", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "arn:aws:iam::${AWS::AccountId}:root is the whole account, not the root user: any IAM role or user in the account whose IAM policy allows it can use Key (kms:Decrypt), when the statement's condition holds.",
+		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0", "message": "grants kms:Decrypt to the account (when its condition holds)"}],
+		"severity": "medium",
+	}},
+}

@@ -3,7 +3,9 @@
 # description: |
 #   A key-policy statement names IAM users, whose long-term access keys are what
 #   leaks. When the template's own workloads (functions, roles) get their access to the
-#   key elsewhere, the statement also plays no part in what they can do.
+#   key elsewhere, the statement also plays no part in what they can do. An IAM user the
+#   key's Metadata.kmspolicy declares as an administrator or user is the owner's stated,
+#   reviewable choice and is not reported.
 # custom:
 #   id: KP009
 #   severity: low
@@ -22,6 +24,7 @@ import data.kmspolicy.lib.result
 findings contains result.finding("KP009", key, uses[0].principal.path, message, related) if {
 	some key in input.keys
 	some uid in {p.id | some st in key.statements; _grants(st); some p in st.principals; _is_iam_user(p)}
+	not _declared(key, uid)
 	uses := [use |
 		some i
 		st := key.statements[i]
@@ -56,6 +59,10 @@ _statements_plural(1) := ""
 _statements_plural(n) := "s" if n > 1
 
 _is_iam_user(p) if p.kind == "user"
+
+_declared(key, sid) if sid in key.intent.admins
+
+_declared(key, sid) if sid in key.intent.users
 
 _is_iam_user(p) if {
 	p.identity != null

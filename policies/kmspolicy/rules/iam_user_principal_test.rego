@@ -49,3 +49,20 @@ cases["fail_user_in_two_statements_one_finding"] := {
 		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Action/0", "message": "also gives kms:Decrypt to it"}],
 	}},
 }
+
+# An IAM user the key's Metadata.kmspolicy declares is the owner's reviewed choice.
+cases["success_declared_admin_user"] := {
+	"input": fx.input_with(fx.key_with([fx.allow(0, [fx.user(0, "alice")], ["kms:Describe*", "kms:Enable*"])], fx.declared(["user:self:alice"], [], null), [])),
+	"findings": set(),
+}
+
+cases["fail_undeclared_user_beside_a_declared_one"] := {
+	"input": fx.input_with(fx.key_with([fx.allow(0, [fx.user(0, "alice"), fx.user(0, "bob")], ["kms:Describe*"])], fx.declared(["user:self:alice"], [], null), [])),
+	"findings": {{
+		"message": "arn:aws:iam::${AWS::AccountId}:user/bob is an IAM user: the statement gives kms:Describe* to long-term credentials.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP009",
+	}},
+}
