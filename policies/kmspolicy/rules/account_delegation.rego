@@ -8,7 +8,10 @@
 #   statement that delegates the most, with every delegating statement as a related
 #   location; the message states what the account's principals can do after any Deny.
 #   Medium, high when the key declares its users and the delegation also lets others use
-#   it. A key without KeyPolicy is KP015's concern.
+#   it. A statement whose condition admits only principals the template singles out (its
+#   identities by their ARNs or the names CloudFormation gives them, e.g. `ArnLike
+#   aws:PrincipalArn role/${AWS::StackName}-FnRole-*`) delegates to nobody else and is not
+#   reported. A key without KeyPolicy is KP015's concern.
 # custom:
 #   id: KP001
 #   severity: medium
