@@ -368,3 +368,17 @@ def test_replica_and_multi_region_keys_get_their_deployer_actions(tmp_path):
     assert result.safe
     deployers = {p.key_id: next(s for s in p.statements if s.role == "deployer").actions for p in result.plans}
     assert deployers == {"Replica": list(REPLICA_DEPLOYER_ACTIONS), "Primary": [*DEPLOYER_ACTIONS, "kms:ReplicateKey"]}
+
+
+def test_a_deployer_in_an_unlisted_account_blocks_with_the_reason(tmp_path):
+    empty = tmp_path / "kmspolicy.yaml"
+    empty.write_text("{}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["fix", "-c", str(empty), "examples/seed/template.yaml",
+                                       "--deployer", "arn:aws:iam::111122223333:role/deployer"])
+    assert result.exit_code == 2
+    assert "account 111122223333 is not the stack's" in result.output
+    listed = tmp_path / "listed.yaml"
+    listed.write_text("accounts: ['111122223333']\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["fix", "-c", str(listed), "examples/seed/template.yaml",
+                                       "--deployer", "arn:aws:iam::111122223333:role/deployer"])
+    assert result.exit_code == 0, result.output

@@ -138,7 +138,21 @@ def _check_access(plan: KeyPlan, key_before: dict, key_after: dict, verdict: Ver
         if index >= len(key_after["statements"]):
             verdict.blocking.append(f"the patched key policy does not have the deployer statement {st.sid}")
             continue
-        sids = [p["id"] for p in key_after["statements"][index].get("principals") or []]
-        ok = any((after.get(s, {}).get("allowed", 0) | after.get(s, {}).get("conditional", 0)) & put for s in sids)
+        principals = key_after["statements"][index].get("principals") or []
+        ok = any((after.get(p["id"], {}).get("allowed", 0) | after.get(p["id"], {}).get("conditional", 0)) & put
+                 for p in principals)
         if not ok:
-            verdict.blocking.append(f"the deployer {st.who} would not be allowed kms:PutKeyPolicy")
+            verdict.blocking.append(f"the deployer {st.who} would not be allowed kms:PutKeyPolicy"
+                                    + _other_account_note(principals))
+
+
+def _other_account_note(principals: list[dict]) -> str:
+    """Why a deployer named in a literal account gets nothing: KMS takes PutKeyPolicy only
+    from the key's own account, and an account ID the config does not list is another."""
+    accounts = sorted({p["account"] for p in principals if p.get("account") not in (None, "", "self", "unknown")})
+    if not accounts:
+        return ""
+    return (f": account {', '.join(accounts)} is not the stack's as far as kmspolicy knows, and KMS allows "
+            "kms:PutKeyPolicy only from the key's own account; list it under `accounts` in the config, or give "
+            "the deployer's account as `*`")
+
