@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SHARED ?= ../shared
 
-.PHONY: install test lint catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean oracle oracle-deps dist cdk-fixture
+.PHONY: install test lint cfn-lint-deps catalog-deps catalogs check-catalogs eval-example docs bench fuzz clean oracle oracle-deps dist cdk-fixture
 
 $(BIN)/kmspolicy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,13 @@ fuzz: install
 N ?= 100
 oracle-deps:
 	cd tests/oracle && npm ci --no-audit --no-fund --silent
+
+# cfn-lint for the tests that lint what `kmspolicy fix` writes (a test tool in a venv of its
+# own, never a dependency of kmspolicy).
+CFN_LINT_VENV := .cfn-lint-venv
+cfn-lint-deps:
+	test -x $(CFN_LINT_VENV)/bin/cfn-lint || { $(PYTHON) -m venv $(CFN_LINT_VENV) && \
+		$(CFN_LINT_VENV)/bin/pip install --quiet 'cfn-lint==1.58.0'; }
 
 oracle: install oracle-deps
 	$(BIN)/python -m tests.oracle.run --generated $(N) --examples --corpus $(SHARED)/corpus $(ORACLE_ARGS)
