@@ -102,7 +102,10 @@ def make_engine(policies: PolicySet, name: str = "embedded", **options):
 
         if not options.get("url"):
             raise EngineError("the opa-server engine needs --opa-url")
+        from .canary import canary_input
+
         return OpaServerEngine(options["url"], modules=policies.modules, data=policies.data(),
+                               canary=canary_input(policies.config),
                                push=bool(options.get("push")), token=options.get("token"),
                                ca_cert=options.get("ca_cert"),
                                timeout=options.get("timeout") or 10.0,

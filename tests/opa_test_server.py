@@ -6,8 +6,8 @@ Endpoints: GET /health; GET /v1/policies, GET|PUT|DELETE /v1/policies/{id}; GET|
 policy upload is compiled with the policies already there and rejected (400) when it
 does not compile, and a served bundle owns its roots (uploads under them are refused).
 
-Failures (`server.fail`, consumed by the next request, or the next of `"method"`):
-{"status": 500}, {"sleep": seconds}, {"undefined": True}; `server.token` makes every request without
+Failures (`server.fail`, consumed by the next request, or the next of `"method"`, after
+`"skip"` such requests): {"status": 500}, {"sleep": seconds}, {"undefined": True}; `server.token` makes every request without
 `Authorization: Bearer <token>` a 401; `tls=(cert, key)` serves HTTPS. Listens on
 127.0.0.1 only; stopped by `close()`.
 """
@@ -152,7 +152,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(401, "unauthorized", "missing or invalid bearer token")
             return False
         fail = self.opa.fail
-        if fail and fail.get("method", method) == method:
+        if fail and fail.get("method", method) == method and fail.get("skip", 0) > 0:
+            self.opa.fail = {**fail, "skip": fail["skip"] - 1}
+            fail = None
+        elif fail and fail.get("method", method) == method:
             self.opa.fail = None
         else:
             fail = None

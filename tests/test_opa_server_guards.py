@@ -120,6 +120,17 @@ def test_a_server_serving_the_rules_is_trusted(server):
     assert sorted(engine.remote_modules()) == sorted(policies.modules)
 
 
+def test_a_server_whose_rules_never_fire_is_refused(server):
+    """Modules that look like the rules (main, a rule with a METADATA id) but report nothing,
+    not even on the canary key anyone can use."""
+    silent = tiny_policies().modules["kmspolicy/rules/tiny.rego"].replace("some key in input.keys", "some key in input.keys\n\tkey.id == \"no key has this id\"")
+    server.put_policy("main.rego", tiny_policies().modules["kmspolicy/main.rego"])
+    server.put_policy("tiny.rego", silent)
+    with pytest.raises(EngineError, match="reports nothing for a key anyone can use .kmspolicy's canary template.: "
+                                          "its rules do not fire"):
+        make_engine(PolicySet.builtin(), "opa-server", url=server.url)
+
+
 def test_a_push_the_server_did_not_keep_is_refused(server, monkeypatch):
     put_policy = server.put_policy
 

@@ -11,7 +11,9 @@ Before any template, the server must show that it holds the kmspolicy rules: its
 list (the rule catalog the reports are built from) has the `kmspolicy.main` module that
 defines `findings` and at least one rule module with a METADATA id, and after a push
 every uploaded module, unchanged. A server that answers `{"result": []}` without them
-(no policies, or data standing in for the rules) is refused, not trusted as "clean".
+(no policies, or data standing in for the rules) is refused, not trusted as "clean". Then
+a probe: the canary (bridge/canary.py, a key anyone can use) must come back with findings,
+so rules that are there but never fire are refused too.
 
 Each template is one `POST /v1/data/kmspolicy/main/findings` with `{"input": …}` over a
 keep-alive session (the engine may be shared between threads). Every request has a total
@@ -43,7 +45,7 @@ class OpaServerEngine:
     max_concurrency = 10  # requests' default connection pool: at most this many in flight
 
     def __init__(self, url: str, *, modules: dict[str, str] | None = None,
-                 data: dict | None = None, push: bool = False, token: str | None = None,
+                 data: dict | None = None, canary: dict | None = None, push: bool = False, token: str | None = None,
                  ca_cert: str | None = None, timeout: float = 10.0, query: str = ENTRYPOINT,
                  max_response_bytes: int = MAX_RESPONSE_BYTES):
         import opa_client
@@ -72,6 +74,8 @@ class OpaServerEngine:
             self._check_entrypoint()
         self._check_rules({PUSH_PREFIX + name: source for name, source in (modules or {}).items()}
                           if push else {})
+        if canary is not None:
+            self._check_canary(canary)
 
     # --- set-up ------------------------------------------------------------------------
 
@@ -109,6 +113,14 @@ class OpaServerEngine:
                 "answer would not mean clean: "
                 "serve the guardrail bundle there (opa run --server --bundle guardrails.tar.gz) "
                 "or upload the policies with --opa-push")
+
+    def _check_canary(self, canary: dict) -> None:
+        """The server's rules report on a key anyone can use: they do fire."""
+        if not self.findings(canary):
+            raise EngineError(
+                f"{self.url}: the OPA server's {self.query} reports nothing for a key anyone can use "
+                "(kmspolicy's canary template): its rules do not fire, so an empty answer would not "
+                "mean clean")
 
     def _push(self, modules: dict[str, str], data: dict) -> None:
         wanted = {PUSH_PREFIX + name: source for name, source in modules.items()}
