@@ -7,8 +7,8 @@ policy upload is compiled with the policies already there and rejected (400) whe
 does not compile, and a served bundle owns its roots (uploads under them are refused).
 
 Failures (`server.fail`, consumed by the next request, or the next of `"method"`, after
-`"skip"` such requests): {"status": 500}, {"sleep": seconds}, {"undefined": True}; `server.token` makes every request without
-`Authorization: Bearer <token>` a 401; `tls=(cert, key)` serves HTTPS. Listens on
+`"skip"` such requests): {"status": 500}, {"sleep": seconds}, {"undefined": True};
+`server.token` makes every request without `Authorization: Bearer <token>` a 401; `tls=(cert, key)` serves HTTPS. Listens on
 127.0.0.1 only; stopped by `close()`.
 """
 

@@ -123,7 +123,8 @@ def test_a_server_serving_the_rules_is_trusted(server):
 def test_a_server_whose_rules_never_fire_is_refused(server):
     """Modules that look like the rules (main, a rule with a METADATA id) but report nothing,
     not even on the canary key anyone can use."""
-    silent = tiny_policies().modules["kmspolicy/rules/tiny.rego"].replace("some key in input.keys", "some key in input.keys\n\tkey.id == \"no key has this id\"")
+    silent = tiny_policies().modules["kmspolicy/rules/tiny.rego"].replace(
+        "some key in input.keys", 'some key in input.keys\n\tkey.id == "no key has this id"')
     server.put_policy("main.rego", tiny_policies().modules["kmspolicy/main.rego"])
     server.put_policy("tiny.rego", silent)
     with pytest.raises(EngineError, match="reports nothing for a key anyone can use .kmspolicy's canary template.: "
