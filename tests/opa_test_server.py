@@ -8,8 +8,8 @@ does not compile, and a served bundle owns its roots (uploads under them are ref
 
 Failures (`server.fail`, consumed by the next request, or the next of `"method"`, after
 `"skip"` such requests): {"status": 500}, {"sleep": seconds}, {"undefined": True};
-`server.token` makes every request without `Authorization: Bearer <token>` a 401; `tls=(cert, key)` serves HTTPS. Listens on
-127.0.0.1 only; stopped by `close()`.
+`server.token` makes every request without `Authorization: Bearer <token>` a 401;
+`tls=(cert, key)` serves HTTPS. Listens on 127.0.0.1 only; stopped by `close()`.
 """
 
 from __future__ import annotations
