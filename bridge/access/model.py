@@ -20,7 +20,7 @@ from . import crossaccount, escalation, implied, tri
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
-from .subjects import context
+from .subjects import acting_for_a_stranger, context
 from .tri import NOTHING, UNKNOWN, YES, Answer
 
 KEY_MASK = None  # set lazily: every key action
@@ -91,7 +91,20 @@ class KeyModel:
                 "key": [grants.unconditional_key.get(i, 0) for i in range(len(self.statements))],
                 "identity": [grants.unconditional_identity.get(j, 0) for j in range(len(identity_statements))],
             },
+            **({"for_strangers": self._for_strangers(subject, ctx)} if subject["kind"] == "service" else {}),
         }
+
+    def _for_strangers(self, subject: dict, ctx: dict) -> dict:
+        """A service's grants when it acts for a resource of an account nobody names (the
+        confused deputy): the actions some such request may be allowed, and the statements
+        that allow them (not those with a value the template leaves open, e.g. a parameter
+        naming the source account: what it admits depends on that value)."""
+        facts = acting_for_a_stranger(_condition_keys(self.statements),
+                                      self.facts["named_accounts"] | self.facts["own_accounts"],
+                                      _bucket_arns(self.statements))
+        grants = self.grants(subject, {**ctx, **facts})
+        return {"granted": grants.final.any,
+                "direct": [st.index for st in self.statements if st.index in grants.direct and _values_known(st)]}
 
     # --- grants -----------------------------------------------------------------
 
@@ -209,6 +222,31 @@ class KeyModel:
         if not boundary.get("complete", True):
             allow |= tri.of(everything, UNKNOWN)
         return allow.minus(deny), deny
+
+
+def _condition_keys(statements: list[KeyStatement]) -> frozenset[str]:
+    return frozenset(name.lower() for st in statements
+                     for block in ((st.raw.get("condition") or {}).get("block") or {}).values()
+                     if isinstance(block, dict) for name in block if isinstance(name, str))
+
+
+def _values_known(st: KeyStatement) -> bool:
+    return all(v is not None for block in ((st.raw.get("condition") or {}).get("block") or {}).values()
+               if isinstance(block, dict) for values in block.values()
+               for v in (values if isinstance(values, list) else [values]))
+
+
+def _bucket_arns(statements: list[KeyStatement]) -> frozenset[str]:
+    """The literal S3 ARNs (no account part) the key's conditions name."""
+    found = set()
+    for st in statements:
+        for block in ((st.raw.get("condition") or {}).get("block") or {}).values():
+            for values in (block.values() if isinstance(block, dict) else ()):
+                for value in values if isinstance(values, list) else [values]:
+                    if isinstance(value, str) and value.split(":")[2:3] == ["s3"] and "*" not in value \
+                            and "?" not in value and value.count(":") == 5:
+                        found.add(value)
+    return frozenset(found)
 
 
 def _key_facts(key: dict) -> dict:

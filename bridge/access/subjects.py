@@ -100,6 +100,26 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
     return base
 
 
+def acting_for_a_stranger(condition_keys: frozenset[str], named_accounts: frozenset[str],
+                          own_words: frozenset[str]) -> dict:
+    """What a service's requests carry when it acts for a resource of a stranger (an account
+    the template and config never name): aws:SourceAccount is that account; aws:SourceArn
+    and the AWS-reserved encryption-context keys (`kms:EncryptionContext:aws:…`, which name
+    the resource) hold a value that names none of the template's accounts and none of the
+    bucket ARNs its conditions name (bucket names are global); its organization is none
+    the template names."""
+    stranger = _stranger(named_accounts)
+    theirs = Matching("*", own_words, frozenset(f"*{a}*" for a in named_accounts | {SELF_ACCOUNT}))
+    facts = {"aws:sourceaccount": Exact(frozenset({stranger})), "aws:sourceowner": Exact(frozenset({stranger})),
+             "aws:sourcearn": theirs,
+             "aws:sourceorgid": OneOf((Absent(), Exact(frozenset({STRANGER_ORG})))),
+             "aws:sourceorgpaths": OneOf((Absent(), Exact(frozenset({STRANGER_ORG_PATH}))))}
+    for key in condition_keys:
+        if key.startswith("kms:encryptioncontext:aws:"):
+            facts[key] = theirs
+    return facts
+
+
 def principal_arn(subject: dict, account: str) -> str:
     """The aws:PrincipalArn of a role or user named by ARN (an assumed-role session's is
     its role's)."""

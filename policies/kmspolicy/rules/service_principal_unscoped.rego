@@ -4,11 +4,12 @@
 #   A key-policy statement lets an AWS service principal use the key on behalf of
 #   resources in any account (confused deputy). Read from the service subject's evaluated
 #   access: reported where the statement gives it use for every request it makes, and
-#   where its condition holds only for some requests but limits neither the source
-#   account or resource (aws:SourceAccount, aws:SourceArn naming an account) nor the path
-#   or context (kms:ViaService, kms:EncryptionContext): a wildcard aws:SourceArn such as
-#   `arn:aws:logs:*:*:*` admits every account's resources. A Deny that keeps the use from
-#   the service leaves nothing to report.
+#   where its condition holds only for some requests but may hold when the service acts
+#   for a resource of an account the template never names (the subject's `for_strangers`
+#   access): a wildcard aws:SourceArn such as `arn:aws:logs:*:*:*`, an encryption context
+#   `aws:logs:arn` with any account, or a condition on something else (kms:ViaService, a
+#   custom context key) limits neither the source account nor the resource. A Deny that
+#   keeps the use from the service leaves nothing to report.
 # custom:
 #   id: KP018
 #   severity: medium
@@ -35,7 +36,8 @@ findings contains result.finding("KP018", key, p.path, message, []) if {
 	p.kind == "service"
 	acc := access.masks[key.id][p.id]
 	i in acc.direct
-	usable := bits.and(bits.and(acc.granted, actionmask.of(st)), catalog.use_mask)
+	i in acc.for_strangers.direct
+	usable := bits.and(bits.and(bits.and(acc.granted, acc.for_strangers.granted), actionmask.of(st)), catalog.use_mask)
 	usable != 0
 	why := _unscoped(st, access.conditional_for(acc, i))
 	message := concat("", [
@@ -53,9 +55,7 @@ _unscoped(st, false) := "its condition holds for every request the service makes
 	st.condition.present
 }
 
-# The service is admitted for some requests, by a condition that names no source account
-# or resource, path or context (a wildcard aws:SourceArn names none).
-_unscoped(st, true) := "its condition does not limit the source account or resource (aws:SourceAccount, an aws:SourceArn naming an account), the path (kms:ViaService) or the encryption context" if {
-	not st.condition.service_scoped
-	not st.condition.encryption_context
-}
+# The service is admitted for some requests, and its condition may hold where it acts for
+# another account's resources.
+_unscoped(_, true) := "its condition does not limit the source account or resource to your own (aws:SourceAccount, an aws:SourceArn or an aws: encryption-context value naming your account or resource), so it may hold when the service acts for another account's resources"
+

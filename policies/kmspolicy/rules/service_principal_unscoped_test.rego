@@ -37,7 +37,7 @@ cases["fail_wildcard_source_arn"] := {
 		{"condition": object.union(fx.condition({"keys": ["aws:sourcearn"]}), {"block": {"ArnLike": {"aws:SourceArn": ["arn:aws:logs:*:*:*"]}}})},
 	)])),
 	"findings": {{
-		"message": "Service logs.amazonaws.com can call kms:Decrypt on Key for any caller: its condition does not limit the source account or resource (aws:SourceAccount, an aws:SourceArn naming an account), the path (kms:ViaService) or the encryption context.",
+		"message": "Service logs.amazonaws.com can call kms:Decrypt on Key for any caller: its condition does not limit the source account or resource to your own (aws:SourceAccount, an aws:SourceArn or an aws: encryption-context value naming your account or resource), so it may hold when the service acts for another account's resources.",
 		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service",
 		"related": [],
 		"resource": "Key",
@@ -68,5 +68,52 @@ cases["success_denied_to_the_service"] := {
 		fx.allow(0, [fx.service(0, "logs.amazonaws.com")], ["kms:Decrypt"]),
 		fx.deny(1, [fx.service(1, "logs.amazonaws.com")], ["kms:Decrypt"]),
 	])),
+	"findings": set(),
+}
+
+_logs_when(block) := fx.input_with(fx.key([object.union(
+	fx.allow(0, [fx.service(0, "logs.amazonaws.com")], ["kms:Decrypt"]),
+	{"condition": object.union(fx.condition({}), {"block": block})},
+)]))
+
+# The encryption context CloudWatch Logs sends names the log group: with any account in
+# it, every account's log groups qualify (the confused deputy the condition was meant to stop).
+cases["fail_encryption_context_of_any_account"] := {
+	"input": _logs_when({"ArnLike": {"kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:us-east-1:*:log-group:*"]}}),
+	"findings": {{
+		"message": "Service logs.amazonaws.com can call kms:Decrypt on Key for any caller: its condition does not limit the source account or resource to your own (aws:SourceAccount, an aws:SourceArn or an aws: encryption-context value naming your account or resource), so it may hold when the service acts for another account's resources.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP018",
+	}},
+}
+
+cases["success_encryption_context_of_the_own_account"] := {
+	"input": _logs_when({"ArnLike": {"kms:EncryptionContext:aws:logs:arn": ["arn:aws:logs:us-east-1:000000000000:log-group:*"]}}),
+	"findings": set(),
+}
+
+# A bucket ARN has no account, but bucket names are global: a named bucket is not a stranger's.
+cases["success_source_arn_of_a_named_bucket"] := {
+	"input": _logs_when({"ArnEquals": {"aws:SourceArn": ["arn:aws:s3:::my-audit-bucket"]}}),
+	"findings": set(),
+}
+
+cases["fail_source_arn_of_any_bucket_with_a_prefix"] := {
+	"input": _logs_when({"ArnLike": {"aws:SourceArn": ["arn:aws:s3:::my-audit-*"]}}),
+	"findings": {{
+		"message": "Service logs.amazonaws.com can call kms:Decrypt on Key for any caller: its condition does not limit the source account or resource to your own (aws:SourceAccount, an aws:SourceArn or an aws: encryption-context value naming your account or resource), so it may hold when the service acts for another account's resources.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP018",
+	}},
+}
+
+# Scoped to a partner account the template names: not "any caller" (KP012 reports the
+# partner's access).
+cases["success_source_account_of_a_named_partner"] := {
+	"input": _logs_when({"StringEquals": {"aws:SourceAccount": ["444455556666"]}}),
 	"findings": set(),
 }
