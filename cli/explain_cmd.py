@@ -125,6 +125,9 @@ class _Writer:
                 named = ", ".join(evidence.named) or "its principals"
                 whom = f"everyone but {named} (NotPrincipal), which excludes {self.who}" \
                     if evidence.not_principal else f"{named}, not to {self.who}"
+                if evidence.condition is not None and not evidence.not_principal:
+                    whom = f"{named} under a Condition (line {evidence.condition.line}) that none of the " \
+                           f"requests of {self.who} meet"
                 self.line(f"- {self.statement_name(evidence)} (line {evidence.anchor.line}) grants "
                           f"{self.actions_text(evidence.actions)} to {whom}.", 2)
 

@@ -205,8 +205,13 @@ class SubjectEvidence:
     # --- statements that play no part ------------------------------------------------
 
     def _unrelated(self, actions: int) -> list[dict]:
-        part = set(self.access["direct"]) | set(self.access["delegation"]) | set(self.account_statements)
-        return [{"index": i, "actions": names(self.key_masks[i] & actions)}
+        """Allows that do not reach the subject: they name others only, or they name its
+        account under a condition that holds for none of its requests."""
+        part = set(self.access["direct"]) | set(self.access["delegation"])
+        if self.subject["kind"] not in ("identity", "account"):  # its IAM policies are not in view
+            part |= set(self.account_statements)
+        return [{"index": i, "actions": names(self.key_masks[i] & actions),
+                 "by_condition": i in self.account_statements and bool(st["condition"]["present"])}
                 for i, st in enumerate(self.key["statements"])
                 if st["effect"] == "Allow" and i not in part and self.key_masks[i] & actions]
 
@@ -220,7 +225,7 @@ class SubjectEvidence:
             given = self.key_masks[i] & actions
             if not given:
                 continue
-            if kind == "identity" and not given & self.identity_all or \
+            if kind == "identity" and i in self.access["delegation"] and not given & self.identity_all or \
                     kind not in ("identity", "account") and i not in self.access["delegation"]:
                 out.append({"index": i, "actions": names(given)})
         return out

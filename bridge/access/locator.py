@@ -39,7 +39,8 @@ class Locator:
             denies=[self.evidence(key, identity, d) for d in raw["denies"]],
             escalation=[self.escalation(key, identity, e) for e in raw["escalation"]],
         )
-        cell.unrelated = [self.bare(key, u["index"], "unrelated", u["actions"]) for u in raw.get("unrelated", [])]
+        cell.unrelated = [self.bare(key, u["index"], "unrelated", u["actions"], by_condition=u["by_condition"])
+                          for u in raw.get("unrelated", [])]
         cell.incomplete = [self.bare(key, u["index"], "incomplete", u["actions"])
                            for u in raw.get("incomplete", [])]
         return cell
@@ -67,10 +68,13 @@ class Locator:
             named=[p["raw"] for p in st.get("principals") or []],
         )
 
-    def bare(self, key: dict, index: int, role: str, actions: list[str] | None = None) -> Evidence:
-        """A key-policy statement shown by its principal line only."""
+    def bare(self, key: dict, index: int, role: str, actions: list[str] | None = None,
+             by_condition: bool = False) -> Evidence:
+        """A key-policy statement shown by its principal line only (and its Condition, when
+        that is what keeps the statement from the subject)."""
         st = key["statements"][index]
         return Evidence(
+            condition=self.at(st["condition"]["path"]) if by_condition and st["condition"].get("path") else None,
             role=role, policy="key", statement=index, sid=st["sid"], actions=list(actions or []),
             principals=[self.at(p["path"]) for p in st["principals"]][:1],
             location=self.at(st["path"]), named=[p["raw"] for p in st["principals"]],
