@@ -20,10 +20,11 @@ from pathlib import Path, PurePosixPath
 from ..findings import Finding, Related
 from ..reading import ReadError, read_file
 from .assembly import Construct, StackArtifact, is_assembly_dir, stack_for_template
-from .traces import find_source, first_application_frame
+from .traces import find_source, first_application_frame, frames_cut_short
 
 MAX_SOURCE_BYTES = 5_000_000
 HOW_TO_TRACE = "synthesize with `cdk synth --debug` (or CDK_DEBUG=true)"
+LONGER_TRACES = "NODE_OPTIONS=--stack-trace-limit=60"
 
 
 def annotate_findings(findings: Iterable[Finding], cdk_paths: Mapping[str, str], template: str,
@@ -72,6 +73,11 @@ def _relocate(finding: Finding, logical_id: str, construct: Construct, stack: St
         return (f"Reported on the synthesized template: {HOW_TO_TRACE} to have it reported on the "
                 f"line of the app that created {name}.")
     frame = first_application_frame(construct.trace)
+    cut_short = frames_cut_short(construct.trace)
+    if frame is None and cut_short is not None:
+        return (f"Reported on the synthesized template: the creation trace of {name} ends after "
+                f"{cut_short} frames, all in the CDK library; synthesize with {LONGER_TRACES} set "
+                "as well to have it reported on the line of the app that created it.")
     if frame is None:
         return (f"Reported on the synthesized template: the creation trace of {name} has no frame "
                 "in the application's own code, only CDK library and runtime frames.")

@@ -5,8 +5,10 @@ that is an object with `artifacts`, as `cdk synth` writes it: its first lines sa
 a web app's `manifest.json` is not taken for one). `read_manifest(folder)` reads it: each
 stack (artifact type `aws:cloudformation:stack`) with its template file and its
 constructs by logical ID (the `aws:cdk:logicalId` metadata entries, from the artifact's
-`metadata` and its `additionalMetadataFile`), each with its creation `trace` when one was
-recorded; the folders of nested assemblies (`cdk:cloud-assembly`, one per stage); and what
+`metadata` and its `additionalMetadataFile`), each with its creation trace when one was
+recorded (newer CDK versions write it as the construct's `aws:cdk:creationStack` entry,
+older ones as the `trace` of every entry), and the account the stack deploys to when its
+`environment` names one; the folders of nested assemblies (`cdk:cloud-assembly`, one per stage); and what
 is wrong with it (a template or metadata file that is missing or outside the assembly).
 A manifest that cannot be read or parsed is an `AssemblyError` naming the file and line.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +28,8 @@ MANIFEST = "manifest.json"
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY = "cdk:cloud-assembly"
 LOGICAL_ID = "aws:cdk:logicalId"
+CREATION_STACK = "aws:cdk:creationStack"
+_ENVIRONMENT = re.compile(r"^aws://(?P<account>\d{12})/")
 # Manifests written with --debug carry a stack trace per construct: far larger than templates.
 MAX_MANIFEST_BYTES = 64_000_000
 _SNIFF_BYTES = 4096
@@ -57,6 +62,7 @@ class Construct:
 class StackArtifact:
     name: str  # displayName (Stage/Stack) or the artifact id
     template: str  # absolute path of the template file
+    account: str | None = None  # the 12-digit account of its `environment`; None when agnostic
     constructs: dict[str, Construct] = field(default_factory=dict)  # by logical ID
 
 
@@ -131,7 +137,9 @@ def _stack(out: ManifestInfo, artifact_id: str, artifact: dict, properties: dict
     if not os.path.isfile(template):
         out.problems.append(f"stack {name}: its template {properties['templateFile']} is missing")
         return None
-    stack = StackArtifact(name, template)
+    environment = artifact.get("environment")
+    match = _ENVIRONMENT.match(environment) if isinstance(environment, str) else None
+    stack = StackArtifact(name, template, match["account"] if match else None)
     _add_constructs(stack, artifact.get("metadata"))
     extra = artifact.get("additionalMetadataFile")
     if extra is not None:
@@ -152,11 +160,16 @@ def _add_constructs(stack: StackArtifact, metadata: Any) -> None:
     for path, entries in metadata.items():
         if not isinstance(path, str) or not isinstance(entries, list):
             continue
+        entries = [entry for entry in entries if isinstance(entry, dict)]
+        created = next((_frames(e.get("data")) for e in entries if e.get("type") == CREATION_STACK), ())
         for entry in entries:
-            if isinstance(entry, dict) and entry.get("type") == LOGICAL_ID and isinstance(entry.get("data"), str):
-                trace = entry.get("trace")
-                frames = tuple(f for f in trace if isinstance(f, str)) if isinstance(trace, list) else ()
-                stack.constructs[entry["data"]] = Construct(path.lstrip("/"), frames)
+            if entry.get("type") == LOGICAL_ID and isinstance(entry.get("data"), str):
+                trace = _frames(entry.get("trace")) or created
+                stack.constructs[entry["data"]] = Construct(path.lstrip("/"), trace)
+
+
+def _frames(trace: Any) -> tuple[str, ...]:
+    return tuple(f for f in trace if isinstance(f, str)) if isinstance(trace, list) else ()
 
 
 def _inside(out: ManifestInfo, relative: Any, what: str) -> str | None:
@@ -204,6 +217,13 @@ def stack_for_template(template: str) -> tuple[StackArtifact, str] | None:
         if os.path.realpath(stack.template) == real:
             return stack, application_dir(folder)
     return None
+
+
+def deployment_account(template: str) -> str | None:
+    """The account a stack template is deployed to, when its cloud assembly's manifest
+    names one (`env: {account: ...}` in the app): CDK deploys the stack there only."""
+    located = stack_for_template(template)
+    return located[0].account if located is not None else None
 
 
 def application_dir(folder: str) -> str:
