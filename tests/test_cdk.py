@@ -166,8 +166,9 @@ def test_sarif_has_the_construct_as_a_logical_location_and_is_valid():
     assert {r["properties"].get("construct") for r in results} == {
         "DataStack/DataKey", "DataStack/OpsRole/DefaultPolicy", "Prod/ArchiveStack/ArchiveKey"}
     first = next(r for r in results if r["properties"].get("construct") == "DataStack/DataKey")
-    assert first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "tests/data/cdk-app/lib/data-stack.ts"
-    assert first["locations"][0]["physicalLocation"]["region"]["startLine"] == 24
+    physical = first["locations"][0]["physicalLocation"]
+    assert (physical["artifactLocation"]["uri"], physical["region"]["startLine"]) == (
+        "tests/data/cdk-app/lib/data-stack.ts", 24)
     assert first["locations"][0]["logicalLocations"] == [
         {"name": "DataKey17AFBB84", "kind": "resource"},
         {"name": "DataKey", "fullyQualifiedName": "DataStack/DataKey"}]
@@ -288,7 +289,8 @@ def test_a_trace_node_cut_short_says_how_to_record_more_frames(tmp_path):
     metadata = json.loads(metadata_file.read_text())
     for entry in metadata["/DataStack/OpsRole/DefaultPolicy/Resource"]:
         if entry["type"] == "aws:cdk:creationStack":
-            entry["data"] = ["...aws-cdk-lib...", "(no user code in 10 frames, use --stack-trace-limit to capture more)"]
+            entry["data"] = ["...aws-cdk-lib...",
+                             "(no user code in 10 frames, use --stack-trace-limit to capture more)"]
     metadata_file.write_text(json.dumps(metadata))
     policy = [f for f in findings_of(str(app / "cdk.out")) if f["construct"] == "DataStack/OpsRole/DefaultPolicy"]
     assert policy and all(f["file"].endswith("app/cdk.out/DataStack.template.json") for f in policy)
@@ -415,7 +417,8 @@ def test_cdk_nag_encoded_reason_and_stack_suppression(tmp_path):
 
 
 def test_an_assembly_is_found_by_its_manifest_whatever_its_folder_is_named(tmp_path):
-    shutil.copytree(APP, tmp_path / "infra", ignore=shutil.ignore_patterns("expected.json", "node_modules", "blueprints"))
+    shutil.copytree(APP, tmp_path / "infra",
+                    ignore=shutil.ignore_patterns("expected.json", "node_modules", "blueprints"))
     (tmp_path / "infra/cdk.out").rename(tmp_path / "infra/synth-output")
     result = invoke("-f", "json", "-v", "--root", str(tmp_path), str(tmp_path))
     document = json.loads(result.stdout)
