@@ -95,6 +95,16 @@ def test_traced_app_reports_on_the_line_that_created_the_construct():
     assert source[25].strip() == "key.grantAdmin(opsRole);"
 
 
+def test_intent_added_with_add_metadata_names_the_roles_by_their_arn_tokens():
+    """`addMetadata('kmspolicy', {admins: [opsRole.roleArn], ...})` synthesizes to Fn::GetAtt:
+    the role given key administration by grantAdmin (kms:Create*, kms:Put*) is a declared
+    administrator that can give itself use, once per way, on the grantAdmin line."""
+    admin = [f for f in findings_of(APP_OUT) if f["construct"] == "DataStack/OpsRole/DefaultPolicy"]
+    assert [(f["rule"], f["line"]) for f in admin] == [("KP003", 26), ("KP003", 26)]
+    assert all("OpsRoleBC007320 administers DataKey17AFBB84 (declared)" in f["message"] for f in admin)
+    assert [f["path"].rsplit("/", 1)[-1] for f in admin] == ["1", "8"]  # kms:Create*, kms:Put*
+
+
 def test_nested_stage_assembly_is_read_and_its_stacks_found():
     document = json.loads(invoke("-f", "json", APP_OUT).stdout)
     assert [f["file"] for f in document["files"]] == [
@@ -183,7 +193,7 @@ def test_github_annotations_and_text_name_the_construct():
     assert "file=tests/data/cdk-app/lib/data-stack.ts,line=24" in github
     assert "%0AConstruct: DataStack/DataKey" in github
     text = invoke(APP_OUT).stdout
-    assert ("KP001 [medium] tests/data/cdk-app/lib/data-stack.ts:24:17  DataKey17AFBB84  "
+    assert ("KP001 [high] tests/data/cdk-app/lib/data-stack.ts:24:17  DataKey17AFBB84  "
             "(construct DataStack/DataKey)") in text
     assert " 24 |     const key = new kms.Key(this, 'DataKey', { enableKeyRotation: true });" in text
 

@@ -25,6 +25,9 @@ export class DataStack extends Stack {
     key.grantEncryptDecrypt(handler);
     key.grantAdmin(opsRole);
     key.grantDecrypt(new iam.AccountPrincipal('222222222222'));
+    // kmspolicy's intent: who is meant to manage the key and who to use it.
+    (key.node.defaultChild as kms.CfnKey).addMetadata('kmspolicy', {
+      admins: [opsRole.roleArn], users: [handler.role!.roleArn] });
 
     // A folder the app ships as an asset: cdk.out gets a copy of it, template included.
     new s3assets.Asset(this, 'Blueprints', { path: 'blueprints' });
