@@ -9,10 +9,9 @@
 #   listed in the organization config `accounts`, and the account a CDK stack's environment
 #   names, count as the template's own; a literal account ID not listed there is "not known
 #   to be the stack's own" (unless the stack's account is known), and the message says how
-#   to declare it. A role or user of
-#   another account named in the key policy (CDK's grant to a role of a stack in another
-#   account) is reported as its account is. One finding per key and external principal,
-#   every statement that reaches it related.
+#   to declare it. A role or user of another account named in the key policy (CDK's grant
+#   to a role of a stack in another account) is reported as its account is. One finding
+#   per key and external principal, every statement that reaches it related.
 # custom:
 #   id: KP012
 #   severity: high
