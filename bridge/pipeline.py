@@ -201,12 +201,8 @@ class Analyzer:
     def _variant(self, template: LoadedTemplate, display: str,
                  scenario: Scenario | None, account: str | None = None) -> _Variant:
         """Normalize and evaluate one deployable variant (None: the merged template)."""
-        config = self.policies.config
-        if account is not None:
-            config = {**config, "accounts": [*(config.get("accounts") or []), account]}
-        normalized = normalize(template.document, display, self.parameters, config, scenario=scenario)
-        if account is not None:
-            normalized.input["accounts"] = [account]
+        normalized = normalize(template.document, display, self.parameters, self.policies.config,
+                               scenario=scenario, account=account)
         variant = _Variant(normalized.input)
         unknown = self._unknown_suppressions(normalized.input, template.document)
         for pointer, message in [*normalized.problems, *unknown]:

@@ -128,6 +128,17 @@ def test_the_account_of_a_stack_environment_is_the_stack_own():
     assert "list it under `accounts`" not in kp012["message"]
 
 
+def test_the_rule_input_carries_the_account_of_the_stack_environment():
+    def accounts(template):
+        result = CliRunner().invoke(main, ["input", "--compact", template])
+        document = json.loads(result.stdout)
+        schema.validate(document, "input-v2")
+        return document.get("accounts")
+
+    assert accounts(ARCHIVE_TEMPLATE) == ["111111111111"]
+    assert accounts(DATA_TEMPLATE) is None  # environment-agnostic
+
+
 def test_an_environment_agnostic_stack_keeps_literal_accounts_unknown():
     kp012 = next(f for f in findings_of(APP_OUT) if f["rule"] == "KP012" and f["construct"] == "DataStack/DataKey")
     assert "222222222222 is the stack's own account, list it under `accounts`" in kp012["message"]
