@@ -316,9 +316,9 @@ def test_a_trace_node_cut_short_says_how_to_record_more_frames(tmp_path):
     policy = [f for f in findings_of(str(app / "cdk.out")) if f["construct"] == "DataStack/OpsRole/DefaultPolicy"]
     assert policy and all(f["file"].endswith("app/cdk.out/DataStack.template.json") for f in policy)
     assert all(f["message"].endswith(
-        "the creation trace of DataStack/OpsRole/DefaultPolicy ends after 10 frames, all in the CDK library; "
-        "synthesize with NODE_OPTIONS=--stack-trace-limit=60 set as well to have it reported on the line of "
-        "the app that created it.") for f in policy)
+        "the creation trace of DataStack/OpsRole/DefaultPolicy ends after 10 frames (Node's stack trace "
+        "limit), none in the application's own code; synthesize with NODE_OPTIONS=--stack-trace-limit=60 "
+        "set as well to have it reported on the line of the app that created it.") for f in policy)
 
 
 # --------------------------------------------------------------------------- traces

@@ -76,8 +76,9 @@ def _relocate(finding: Finding, logical_id: str, construct: Construct, stack: St
     cut_short = frames_cut_short(construct.trace)
     if frame is None and cut_short is not None:
         return (f"Reported on the synthesized template: the creation trace of {name} ends after "
-                f"{cut_short} frames, all in the CDK library; synthesize with {LONGER_TRACES} set "
-                "as well to have it reported on the line of the app that created it.")
+                f"{cut_short} frames (Node's stack trace limit), none in the application's own code; "
+                f"synthesize with {LONGER_TRACES} set as well to have it reported on the line of the "
+                "app that created it.")
     if frame is None:
         return (f"Reported on the synthesized template: the creation trace of {name} has no frame "
                 "in the application's own code, only CDK library and runtime frames.")
