@@ -29,6 +29,7 @@ APP = ROOT / "tests" / "data" / "cdk-app"
 APP_OUT = "tests/data/cdk-app/cdk.out"
 DATA_TEMPLATE = f"{APP_OUT}/DataStack.template.json"
 ARCHIVE_TEMPLATE = f"{APP_OUT}/assembly-Prod/ProdArchiveStackE7C91713.template.json"
+VAULT_TEMPLATE = f"{APP_OUT}/assembly-Prod/ProdArchiveStackVaultD602AA13.nested.template.json"
 CDK_GOLDENS = [APP, *sorted(p.parent for p in (ROOT / "examples" / "cdk").glob("*/expected.json"))]
 UPDATE = os.environ.get("KMSPOLICY_UPDATE_GOLDEN") == "1"
 
@@ -108,9 +109,22 @@ def test_intent_added_with_add_metadata_names_the_roles_by_their_arn_tokens():
 def test_nested_stage_assembly_is_read_and_its_stacks_found():
     document = json.loads(invoke("-f", "json", APP_OUT).stdout)
     assert [f["file"] for f in document["files"]] == [
-        DATA_TEMPLATE, ARCHIVE_TEMPLATE, f"{APP_OUT}/assembly-Prod/ProdReaderStack332BF80C.template.json"]
+        DATA_TEMPLATE, ARCHIVE_TEMPLATE, VAULT_TEMPLATE,
+        f"{APP_OUT}/assembly-Prod/ProdReaderStack332BF80C.template.json"]
     archive = [f for f in document["findings"] if f["construct"] == "Prod/ArchiveStack/ArchiveKey"]
-    assert archive and {(f["file"], f["line"]) for f in archive} == {("tests/data/cdk-app/lib/prod-stage.ts", 26)}
+    assert archive and {(f["file"], f["line"]) for f in archive} == {("tests/data/cdk-app/lib/prod-stage.ts", 27)}
+
+
+def test_a_nested_stack_is_its_parent_stack_for_account_and_creation_traces():
+    """The nested template is a file asset of ArchiveStack, whose metadata holds the nested
+    constructs: its key is on the app's line, and 111111111111 is its own account too."""
+    vault = [f for f in findings_of(APP_OUT) if f["construct"] == "Prod/ArchiveStack/Vault/VaultKey"]
+    assert [(f["rule"], f["file"], f["line"], f["column"]) for f in vault] == [
+        ("KP001", "tests/data/cdk-app/lib/prod-stage.ts", 33, 5)]
+    assert vault[0]["related"][0]["file"] == VAULT_TEMPLATE
+    assert vault[0]["related"][0]["message"] == (
+        "synthesized as VaultKey6B75F33E in the template of a nested stack of Prod/ArchiveStack "
+        "(ProdArchiveStackVaultD602AA13.nested.template.json)")
 
 
 def test_the_account_of_a_stack_environment_is_the_stack_own():
@@ -185,7 +199,8 @@ def test_sarif_has_the_construct_as_a_logical_location_and_is_valid():
     sarif = valid_sarif(json.loads(invoke("-f", "sarif", APP_OUT).stdout))
     results = sarif["runs"][0]["results"]
     assert {r["properties"].get("construct") for r in results} == {
-        "DataStack/DataKey", "DataStack/OpsRole/DefaultPolicy", "Prod/ArchiveStack/ArchiveKey"}
+        "DataStack/DataKey", "DataStack/OpsRole/DefaultPolicy", "Prod/ArchiveStack/ArchiveKey",
+        "Prod/ArchiveStack/Vault/VaultKey"}
     first = next(r for r in results if r["properties"].get("construct") == "DataStack/DataKey")
     physical = first["locations"][0]["physicalLocation"]
     assert (physical["artifactLocation"]["uri"], physical["region"]["startLine"]) == (
@@ -228,7 +243,8 @@ def test_a_clone_elsewhere_finds_the_recorded_files_in_its_own_app_folder(tmp_pa
     assert {(f["construct"], f["file"], f["line"]) for f in findings} == {
         ("DataStack/DataKey", "app/lib/data-stack.ts", 24),
         ("DataStack/OpsRole/DefaultPolicy", "app/lib/data-stack.ts", 26),
-        ("Prod/ArchiveStack/ArchiveKey", "app/lib/prod-stage.ts", 26)}
+        ("Prod/ArchiveStack/ArchiveKey", "app/lib/prod-stage.ts", 27),
+        ("Prod/ArchiveStack/Vault/VaultKey", "app/lib/prod-stage.ts", 33)}
 
 
 def test_inline_metadata_and_per_entry_traces_of_older_cdk_versions_are_read(tmp_path):
@@ -446,6 +462,7 @@ def test_an_assembly_is_found_by_its_manifest_whatever_its_folder_is_named(tmp_p
     assert [f["file"] for f in document["files"]] == [
         "infra/synth-output/DataStack.template.json",
         "infra/synth-output/assembly-Prod/ProdArchiveStackE7C91713.template.json",
+        "infra/synth-output/assembly-Prod/ProdArchiveStackVaultD602AA13.nested.template.json",
         "infra/synth-output/assembly-Prod/ProdReaderStack332BF80C.template.json"]
     assert sum("infra/synth-output/asset." in line and "(a CDK asset copy)" in line
                for line in result.stderr.splitlines()) == 2

@@ -7,14 +7,17 @@ stack (artifact type `aws:cloudformation:stack`) with its template file and its
 constructs by logical ID (the `aws:cdk:logicalId` metadata entries, from the artifact's
 `metadata` and its `additionalMetadataFile`), each with its creation trace when one was
 recorded (newer CDK versions write it as the construct's `aws:cdk:creationStack` entry,
-older ones as the `trace` of every entry), and the account the stack deploys to when its
-`environment` names one; the folders of nested assemblies (`cdk:cloud-assembly`, one per stage); and what
+older ones as the `trace` of every entry), the account the stack deploys to when its
+`environment` names one, and its nested stacks' templates (`*.nested.template.json`, files
+of the asset manifest it depends on; their constructs are in the parent's metadata); the
+folders of nested assemblies (`cdk:cloud-assembly`, one per stage); and what
 is wrong with it (a template or metadata file that is missing or outside the assembly).
 A manifest that cannot be read or parsed is an `AssemblyError` naming the file and line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -27,6 +30,8 @@ from ..reading import ReadError, read_file
 MANIFEST = "manifest.json"
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY = "cdk:cloud-assembly"
+ASSET_MANIFEST = "cdk:asset-manifest"
+NESTED_TEMPLATE_SUFFIX = ".nested.template.json"
 LOGICAL_ID = "aws:cdk:logicalId"
 CREATION_STACK = "aws:cdk:creationStack"
 _ENVIRONMENT = re.compile(r"^aws://(?P<account>\d{12})/")
@@ -64,6 +69,8 @@ class StackArtifact:
     template: str  # absolute path of the template file
     account: str | None = None  # the 12-digit account of its `environment`; None when agnostic
     constructs: dict[str, Construct] = field(default_factory=dict)  # by logical ID
+    nested_templates: list[str] = field(default_factory=list)  # absolute paths
+    parent: str | None = None  # for a nested stack's template: the name of the stack deploying it
 
 
 @dataclass
@@ -117,6 +124,7 @@ def _read_manifest(folder: str, _mtime: int, _size: int) -> ManifestInfo:
         if kind == STACK_ARTIFACT:
             stack = _stack(out, artifact_id, artifact, properties)
             if stack is not None:
+                stack.nested_templates = _nested_templates(out, artifact, artifacts)
                 out.stacks.append(stack)
         elif kind == NESTED_ASSEMBLY:
             nested = _inside(out, properties.get("directoryName"), f"nested assembly {artifact_id}")
@@ -152,6 +160,34 @@ def _stack(out: ManifestInfo, artifact_id: str, artifact: dict, properties: dict
             except AssemblyError as err:
                 out.problems.append(f"stack {name}: {err}")
     return stack
+
+
+def _nested_templates(out: ManifestInfo, artifact: dict, artifacts: dict) -> list[str]:
+    """The nested stack templates among the files of the asset manifests the stack depends
+    on. An asset manifest that cannot be read names none: its nested templates are then
+    analyzed as templates no stack lists (their findings say so)."""
+    found: list[str] = []
+    dependencies = artifact.get("dependencies")
+    for dependency in dependencies if isinstance(dependencies, list) else []:
+        assets = artifacts.get(dependency) if isinstance(dependency, str) else None
+        if not isinstance(assets, dict) or assets.get("type") != ASSET_MANIFEST:
+            continue
+        properties = assets.get("properties")
+        file = properties.get("file") if isinstance(properties, dict) else None
+        path = _inside(out, file, f"asset manifest {dependency}")
+        try:
+            manifest = _load_json(path, "asset manifest") if path and os.path.isfile(path) else None
+        except AssemblyError:
+            manifest = None
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        for asset in files.values() if isinstance(files, dict) else []:
+            source = asset.get("source") if isinstance(asset, dict) else None
+            relative = source.get("path") if isinstance(source, dict) else None
+            if isinstance(relative, str) and relative.endswith(NESTED_TEMPLATE_SUFFIX):
+                nested = os.path.normpath(os.path.join(out.folder, relative))
+                if os.path.commonpath([nested, out.folder]) == out.folder:
+                    found.append(nested)
+    return found
 
 
 def _add_constructs(stack: StackArtifact, metadata: Any) -> None:
@@ -216,6 +252,10 @@ def stack_for_template(template: str) -> tuple[StackArtifact, str] | None:
     for stack in info.stacks:
         if os.path.realpath(stack.template) == real:
             return stack, application_dir(folder)
+    for stack in info.stacks:
+        if any(os.path.realpath(nested) == real for nested in stack.nested_templates):
+            return dataclasses.replace(stack, template=path, nested_templates=[], parent=stack.name), \
+                application_dir(folder)
     return None
 
 
