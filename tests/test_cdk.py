@@ -267,6 +267,20 @@ def test_inline_metadata_and_per_entry_traces_of_older_cdk_versions_are_read(tmp
         ("DataStack/OpsRole/DefaultPolicy", "app/lib/data-stack.ts", 26)}
 
 
+def test_a_logical_id_repeated_in_the_parent_metadata_is_told_apart_by_its_cdk_path(tmp_path):
+    """A stack's metadata lists its nested stacks' constructs too, and logical IDs are unique
+    only within one template: the resource's own aws:cdk:path says which construct it is."""
+    app = copy_app(tmp_path)
+    metadata_file = app / "cdk.out/assembly-Prod/ProdArchiveStackE7C91713.metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata["/Prod/ArchiveStack/Elsewhere/Resource"] = [{"type": "aws:cdk:logicalId", "data": "VaultKey6B75F33E"}]
+    metadata_file.write_text(json.dumps(metadata))
+    vault = [f for f in findings_of("--root", str(tmp_path), str(app / "cdk.out"))
+             if f["resource"] == "VaultKey6B75F33E"]
+    assert [(f["construct"], f["file"], f["line"]) for f in vault] == [
+        ("Prod/ArchiveStack/Vault/VaultKey", "app/lib/prod-stage.ts", 33)]
+
+
 # --------------------------------------------------------------------------- broken assemblies
 
 

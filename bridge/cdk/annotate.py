@@ -57,8 +57,7 @@ def _construct(stack: StackArtifact | None, logical_id: str, cdk_path: str | Non
     if cdk_path is None:
         return None
     path = cdk_path.lstrip("/")
-    same_path = (c for c in (stack.constructs.values() if stack is not None else ()) if c.path == path)
-    return next(same_path, Construct(path))
+    return (stack.by_path.get(path) if stack is not None else None) or Construct(path)
 
 
 def finding_resource(finding: Finding) -> str:

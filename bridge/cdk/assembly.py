@@ -69,6 +69,7 @@ class StackArtifact:
     template: str  # absolute path of the template file
     account: str | None = None  # the 12-digit account of its `environment`; None when agnostic
     constructs: dict[str, Construct] = field(default_factory=dict)  # by logical ID
+    by_path: dict[str, Construct] = field(default_factory=dict)  # the same, by construct path
     nested_templates: list[str] = field(default_factory=list)  # absolute paths
     parent: str | None = None  # for a nested stack's template: the name of the stack deploying it
 
@@ -200,8 +201,8 @@ def _add_constructs(stack: StackArtifact, metadata: Any) -> None:
         created = next((_frames(e.get("data")) for e in entries if e.get("type") == CREATION_STACK), ())
         for entry in entries:
             if entry.get("type") == LOGICAL_ID and isinstance(entry.get("data"), str):
-                trace = _frames(entry.get("trace")) or created
-                stack.constructs[entry["data"]] = Construct(path.lstrip("/"), trace)
+                construct = Construct(path.lstrip("/"), _frames(entry.get("trace")) or created)
+                stack.constructs[entry["data"]] = stack.by_path[construct.path] = construct
 
 
 def _frames(trace: Any) -> tuple[str, ...]:
