@@ -153,6 +153,13 @@ def test_the_rule_input_carries_the_account_of_the_stack_environment():
     assert accounts(DATA_TEMPLATE) is None  # environment-agnostic
 
 
+def test_access_knows_the_account_of_the_stack_environment():
+    """Management is not possible across accounts: 111111111111 manages the key only as its own."""
+    result = CliRunner().invoke(main, ["access", "-f", "json", ARCHIVE_TEMPLATE])
+    subjects = {s["id"]: s["cells"] for s in json.loads(result.stdout)["keys"][0]["subjects"]}
+    assert subjects["account:111111111111"]["manage"]["verdict"] == "allowed"
+
+
 def test_an_environment_agnostic_stack_keeps_literal_accounts_unknown():
     kp012 = next(f for f in findings_of(APP_OUT) if f["rule"] == "KP012" and f["construct"] == "DataStack/DataKey")
     assert "222222222222 is the stack's own account, list it under `accounts`" in kp012["message"]
