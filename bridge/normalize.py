@@ -8,6 +8,7 @@ from typing import Any
 
 from . import access, foreach, sam, schema, variant
 from .access import concrete
+from .cdk.assembly import with_account
 from .identity_policies import IdentityPolicies
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, literal, referenced_ids
 from .policy_documents import is_json_text, json_document
@@ -47,8 +48,7 @@ def normalize(document: dict, file: str, parameters: dict[str, str] | None = Non
     AWS::AccountId is (the input's `accounts`)."""
     if account is None:
         return normalize_variant(document, file, parameters, config, scenario)[0]
-    config = {**(config or {}), "accounts": [*((config or {}).get("accounts") or []), account]}
-    normalized = normalize_variant(document, file, parameters, config, scenario)[0]
+    normalized = normalize_variant(document, file, parameters, with_account(config, account), scenario)[0]
     normalized.input["accounts"] = [account]
     return normalized
 

@@ -10,7 +10,7 @@ import click
 
 from kmspolicy.bridge.access.locator import LocatorError
 from kmspolicy.bridge.access.report import AccessAnalyzer, AccessError
-from kmspolicy.bridge.cdk.assembly import deployment_account
+from kmspolicy.bridge.cdk.assembly import deployment_account, with_account
 
 from .access_render import RENDERERS
 from .config import ConfigError, load_config
@@ -40,9 +40,8 @@ def analyzer(parameters: tuple[str, ...], parameters_file: tuple[str, ...],
         config = load_config(config_path or find_config(None))
     except (ValueError, ConfigError) as exc:
         fail(str(exc))
-    account = deployment_account(template) if template is not None else None
-    if account is not None:
-        config = {**config, "accounts": [*(config.get("accounts") or []), account]}
+    if template is not None:
+        config = with_account(config, deployment_account(template))
     return AccessAnalyzer(parse_parameters(parameters, parameters_file), config=config, scenario=wanted)
 
 

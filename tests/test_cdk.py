@@ -160,6 +160,12 @@ def test_access_knows_the_account_of_the_stack_environment():
     assert subjects["account:111111111111"]["manage"]["verdict"] == "allowed"
 
 
+def test_fix_knows_the_account_of_the_stack_environment():
+    result = CliRunner().invoke(main, ["fix", ARCHIVE_TEMPLATE])
+    assert "of another account" not in result.output
+    assert "no deployer is known" in result.output  # what a policy for this key needs from the user
+
+
 def test_an_environment_agnostic_stack_keeps_literal_accounts_unknown():
     kp012 = next(f for f in findings_of(APP_OUT) if f["rule"] == "KP012" and f["construct"] == "DataStack/DataKey")
     assert "222222222222 is the stack's own account, list it under `accounts`" in kp012["message"]

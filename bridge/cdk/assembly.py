@@ -267,6 +267,14 @@ def deployment_account(template: str) -> str | None:
     return located[0].account if located is not None else None
 
 
+def with_account(config: dict | None, account: str | None) -> dict:
+    """`config` with `account` (a deployment account) among the accounts that are its own."""
+    config = config or {}
+    if account is None:
+        return config
+    return {**config, "accounts": [*(config.get("accounts") or []), account]}
+
+
 def application_dir(folder: str) -> str:
     top = os.path.abspath(folder)
     while is_assembly_dir(os.path.dirname(top)) and os.path.dirname(top) != top:
