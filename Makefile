@@ -94,11 +94,12 @@ cfn-lint-deps:
 oracle: install oracle-deps
 	$(BIN)/python -m tests.oracle.run --generated $(N) --examples --corpus $(SHARED)/corpus $(ORACLE_ARGS)
 
-# The CDK example's cloud assembly synthesized for real with --debug (Node and npm needed;
-# not run by CI): examples/cdk/app/synth.sh, pins in its package.json. Review, then
-# regenerate the goldens: KMSPOLICY_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_cdk.py
+# The CDK app's cloud assembly synthesized for real with --debug (Node >= 20 and npm needed,
+# the npm registry reached; not run by CI): tests/data/cdk-app/synth.sh, versions pinned in
+# its package-lock.json. Commit the cdk.out it writes, then regenerate and review the goldens:
+# KMSPOLICY_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_cdk.py
 cdk-fixture:
-	examples/cdk/app/synth.sh
+	tests/data/cdk-app/synth.sh
 
 # The sdist and the wheel, in dist/ (a release: CHANGELOG.md, tag vX.Y.Z). tools/check_wheel.sh
 # installs the wheel into a fresh venv and runs it on the seed example.

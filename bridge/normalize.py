@@ -8,6 +8,7 @@ from typing import Any
 
 from . import access, foreach, sam, schema, variant
 from .access import concrete
+from .cdk.assembly import with_account
 from .identity_policies import IdentityPolicies
 from .intrinsics import IntrinsicError, Resolver, Sym, SymStr, is_intrinsic, literal, referenced_ids
 from .policy_documents import is_json_text, json_document
@@ -36,13 +37,20 @@ class Normalized:
 
 
 def normalize(document: dict, file: str, parameters: dict[str, str] | None = None,
-              config: dict | None = None, scenario: Scenario | None = None) -> Normalized:
+              config: dict | None = None, scenario: Scenario | None = None,
+              account: str | None = None) -> Normalized:
     """The rules' input, with the effective access of every key, for one deployable
     variant of the template: `scenario` (from `scenarios.plan`) picks every Fn::If branch,
     drops the resources whose Condition is false and the AWS::NoValue properties; None
     unions the Fn::If alternatives. Fn::ForEach loops the template determines are
-    expanded. Pointers are the file's own either way."""
-    return normalize_variant(document, file, parameters, config, scenario)[0]
+    expanded. Pointers are the file's own either way. `account`: the literal account the
+    template is known to be deployed to (a CDK stack's environment), its own as
+    AWS::AccountId is (the input's `accounts`)."""
+    if account is None:
+        return normalize_variant(document, file, parameters, config, scenario)[0]
+    normalized = normalize_variant(document, file, parameters, with_account(config, account), scenario)[0]
+    normalized.input["accounts"] = [account]
+    return normalized
 
 
 def normalize_variant(document: dict, file: str, parameters: dict[str, str] | None = None,

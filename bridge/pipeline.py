@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cdk.assembly import deployment_account
 from .engines import EngineError
 from .findings import SEVERITIES, FileError, Finding, Related
 from .load import LoadedTemplate, TemplateError, load_template
@@ -136,7 +137,7 @@ class Analyzer:
         display = display or path
         try:
             template = self.load(path)
-            return self.analyze_loaded(template, display)
+            return self.analyze_loaded(template, display, deployment_account(path))
         except TemplateError as exc:
             return FileReport(display, "error", errors=[
                 FileError(display, exc.message, exc.line, exc.column)])
@@ -147,7 +148,9 @@ class Analyzer:
                 display, f"internal error: {_exception_line(exc)} (run with --debug for a "
                          "traceback)", kind="internal")])
 
-    def analyze_loaded(self, template: LoadedTemplate, display: str) -> FileReport:
+    def analyze_loaded(self, template: LoadedTemplate, display: str, account: str | None = None) -> FileReport:
+        """`account`: the one the template is known to be deployed to (a CDK stack's
+        environment), which is then its own like `AWS::AccountId`."""
         document = template.document
         report = FileReport(display, "analyzed")
         if not _is_template(document):
@@ -172,7 +175,7 @@ class Analyzer:
             report.errors.append(FileError(display, _printable(message), span.line, span.column))
         if scenarios.note:
             report.notes.append(scenarios.note)
-        runs = [self._variant(template, display, s) for s in scenarios.scenarios or [None]]
+        runs = [self._variant(template, display, s, account) for s in scenarios.scenarios or [None]]
         report.input = runs[0].input
         for run in runs[1:]:
             for kid, key in run.input["keys"].items():
@@ -199,10 +202,10 @@ class Analyzer:
         return report
 
     def _variant(self, template: LoadedTemplate, display: str,
-                 scenario: Scenario | None) -> _Variant:
+                 scenario: Scenario | None, account: str | None = None) -> _Variant:
         """Normalize and evaluate one deployable variant (None: the merged template)."""
         normalized = normalize(template.document, display, self.parameters, self.policies.config,
-                               scenario=scenario)
+                               scenario=scenario, account=account)
         variant = _Variant(normalized.input)
         unknown = self._unknown_suppressions(normalized.input, template.document)
         for pointer, message in [*normalized.problems, *unknown]:

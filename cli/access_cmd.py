@@ -10,6 +10,7 @@ import click
 
 from kmspolicy.bridge.access.locator import LocatorError
 from kmspolicy.bridge.access.report import AccessAnalyzer, AccessError
+from kmspolicy.bridge.cdk.assembly import deployment_account, with_account
 
 from .access_render import RENDERERS
 from .config import ConfigError, load_config
@@ -29,14 +30,18 @@ def fail(message: str) -> None:
 
 
 def analyzer(parameters: tuple[str, ...], parameters_file: tuple[str, ...],
-             scenario: tuple[str, ...] = (), config_path: str | None = None) -> AccessAnalyzer:
+             scenario: tuple[str, ...] = (), config_path: str | None = None,
+             template: str | None = None) -> AccessAnalyzer:
     """The organization config (`--config`, else kmspolicy.yaml found as eval finds it)
-    decides the verdicts too: which accounts are the stack's own, the organization."""
+    decides the verdicts too: which accounts are the stack's own (with the account of the
+    CDK stack whose template `template` is), the organization."""
     try:
         wanted = parse_scenario(scenario)
         config = load_config(config_path or find_config(None))
     except (ValueError, ConfigError) as exc:
         fail(str(exc))
+    if template is not None:
+        config = with_account(config, deployment_account(template))
     return AccessAnalyzer(parse_parameters(parameters, parameters_file), config=config, scenario=wanted)
 
 
@@ -99,7 +104,7 @@ def access_command(template, key, output_format, parameters, parameters_file, sc
     when the template could not be read completely (the errors are listed).
     """
     try:
-        report = analyzer(parameters, parameters_file, scenario, config_path).report(template, key=key)
+        report = analyzer(parameters, parameters_file, scenario, config_path, template).report(template, key=key)
     except (AccessError, LocatorError) as exc:
         fail(str(exc))
     guard = safe.json_line if output_format == "json" else safe.text_line  # no CI log commands

@@ -249,7 +249,7 @@ def explain_command(template, key, principal, action, output_format, parameters,
     """Why PRINCIPAL can (or cannot) use KEY: the statements, in order, and the verdict
     (per scenario where the template's deployable variants differ)."""
     try:
-        explanation = analyzer(parameters, parameters_file, scenario, config_path).explain(
+        explanation = analyzer(parameters, parameters_file, scenario, config_path, template).explain(
             template, key, principal, action)
     except (AccessError, LocatorError) as exc:
         fail(str(exc))

@@ -12,6 +12,7 @@ import click
 
 from kmspolicy import __version__
 from kmspolicy.bridge.access.located import Subject
+from kmspolicy.bridge.cdk.assembly import deployment_account, with_account
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import FileStatus, Result
 from kmspolicy.bridge.fix.fixer import FixError, FixResult, fix
@@ -141,7 +142,7 @@ def fix_command(template, key, output_format, write, admins, users, deployers, r
                 parameters_file, config_path) -> None:
     """The least-privilege key policy for each key's intent, proven before it is proposed."""
     try:
-        config = load_config(config_path or find_config(None))
+        config = with_account(load_config(config_path or find_config(None)), deployment_account(template))
         result = fix(template, config, parse_parameters(parameters, parameters_file),
                      Overrides(admins, users, deployers, root), key)
     except (FixError, ConfigError, EngineError, click.BadParameter) as exc:

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from kmspolicy.bridge.cdk.assembly import deployment_account
 from kmspolicy.bridge.load import TemplateError, load_template
 from kmspolicy.bridge.normalize import normalize
 
@@ -41,7 +42,7 @@ def input_command(template, parameters, parameters_file, compact) -> None:
     document = loaded.document
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise Failure(f"{template}: not a CloudFormation or SAM template (no Resources mapping)")
-    normalized = normalize(document, display_path(template), values)
+    normalized = normalize(document, display_path(template), values, account=deployment_account(template))
     click.echo(json.dumps(normalized.input, indent=None if compact else 2,
                           separators=(",", ":") if compact else None))
     for pointer, message in normalized.problems:

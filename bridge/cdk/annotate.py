@@ -20,10 +20,11 @@ from pathlib import Path, PurePosixPath
 from ..findings import Finding, Related
 from ..reading import ReadError, read_file
 from .assembly import Construct, StackArtifact, is_assembly_dir, stack_for_template
-from .traces import find_source, first_application_frame
+from .traces import find_source, first_application_frame, frames_cut_short
 
 MAX_SOURCE_BYTES = 5_000_000
 HOW_TO_TRACE = "synthesize with `cdk synth --debug` (or CDK_DEBUG=true)"
+LONGER_TRACES = "NODE_OPTIONS=--stack-trace-limit=60"
 
 
 def annotate_findings(findings: Iterable[Finding], cdk_paths: Mapping[str, str], template: str,
@@ -37,15 +38,26 @@ def annotate_findings(findings: Iterable[Finding], cdk_paths: Mapping[str, str],
     stack, app_dir = located if located is not None else (None, "")
     for finding in findings:
         logical_id = finding_resource(finding)
-        construct = stack.constructs.get(logical_id) if stack is not None else None
-        if construct is None and logical_id in cdk_paths:
-            construct = Construct(cdk_paths[logical_id])
+        construct = _construct(stack, logical_id, cdk_paths.get(logical_id))
         if construct is None:
             continue
         finding.construct = construct.name
         note = _relocate(finding, logical_id, construct, stack, app_dir, template, display)
         if note:
             finding.message = f"{finding.message}\n{note}"
+
+
+def _construct(stack: StackArtifact | None, logical_id: str, cdk_path: str | None) -> Construct | None:
+    """The manifest's construct of a resource; a stack's metadata also lists its nested
+    stacks' constructs, whose logical IDs may repeat the parent's (`CDKMetadata`): the
+    resource's own `aws:cdk:path`, when it has one, decides which is meant."""
+    construct = stack.constructs.get(logical_id) if stack is not None else None
+    if construct is not None and (cdk_path is None or construct.path == cdk_path.lstrip("/")):
+        return construct
+    if cdk_path is None:
+        return None
+    path = cdk_path.lstrip("/")
+    return (stack.by_path.get(path) if stack is not None else None) or Construct(path)
 
 
 def finding_resource(finding: Finding) -> str:
@@ -72,6 +84,12 @@ def _relocate(finding: Finding, logical_id: str, construct: Construct, stack: St
         return (f"Reported on the synthesized template: {HOW_TO_TRACE} to have it reported on the "
                 f"line of the app that created {name}.")
     frame = first_application_frame(construct.trace)
+    cut_short = frames_cut_short(construct.trace)
+    if frame is None and cut_short is not None:
+        return (f"Reported on the synthesized template: the creation trace of {name} ends after "
+                f"{cut_short} frames (Node's stack trace limit), none in the application's own code; "
+                f"synthesize with {LONGER_TRACES} set as well to have it reported on the line of the "
+                "app that created it.")
     if frame is None:
         return (f"Reported on the synthesized template: the creation trace of {name} has no frame "
                 "in the application's own code, only CDK library and runtime frames.")
@@ -84,12 +102,18 @@ def _relocate(finding: Finding, logical_id: str, construct: Construct, stack: St
         return (f"Reported on the synthesized template: {name} was created at {frame}, beyond the "
                 "end of that file: the cloud assembly is older than the source, synthesize again.")
     finding.related.insert(0, Related(finding.file, finding.line, finding.column, finding.path,
-                                      f"synthesized as {logical_id} in the template of stack {stack.name}"))
+                                      f"synthesized as {logical_id} in {_template_of(stack)}"))
     finding.file = display_beside(source, template, display)
     finding.line = finding.end_line = frame.line
     finding.column = frame.column
     finding.end_column = max(end, frame.column + 1)
     return None
+
+
+def _template_of(stack: StackArtifact) -> str:
+    if stack.parent is not None:
+        return f"the template of a nested stack of {stack.parent} ({Path(stack.template).name})"
+    return f"the template of stack {stack.name}"
 
 
 def _line_end(source: str, line: int) -> int | None:

@@ -5,17 +5,23 @@ that is an object with `artifacts`, as `cdk synth` writes it: its first lines sa
 a web app's `manifest.json` is not taken for one). `read_manifest(folder)` reads it: each
 stack (artifact type `aws:cloudformation:stack`) with its template file and its
 constructs by logical ID (the `aws:cdk:logicalId` metadata entries, from the artifact's
-`metadata` and its `additionalMetadataFile`), each with its creation `trace` when one was
-recorded; the folders of nested assemblies (`cdk:cloud-assembly`, one per stage); and what
+`metadata` and its `additionalMetadataFile`), each with its creation trace when one was
+recorded (newer CDK versions write it as the construct's `aws:cdk:creationStack` entry,
+older ones as the `trace` of every entry), the account the stack deploys to when its
+`environment` names one, and its nested stacks' templates (`*.nested.template.json`, files
+of the asset manifest it depends on; their constructs are in the parent's metadata); the
+folders of nested assemblies (`cdk:cloud-assembly`, one per stage); and what
 is wrong with it (a template or metadata file that is missing or outside the assembly).
 A manifest that cannot be read or parsed is an `AssemblyError` naming the file and line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +30,11 @@ from ..reading import ReadError, read_file
 MANIFEST = "manifest.json"
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY = "cdk:cloud-assembly"
+ASSET_MANIFEST = "cdk:asset-manifest"
+NESTED_TEMPLATE_SUFFIX = ".nested.template.json"
 LOGICAL_ID = "aws:cdk:logicalId"
+CREATION_STACK = "aws:cdk:creationStack"
+_ENVIRONMENT = re.compile(r"^aws://(?P<account>\d{12})/")
 # Manifests written with --debug carry a stack trace per construct: far larger than templates.
 MAX_MANIFEST_BYTES = 64_000_000
 _SNIFF_BYTES = 4096
@@ -57,7 +67,11 @@ class Construct:
 class StackArtifact:
     name: str  # displayName (Stage/Stack) or the artifact id
     template: str  # absolute path of the template file
+    account: str | None = None  # the 12-digit account of its `environment`; None when agnostic
     constructs: dict[str, Construct] = field(default_factory=dict)  # by logical ID
+    by_path: dict[str, Construct] = field(default_factory=dict)  # the same, by construct path
+    nested_templates: list[str] = field(default_factory=list)  # absolute paths
+    parent: str | None = None  # for a nested stack's template: the name of the stack deploying it
 
 
 @dataclass
@@ -111,6 +125,7 @@ def _read_manifest(folder: str, _mtime: int, _size: int) -> ManifestInfo:
         if kind == STACK_ARTIFACT:
             stack = _stack(out, artifact_id, artifact, properties)
             if stack is not None:
+                stack.nested_templates = _nested_templates(out, artifact, artifacts)
                 out.stacks.append(stack)
         elif kind == NESTED_ASSEMBLY:
             nested = _inside(out, properties.get("directoryName"), f"nested assembly {artifact_id}")
@@ -131,7 +146,9 @@ def _stack(out: ManifestInfo, artifact_id: str, artifact: dict, properties: dict
     if not os.path.isfile(template):
         out.problems.append(f"stack {name}: its template {properties['templateFile']} is missing")
         return None
-    stack = StackArtifact(name, template)
+    environment = artifact.get("environment")
+    match = _ENVIRONMENT.match(environment) if isinstance(environment, str) else None
+    stack = StackArtifact(name, template, match["account"] if match else None)
     _add_constructs(stack, artifact.get("metadata"))
     extra = artifact.get("additionalMetadataFile")
     if extra is not None:
@@ -146,17 +163,50 @@ def _stack(out: ManifestInfo, artifact_id: str, artifact: dict, properties: dict
     return stack
 
 
+def _nested_templates(out: ManifestInfo, artifact: dict, artifacts: dict) -> list[str]:
+    """The nested stack templates among the files of the asset manifests the stack depends
+    on. An asset manifest that cannot be read names none: its nested templates are then
+    analyzed as templates no stack lists (their findings say so)."""
+    found: list[str] = []
+    dependencies = artifact.get("dependencies")
+    for dependency in dependencies if isinstance(dependencies, list) else []:
+        assets = artifacts.get(dependency) if isinstance(dependency, str) else None
+        if not isinstance(assets, dict) or assets.get("type") != ASSET_MANIFEST:
+            continue
+        properties = assets.get("properties")
+        file = properties.get("file") if isinstance(properties, dict) else None
+        path = _inside(out, file, f"asset manifest {dependency}")
+        try:
+            manifest = _load_json(path, "asset manifest") if path and os.path.isfile(path) else None
+        except AssemblyError:
+            manifest = None
+        files = manifest.get("files") if isinstance(manifest, dict) else None
+        for asset in files.values() if isinstance(files, dict) else []:
+            source = asset.get("source") if isinstance(asset, dict) else None
+            relative = source.get("path") if isinstance(source, dict) else None
+            if isinstance(relative, str) and relative.endswith(NESTED_TEMPLATE_SUFFIX):
+                nested = os.path.normpath(os.path.join(out.folder, relative))
+                if os.path.commonpath([nested, out.folder]) == out.folder:
+                    found.append(nested)
+    return found
+
+
 def _add_constructs(stack: StackArtifact, metadata: Any) -> None:
     if not isinstance(metadata, dict):
         return
     for path, entries in metadata.items():
         if not isinstance(path, str) or not isinstance(entries, list):
             continue
+        entries = [entry for entry in entries if isinstance(entry, dict)]
+        created = next((_frames(e.get("data")) for e in entries if e.get("type") == CREATION_STACK), ())
         for entry in entries:
-            if isinstance(entry, dict) and entry.get("type") == LOGICAL_ID and isinstance(entry.get("data"), str):
-                trace = entry.get("trace")
-                frames = tuple(f for f in trace if isinstance(f, str)) if isinstance(trace, list) else ()
-                stack.constructs[entry["data"]] = Construct(path.lstrip("/"), frames)
+            if entry.get("type") == LOGICAL_ID and isinstance(entry.get("data"), str):
+                construct = Construct(path.lstrip("/"), _frames(entry.get("trace")) or created)
+                stack.constructs[entry["data"]] = stack.by_path[construct.path] = construct
+
+
+def _frames(trace: Any) -> tuple[str, ...]:
+    return tuple(f for f in trace if isinstance(f, str)) if isinstance(trace, list) else ()
 
 
 def _inside(out: ManifestInfo, relative: Any, what: str) -> str | None:
@@ -203,7 +253,26 @@ def stack_for_template(template: str) -> tuple[StackArtifact, str] | None:
     for stack in info.stacks:
         if os.path.realpath(stack.template) == real:
             return stack, application_dir(folder)
+    for stack in info.stacks:
+        if any(os.path.realpath(nested) == real for nested in stack.nested_templates):
+            return dataclasses.replace(stack, template=path, nested_templates=[], parent=stack.name), \
+                application_dir(folder)
     return None
+
+
+def deployment_account(template: str) -> str | None:
+    """The account a stack template is deployed to, when its cloud assembly's manifest
+    names one (`env: {account: ...}` in the app): CDK deploys the stack there only."""
+    located = stack_for_template(template)
+    return located[0].account if located is not None else None
+
+
+def with_account(config: dict | None, account: str | None) -> dict:
+    """`config` with `account` (a deployment account) among the accounts that are its own."""
+    config = config or {}
+    if account is None:
+        return config
+    return {**config, "accounts": [*(config.get("accounts") or []), account]}
 
 
 def application_dir(folder: str) -> str:

@@ -4,7 +4,10 @@ A trace is what CDK recorded when the construct was created (`cdk synth --debug`
 string a frame, innermost first: `new Key (/app/node_modules/aws-cdk-lib/aws-kms/lib/key.js:1:9)`,
 `new DataStack (/app/lib/data-stack.ts:12:21)`, `/app/bin/app.ts:8:1`, and for Python and
 other jsii languages the host's frames after the JavaScript ones (`__init__ (/app/stacks/data.py:14)`).
-Newer CDK versions shorten library runs to `...constructs, aws-cdk-lib...`.
+Newer CDK versions shorten library runs to `...new Key2 in aws-cdk-lib...` (so the
+synthesis folder no longer shows), and write `(no user code in 10 frames, use
+--stack-trace-limit to capture more)` when Node's stack trace limit (10 frames by default)
+ended the trace inside the library, as it does for the `DefaultPolicy` a grant creates.
 
 The application's code is any frame whose file is an absolute path (or a `file:` URL)
 outside `node_modules`, `site-packages`/`dist-packages` and the CDK library itself; the
@@ -25,6 +28,8 @@ from urllib.parse import unquote
 _LOCATION = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<column>\d+))?$")
 _LIBRARY_PARTS = {"node_modules", "site-packages", "dist-packages", "aws-cdk-lib", "@aws-cdk"}
 _WINDOWS_ABSOLUTE = re.compile(r"^[A-Za-z]:[\\/]")
+# What CDK writes when Node's stack trace limit stopped the trace before the app's code.
+_CUT_SHORT = re.compile(r"^\(no user code in (?P<frames>\d+) frames\b")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,15 @@ def first_application_frame(trace: tuple[str, ...]) -> Frame | None:
         frame = parse_frame(text)
         if frame is not None and is_application_frame(frame):
             return frame
+    return None
+
+
+def frames_cut_short(trace: tuple[str, ...]) -> int | None:
+    """How many frames CDK kept when it says the trace ends before any of the app's code."""
+    for text in trace:
+        match = _CUT_SHORT.match(text.strip())
+        if match:
+            return int(match["frames"])
     return None
 
 

@@ -6,10 +6,12 @@
 #   the caller. Cross-account access still needs that account's own IAM policy, which
 #   this template does not control. `*` with a condition that admits only the callers
 #   of an account (kms:CallerAccount, aws:PrincipalAccount) names that account. Accounts
-#   listed in the organization config `accounts` count as the template's own; a literal
-#   account ID not listed there is "not known to be the stack's own", and the message says
-#   how to declare it. One finding per key and external principal, every statement that
-#   reaches it related.
+#   listed in the organization config `accounts`, and the account a CDK stack's environment
+#   names, count as the template's own; a literal account ID not listed there is "not known
+#   to be the stack's own" (unless the stack's account is known), and the message says how
+#   to declare it. A role or user of another account named in the key policy (CDK's grant
+#   to a role of a stack in another account) is reported as its account is. One finding
+#   per key and external principal, every statement that reaches it related.
 # custom:
 #   id: KP012
 #   severity: high
@@ -42,7 +44,7 @@ findings contains result.finding("KP012", key, grants[0].principal.path, message
 		st.effect == "Allow"
 		st.principal_mode == "Principal"
 		_reported(st, access.conditional_for(acc, i))
-		granted_mask := bits.and(bits.and(actionmask.of(st), acc.granted), _capabilities)
+		granted_mask := bits.and(bits.and(actionmask.of(st), _key_policy_grants(acc)), _capabilities)
 		granted_mask != 0
 		reaching := [q | some q in st.principals; _reaches(q, subject)]
 		count(reaching) > 0
@@ -55,6 +57,11 @@ findings contains result.finding("KP012", key, grants[0].principal.path, message
 		some grant in grants
 	]
 }
+
+# What the key policy lets the subject do: for a role or user of another account named in
+# it, what that account's unseen IAM policies decide is unknown, not denied (as they decide
+# for a whole account named by its root ARN).
+_key_policy_grants(acc) := bits.or(acc.granted, acc.unknown)
 
 # The statement's patterns that grant some of `mask`.
 _granted_text(st, mask) := result.actions_text({pt.pattern | some pt in st.patterns; actionmask.overlaps(actionmask.of(pt), mask)})
@@ -113,6 +120,7 @@ _declare_hint(account) := concat("", [
 	" If ", account, " is the stack's own account, list it under `accounts` in kmspolicy.yaml.",
 ]) if {
 	_literal(account)
+	not input.accounts
 } else := ""
 
 _literal(account) if regex.match(`^[0-9]{12}$`, account)
@@ -127,6 +135,12 @@ _account_text(account) := concat("", ["the account given by parameter ", trim_pr
 
 _account_text(account) := concat("", ["account ", account, ", not known to be the stack's own"]) if {
 	_literal(account)
+	not input.accounts
+}
+
+_account_text(account) := concat("", ["account ", account, ", not the stack's own (", concat(", ", input.accounts), ")"]) if {
+	_literal(account)
+	input.accounts
 }
 
 _account_text(account) := concat("", ["another account (", account, ")"]) if {

@@ -52,6 +52,46 @@ cases["success_own_account_from_config"] := {
 	"findings": set(),
 }
 
+cases["success_own_account_from_the_cdk_stack_environment"] := {
+	"input": object.union(fx.input_with(fx.key([fx.allow(0, [fx.external_account(0, "111122223333")], ["kms:Decrypt"])])), {"accounts": ["111122223333"]}),
+	"findings": set(),
+}
+
+# CDK's grant to a role of a stack in another account names the role: what that account's
+# IAM policies allow it is unseen (unknown), which is no reason to stay silent.
+cases["fail_role_of_another_account"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [fx.principal(0, "role:210987654321:reader", "role", "210987654321", "arn:aws:iam::210987654321:role/reader", null)], ["kms:Decrypt"])])),
+	"findings": {{
+		"message": "arn:aws:iam::210987654321:role/reader belongs to account 210987654321, not known to be the stack's own: it can call kms:Decrypt on Key with no condition on the caller. If 210987654321 is the stack's own account, list it under `accounts` in kmspolicy.yaml.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"related": [
+			{
+				"message": "kms:Decrypt granted across accounts",
+				"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0",
+			},
+		],
+		"resource": "Key",
+		"rule": "KP012",
+	}},
+}
+
+# The stack's account is known (a CDK stack's environment): another one is not its own.
+cases["fail_account_other_than_the_cdk_stack_environment"] := {
+	"input": object.union(fx.input_with(fx.key([fx.allow(0, [fx.external_account(0, "210987654321")], ["kms:Decrypt"])])), {"accounts": ["111122223333"]}),
+	"findings": {{
+		"message": "arn:aws:iam::210987654321:root belongs to account 210987654321, not the stack's own (111122223333): it can call kms:Decrypt on Key with no condition on the caller.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"related": [
+			{
+				"message": "kms:Decrypt granted across accounts",
+				"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Action/0",
+			},
+		],
+		"resource": "Key",
+		"rule": "KP012",
+	}},
+}
+
 # Two statements reaching one external account are one decision: one finding, each
 # statement one related location.
 cases["fail_two_statements_one_external_account"] := {
