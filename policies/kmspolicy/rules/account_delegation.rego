@@ -28,12 +28,14 @@ import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.config
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 # One finding per key and delegated account, on the statement that delegates the most;
 # every other delegating statement is a related location.
 findings contains result.finding_with_severity("KP001", key, primary.principal.path, message, related, _severity(key, acc)) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	not key.intent.root == "delegate"
 	not config.delegation_allowed
 	not key.default_policy
