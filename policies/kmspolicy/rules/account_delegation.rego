@@ -39,7 +39,7 @@ findings contains result.finding_with_severity("KP001", key, primary.principal.p
 	not key.intent.root == "delegate"
 	not config.delegation_allowed
 	not key.default_policy
-	some sid
+	some sid in _delegating_ids(key)
 	delegations := _delegations(key, sid)
 	count(delegations) > 0
 	acc := access.masks[key.id][sid]
@@ -52,6 +52,17 @@ findings contains result.finding_with_severity("KP001", key, primary.principal.p
 		[_grants_related(key.statements[primary.index], "grants ")],
 		[_grants_related(key.statements[d.index], "also grants ") | some d in delegations; d.index != primary.index],
 	)
+}
+
+# The own accounts the key policy delegates to (the `sid`s _delegations finds something for).
+_delegating_ids(key) := {p.id |
+	some st in key.statements
+	st.effect == "Allow"
+	st.principal_mode == "Principal"
+	not st.condition.root_only
+	some p in st.principals
+	p.kind == "account"
+	accounts.own(p.account)
 }
 
 # The Allow statements delegating to own account `sid`, with the account principal.
