@@ -2,6 +2,7 @@
 
     python tools/bench.py [CORPUS] [--runs 3] [--scale 10000] [--jobs 2] [--rules]
     python tools/bench.py [CORPUS] --engine-row [--checkout DIR]
+    python tools/bench.py [CORPUS] --policies-against DIR
 
 CORPUS defaults to ../shared/corpus when it exists, else examples/. checkov and cfn-lint
 are installed by this script into a separate virtual environment (`--bench-venv`, default
@@ -23,6 +24,10 @@ issue's targets, met or missed.
 with `--checkout DIR` the kmspolicy measured is the one in DIR (another checkout or
 `git worktree` of this repository, e.g. an older commit), so two checkouts are compared
 with the same measuring code.
+
+`--policies-against DIR` measures only the embedded engine, with DIR's policies and with
+this checkout's (the same engine code), alternating the two on each input, and checks
+that their findings are equal: a change to the Rego alone, measured on a loaded machine.
 """
 
 from __future__ import annotations
@@ -603,6 +608,84 @@ def use_checkout(folder: Path) -> None:
             setattr(sys.modules["kmspolicy"], name.split(".")[1], module)
 
 
+def policy_pair_costs(corpus: Path, other: Path, repeat: int = 3) -> tuple[dict[str, list[float]], bool]:
+    """CPU ms per corpus input (templates with a key) of one embedded-engine evaluation with
+    the policies of `other` (a checkout) and with this checkout's, the same engine code for
+    both, measured alternately on each input (the fastest of `repeat` each), so that the
+    load of a shared machine weighs on both alike; and whether their findings are equal."""
+    from kmspolicy.bridge.engines.embedded import EmbeddedEngine
+    from kmspolicy.bridge.pipeline import PolicySet
+    from kmspolicy.bridge.rules import read_policy_dir
+
+    ours = PolicySet.builtin()
+    theirs = {f"kmspolicy/{name}": source
+              for name, source in read_policy_dir(other / "policies" / "kmspolicy").items()}
+    engines = {"before": EmbeddedEngine(theirs, ours.data()), "after": EmbeddedEngine(ours.modules, ours.data())}
+    inputs = rule_inputs(corpus)
+    costs: dict[str, list[float]] = {label: [] for label in engines}
+    same = True
+    for input_doc in inputs:
+        best = {label: float("inf") for label in engines}
+        answers = {}
+        for _ in range(repeat):
+            for label, engine in engines.items():
+                started = time.process_time()
+                answers[label] = engine.findings(input_doc)
+                best[label] = min(best[label], (time.process_time() - started) * 1000)
+        same = same and _as_set(answers["before"]) == _as_set(answers["after"])
+        for label in engines:
+            costs[label].append(best[label])
+    return costs, same
+
+
+def _as_set(findings: list) -> set[str]:
+    import json
+
+    return {json.dumps(f, sort_keys=True) for f in findings}
+
+
+def input_costs(corpus: Path, repeat: int = 3) -> tuple[list[float], list[float]]:
+    """(KB of JSON, CPU ms of regopy's set_input_term, the fastest of `repeat`) per corpus
+    input: what receiving the input costs the embedded engine, whatever the policies."""
+    import json
+
+    import regopy
+
+    interpreter = regopy.Interpreter()
+    sizes, cpu = [], []
+    for input_doc in rule_inputs(corpus):
+        text = json.dumps(input_doc)
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.process_time()
+            interpreter.set_input_term(text)
+            best = min(best, (time.process_time() - started) * 1000)
+        sizes.append(len(text) / 1024)
+        cpu.append(best)
+    return sizes, cpu
+
+
+def print_policy_pair(corpus: Path, other: Path) -> None:
+    costs, same = policy_pair_costs(corpus, other)
+    print(f"\n### Embedded engine: the policies of `{_shown(other)}` (before) and of this checkout "
+          "(after), alternately on each input\n")
+    print("| policies | median CPU ms | p90 CPU ms | sum CPU ms | templates |\n|---|---:|---:|---:|---:|")
+    for label, ms in costs.items():
+        ordered = sorted(ms)
+        print(f"| {label} | {statistics.median(ordered):.1f} | {ordered[int(len(ordered) * 0.9)]:.1f} | "
+              f"{sum(ordered):.0f} | {len(ordered)} |")
+    ratio = sum(costs["after"]) / sum(costs["before"])
+    print(f"\nafter / before: {ratio:.2f} (sum); findings {'identical' if same else '**differ**'} "
+          "on every input")
+    sizes, cpu = input_costs(corpus)
+    kb = sorted(sizes)
+    print("\n| receiving the input (set_input_term) | median | p90 | max |\n|---|---:|---:|---:|")
+    print(f"| input size, KB of JSON | {statistics.median(kb):.1f} | {kb[int(len(kb) * 0.9)]:.1f} | {kb[-1]:.1f} |")
+    ordered = sorted(cpu)
+    print(f"| CPU ms | {statistics.median(ordered):.2f} | {ordered[int(len(ordered) * 0.9)]:.2f} | "
+          f"{ordered[-1]:.2f} |")
+
+
 def print_engine_costs(corpus: Path, targets: list[Target], embedded_only: bool = False) -> None:
     costs, cost_notes = engine_costs(corpus, embedded_only)
     print("\n### Engine cost per template (policies compiled once, corpus inputs)\n")
@@ -653,6 +736,9 @@ def main(argv: list[str] | None = None) -> int:
                              "templates without a key)")
     parser.add_argument("--checkout", type=Path,
                         help="with --engine-row: measure the kmspolicy of this checkout")
+    parser.add_argument("--policies-against", type=Path, metavar="DIR",
+                        help="only the embedded engine's cost with DIR's policies and with this "
+                             "checkout's, measured alternately on each corpus input")
     args = parser.parse_args(argv)
     corpus = args.corpus.resolve()
     if not corpus.is_dir():
@@ -661,6 +747,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--checkout goes with --engine-row or --pipeline-row")
     if args.checkout and args.pipeline_row and not args.engine_row:
         use_checkout(args.checkout.resolve())
+    if args.policies_against:
+        print(f"# kmspolicy policies compared\n\ncorpus: `{_shown(corpus)}`, load {_load()}")
+        print_policy_pair(corpus, args.policies_against.resolve())
+        print(f"\nload at the end {_load()}")
+        return 0
     if args.engine_row:
         if args.checkout:
             use_checkout(args.checkout.resolve())

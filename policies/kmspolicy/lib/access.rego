@@ -13,12 +13,13 @@ package kmspolicy.lib.access
 
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.ids
 
 # masks[key_id][subject_id] := the subject's access with the action sets as masks:
 # `allowed`, `conditional`, `granted` (the two together), `unknown`, `denied`,
 # `reachable`, and the statements that decide them (`direct`, `delegation`, `identity`,
 # `denies`, `identity_denies`, `escalations`, `conditional_statements`).
-masks := {mask_kid: input.keys[mask_kid].access | some mask_kid; input.keys[mask_kid]}
+masks := {mask_kid: input.keys[mask_kid].access | some mask_kid in ids.keys}
 
 # access[key_id][subject_id] := the same with sets of action names.
 # (The comprehension variables have names no caller uses: regopy 1.5 confuses a rule's

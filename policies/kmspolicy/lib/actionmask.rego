@@ -77,9 +77,25 @@ has(mask, action) if bits.and(mask, catalog.key_action_bits[action]) != 0
 
 overlaps(a, b) if bits.and(a, b) != 0
 
-# The action names of a mask, as a set.
-names(mask) := {name |
-	some name
-	bit := catalog.key_action_bits[name]
-	bits.and(mask, bit) != 0
+# The action names of a mask, as a set: per class of key action (the classes partition
+# them), the class's set when the mask has all of it, else its actions the mask has (regopy
+# pays a step per action looked at, at every call).
+names(mask) := union({class_names |
+	some class in _classes
+	bits.and(mask, class.mask) != 0
+	class_names := _names_in(mask, class)
+})
+
+_names_in(mask, class) := class.names if {
+	bits.and(mask, class.mask) == class.mask
+} else := {name |
+	some name in class.names
+	bits.and(mask, catalog.key_action_bits[name]) != 0
 }
+
+_classes := [
+	{"mask": catalog.use_mask, "names": catalog.use_actions},
+	{"mask": catalog.manage_mask, "names": catalog.manage_actions},
+	{"mask": catalog.permissions_mask, "names": catalog.permissions_actions},
+	{"mask": catalog.read_mask, "names": catalog.read_actions},
+]

@@ -57,10 +57,42 @@ cases["more_masks_than_two_levels_of_chunks_take"] := {
 	"findings": {"any_of": catalog.key_mask, "names": catalog.key_actions, "minus_first": catalog.key_mask - _bit("kms:CancelKeyDeletion")},
 }
 
+# names() takes a whole class at once: a whole class with parts of two others, and a mask
+# with one action fewer than every key action, against the per-action definition.
+cases["a_whole_class_and_parts_of_others"] := {
+	"target": "kmspolicy.lib.actionmask_test.probe",
+	"input": {"masks": [catalog.use_mask, _bit("kms:DisableKey"), _bit("kms:ListGrants")]},
+	"findings": {
+		"any_of": bits.or(bits.or(catalog.use_mask, _bit("kms:DisableKey")), _bit("kms:ListGrants")),
+		"names": catalog.use_actions | {"kms:DisableKey", "kms:ListGrants"},
+		"minus_first": bits.or(_bit("kms:DisableKey"), _bit("kms:ListGrants")),
+	},
+}
+
+cases["every_key_action_but_one"] := {
+	"target": "kmspolicy.lib.actionmask_test.probe",
+	"input": {"masks": [catalog.key_mask - _bit("kms:Decrypt")]},
+	"findings": {
+		"any_of": catalog.key_mask - _bit("kms:Decrypt"),
+		"names": catalog.key_actions - {"kms:Decrypt"},
+		"minus_first": 0,
+	},
+}
+
 test_cases if {
 	every c in cases {
 		probe == c.findings with input as c.input
 	}
+}
+
+# names() relies on the four classes partitioning the key actions, each mask its set's bits.
+test_the_classes_partition_the_key_actions if {
+	catalog.use_actions | catalog.manage_actions | catalog.permissions_actions | catalog.read_actions == catalog.key_actions
+	count(catalog.use_actions) + count(catalog.manage_actions) + count(catalog.permissions_actions) + count(catalog.read_actions) == count(catalog.key_actions)
+	actionmask.of_names(catalog.use_actions) == catalog.use_mask
+	actionmask.of_names(catalog.manage_actions) == catalog.manage_mask
+	actionmask.of_names(catalog.permissions_actions) == catalog.permissions_mask
+	actionmask.of_names(catalog.read_actions) == catalog.read_mask
 }
 
 test_class_masks_are_the_class_sets if {

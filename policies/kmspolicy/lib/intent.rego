@@ -9,14 +9,15 @@
 package kmspolicy.lib.intent
 
 import data.kmspolicy.lib.config
+import data.kmspolicy.lib.ids
 
 # Per key id, computed once per evaluation (a function is evaluated at every call, and
 # several rules ask): admin_ids[key_id], user_ids[key_id], intended_user_ids[key_id].
-admin_ids := {intent_kid: admins(intent_key) | some intent_kid; intent_key := input.keys[intent_kid]}
+admin_ids := {intent_kid: admins(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
 
-user_ids := {intent_kid: users(intent_key) | some intent_kid; intent_key := input.keys[intent_kid]}
+user_ids := {intent_kid: users(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
 
-intended_user_ids := {intent_kid: intended_users(intent_key) | some intent_kid; intent_key := input.keys[intent_kid]}
+intended_user_ids := {intent_kid: intended_users(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
 
 admins(key) := {sid | some sid in key.intent.admins} if count(key.intent.admins) > 0
 
@@ -55,7 +56,7 @@ user_source(key) := "inferred" if count(key.intent.users) == 0
 # (a SAM KMS policy template included) allows use actions on this key by name, or names
 # it in a way that matches no key (`meant_keys`: a SAM KeyId given the key's ARN).
 means_to_use(key) := {sid |
-	some iid
+	some iid in ids.identities
 	identity := input.identities[iid]
 	some st in identity.statements
 	st.effect == "Allow"

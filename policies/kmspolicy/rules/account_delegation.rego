@@ -31,16 +31,18 @@ import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.config
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 # One finding per key and delegated account, on the statement that delegates the most;
 # every other delegating statement is a related location.
 findings contains result.finding_with_severity("KP001", key, primary.principal.path, message, related, _severity(key, acc)) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	not key.intent.root == "delegate"
 	not config.delegation_allowed
 	not key.default_policy
-	some sid
+	some sid in _delegating_ids(key)
 	acc := access.masks[key.id][sid]
 	delegations := _delegations(key, sid, acc)
 	count(delegations) > 0
@@ -53,6 +55,17 @@ findings contains result.finding_with_severity("KP001", key, primary.principal.p
 		[_grants_related(key.statements[primary.index], "grants ")],
 		[_grants_related(key.statements[d.index], "also grants ") | some d in delegations; d.index != primary.index],
 	)
+}
+
+# The own accounts the key policy delegates to (the `sid`s _delegations may find something for).
+_delegating_ids(key) := {p.id |
+	some st in key.statements
+	st.effect == "Allow"
+	st.principal_mode == "Principal"
+	not st.condition.root_only
+	some p in st.principals
+	p.kind == "account"
+	accounts.own(p.account)
 }
 
 # The Allow statements delegating to own account `sid`, with the account principal, that

@@ -26,11 +26,13 @@ package kmspolicy.rules.account_wide_without_iam
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 # One finding per key, on the first such statement; the others' conditions are related.
 findings contains result.finding("KP020", key, admitting[0].principal.path, message, related) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	acc := access.masks[key.id]["account:self"]
 	admitting := [entry |
 		some i in sort(acc.direct)

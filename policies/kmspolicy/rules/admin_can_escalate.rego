@@ -23,11 +23,13 @@ import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.config
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP003", key, p.path, message, related) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some sid in intent.admin_ids[key.id]
 	acc := access.masks[key.id][sid]
 	gained := bits.and(acc.reachable, catalog.use_mask)

@@ -24,11 +24,13 @@ import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP002", key, where[0].path, message, related) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some sid in intent.admin_ids[key.id]
 	acc := access.masks[key.id][sid]
 	usable_mask := bits.and(acc.granted, catalog.use_mask)

@@ -13,10 +13,12 @@
 #       BypassPolicyLockoutSafetyCheck: true
 package kmspolicy.rules.bypass_lockout_check
 
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP017", key, key.bypass_path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	key.bypass_lockout
 	message := concat("", [
 		key.id, " sets BypassPolicyLockoutSafetyCheck: AWS will not verify that anyone can change the key policy after deployment.",
@@ -24,7 +26,8 @@ findings contains result.finding("KP017", key, key.bypass_path, message, []) if 
 }
 
 findings contains result.finding("KP017", key, key.bypass_path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	not key.bypass_lockout
 	key.bypass_lockout_possible == true
 	message := concat("", [

@@ -28,12 +28,14 @@ import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 # One finding per key and external subject, on the first statement that reaches it; the
 # other statements are related, one location each with their granted patterns.
 findings contains result.finding("KP012", key, grants[0].principal.path, message, related) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some sid
 	subject := key.subjects[sid]
 	_external(subject)

@@ -19,10 +19,12 @@ import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.config
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP019", key, _where(key), message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	key.policy_complete
 	not key.bypass_lockout
 	putters := _putters(key)

@@ -18,11 +18,13 @@ package kmspolicy.rules.iam_user_principal
 
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 # One finding per key and IAM user, on its first statement; the others are related.
 findings contains result.finding("KP009", key, uses[0].principal.path, message, related) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some uid in {p.id | some st in key.statements; _grants(st); some p in st.principals; _is_iam_user(p)}
 	not _declared(key, uid)
 	uses := [use |

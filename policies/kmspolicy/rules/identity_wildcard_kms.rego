@@ -25,12 +25,13 @@ package kmspolicy.rules.identity_wildcard_kms
 
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 # One finding per identity, on its first such statement; its other statements and every
 # key of this template that accepts the calls (by the evaluated access) are related.
 findings contains result.finding_on("KP013", iid, _where(wildcards[0].statement), message, related) if {
-	some iid
+	some iid in ids.identities
 	identity := input.identities[iid]
 	wildcards := [entry |
 		some j

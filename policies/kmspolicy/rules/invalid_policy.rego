@@ -24,10 +24,12 @@
 #       AWS: arn:aws:iam::*:root
 package kmspolicy.rules.invalid_policy
 
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP021", key, problem.path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some problem in object.get(key, "invalid", [])
 	problem.outcome == "rejected"
 	message := concat("", ["The key policy of ", key.id, " would be rejected: ", problem.message, "."])
@@ -35,21 +37,23 @@ findings contains result.finding("KP021", key, problem.path, message, []) if {
 
 # An action name that matches nothing deploys, but the statement does less than it says.
 findings contains result.finding_with_severity("KP021", key, problem.path, message, [], "medium") if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some problem in object.get(key, "invalid", [])
 	problem.outcome == "ignored"
 	message := concat("", ["In the key policy of ", key.id, ", ", problem.message, "."])
 }
 
 findings contains result.finding("KP021", key, problem.path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some st in key.statements
 	some problem in object.get(st.condition, "problems", [])
 	message := concat("", ["The key policy of ", key.id, " would be rejected: ", problem.message, "."])
 }
 
 findings contains result.finding_on("KP021", iid, problem.path, message, []) if {
-	some iid
+	some iid in ids.identities
 	identity := input.identities[iid]
 	some st in identity.statements
 	some problem in object.get(st.condition, "problems", [])

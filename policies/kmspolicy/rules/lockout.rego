@@ -21,10 +21,12 @@ package kmspolicy.rules.lockout
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.actionmask
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP010", key, _where(key), message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	key.policy_complete
 	count(key.statements) > 0
 	not _someone_can_change(key)

@@ -16,10 +16,12 @@
 #       Description: no KeyPolicy
 package kmspolicy.rules.missing_key_policy
 
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP015", key, key.path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	key.default_policy
 	message := concat("", [
 		key.id, " has no KeyPolicy, so AWS applies the default policy: kms:* for the account principal, ",

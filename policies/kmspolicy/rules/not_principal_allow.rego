@@ -16,10 +16,12 @@
 package kmspolicy.rules.not_principal_allow
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP006", key, path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some i
 	st := key.statements[i]
 	st.effect == "Allow"

@@ -21,10 +21,12 @@ package kmspolicy.rules.public_key
 
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP005", key, p.path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	acc := access.masks[key.id]["*"]
 	some i in acc.direct
 	st := key.statements[i]

@@ -18,11 +18,13 @@
 package kmspolicy.rules.rotation_disabled
 
 import data.kmspolicy.lib.config
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP011", key, _where(key), message, []) if {
 	config.rotation_required
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	key.type == "AWS::KMS::Key"
 	key.key_spec == "SYMMETRIC_DEFAULT"
 	key.key_usage == "ENCRYPT_DECRYPT"

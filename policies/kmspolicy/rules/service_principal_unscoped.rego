@@ -24,10 +24,12 @@ package kmspolicy.rules.service_principal_unscoped
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP018", key, p.path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some i
 	st := key.statements[i]
 	st.effect == "Allow"

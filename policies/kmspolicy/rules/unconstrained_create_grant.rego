@@ -21,11 +21,13 @@ package kmspolicy.rules.unconstrained_create_grant
 
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP014", key, p.path, message, []) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	admins := intent.admin_ids[key.id]
 	some sid
 	subject := key.subjects[sid]

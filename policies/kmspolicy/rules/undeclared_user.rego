@@ -24,12 +24,14 @@ import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
 # Template identities and principals named in the key policy.
 findings contains result.finding_with_severity("KP007", key, where[0].path, message, related, _severity(key)) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	not key.default_policy
 	users := intent.user_ids[key.id]
 	admins := intent.admin_ids[key.id]

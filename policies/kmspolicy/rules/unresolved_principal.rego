@@ -21,10 +21,12 @@ package kmspolicy.rules.unresolved_principal
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP016", key, uses[0].path, message, related) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	some sid in {p.id | some st in key.statements; some p in st.principals; p.kind == "unknown"}
 	uses := [p | some st in key.statements; some p in st.principals; p.id == sid]
 	statements := [i | some i; st := key.statements[i]; _names(st, sid)]

@@ -22,13 +22,15 @@ import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
 destructive := {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DeleteImportedKeyMaterial"}
 
 findings contains result.finding_with_severity("KP004", key, where[0].path, message, related, severity) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	admins := intent.admin_ids[key.id]
 	some sid in intent.intended_user_ids[key.id]
 	not sid in admins

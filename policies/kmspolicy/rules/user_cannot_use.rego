@@ -24,11 +24,13 @@ package kmspolicy.rules.user_cannot_use
 
 import data.kmspolicy.lib.access
 import data.kmspolicy.lib.catalog
+import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
 findings contains result.finding("KP008", key, path, message, _mismatches(key, subject)) if {
-	some key in input.keys
+	some key_id in ids.keys
+	key := input.keys[key_id]
 	key.policy_complete
 	some sid in intent.intended_user_ids[key.id]
 	subject := key.subjects[sid]
