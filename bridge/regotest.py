@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from . import access
 from .engines import EngineError
+from .engines.embedded import input_term
 from .engines.regopy_errors import located
 from .rules import package_of
 
@@ -120,7 +121,7 @@ class _EmbeddedCases:
         interpreter = self.interpreters[key]
         if (key, query) not in self.bundles:
             self.bundles[(key, query)] = interpreter.build(query)
-        interpreter.set_input_term(json.dumps(input_doc if input_doc is not None else {}))
+        interpreter.set_input_term(input_term(input_doc if input_doc is not None else {}))
         return _value(interpreter, self.bundles[(key, query)])
 
 

@@ -264,6 +264,11 @@ IDIOMS: dict[str, dict] = {
         "query": 'x := count(`a"b\\n`)',
         "refused_by": "string-escape",
     },
+    "input-non-ascii": {
+        "what": "an input string holding characters beyond ASCII",
+        "query": "x := [count(input.s), substring(input.s, 0, 1), split(input.s, \"/\")]",
+        "input": {"s": "é/ü"},
+    },
     "input-escape": {
         "what": "an input string holding a quote or a backslash",
         "query": "x := count(input.s)",
