@@ -3,8 +3,9 @@
 # description: |
 #   Declared in the key's Metadata.kmspolicy block; administrators may also come from the
 #   organization config (`admins` patterns). Otherwise inferred: principals whose
-#   key-policy statement grants management actions or kms:PutKeyPolicy are
-#   administrators, those granted use actions (and template identities that reference
+#   key-policy statement grants management actions or kms:PutKeyPolicy, and template
+#   identities whose own policy asks for them on the key by name and for no use action,
+#   are administrators; those granted use actions (and template identities that reference
 #   the key) users. A declared user is never an inferred administrator.
 package kmspolicy.lib.intent
 
@@ -98,11 +99,24 @@ _config_admins(key) := {sid |
 }
 
 # Management actions or kms:PutKeyPolicy make an administrator; grant actions alone do
-# not (the console's key-user statements attach AWS resources with CreateGrant).
+# not (the console's key-user statements attach AWS resources with CreateGrant). Named in
+# the key policy, or a template identity whose own policy asks for them on this key by name
+# and for no use action (CDK's `grantAdmin` writes the administrator's rights there, behind
+# an account delegation; one that asks for use too is a user that can also manage, KP004).
 _inferred_admins(key) := {sid |
 	some st in key.statements
 	_administers(st)
 	some sid in _named(st)
+} | (means_to_manage(key) - means_to_use(key))
+
+means_to_manage(key) := {sid |
+	some iid in ids.identities
+	identity := input.identities[iid]
+	some st in identity.statements
+	not st.resources.any_key
+	_names_key(st.resources, key.id)
+	_administers(st)
+	sid := concat("", ["identity:", iid])
 }
 
 _administers(st) if _grants(st, "manage")

@@ -83,3 +83,19 @@ cases["fail_signing_key_admin_gains_sign_and_verify_only"] := {
 		"related": [],
 	}},
 }
+
+# Inferred from the identity's own policy: management actions on this key by name (CDK's
+# grantAdmin behind the account delegation) make it an administrator, not a stranger to
+# the key that can create grants (KP014).
+cases["fail_admin_inferred_from_its_identity_policy"] := {
+	"input": fx.input_with_identities(
+		fx.key_with([fx.allow(0, [fx.account(0)], ["kms:*"])], fx.undeclared, ["AdminRole"]),
+		{"AdminRole": fx.role_identity("AdminRole", [fx.identity_allow(0, ["kms:CreateGrant", "kms:Describe*", "kms:Enable*"], ["Key"], false)])},
+	),
+	"findings": {{
+		"rule": "KP003", "resource": "Key",
+		"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0/Action/0",
+		"message": "AdminRole administers Key (inferred) and is allowed kms:CreateGrant through kms:CreateGrant, so it can give itself every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more): a grant it creates for itself needs no other permission.",
+		"related": [{"path": "/Resources/Key/Properties/KeyPolicy/Statement/0", "message": "the key policy delegates to the account here"}],
+	}},
+}
