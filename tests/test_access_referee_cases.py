@@ -142,3 +142,17 @@ def test_the_account_narrowed_to_a_generated_role_name_reaches_only_that_role(pa
     got = verdicts([_narrowed_to(pattern)], FUNCTION_ROLE)
     assert got["identity:Role"]["kms:Decrypt"] == "allowed"
     assert got["account:self"]["kms:Decrypt"] == others
+
+
+def test_a_literal_id_of_the_own_account_delegates_to_the_stacks_own_principals():
+    """A key policy naming the stack's account by its literal ID (config `accounts`, a CDK
+    stack's environment) delegates to the template's roles as `${AWS::AccountId}` would."""
+    doc = {"Resources": {**FUNCTION_ROLE, "Key": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
+             "Resource": "*"}]}}}}}
+    bits = catalog.key_action_bits()
+    for config, expected in (({"accounts": ["111122223333"]}, True), ({}, False)):
+        access = normalize(doc, "template.json", {}, config).input["keys"]["Key"]["access"]
+        assert bool(access["identity:Role"]["allowed"] & bits["kms:Decrypt"]) is expected
+        assert bool(access["account:self"]["allowed"] & bits["kms:Decrypt"]) is expected

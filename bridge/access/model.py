@@ -61,7 +61,7 @@ class KeyModel:
         self.identities = input_doc.get("identities", {})
         self.evaluator = evaluator
         self.facts = facts
-        self.statements = key_statements(key)
+        self.statements = key_statements(key, facts["own_accounts"])
         self.supported = supported_mask(key) & _key_mask()
 
     def subject_access(self, subject: dict) -> dict:

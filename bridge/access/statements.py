@@ -22,12 +22,15 @@ class KeyStatement:
     anyone: bool
     raw: dict
     scope: str = "yes"  # whether its Resource takes in the key: yes | no | unknown
+    own_accounts: frozenset[str] = frozenset()  # literal IDs of the stack's own account ("self")
 
     def applies_to(self, subject: dict, has_boundary: bool = False) -> str | None:
         """How the statement reaches the subject: "named" (it names the subject),
         "everyone" (`*`, or NotPrincipal not excluding it), "account" (it names the
         subject's account: for an Allow, IAM policies decide), or None."""
         sid, account = subject["id"], subject.get("account")
+        if account in self.own_accounts:
+            account = "self"
         if self.mode == "NotPrincipal":
             if self.effect == "Deny" and has_boundary:
                 return "everyone"  # IAM User Guide: NotPrincipal with Deny denies every bounded principal
@@ -46,7 +49,9 @@ class KeyStatement:
         return None
 
 
-def key_statements(key: dict) -> list[KeyStatement]:
+def key_statements(key: dict, own_accounts: frozenset[str] = frozenset()) -> list[KeyStatement]:
+    """The key's statements; an account named by a literal ID of the stack's own account
+    (config `accounts`, a CDK stack's environment) is the stack's account, "self"."""
     out = []
     for st in key["statements"]:
         principals = st.get("principals") or []
@@ -54,9 +59,10 @@ def key_statements(key: dict) -> list[KeyStatement]:
             index=st["index"], effect=st["effect"], mode=st.get("principal_mode") or "Principal",
             mask=st.get("action_mask", catalog.action_mask(st["actions"])),
             ids=frozenset(p["id"] for p in principals),
-            accounts=frozenset(p["account"] for p in principals if p["kind"] == "account"),
+            accounts=frozenset("self" if p["account"] in own_accounts else p["account"]
+                               for p in principals if p["kind"] == "account"),
             anyone=any(p["kind"] == "any" for p in principals), raw=st,
-            scope=st.get("key_scope", "yes")))
+            scope=st.get("key_scope", "yes"), own_accounts=own_accounts))
     return out
 
 
