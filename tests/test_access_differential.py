@@ -298,6 +298,9 @@ class Reference:
             return "everyone"
         if to_account:
             return "account" if st.effect == "Allow" else "named"
+        if s.account == "self" and any(p[0] == "account" and p[1] == ACCOUNT for p in st.principals):
+            # a literal account ID the config does not list may be the stack's own
+            return "maybe-account" if st.effect == "Allow" else "maybe-named"
         return None
 
     # --- conditions, as AWS evaluates them for this subject's requests ------------------
@@ -356,6 +359,8 @@ class Reference:
             if how is None:
                 continue
             value = self.condition(statement.condition, action, grant_ops)
+            if how.startswith("maybe-"):
+                how, value = how.removeprefix("maybe-"), _and(value, UNKNOWN)
             if statement.effect == "Deny":
                 key_deny = _or(key_deny, value)
                 deny_tests.add(statement.condition)

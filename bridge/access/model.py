@@ -126,10 +126,13 @@ class KeyModel:
             if not st.mask & mask or st.scope == "no":
                 continue
             how = st.applies_to(subject, has_boundary)
+            uncertain = st.scope == "unknown"
+            if how is None and st.may_name_own_account(subject):
+                how, uncertain = ("account" if st.effect == "Allow" else "named"), True
             if how is None:
                 continue
             answer = self.evaluator.outcome(st.raw, st.mask & mask, ctx)
-            if st.scope == "unknown":
+            if uncertain:
                 answer = answer & tri.of(st.mask & mask, UNKNOWN)
             if not answer.any:
                 continue

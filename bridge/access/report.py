@@ -10,6 +10,7 @@ evidence is the access model's (evidence.py); no Rego is evaluated here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .. import catalog, scenarios
@@ -29,6 +30,9 @@ __all__ = ["CAPABILITIES", "AccessAnalyzer", "AccessError", "AccessReport", "Exp
 
 def _class_mask(capability: str) -> int:
     return catalog.action_mask(class_actions(capability))
+
+
+ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 @dataclass
@@ -77,8 +81,8 @@ class AccessAnalyzer:
         errors = plan_errors + scenario_merge.errors([v.errors for v in variants], chosen)
         if not errors and not any(v.input["keys"] for v in variants):  # unseen is not absent
             raise AccessError(f"{display}: no AWS::KMS::Key or AWS::KMS::ReplicaKey in this template")
-        return _Analyzed(variants[0].input["file"], variants, chosen, errors,
-                         [plan.note] if plan.note else [])
+        notes = ([plan.note] if plan.note else []) + _unlisted_account_notes(variants[0].input, self.config)
+        return _Analyzed(variants[0].input["file"], variants, chosen, errors, notes)
 
     def _variant(self, template: LoadedTemplate, display: str,
                  scenario: scenarios.Scenario | None) -> _Variant:
@@ -145,6 +149,19 @@ def read_template(path: str, display: str) -> LoadedTemplate:
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise AccessError(f"{display}: not a CloudFormation or SAM template (no Resources mapping)")
     return template
+
+
+def _unlisted_account_notes(input_doc: dict, config: dict | None) -> list[str]:
+    """Literal account IDs the key policies name that the config does not list: they may
+    be the stack's own, so what they give the stack's principals is unknown."""
+    own = {str(a) for a in (config or {}).get("accounts") or []} | set(input_doc.get("accounts") or [])
+    found = sorted({p["account"] for key in input_doc["keys"].values() for st in key["statements"]
+                    if st.get("principal_mode") == "Principal"
+                    for p in st.get("principals") or [] if p["kind"] == "account"
+                    and ACCOUNT_ID.fullmatch(p["account"] or "") and p["account"] not in own})
+    return [f"account {account} is named in a key policy and not listed under `accounts` in the config: "
+            "it may be the stack's own, so what it gives the stack's principals is unknown (list it there "
+            "if it is the stack's account)" for account in found]
 
 
 def _one(found: dict[int, Explanation], analyzed: _Analyzed) -> Explanation:

@@ -11,6 +11,9 @@ from .tri import NO, UNKNOWN, YES
 ACCOUNT_IN_TEXT = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
 
+ACCOUNT_LITERAL = re.compile(r"\d{12}")
+
+
 @dataclass
 class KeyStatement:
     index: int
@@ -47,6 +50,14 @@ class KeyStatement:
             # an Allow to the account leaves it to IAM policies; a Deny applies to all of it
             return "account" if self.effect == "Allow" else "named"
         return None
+
+
+    def may_name_own_account(self, subject: dict) -> bool:
+        """The statement names a literal account ID the config does not list, which may be
+        the stack's own: for the stack's principals, it may apply (unknown, never "no")."""
+        account = subject.get("account")
+        return self.mode == "Principal" and (account == "self" or account in self.own_accounts) \
+            and any(ACCOUNT_LITERAL.fullmatch(a or "") for a in self.accounts)
 
 
 def key_statements(key: dict, own_accounts: frozenset[str] = frozenset()) -> list[KeyStatement]:
