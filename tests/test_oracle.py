@@ -99,3 +99,42 @@ def test_every_deployable_variant_is_refereed(oracle_ready):
     report = run([("examples/variants/lockout-default-branch/template.yaml", None)], explain_limit=0)
     assert (report.sources, report.templates) == (1, 2)
     assert report.outcomes["agree"] > 0 and not report.disagreements
+
+
+def test_a_context_key_no_policy_names_is_left_out():
+    """iam-simulate reads the request context only in conditions and policy variables."""
+    from tests.oracle.equivalent import Canonicalizer
+    policy = {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                             "Condition": {"StringEquals": {"aws:PrincipalTag/team": "${aws:username}"}}}]}
+    context = {"aws:PrincipalTag/team": "a", "aws:username": "a", "aws:SourceIp": "203.0.113.7",
+               "kms:EncryptionContext:app": "x"}
+    sim = {"request": {"action": "kms:Decrypt", "contextVariables": context},
+           "resourcePolicy": policy, "identityPolicies": []}
+    kept = Canonicalizer().canonical(sim)["request"]["contextVariables"]
+    # kms:EncryptionContext:<key> stays: whether iam-simulate ignores it is read back
+    assert kept == {"aws:PrincipalTag/team": "a", "aws:username": "a", "kms:EncryptionContext:app": "x"}
+
+
+def test_policies_sent_by_number_decide_as_whole_simulations(oracle_ready):
+    """simulate.mjs's two input forms give the same decisions."""
+    import json
+    import subprocess
+    from tests.oracle.referee import HERE, SCRIPT, simulate
+    key_policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-abc"}}}]}
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
+    sims = [{"request": {"principal": "arn:aws:iam::111122223333:user/u", "action": action,
+                         "resource": {"resource": "arn:aws:kms:us-east-1:111122223333:key/k",
+                                      "accountId": "111122223333"},
+                         "contextVariables": context},
+             "identityPolicies": [{"name": "p0", "policy": allow}], "serviceControlPolicies": [],
+             "resourceControlPolicies": [], "resourcePolicy": key_policy}
+            for action in ("kms:Decrypt", "kms:Encrypt") for context in ({}, {"aws:PrincipalOrgID": "o-abc"})]
+    lines = "".join(json.dumps({"id": n, "simulation": s}) + "\n" for n, s in enumerate(sims))
+    whole = subprocess.run(["node", str(SCRIPT)], input=lines, capture_output=True, text=True, cwd=HERE, check=True)
+    expected = [json.loads(line)["decision"] for line in whole.stdout.splitlines()]
+    assert expected == ["ExplicitlyDenied", "Allowed", "Allowed", "Allowed"]
+    assert [d["decision"] for d in simulate(sims)] == expected

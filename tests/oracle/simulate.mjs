@@ -1,7 +1,11 @@
 // The referee: reads simulations as JSON lines on stdin, writes one decision per line.
-// Each input line: {"id": "...", "simulation": <iam-simulate Simulation>}.
+// Input lines, in one of three forms:
+//   {"policy": k, "document": <policy document>}  names a document k for the lines after it;
+//   {"id", "request", "identity": [[name, k]...], "boundary": [[name, k]...] | null, "resource": k | null}
+//     a simulation whose policies are named documents (no SCPs or RCPs);
+//   {"id", "simulation": <iam-simulate Simulation>}  a simulation written out whole.
 // Each output line: {"id", "decision": Allowed|ImplicitlyDenied|ExplicitlyDenied|Error, "detail"}.
-// One process per batch. Test-only: @cloud-copilot/iam-simulate is AGPL-3.0 and never shipped.
+// One process answers many batches. Test-only: @cloud-copilot/iam-simulate is AGPL-3.0 and never shipped.
 import { createInterface } from 'node:readline'
 import { runSimulation } from '@cloud-copilot/iam-simulate'
 
@@ -32,14 +36,40 @@ async function decide(simulation) {
   return { decision: response.overallResult, detail: { wildcard: response.results.length } }
 }
 
+const documents = new Map()
+
+function named(k) {
+  if (!documents.has(k)) throw new Error(`policy ${k} was not sent`)
+  return documents.get(k)
+}
+
+function simulationOf(item) {
+  if (item.simulation) return item.simulation
+  const simulation = {
+    request: item.request,
+    identityPolicies: item.identity.map(([name, k]) => ({ name, policy: named(k) })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: item.resource === null ? undefined : named(item.resource)
+  }
+  if (item.boundary !== null) {
+    simulation.permissionBoundaryPolicies = item.boundary.map(([name, k]) => ({ name, policy: named(k) }))
+  }
+  return simulation
+}
+
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity })
 for await (const line of lines) {
   if (!line.trim()) continue
   let id = null
   try {
     const item = JSON.parse(line)
+    if ('policy' in item) {
+      documents.set(item.policy, item.document)
+      continue
+    }
     id = item.id
-    process.stdout.write(JSON.stringify({ id, ...(await decide(item.simulation)) }) + '\n')
+    process.stdout.write(JSON.stringify({ id, ...(await decide(simulationOf(item))) }) + '\n')
   } catch (error) {
     process.stdout.write(JSON.stringify({ id, decision: 'Error', detail: { message: String(error) } }) + '\n')
   }
