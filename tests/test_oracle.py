@@ -116,7 +116,8 @@ def test_a_context_key_no_policy_names_is_left_out():
 
 
 def test_policies_sent_by_number_decide_as_whole_simulations(oracle_ready):
-    """simulate.mjs's two input forms give the same decisions."""
+    """simulate.mjs's two input forms give the same answers, and what it remembers
+    (ORACLE_NO_MEMO) changes no answer."""
     import json
     import subprocess
     from tests.oracle.referee import HERE, SCRIPT, simulate
@@ -134,7 +135,8 @@ def test_policies_sent_by_number_decide_as_whole_simulations(oracle_ready):
              "resourceControlPolicies": [], "resourcePolicy": key_policy}
             for action in ("kms:Decrypt", "kms:Encrypt") for context in ({}, {"aws:PrincipalOrgID": "o-abc"})]
     lines = "".join(json.dumps({"id": n, "simulation": s}) + "\n" for n, s in enumerate(sims))
-    whole = subprocess.run(["node", str(SCRIPT)], input=lines, capture_output=True, text=True, cwd=HERE, check=True)
-    expected = [json.loads(line)["decision"] for line in whole.stdout.splitlines()]
-    assert expected == ["ExplicitlyDenied", "Allowed", "Allowed", "Allowed"]
-    assert [d["decision"] for d in simulate(sims)] == expected
+    untouched = subprocess.run(["node", str(SCRIPT)], input=lines, capture_output=True, text=True, cwd=HERE,
+                               check=True, env={**os.environ, "ORACLE_NO_MEMO": "1"})
+    expected = [json.loads(line) for line in untouched.stdout.splitlines()]
+    assert [e["decision"] for e in expected] == ["ExplicitlyDenied", "Allowed", "Allowed", "Allowed"]
+    assert simulate(sims) == expected

@@ -6,8 +6,37 @@
 //   {"id", "simulation": <iam-simulate Simulation>}  a simulation written out whole.
 // Each output line: {"id", "decision": Allowed|ImplicitlyDenied|ExplicitlyDenied|Error, "detail"}.
 // One process answers many batches. Test-only: @cloud-copilot/iam-simulate is AGPL-3.0 and never shipped.
+import { createRequire } from 'node:module'
 import { createInterface } from 'node:readline'
-import { runSimulation } from '@cloud-copilot/iam-simulate'
+
+// iam-simulate's CommonJS build, so that pure functions it calls on every request can be
+// remembered (its modules call each other through their exports objects, which can be
+// replaced): the resource types an action has on a resource ARN (a function of iam-data
+// alone; a third of the harness's time) and iam-policy's case-insensitive suffix test of
+// condition operators (ICU collation, a fifth). Same answers, byte for byte
+// (tests/test_oracle.py); ORACLE_NO_MEMO=1 runs the library untouched.
+const require = createRequire(import.meta.url)
+const { runSimulation } = require('@cloud-copilot/iam-simulate')
+
+function remember(module, name) {
+  const original = module[name]
+  const known = new Map()
+  module[name] = (...args) => {
+    const key = args.join('\u0000')
+    if (!known.has(key)) {
+      if (known.size > 100000) known.clear()
+      known.set(key, original(...args))
+    }
+    return known.get(key)
+  }
+}
+
+if (process.env.ORACLE_NO_MEMO !== '1') {
+  const within = (pkg, path) => require.resolve(pkg).replace(/index\.js$/, '') + path
+  remember(require(within('@cloud-copilot/iam-simulate', 'simulation_engine/resourceTypes.js')),
+    'getResourceTypesForAction')
+  remember(require(within('@cloud-copilot/iam-policy', 'utils.js')), 'caseInsensitiveEndsWith')
+}
 
 function statements(analysis, field) {
   return (analysis?.[field] || []).map((s) => s.explain?.identifier ?? s.identifier ?? null)
