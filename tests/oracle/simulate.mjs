@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline'
 // replaced): the resource types an action has on a resource ARN (a function of iam-data
 // alone; a third of the harness's time) and iam-policy's case-insensitive suffix test of
 // condition operators (ICU collation, a fifth). Same answers, byte for byte
-// (tests/test_oracle.py); ORACLE_NO_MEMO=1 runs the library untouched.
+// (tests/test_oracle.py); ORACLE_NO_MEMO=1 runs the library untouched (and hands it raw
+// documents, below).
 const require = createRequire(import.meta.url)
 const { runSimulation } = require('@cloud-copilot/iam-simulate')
 
@@ -65,24 +66,37 @@ async function decide(simulation) {
   return { decision: response.overallResult, detail: { wildcard: response.results.length } }
 }
 
+// A named document is validated once per use (identity or resource policy) and handed to
+// runSimulation as iam-policy's ValidatedPolicy, which it takes instead of validating again.
+const policyLibrary = createRequire(require.resolve('@cloud-copilot/iam-simulate'))('@cloud-copilot/iam-policy')
+const untouched = process.env.ORACLE_NO_MEMO === '1'
+const validators = { identity: policyLibrary.validateIdentityPolicy, resource: policyLibrary.validateResourcePolicy }
 const documents = new Map()
+const validated = new Map()
 
-function named(k) {
+function named(k, use) {
   if (!documents.has(k)) throw new Error(`policy ${k} was not sent`)
-  return documents.get(k)
+  if (untouched) return documents.get(k)
+  const key = `${use} ${k}`
+  if (!validated.has(key)) {
+    const document = documents.get(k)
+    // runSimulation names a resource policy by its document's `name`: kept as it was
+    validated.set(key, { ...policyLibrary.createValidatedPolicy(document, validators[use]), name: document.name })
+  }
+  return validated.get(key)
 }
 
 function simulationOf(item) {
   if (item.simulation) return item.simulation
   const simulation = {
     request: item.request,
-    identityPolicies: item.identity.map(([name, k]) => ({ name, policy: named(k) })),
+    identityPolicies: item.identity.map(([name, k]) => ({ name, policy: named(k, 'identity') })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: item.resource === null ? undefined : named(item.resource)
+    resourcePolicy: item.resource === null ? undefined : named(item.resource, 'resource')
   }
   if (item.boundary !== null) {
-    simulation.permissionBoundaryPolicies = item.boundary.map(([name, k]) => ({ name, policy: named(k) }))
+    simulation.permissionBoundaryPolicies = item.boundary.map(([name, k]) => ({ name, policy: named(k, 'identity') }))
   }
   return simulation
 }
@@ -95,6 +109,8 @@ for await (const line of lines) {
     const item = JSON.parse(line)
     if ('policy' in item) {
       documents.set(item.policy, item.document)
+      validated.delete(`identity ${item.policy}`)
+      validated.delete(`resource ${item.policy}`)
       continue
     }
     id = item.id
