@@ -94,6 +94,31 @@ def test_a_deny_testing_something_else_leaves_the_allow_conditional():
     assert verdicts([allow, deny])["account:self"]["kms:DisableKey"] == "conditional"
 
 
+@pytest.mark.parametrize("principal, subject", [
+    ({"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/Outside"}, "role:self:Outside"),
+    (ROOT, "account:self")], ids=["a-named-role", "the-account"])
+def test_a_deny_test_the_callers_own_facts_decide_constrains_nothing(principal, subject):
+    """generated-14-0223..0226 (referee seed 14): the Deny tests the Allow's kms:ViaService
+    and aws:PrincipalAccount, which is the caller's own account for every principal of it:
+    every request the Allow admits is refused (denied), and PutKeyPolicy is no path."""
+    allow = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": ["kms:Decrypt", "kms:PutKeyPolicy"],
+             "Resource": "*", "Condition": VIA_S3}
+    deny = {"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "kms:Put*", "Resource": "*",
+            "Condition": {"StringEquals": {**VIA_S3["StringEquals"], "aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}}}
+    got = verdicts([allow, deny])[subject]
+    assert got["kms:PutKeyPolicy"] == "denied"
+    assert got["kms:Decrypt"] == "conditional"
+    assert got["kms:CancelKeyDeletion"] == "denied"  # no escalation through PutKeyPolicy
+
+
+def test_a_deny_test_of_another_account_leaves_the_allow_conditional():
+    allow = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:PutKeyPolicy", "Resource": "*",
+             "Condition": VIA_S3}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "kms:Put*", "Resource": "*",
+            "Condition": {"StringEquals": {**VIA_S3["StringEquals"], "aws:PrincipalAccount": "444455556666"}}}
+    assert verdicts([allow, deny])["account:self"]["kms:PutKeyPolicy"] == "conditional"
+
+
 def test_a_service_is_none_of_the_iam_principal_types():
     """aws:PrincipalType is in every request, and its values are the IAM principal types
     (Account, User, FederatedUser, AssumedRole, Anonymous): a service is not a User."""

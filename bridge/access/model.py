@@ -148,7 +148,8 @@ class KeyModel:
             grant = (named | direct_any | (deleg & id_allow & bound)).only(mask)
         deny = key_deny | id_deny
         out.final = grant.minus(deny)
-        gone = implied.cancelled(allows, denies, out.final.maybe & (key_deny.yes | key_deny.cond))
+        gone = implied.cancelled(allows, denies, out.final.maybe & (key_deny.yes | key_deny.cond),
+                                 self.evaluator, ctx)
         if gone:
             out.final = tri.Answer(out.final.yes, out.final.cond & ~gone, out.final.unknown & ~gone)
             out.cancelled = gone
