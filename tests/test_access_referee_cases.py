@@ -119,6 +119,24 @@ def test_a_deny_test_of_another_account_leaves_the_allow_conditional():
     assert verdicts([allow, deny])["account:self"]["kms:PutKeyPolicy"] == "conditional"
 
 
+def test_an_identity_deny_with_the_allows_own_tests_refuses_everything_it_allows():
+    """generated-14-0546 (referee seed 14): the user's group denies kms:ReEncrypt* under the
+    very tests the key policy's Allow makes: no request the Allow admits gets through, so
+    direct use is denied (it stays reachable: PutKeyPolicy is allowed)."""
+    via = {"StringLike": {"kms:ViaService": "*.amazonaws.com"}}
+    resources = {
+        "Team": {"Type": "AWS::IAM::Group", "Properties": {"Policies": [{"PolicyName": "team", "PolicyDocument": {
+            "Statement": [{"Effect": "Deny", "Action": "kms:ReEncrypt*", "Resource": "*", "Condition": via}]}}]}},
+        "Member": {"Type": "AWS::IAM::User", "Properties": {"Groups": [{"Ref": "Team"}]}}}
+    allow = {"Effect": "Allow", "Principal": "*", "Action": ["kms:ReEncrypt*", "kms:Decrypt"],
+             "Resource": "*", "Condition": via}
+    got = verdicts([allow], resources)["identity:Member"]
+    assert got["kms:ReEncryptFrom"] == "denied"
+    assert got["kms:Decrypt"] == "conditional"
+    with_put = {**allow, "Action": ["kms:ReEncrypt*", "kms:PutKeyPolicy"]}
+    assert verdicts([with_put], resources)["identity:Member"]["kms:ReEncryptFrom"] == "reachable"
+
+
 def test_a_service_is_none_of_the_iam_principal_types():
     """aws:PrincipalType is in every request, and its values are the IAM principal types
     (Account, User, FederatedUser, AssumedRole, Anonymous): a service is not a User."""

@@ -139,7 +139,7 @@ class KeyModel:
             else:
                 deleg |= answer
                 out.delegation.append(st.index)
-        id_allow, id_deny, bound = self._identity_side(subject, identity, ctx, mask, out)
+        id_allow, id_deny, bound = self._identity_side(subject, identity, ctx, mask, out, denies)
         if identity is not None and identity["kind"] == "role":
             named = named & bound  # a role named by ARN is capped by its boundary
         if external:  # across accounts both sides must allow, whatever the key policy names
@@ -148,8 +148,7 @@ class KeyModel:
             grant = (named | direct_any | (deleg & id_allow & bound)).only(mask)
         deny = key_deny | id_deny
         out.final = grant.minus(deny)
-        gone = implied.cancelled(allows, denies, out.final.maybe & (key_deny.yes | key_deny.cond),
-                                 self.evaluator, ctx)
+        gone = implied.cancelled(allows, denies, out.final.maybe & (deny.yes | deny.cond), self.evaluator, ctx)
         if gone:
             out.final = tri.Answer(out.final.yes, out.final.cond & ~gone, out.final.unknown & ~gone)
             out.cancelled = gone
@@ -160,8 +159,10 @@ class KeyModel:
         return out
 
     def _identity_side(self, subject: dict, identity: dict | None, ctx: dict, mask: int,
-                       out: Grants) -> tuple[Answer, Answer, Answer]:
-        """(identity-policy allows, identity-policy denies, boundary) on this key."""
+                       out: Grants, denies: list) -> tuple[Answer, Answer, Answer]:
+        """(identity-policy allows, identity-policy denies, boundary) on this key; the
+        identity-policy Denies certain to cover the key are added to `denies` as
+        (statement, answer)."""
         everything = _key_mask() & mask
         if identity is None:
             # an account (and "anyone") stands for principals whose IAM policies may be
@@ -183,6 +184,8 @@ class KeyModel:
             else:
                 deny |= answer
                 out.identity_denies.append(j)
+                if covers(st, self.key["id"]) == YES:
+                    denies.append((st, answer))
         if identity.get("unknown_policies"):
             allow |= tri.of(everything, UNKNOWN)
         bound, bound_deny = self._boundary(identity.get("boundary"), ctx, mask)
