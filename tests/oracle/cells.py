@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import contexts, principals, relevance
+from . import contexts, equivalent, principals, relevance
 from .model import Model
 from .resolve import Resolver
 
@@ -207,25 +207,44 @@ def _naming(policy: dict, subject: dict) -> dict:
     return {"Statement": keep}
 
 
+class _ContextsPerAction:
+    """The request contexts for one action: over the keys that the statements able to match
+    it test (Action/NotAction, equivalent.py). A key only other actions' statements test
+    cannot change this action's decision, and trying it would take the place of contexts
+    that can (a cell asks at most MAX_REQUESTS)."""
+
+    def __init__(self, policies: list):
+        self._statements = [st for p in policies for st in contexts.statements(p)]
+        self._known: dict[tuple, list[dict]] = {}
+
+    def __call__(self, action: str) -> list[dict]:
+        matching = [st for st in self._statements if equivalent.matches(st, action)]
+        slot = tuple(id(st) for st in matching)
+        if slot not in self._known:
+            keys = contexts.condition_keys([{"Statement": matching}])
+            self._known[slot] = contexts.variants({k: v for k, v in keys.items() if k not in principals.FACT_KEYS})
+        return self._known[slot]
+
+
 def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
     policies = [key.policy] + [d for c in callers for _, d in c.identity_policies] \
         + [c.boundary for c in callers if c.boundary is not None]
     keys = contexts.condition_keys(policies)
-    free = {k: v for k, v in keys.items() if k not in principals.FACT_KEYS}
     callers = [principals.Caller(c.principal, c.facts,
                                  [(name, relevance.for_kms(doc)) for name, doc in c.identity_policies],
                                  relevance.for_kms(c.boundary) if c.boundary is not None else None,
                                  c.note, c.unseen, c.assume, c.stranger) for c in callers]
     callers = principals.with_orgs(principals.with_assumptions(callers), keys)
-    ctxs = contexts.variants(free)
+    contexts_for = _ContextsPerAction(policies)
     assumed = any(name == "oracle-permissive" and not c.unseen
                   for c in callers for name, _ in c.identity_policies)
     build = _Simulations(key)
     escalated = [_with_permissive(caller) for caller in callers[:MAX_ESCALATING]]
-    direct_contexts = _direct_calls(ctxs)[:MAX_GRANT_CONTEXTS]
+    direct_contexts = _direct_calls(contexts_for("kms:CreateGrant"))[:MAX_GRANT_CONTEXTS]
     first_equal = [callers.index(caller) for caller in callers]  # equal callers share an index
     out = []
     for action in actions:
+        ctxs = contexts_for(action)
         cell = Cell(kid, sid, action, subject.get("kind"), assumed, tested=set(keys),
                     key_type=(key.spec, key.usage))
         # every caller's base request first, then each further context for every caller:

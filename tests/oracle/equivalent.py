@@ -21,6 +21,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from .contexts import statements
+
 DATA = Path(__file__).parent / "node_modules" / "@cloud-copilot" / "iam-data" / "data" / "actions" / "kms.json"
 
 
@@ -50,14 +52,7 @@ def _listed(value) -> list[str]:
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
 
 
-def _statements(policy) -> list[dict]:
-    if not isinstance(policy, dict):
-        return []
-    sts = policy.get("Statement")
-    return [s for s in (sts if isinstance(sts, list) else [sts]) if isinstance(s, dict)]
-
-
-def _matches(statement: dict, action: str) -> bool:
+def matches(statement: dict, action: str) -> bool:
     if "Action" in statement:
         return any(_pattern(p).fullmatch(action) for p in _listed(statement["Action"]))
     if "NotAction" in statement:
@@ -78,7 +73,7 @@ def _action_element(statement: dict) -> tuple | None:
 def _matched(element: tuple) -> tuple[bool, ...]:
     """For an action element, whether it matches each KMS action (in _actions() order)."""
     statement = {element[0]: list(element[1:])}
-    return tuple(_matches(statement, name) for name in _actions())
+    return tuple(matches(statement, name) for name in _actions())
 
 
 @lru_cache(maxsize=65536)
@@ -99,7 +94,7 @@ def _policies(sim: dict) -> list:
 class _PolicySet:
     def __init__(self, policies: list):
         self.policies = policies  # kept alive with their ids
-        elements = frozenset(e for p in policies for st in _statements(p) if (e := _action_element(st)))
+        elements = frozenset(e for p in policies for st in statements(p) if (e := _action_element(st)))
         self.representatives = _representatives(elements)
         self.text = json.dumps(policies).lower()
         self._named: dict[str, bool] = {}
