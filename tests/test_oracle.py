@@ -140,3 +140,19 @@ def test_policies_sent_by_number_decide_as_whole_simulations(oracle_ready):
     expected = [json.loads(line) for line in untouched.stdout.splitlines()]
     assert [e["decision"] for e in expected] == ["ExplicitlyDenied", "Allowed", "Allowed", "Allowed"]
     assert simulate(sims) == expected
+
+
+def test_a_stranger_grants_itself_nothing_in_an_organization_the_template_names(oracle_ready, tmp_path):
+    """generated-15-0132: `*` may CreateGrant only inside a named organization path; "anyone"
+    is in no organization the template names, in its self-grants too (was `reachable`)."""
+    import json
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:CreateGrant", "kms:Get*"], "Resource": "*",
+         "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/r-ab12/ou-*"}}}]}
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps({"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": policy}}}}), encoding="utf-8")
+    report = run([(str(template), None)], explain_limit=0, keep_cells=True)
+    decrypt = next(c for c in report.cells if c["subject"] == "*" and c["action"] == "kms:Decrypt")
+    assert (decrypt["kmspolicy"], decrypt["referee"]) == ("denied", "denied")
+    assert not report.disagreements

@@ -121,6 +121,15 @@ def _in_a_named_organization(ctx: dict) -> bool:
                for key in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths"))
 
 
+def _fits(caller, ctx: dict) -> bool:
+    """Whether the caller can make a request in this context (its own and its escalation's)."""
+    if caller.stranger and _in_a_named_organization(ctx):
+        return False  # a stranger is in no organization the template names
+    if _is_service(caller) and _with_organization(ctx):
+        return False  # a service principal is no member of an organization
+    return True
+
+
 def _allow_for(caller, action: str) -> dict:
     """A statement for the caller itself: a role's session ARN, not the role's — a key
     policy or grant naming the session is not capped by the role's permissions boundary
@@ -253,10 +262,8 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
             for caller, index in zip(callers, first_equal, strict=True):
                 if len(cell.requests) >= MAX_REQUESTS:
                     break
-                if caller.stranger and _in_a_named_organization(ctx):
-                    continue  # a stranger is in no organization the template names
-                if _is_service(caller) and _with_organization(ctx):
-                    continue  # a service principal is no member of an organization
+                if not _fits(caller, ctx):
+                    continue
                 cell.requests.append({"simulation": build(caller, action, ctx, key.policy),
                                       "note": caller.note, "context": ctx, "assume": caller.assume,
                                       "base": caller is callers[0] and not ctx, "caller": index})
@@ -272,10 +279,10 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                 # alone, or beside every other (what ForAnyValue admits)
                 [build(caller, "kms:CreateGrant",
                        {**ctx, "kms:GrantOperations": operations, "kms:GrantIsForAWSResource": "false"}, key.policy)
-                 for ctx in direct_contexts
+                 for ctx in direct_contexts if _fits(caller, ctx)
                  for operations in ([grantable], _beside_every_other(grantable))],
                 # the action once escalated, in every context (a Deny may spare some)
-                build, escalated[index], action, ctxs[:MAX_GRANT_CONTEXTS],
+                build, escalated[index], action, [c for c in ctxs if _fits(caller, c)][:MAX_GRANT_CONTEXTS],
                 _rewritten_policy(caller, action), _granted_policy(key.policy, caller, action)))
         out.append(cell)
     return out
