@@ -137,6 +137,27 @@ def test_an_identity_deny_with_the_allows_own_tests_refuses_everything_it_allows
     assert verdicts([with_put], resources)["identity:Member"]["kms:ReEncryptFrom"] == "reachable"
 
 
+def test_an_allow_the_boundary_closes_needs_no_deny_to_cancel_it():
+    """generated-16-0112 (referee seed 16): the role is named unconditionally, but its
+    boundary does not allow kms:GenerateDataKey; the only other route (`*` through S3) is
+    refused by a Deny with the same test: denied, not conditional."""
+    resources = {
+        "Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]}}},
+        "Worker": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": TRUST, "PermissionsBoundary": {"Ref": "Boundary"}}}}
+    statements = [
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": VIA_S3},
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": VIA_S3},
+        {"Effect": "Allow", "Principal": {"AWS": {"Fn::GetAtt": ["Worker", "Arn"]}},
+         "Action": ["kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"}]
+    got = verdicts(statements, resources)["identity:Worker"]
+    assert got["kms:GenerateDataKey"] == "denied"
+    assert got["kms:DescribeKey"] == "allowed"
+
+
 def test_a_service_is_none_of_the_iam_principal_types():
     """aws:PrincipalType is in every request, and its values are the IAM principal types
     (Account, User, FederatedUser, AssumedRole, Anonymous): a service is not a User."""

@@ -129,7 +129,7 @@ class KeyModel:
                 if st.scope == "yes":
                     denies.append((st.raw, answer))
                 continue
-            allows.append((st.raw, answer))
+            allows.append((st.raw, answer, how))
             if how == "named":
                 named |= answer
                 out.direct.append(st.index)
@@ -148,6 +148,9 @@ class KeyModel:
             grant = (named | direct_any | (deleg & id_allow & bound)).only(mask)
         deny = key_deny | id_deny
         out.final = grant.minus(deny)
+        # each Allow as far as it reaches the grant (the caps above): a route the boundary
+        # or the identity side closes is no route a Deny has to cancel
+        allows = [(raw, _reach(answer, how, external, identity, id_allow, bound)) for raw, answer, how in allows]
         gone = implied.cancelled(allows, denies, out.final.maybe & (deny.yes | deny.cond), self.evaluator, ctx)
         if gone:
             out.final = tri.Answer(out.final.yes, out.final.cond & ~gone, out.final.unknown & ~gone)
@@ -213,6 +216,16 @@ class KeyModel:
         if not boundary.get("complete", True):
             allow |= tri.of(everything, UNKNOWN)
         return allow.minus(deny), deny
+
+
+def _reach(answer: Answer, how: str, external: bool, identity: dict | None, id_allow: Answer,
+           bound: Answer) -> Answer:
+    """What one key-policy Allow adds to the grant (KeyModel.grants' formula, per statement)."""
+    if external or how not in ("named", "everyone"):  # both sides, or the account delegation
+        return answer & id_allow & bound
+    if how == "named" and identity is not None and identity["kind"] == "role":
+        return answer & bound
+    return answer
 
 
 def _key_facts(key: dict) -> dict:
