@@ -121,13 +121,19 @@ def _in_a_named_organization(ctx: dict) -> bool:
                for key in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths"))
 
 
-def _fits(caller, ctx: dict) -> bool:
-    """Whether the caller can make a request in this context (its own and its escalation's)."""
-    if caller.stranger and _in_a_named_organization(ctx):
-        return False  # a stranger is in no organization the template names
-    if _is_service(caller) and _with_organization(ctx):
-        return False  # a service principal is no member of an organization
-    return True
+def _own(caller, ctxs: list[dict]) -> list[dict]:
+    """The contexts the caller can make requests in (its own and its escalation's): a
+    stranger is in no organization the template names (those contexts are left out); a
+    service principal is no member of any, so its requests carry no organization keys."""
+    out: list[dict] = []
+    for ctx in ctxs:
+        if caller.stranger and _in_a_named_organization(ctx):
+            continue
+        if _is_service(caller) and _with_organization(ctx):
+            ctx = {k: v for k, v in ctx.items() if k not in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths")}
+        if ctx not in out:
+            out.append(ctx)
+    return out
 
 
 def _allow_for(caller, action: str) -> dict:
@@ -251,6 +257,7 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
     escalated = [_with_permissive(caller) for caller in callers[:MAX_ESCALATING]]
     direct_contexts = _direct_calls(contexts_for("kms:CreateGrant"))[:MAX_GRANT_CONTEXTS]
     first_equal = [callers.index(caller) for caller in callers]  # equal callers share an index
+    own_contexts: dict[int, list[list[dict]]] = {}  # id(contexts) -> each caller's own (contexts_for keeps them)
     out = []
     for action in actions:
         ctxs = contexts_for(action)
@@ -258,12 +265,16 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                     key_type=(key.spec, key.usage))
         # every caller's base request first, then each further context for every caller:
         # a cut at MAX_REQUESTS drops combined contexts, never a whole caller
-        for ctx in ctxs:
-            for caller, index in zip(callers, first_equal, strict=True):
+        if id(ctxs) not in own_contexts:
+            own_contexts[id(ctxs)] = [_own(caller, ctxs) for caller in callers]
+        own = own_contexts[id(ctxs)]
+        for position in range(max(len(o) for o in own)):
+            for caller, index, mine in zip(callers, first_equal, own, strict=True):
                 if len(cell.requests) >= MAX_REQUESTS:
                     break
-                if not _fits(caller, ctx):
+                if position >= len(mine):
                     continue
+                ctx = mine[position]
                 cell.requests.append({"simulation": build(caller, action, ctx, key.policy),
                                       "note": caller.note, "context": ctx, "assume": caller.assume,
                                       "base": caller is callers[0] and not ctx, "caller": index})
@@ -279,10 +290,10 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
                 # alone, or beside every other (what ForAnyValue admits)
                 [build(caller, "kms:CreateGrant",
                        {**ctx, "kms:GrantOperations": operations, "kms:GrantIsForAWSResource": "false"}, key.policy)
-                 for ctx in direct_contexts if _fits(caller, ctx)
+                 for ctx in _own(caller, direct_contexts)
                  for operations in ([grantable], _beside_every_other(grantable))],
                 # the action once escalated, in every context (a Deny may spare some)
-                build, escalated[index], action, [c for c in ctxs if _fits(caller, c)][:MAX_GRANT_CONTEXTS],
+                build, escalated[index], action, own[index][:MAX_GRANT_CONTEXTS],
                 _rewritten_policy(caller, action), _granted_policy(key.policy, caller, action)))
         out.append(cell)
     return out

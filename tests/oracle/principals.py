@@ -247,7 +247,9 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
         # singles out are subjects of their own, docs/access.md)
         # — also the strangers a condition's ARN pattern admits whatever their account
         # (`arn:aws:iam::*:role/Ops?`: anyone can name a role OpsX)
-        strangers = [_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")]
+        # (a user as well as a role: aws:PrincipalType tells them apart)
+        strangers = [_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account"),
+                     _unknown_user(stack.partition, OTHER_ACCOUNT, "anyone: a user of another account")]
         strangers += [c for c in _derived(keys, OTHER_ACCOUNT, stack.partition)
                       if "an account a condition names" not in c.note]
         for caller in strangers:
