@@ -103,8 +103,9 @@ def test_a_deny_test_the_callers_own_facts_decide_constrains_nothing(principal, 
     every request the Allow admits is refused (denied), and PutKeyPolicy is no path."""
     allow = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": ["kms:Decrypt", "kms:PutKeyPolicy"],
              "Resource": "*", "Condition": VIA_S3}
+    own_account = {**VIA_S3["StringEquals"], "aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}
     deny = {"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "kms:Put*", "Resource": "*",
-            "Condition": {"StringEquals": {**VIA_S3["StringEquals"], "aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}}}
+            "Condition": {"StringEquals": own_account}}
     got = verdicts([allow, deny])[subject]
     assert got["kms:PutKeyPolicy"] == "denied"
     assert got["kms:Decrypt"] == "conditional"

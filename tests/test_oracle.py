@@ -120,6 +120,7 @@ def test_policies_sent_by_number_decide_as_whole_simulations(oracle_ready):
     (ORACLE_NO_MEMO) changes no answer."""
     import json
     import subprocess
+
     from tests.oracle.referee import HERE, SCRIPT, simulate
     key_policy = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*",
