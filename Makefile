@@ -79,7 +79,8 @@ fuzz: install
 
 # The independent referee (tests/oracle/, test-only, AGPL-3.0 @cloud-copilot/iam-simulate):
 # `make oracle N=200` runs N generated templates plus examples and the shared corpus
-# (ORACLE_ARGS="--json FILE --details 3" to keep every disagreement / show more).
+# (ORACLE_ARGS="--seed 14" for another generated stream, "--json FILE --details 3" to keep
+# every disagreement / show more, "--cells FILE" to keep every cell's outcome for comparing runs).
 N ?= 100
 oracle-deps:
 	cd tests/oracle && npm ci --no-audit --no-fund --silent

@@ -94,6 +94,71 @@ def test_a_deny_testing_something_else_leaves_the_allow_conditional():
     assert verdicts([allow, deny])["account:self"]["kms:DisableKey"] == "conditional"
 
 
+@pytest.mark.parametrize("principal, subject", [
+    ({"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/Outside"}, "role:self:Outside"),
+    (ROOT, "account:self")], ids=["a-named-role", "the-account"])
+def test_a_deny_test_the_callers_own_facts_decide_constrains_nothing(principal, subject):
+    """generated-14-0223..0226 (referee seed 14): the Deny tests the Allow's kms:ViaService
+    and aws:PrincipalAccount, which is the caller's own account for every principal of it:
+    every request the Allow admits is refused (denied), and PutKeyPolicy is no path."""
+    allow = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": ["kms:Decrypt", "kms:PutKeyPolicy"],
+             "Resource": "*", "Condition": VIA_S3}
+    own_account = {**VIA_S3["StringEquals"], "aws:PrincipalAccount": {"Ref": "AWS::AccountId"}}
+    deny = {"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "kms:Put*", "Resource": "*",
+            "Condition": {"StringEquals": own_account}}
+    got = verdicts([allow, deny])[subject]
+    assert got["kms:PutKeyPolicy"] == "denied"
+    assert got["kms:Decrypt"] == "conditional"
+    assert got["kms:CancelKeyDeletion"] == "denied"  # no escalation through PutKeyPolicy
+
+
+def test_a_deny_test_of_another_account_leaves_the_allow_conditional():
+    allow = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:PutKeyPolicy", "Resource": "*",
+             "Condition": VIA_S3}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "kms:Put*", "Resource": "*",
+            "Condition": {"StringEquals": {**VIA_S3["StringEquals"], "aws:PrincipalAccount": "444455556666"}}}
+    assert verdicts([allow, deny])["account:self"]["kms:PutKeyPolicy"] == "conditional"
+
+
+def test_an_identity_deny_with_the_allows_own_tests_refuses_everything_it_allows():
+    """generated-14-0546 (referee seed 14): the user's group denies kms:ReEncrypt* under the
+    very tests the key policy's Allow makes: no request the Allow admits gets through, so
+    direct use is denied (it stays reachable: PutKeyPolicy is allowed)."""
+    via = {"StringLike": {"kms:ViaService": "*.amazonaws.com"}}
+    resources = {
+        "Team": {"Type": "AWS::IAM::Group", "Properties": {"Policies": [{"PolicyName": "team", "PolicyDocument": {
+            "Statement": [{"Effect": "Deny", "Action": "kms:ReEncrypt*", "Resource": "*", "Condition": via}]}}]}},
+        "Member": {"Type": "AWS::IAM::User", "Properties": {"Groups": [{"Ref": "Team"}]}}}
+    allow = {"Effect": "Allow", "Principal": "*", "Action": ["kms:ReEncrypt*", "kms:Decrypt"],
+             "Resource": "*", "Condition": via}
+    got = verdicts([allow], resources)["identity:Member"]
+    assert got["kms:ReEncryptFrom"] == "denied"
+    assert got["kms:Decrypt"] == "conditional"
+    with_put = {**allow, "Action": ["kms:ReEncrypt*", "kms:PutKeyPolicy"]}
+    assert verdicts([with_put], resources)["identity:Member"]["kms:ReEncryptFrom"] == "reachable"
+
+
+def test_an_allow_the_boundary_closes_needs_no_deny_to_cancel_it():
+    """generated-16-0112 (referee seed 16): the role is named unconditionally, but its
+    boundary does not allow kms:GenerateDataKey; the only other route (`*` through S3) is
+    refused by a Deny with the same test: denied, not conditional."""
+    resources = {
+        "Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]}}},
+        "Worker": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": TRUST, "PermissionsBoundary": {"Ref": "Boundary"}}}}
+    statements = [
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": VIA_S3},
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": VIA_S3},
+        {"Effect": "Allow", "Principal": {"AWS": {"Fn::GetAtt": ["Worker", "Arn"]}},
+         "Action": ["kms:GenerateDataKey*", "kms:DescribeKey"], "Resource": "*"}]
+    got = verdicts(statements, resources)["identity:Worker"]
+    assert got["kms:GenerateDataKey"] == "denied"
+    assert got["kms:DescribeKey"] == "allowed"
+
+
 def test_a_service_is_none_of_the_iam_principal_types():
     """aws:PrincipalType is in every request, and its values are the IAM principal types
     (Account, User, FederatedUser, AssumedRole, Anonymous): a service is not a User."""

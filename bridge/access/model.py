@@ -145,7 +145,7 @@ class KeyModel:
                 if st.scope == "yes":
                     denies.append((st.raw, answer))
                 continue
-            allows.append((st.raw, answer))
+            allows.append((st.raw, answer, how))
             if how == "named":
                 named |= answer
                 out.direct.append(st.index)
@@ -155,7 +155,7 @@ class KeyModel:
             else:
                 deleg |= answer
                 out.delegation.append(st.index)
-        id_allow, id_deny, bound = self._identity_side(subject, identity, ctx, mask, out)
+        id_allow, id_deny, bound = self._identity_side(subject, identity, ctx, mask, out, denies)
         if identity is not None and identity["kind"] == "role":
             named = named & bound  # a role named by ARN is capped by its boundary
         if external:  # across accounts both sides must allow, whatever the key policy names
@@ -164,7 +164,10 @@ class KeyModel:
             grant = (named | direct_any | (deleg & id_allow & bound)).only(mask)
         deny = key_deny | id_deny
         out.final = grant.minus(deny)
-        gone = implied.cancelled(allows, denies, out.final.maybe & (key_deny.yes | key_deny.cond))
+        # each Allow as far as it reaches the grant (the caps above): a route the boundary
+        # or the identity side closes is no route a Deny has to cancel
+        allows = [(raw, _reach(answer, how, external, identity, id_allow, bound)) for raw, answer, how in allows]
+        gone = implied.cancelled(allows, denies, out.final.maybe & (deny.yes | deny.cond), self.evaluator, ctx)
         if gone:
             out.final = tri.Answer(out.final.yes, out.final.cond & ~gone, out.final.unknown & ~gone)
             out.cancelled = gone
@@ -175,8 +178,10 @@ class KeyModel:
         return out
 
     def _identity_side(self, subject: dict, identity: dict | None, ctx: dict, mask: int,
-                       out: Grants) -> tuple[Answer, Answer, Answer]:
-        """(identity-policy allows, identity-policy denies, boundary) on this key."""
+                       out: Grants, denies: list) -> tuple[Answer, Answer, Answer]:
+        """(identity-policy allows, identity-policy denies, boundary) on this key; the
+        identity-policy Denies certain to cover the key are added to `denies` as
+        (statement, answer)."""
         everything = _key_mask() & mask
         if identity is None:
             # an account (and "anyone") stands for principals whose IAM policies may be
@@ -198,6 +203,8 @@ class KeyModel:
             else:
                 deny |= answer
                 out.identity_denies.append(j)
+                if covers(st, self.key["id"]) == YES:
+                    denies.append((st, answer))
         if identity.get("unknown_policies"):
             allow |= tri.of(everything, UNKNOWN)
         bound, bound_deny = self._boundary(identity.get("boundary"), ctx, mask)
@@ -250,6 +257,16 @@ def _bucket_arns(statements: list[KeyStatement]) -> frozenset[str]:
                             and "?" not in value and value.count(":") == 5:
                         found.add(value)
     return frozenset(found)
+
+
+def _reach(answer: Answer, how: str, external: bool, identity: dict | None, id_allow: Answer,
+           bound: Answer) -> Answer:
+    """What one key-policy Allow adds to the grant (KeyModel.grants' formula, per statement)."""
+    if external or how not in ("named", "everyone"):  # both sides, or the account delegation
+        return answer & id_allow & bound
+    if how == "named" and identity is not None and identity["kind"] == "role":
+        return answer & bound
+    return answer
 
 
 def _key_facts(key: dict) -> dict:

@@ -12,12 +12,13 @@ denied.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from . import contexts, principals, relevance
+from . import contexts, equivalent, principals, relevance
 from .model import Model
 from .resolve import Resolver
 
-MAX_REQUESTS = 32  # per cell
+MAX_REQUESTS = 64  # per cell (32 cut combined contexts once a cell had 9+ callers: generated-17-0986)
 MAX_ESCALATING = 6  # callers per cell whose escalation paths are checked
 MAX_GRANT_CONTEXTS = 12  # contexts per caller a self-grant is tried in
 # The operations a grant can allow (KMS API Reference, CreateGrant, GrantOperations: "Valid
@@ -30,6 +31,29 @@ GRANT_OPERATIONS = frozenset((
 
 
 @dataclass
+class Escalation:
+    """One caller's escalation paths for one cell: the self-grants for the operation (one per
+    context), asked up front, and the action once the key policy is rewritten to allow it
+    (`rewritten()`) or once granted (`granted()`), built only where that path is open."""
+
+    assume: str | None  # None, or "none"/"permissive" for an unseen principal
+    caller: int  # its index among the cell's callers
+    grant: list[dict]
+    _build: Any = field(repr=False)  # the cell's _Simulations
+    _escalated: Any = field(repr=False)  # the caller after escalation (_with_permissive)
+    _action: str = ""
+    _contexts: list[dict] = field(default_factory=list, repr=False)
+    _rewritten: dict = field(default_factory=dict, repr=False)  # what kms:PutKeyPolicy buys
+    _granted: dict = field(default_factory=dict, repr=False)  # what a grant buys
+
+    def rewritten(self) -> list[dict]:
+        return [self._build(self._escalated, self._action, ctx, self._rewritten) for ctx in self._contexts]
+
+    def granted(self) -> list[dict]:
+        return [self._build(self._escalated, self._action, ctx, self._granted) for ctx in self._contexts]
+
+
+@dataclass
 class Cell:
     key: str
     subject: str
@@ -37,26 +61,39 @@ class Cell:
     kind: str
     assumed: bool  # some caller's identity policy is assumed (not in the template)
     requests: list[dict] = field(default_factory=list)  # {"simulation", "note", "base"}
-    # per assumption (None, or "none"/"permissive" for an unseen principal): the CreateGrant
-    # requests for this operation (one per context) and the action once the key policy is rewritten to allow it
-    escalations: list[dict] = field(default_factory=list)
+    escalations: list[Escalation] = field(default_factory=list)  # per caller checked
     tested: set = field(default_factory=set)  # context keys (lower case) a condition tests
     grant_counts: bool = False  # whether a grant can allow this action at all
     problems: list[str] = field(default_factory=list)
     key_type: tuple[str, str] = ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")  # KeySpec, KeyUsage
 
 
-def _simulation(key, caller, action: str, context: dict, resource_policy: dict) -> dict:
-    sim = {"request": {"principal": caller.principal, "action": action,
-                       "resource": {"resource": key.arn, "accountId": key.arn.split(":")[4]},
-                       "contextVariables": {**caller.facts, **context}},
-           "identityPolicies": [{"name": f"p{n}-{name}"[:128], "policy": doc}
-                                for n, (name, doc) in enumerate(caller.identity_policies)],
-           "serviceControlPolicies": [], "resourceControlPolicies": [],
-           "resourcePolicy": resource_policy}
-    if caller.boundary is not None:
-        sim["permissionBoundaryPolicies"] = [{"name": "boundary", "policy": caller.boundary}]
-    return sim
+class _Simulations:
+    """Builds one key's simulations, each caller's policy list made once and shared by all
+    its simulations (referee.py sends a document once and names it after that)."""
+
+    def __init__(self, key):
+        self.resource = {"resource": key.arn, "accountId": key.arn.split(":")[4]}
+        self._policies: dict[int, tuple] = {}  # id(caller) -> (caller, identity list, boundary list)
+
+    def _of(self, caller) -> tuple[list, list | None]:
+        known = self._policies.get(id(caller))
+        if known is None or known[0] is not caller:
+            identity = [{"name": f"p{n}-{name}"[:128], "policy": doc}
+                        for n, (name, doc) in enumerate(caller.identity_policies)]
+            boundary = [{"name": "boundary", "policy": caller.boundary}] if caller.boundary is not None else None
+            known = self._policies[id(caller)] = (caller, identity, boundary)
+        return known[1], known[2]
+
+    def __call__(self, caller, action: str, context: dict, resource_policy: dict) -> dict:
+        identity, boundary = self._of(caller)
+        sim = {"request": {"principal": caller.principal, "action": action, "resource": self.resource,
+                           "contextVariables": {**caller.facts, **context}},
+               "identityPolicies": identity, "serviceControlPolicies": [], "resourceControlPolicies": [],
+               "resourcePolicy": resource_policy}
+        if boundary is not None:
+            sim["permissionBoundaryPolicies"] = boundary
+        return sim
 
 
 def _with_permissive(caller):
@@ -82,6 +119,21 @@ def _with_organization(ctx: dict) -> bool:
 def _in_a_named_organization(ctx: dict) -> bool:
     return any(key in ctx and "oracle-nomatch" not in str(ctx[key])
                for key in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths"))
+
+
+def _own(caller, ctxs: list[dict]) -> list[dict]:
+    """The contexts the caller can make requests in (its own and its escalation's): a
+    stranger is in no organization the template names (those contexts are left out); a
+    service principal is no member of any, so its requests carry no organization keys."""
+    out: list[dict] = []
+    for ctx in ctxs:
+        if caller.stranger and _in_a_named_organization(ctx):
+            continue
+        if _is_service(caller) and _with_organization(ctx):
+            ctx = {k: v for k, v in ctx.items() if k not in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths")}
+        if ctx not in out:
+            out.append(ctx)
+    return out
 
 
 def _allow_for(caller, action: str) -> dict:
@@ -170,58 +222,79 @@ def _naming(policy: dict, subject: dict) -> dict:
     return {"Statement": keep}
 
 
+class _ContextsPerAction:
+    """The request contexts for one action: over the keys that the statements able to match
+    it test (Action/NotAction, equivalent.py). A key only other actions' statements test
+    cannot change this action's decision, and trying it would take the place of contexts
+    that can (a cell asks at most MAX_REQUESTS)."""
+
+    def __init__(self, policies: list):
+        self._statements = [st for p in policies for st in contexts.statements(p)]
+        self._known: dict[tuple, list[dict]] = {}
+
+    def __call__(self, action: str) -> list[dict]:
+        matching = [st for st in self._statements if equivalent.matches(st, action)]
+        slot = tuple(id(st) for st in matching)
+        if slot not in self._known:
+            keys = contexts.condition_keys([{"Statement": matching}])
+            self._known[slot] = contexts.variants({k: v for k, v in keys.items() if k not in principals.FACT_KEYS})
+        return self._known[slot]
+
+
 def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
     policies = [key.policy] + [d for c in callers for _, d in c.identity_policies] \
         + [c.boundary for c in callers if c.boundary is not None]
     keys = contexts.condition_keys(policies)
-    free = {k: v for k, v in keys.items() if k not in principals.FACT_KEYS}
     callers = [principals.Caller(c.principal, c.facts,
                                  [(name, relevance.for_kms(doc)) for name, doc in c.identity_policies],
                                  relevance.for_kms(c.boundary) if c.boundary is not None else None,
                                  c.note, c.unseen, c.assume, c.stranger) for c in callers]
     callers = principals.with_orgs(principals.with_assumptions(callers), keys)
-    ctxs = contexts.variants(free)
+    contexts_for = _ContextsPerAction(policies)
     assumed = any(name == "oracle-permissive" and not c.unseen
                   for c in callers for name, _ in c.identity_policies)
+    build = _Simulations(key)
+    escalated = [_with_permissive(caller) for caller in callers[:MAX_ESCALATING]]
+    direct_contexts = _direct_calls(contexts_for("kms:CreateGrant"))[:MAX_GRANT_CONTEXTS]
+    first_equal = [callers.index(caller) for caller in callers]  # equal callers share an index
+    own_contexts: dict[int, list[list[dict]]] = {}  # id(contexts) -> each caller's own (contexts_for keeps them)
     out = []
     for action in actions:
+        ctxs = contexts_for(action)
         cell = Cell(kid, sid, action, subject.get("kind"), assumed, tested=set(keys),
                     key_type=(key.spec, key.usage))
         # every caller's base request first, then each further context for every caller:
         # a cut at MAX_REQUESTS drops combined contexts, never a whole caller
-        for ctx in ctxs:
-            for caller in callers:
+        if id(ctxs) not in own_contexts:
+            own_contexts[id(ctxs)] = [_own(caller, ctxs) for caller in callers]
+        own = own_contexts[id(ctxs)]
+        for position in range(max(len(o) for o in own)):
+            for caller, index, mine in zip(callers, first_equal, own, strict=True):
                 if len(cell.requests) >= MAX_REQUESTS:
                     break
-                if caller.stranger and _in_a_named_organization(ctx):
-                    continue  # a stranger is in no organization the template names
-                if _is_service(caller) and _with_organization(ctx):
-                    continue  # a service principal is no member of an organization
-                cell.requests.append({"simulation": _simulation(key, caller, action, ctx, key.policy),
+                if position >= len(mine):
+                    continue
+                ctx = mine[position]
+                cell.requests.append({"simulation": build(caller, action, ctx, key.policy),
                                       "note": caller.note, "context": ctx, "assume": caller.assume,
-                                      "base": caller is callers[0] and not ctx,
-                                      "caller": callers.index(caller)})
+                                      "base": caller is callers[0] and not ctx, "caller": index})
         operation = action.split(":", 1)[1]
         cell.grant_counts = operation in GRANT_OPERATIONS
         grantable = operation if cell.grant_counts else "DescribeKey"
         for index, caller in enumerate(callers[:MAX_ESCALATING]):
-            cell.escalations.append({
-                "assume": caller.assume, "caller": index,
+            cell.escalations.append(Escalation(
+                caller.assume, index,
                 # a grant the caller creates for itself: not one an AWS service creates for
                 # a resource (kms:GrantIsForAWSResource is true only when a service calls)
                 # kms:GrantOperations is the grant's whole set of operations: the operation
                 # alone, or beside every other (what ForAnyValue admits)
-                "grant": [_simulation(key, caller, "kms:CreateGrant",
-                                      {**ctx, "kms:GrantOperations": operations,
-                                       "kms:GrantIsForAWSResource": "false"}, key.policy)
-                          for ctx in _direct_calls(ctxs)[:MAX_GRANT_CONTEXTS]
-                          for operations in ([grantable], _beside_every_other(grantable))],
+                [build(caller, "kms:CreateGrant",
+                       {**ctx, "kms:GrantOperations": operations, "kms:GrantIsForAWSResource": "false"}, key.policy)
+                 for ctx in _own(caller, direct_contexts)
+                 for operations in ([grantable], _beside_every_other(grantable))],
                 # the action once escalated, in every context (a Deny may spare some)
-                "rewritten": [_simulation(key, _with_permissive(caller), action, ctx,
-                                          _rewritten_policy(caller, action)) for ctx in ctxs[:MAX_GRANT_CONTEXTS]],
-                "granted": [_simulation(key, _with_permissive(caller), action, ctx,
-                                        _granted_policy(key.policy, caller, action))
-                            for ctx in ctxs[:MAX_GRANT_CONTEXTS]]})
+                build, escalated[index], action, own[index][:MAX_GRANT_CONTEXTS],
+                _rewritten_policy(caller, action), _granted_policy(key.policy, caller, action)))
         out.append(cell)
     return out
 

@@ -16,7 +16,7 @@ from typing import Any
 NOMATCH = "oracle-nomatch"
 
 
-def _statements(policy: Any) -> list[dict]:
+def statements(policy: Any) -> list[dict]:
     if not isinstance(policy, dict):
         return []
     sts = policy.get("Statement")
@@ -28,7 +28,7 @@ def condition_keys(policies: list[Any]) -> dict[str, dict]:
     """{context key (as written, lower-cased for identity): {"operators": set, "values": list}}."""
     out: dict[str, dict] = {}
     for policy in policies:
-        for st in _statements(policy):
+        for st in statements(policy):
             cond = st.get("Condition")
             if not isinstance(cond, dict):
                 continue

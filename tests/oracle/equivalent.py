@@ -1,4 +1,4 @@
-"""Actions one simulation cannot tell apart, so that the referee is asked once for them.
+"""Simulations the referee cannot tell apart, so that it is asked once for them.
 
 Two KMS actions are equivalent for a set of policies when every statement of those
 policies matches both or neither (Action/NotAction patterns) and iam-simulate knows the
@@ -7,6 +7,11 @@ condition keys — everything but the name). Then the simulation's decision cann
 on which of the two is asked, and `canonical(sim)` asks for a representative. The
 harness applies the rules iam-simulate does not model (key_spec.py, cross_account.py) to
 the real action afterwards.
+
+Likewise a context key no policy of the simulation names (in a condition or a policy
+variable) cannot change its decision: iam-simulate reads the request context only there.
+`canonical(sim)` leaves such keys out, except `kms:EncryptionContext:<key>`, whose being
+ignored by iam-simulate is itself read back (session.py).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import json
 import re
 from functools import lru_cache
 from pathlib import Path
+
+from .contexts import statements
 
 DATA = Path(__file__).parent / "node_modules" / "@cloud-copilot" / "iam-data" / "data" / "actions" / "kms.json"
 
@@ -45,14 +52,7 @@ def _listed(value) -> list[str]:
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
 
 
-def _statements(policy) -> list[dict]:
-    if not isinstance(policy, dict):
-        return []
-    sts = policy.get("Statement")
-    return [s for s in (sts if isinstance(sts, list) else [sts]) if isinstance(s, dict)]
-
-
-def _matches(statement: dict, action: str) -> bool:
+def matches(statement: dict, action: str) -> bool:
     if "Action" in statement:
         return any(_pattern(p).fullmatch(action) for p in _listed(statement["Action"]))
     if "NotAction" in statement:
@@ -60,36 +60,83 @@ def _matches(statement: dict, action: str) -> bool:
     return False
 
 
+def _action_element(statement: dict) -> tuple | None:
+    """What decides which actions a statement matches (None: it matches none)."""
+    if "Action" in statement:
+        return ("Action", *_listed(statement["Action"]))
+    if "NotAction" in statement:
+        return ("NotAction", *_listed(statement["NotAction"]))
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _matched(element: tuple) -> tuple[bool, ...]:
+    """For an action element, whether it matches each KMS action (in _actions() order)."""
+    statement = {element[0]: list(element[1:])}
+    return tuple(matches(statement, name) for name in _actions())
+
+
+@lru_cache(maxsize=65536)
+def _representatives(elements: frozenset) -> dict[str, str]:
+    """{action: the first action (in _actions() order) no element and no iam-data field tells
+    from it}. A set suffices: the classes do not depend on statement order or repetition."""
+    vectors = [_matched(e) for e in elements]
+    first: dict[tuple, str] = {}
+    return {name: first.setdefault((known, tuple(v[i] for v in vectors)), name)
+            for i, (name, known) in enumerate(_actions().items())}
+
+
 def _policies(sim: dict) -> list:
     return [sim.get("resourcePolicy")] + [p.get("policy") for p in sim.get("identityPolicies") or []] + \
         [p.get("policy") for p in sim.get("permissionBoundaryPolicies") or []]
 
 
+class _PolicySet:
+    def __init__(self, policies: list):
+        self.policies = policies  # kept alive with their ids
+        elements = frozenset(e for p in policies for st in statements(p) if (e := _action_element(st)))
+        self.representatives = _representatives(elements)
+        self.text = json.dumps(policies).lower()
+        self._named: dict[str, bool] = {}
+
+    def names(self, key: str) -> bool:
+        """Whether a policy may read context key `key` (its name appears in the policies)."""
+        known = self._named.get(key)
+        if known is None:
+            lower = key.lower()
+            known = self._named[key] = lower in self.text or lower.startswith("kms:encryptioncontext:")
+        return known
+
+
 class Canonicalizer:
     """Representatives per policy set, cached by the identity of the policy objects (the
-    harness shares one object per policy across its simulations)."""
+    harness shares one object per policy across its simulations) and by the set of action
+    elements their statements hold."""
 
     def __init__(self):
-        self._by_set: dict[tuple, tuple[list, dict[str, str]]] = {}
+        self._by_set: dict[tuple, _PolicySet] = {}
+
+    def _set(self, sim: dict) -> _PolicySet:
+        policies = _policies(sim)
+        slot = tuple(id(p) for p in policies)
+        known = self._by_set.get(slot)
+        if known is None:
+            known = self._by_set[slot] = _PolicySet(policies)
+        return known
 
     def action_for(self, sim: dict) -> str:
         action = sim["request"]["action"]
         if action not in _actions():
             return action
-        policies = _policies(sim)
-        slot = tuple(id(p) for p in policies)
-        if slot not in self._by_set:
-            statements = [st for p in policies for st in _statements(p)]
-            first: dict[tuple, str] = {}
-            chosen = {}
-            for name, known in _actions().items():
-                signature = (known, tuple(_matches(st, name) for st in statements))
-                chosen[name] = first.setdefault(signature, name)
-            self._by_set[slot] = (policies, chosen)  # the policies kept alive with their ids
-        return self._by_set[slot][1][action]
+        return self._set(sim).representatives[action]
 
     def canonical(self, sim: dict) -> dict:
-        action = self.action_for(sim)
-        if action == sim["request"]["action"]:
+        request = sim["request"]
+        found = self._set(sim)
+        action = found.representatives.get(request["action"], request["action"])
+        context = request.get("contextVariables") or {}
+        kept = {k: v for k, v in context.items() if found.names(k)}
+        if action == request["action"] and len(kept) == len(context):
             return sim
-        return {**sim, "request": {**sim["request"], "action": action}}
+        changed = {"action": action} if len(kept) == len(context) else {"action": action, "contextVariables": kept}
+        return {**sim, "request": {**request, **changed}}

@@ -143,6 +143,14 @@ def _unknown_user(partition: str, account: str, note: str) -> Caller:
     return caller
 
 
+def _root(partition: str, account: str) -> Caller:
+    """The account's root user (aws:PrincipalType Account): its account lets it do anything."""
+    caller = arn_caller(f"arn:{partition}:iam::{account}:root", [("oracle-permissive", PERMISSIVE)],
+                        note=f"the root user of {account}")
+    assert caller is not None
+    return caller
+
+
 def _service(name: str, keys: dict, stack) -> list[Caller]:
     base = {"aws:PrincipalIsAWSService": "true", "aws:PrincipalServiceName": name}
     prefix = name.split(".", 1)[0]
@@ -238,16 +246,20 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
         # account's root user and the roles a wildcard ARN condition admits included
         members = [c for c in _derived(keys, acct, stack.partition)
                    if c.principal.endswith(":root") or any(w in c.note for w in "*?")]
+        root = [] if any(c.principal.endswith(":root") for c in members) else [_root(stack.partition, acct)]
         return Callers([_unknown_role(stack.partition, acct, f"a role of {acct} the template does not define"),
                         _unknown_user(stack.partition, acct, f"a user of {acct} the template does not define")]
-                       + members)
+                       + root + members)
     if kind == "any":
         # kmspolicy's "*" subject is a stranger: a principal of an account the template
         # never names, in no organization it names (the accounts and principals a condition
         # singles out are subjects of their own, docs/access.md)
         # — also the strangers a condition's ARN pattern admits whatever their account
         # (`arn:aws:iam::*:role/Ops?`: anyone can name a role OpsX)
-        strangers = [_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account")]
+        # (a user as well as a role: aws:PrincipalType tells them apart)
+        strangers = [_unknown_role(stack.partition, OTHER_ACCOUNT, "anyone: a role of another account"),
+                     _unknown_user(stack.partition, OTHER_ACCOUNT, "anyone: a user of another account"),
+                     _root(stack.partition, OTHER_ACCOUNT)]
         strangers += [c for c in _derived(keys, OTHER_ACCOUNT, stack.partition)
                       if "an account a condition names" not in c.note]
         for caller in strangers:

@@ -1,6 +1,6 @@
 """`make oracle`: referee generated templates, the examples and a corpus; print the figures.
 
-    python -m tests.oracle.run --generated N [--examples] [--corpus DIR] [--json OUT]
+    python -m tests.oracle.run --generated N [--examples] [--corpus DIR] [--json OUT] [--cells OUT]
 
 Prints `N scenarios, D disagreements` (a scenario: one deployable variant of a template,
 variants.py), a per-category breakdown, the subjects
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", action="store_true")
     parser.add_argument("--corpus")
     parser.add_argument("--json", help="write every disagreement here")
+    parser.add_argument("--cells", help="write every cell's outcome here (to compare two runs)")
     parser.add_argument("--details", type=int, default=1, help="examples shown per category")
     args = parser.parse_args(argv)
     why = referee.missing()
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             report = Report()
             for start in range(0, len(paths), BATCH):  # memory stays that of one batch
                 report.merge(run([(p, None) for p in paths[start:start + BATCH]],
-                                 explain_limit=max(0, 3 - len(report.disagreements))))
+                                 explain_limit=max(0, 3 - len(report.disagreements)),
+                                 keep_cells=bool(args.cells)))
             text, bad = summary(label, report, entries)
             blocks.append((text, details(report, args.details)))
             total.merge(report)
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
           f"({total.sources} templates, {total.requests} requests, {unexplained} unexplained)")
     if args.json:
         Path(args.json).write_text(json.dumps(total.disagreements, indent=1), encoding="utf-8")
+    if args.cells:
+        Path(args.cells).write_text(json.dumps(total.cells or [], indent=0), encoding="utf-8")
     return 1 if unexplained else 0
 
 

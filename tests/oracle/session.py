@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import cells as cells_mod
 from . import cfn_yaml, cross_account, equivalent, key_spec, kmspolicy_side, referee, sam, variants
@@ -32,6 +33,7 @@ class Report:
     disagreements: list[dict] = field(default_factory=list)
     not_refereed: Counter = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)  # templates neither side could read
+    cells: list[dict] | None = None  # every cell's outcome, when asked for (run(keep_cells=True))
 
     def merge(self, other: Report) -> None:
         self.templates += other.templates
@@ -42,6 +44,8 @@ class Report:
         self.disagreements += other.disagreements
         self.not_refereed.update(other.not_refereed)
         self.failures += other.failures
+        if other.cells is not None:
+            self.cells = (self.cells or []) + other.cells
 
 
 def given_parameters(document: dict, given: dict | None, variants_choose: bool = True) -> dict:
@@ -133,13 +137,12 @@ def _prepare(path: str, given: dict | None, actions: list[str], report: Report) 
     return out
 
 
-def _decide(sims: list[dict], key_types: list[tuple[str, str]]) -> tuple[list[str], list[set]]:
-    """The referee's decisions, with the rules it does not model applied, and per request
-    the context keys iam-simulate ignored."""
-    answers = referee.simulate_unique(sims)
+def _decide(pairs: list, answers: list[dict]) -> tuple[list[str], list[set]]:
+    """The referee's decisions for (cell, simulation) pairs, with the rules it does not
+    model applied, and per request the context keys iam-simulate ignored."""
     ignored = [set(k.lower() for k in (d.get("detail") or {}).get("ignoredContextKeys") or ()) for d in answers]
-    return [key_spec.decide(sim["request"]["action"], *kt, cross_account.decide(sim, d["decision"]))
-            for sim, d, kt in zip(sims, answers, key_types, strict=True)], ignored
+    return [key_spec.decide(sim["request"]["action"], *cell.key_type, cross_account.decide(sim, d["decision"]))
+            for (cell, sim), d in zip(pairs, answers, strict=True)], ignored
 
 
 def _encryption_context_keys(cell) -> set[str]:
@@ -150,58 +153,69 @@ def _encryption_context_keys(cell) -> set[str]:
     return {k for k in cell.tested if k.startswith("kms:encryptioncontext:")}
 
 
-def _ask(cells_and_requests) -> list:
-    """Decide every (cell, simulation) pair in one referee batch; returns the decisions."""
-    sims = [sim for _, sim in cells_and_requests]
-    return _decide(sims, [cell.key_type for cell, _ in cells_and_requests])
+def _read_direct(n: int, cells: list, decided: tuple[list[str], list[set]], direct: dict, grants: dict,
+                 put: dict, owner: dict) -> None:
+    """Variant n's direct decisions and self-grants read back into direct (id(cell) ->
+    (decisions, ignored keys)), grants ((id(cell), caller) -> "Allowed" if a self-grant is
+    allowed in some context) and put ((variant, key, subject, caller) -> PutKeyPolicy
+    decision in some context)."""
+    decisions, ignored = decided
+    position = 0
+    for cell in cells:
+        owner[id(cell)] = n
+        count = len(cell.requests)
+        direct[id(cell)] = (decisions[position:position + count], set().union(*ignored[position:position + count]))
+        position += count
+    for cell in cells:
+        for esc in cell.escalations:
+            got = decisions[position:position + len(esc.grant)]
+            position += len(esc.grant)
+            grants[(id(cell), esc.caller)] = "Allowed" if "Allowed" in got else (got[0] if got else None)
+    for cell in cells:
+        if cell.action == "kms:PutKeyPolicy":
+            for r, d in zip(cell.requests, direct[id(cell)][0], strict=True):
+                slot = (n, cell.key, cell.subject, r["caller"])
+                if put.get(slot) != "Allowed":
+                    put[slot] = d
 
 
-def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
+def run(items: list[tuple[str, dict | None]], explain_limit: int = 3, keep_cells: bool = False) -> Report:
     """Two referee batches: first every direct request and self-grant, then, only for the
     callers that can rewrite the key policy or grant themselves the action, the request
     after that escalation (most callers have neither path, and those need no such request)."""
     actions = kmspolicy_side.key_actions()
-    report = Report()
-    prepared = [v for path, given in items for v in _prepare(path, given, actions, report)]
+    report = Report(cells=[] if keep_cells else None)
+    with referee.Referee() as judge:
+        prepared, asked = [], []  # per variant: its direct requests and self-grants, and their numbers
+        for path, given in items:
+            for variant in _prepare(path, given, actions, report):
+                cells = [cell for cell in variant.cells if cell.requests]
+                pairs = [(cell, r["simulation"]) for cell in cells for r in cell.requests]
+                pairs += [(cell, sim) for cell in cells for esc in cell.escalations for sim in esc.grant]
+                prepared.append(variant)
+                asked.append((cells, pairs, judge.ask([sim for _, sim in pairs])))  # node starts on them
+        direct, grants, put, owner = {}, {}, {}, {}
+        for n, (cells, pairs, numbers) in enumerate(asked):
+            _read_direct(n, cells, _decide(pairs, judge.answers(numbers)), direct, grants, put, owner)
+        second, slots = [], []
+        for cells, _, _ in asked:
+            for cell in cells:
+                for esc in cell.escalations:
+                    if put.get((owner[id(cell)], cell.key, cell.subject, esc.caller)) == "Allowed":
+                        rewritten = esc.rewritten()
+                        second += [(cell, sim) for sim in rewritten]
+                        slots += [(id(cell), esc.caller, "rewritten")] * len(rewritten)
+                    if cell.grant_counts and grants[(id(cell), esc.caller)] == "Allowed":
+                        granted = esc.granted()
+                        second += [(cell, sim) for sim in granted]
+                        slots += [(id(cell), esc.caller, "granted")] * len(granted)
+        second_decided = _decide(second, judge.answers(judge.ask([sim for _, sim in second])))[0] if second else []
     report.templates = len(prepared)
-    cells = [cell for variant in prepared for cell in variant.cells if cell.requests]
-    owner = {id(cell): n for n, variant in enumerate(prepared) for cell in variant.cells}
-    first = [(cell, r["simulation"]) for cell in cells for r in cell.requests]
-    first += [(cell, sim) for cell in cells for esc in cell.escalations for sim in esc["grant"]]
-    decided, ignored = _ask(first)
-    direct = {}  # id(cell) -> (decisions, ignored keys) of its requests
-    position = 0
-    for cell in cells:
-        n = len(cell.requests)
-        direct[id(cell)] = (decided[position:position + n], set().union(*ignored[position:position + n]))
-        position += n
-    grants = {}  # (id(cell), caller) -> "Allowed" if a self-grant is allowed in some context
-    for cell in cells:
-        for esc in cell.escalations:
-            got = decided[position:position + len(esc["grant"])]
-            position += len(esc["grant"])
-            grants[(id(cell), esc["caller"])] = "Allowed" if "Allowed" in got else (got[0] if got else None)
-    put = {}  # (key, subject, caller) -> PutKeyPolicy decision in some context
-    for cell in cells:
-        if cell.action == "kms:PutKeyPolicy":
-            for r, d in zip(cell.requests, direct[id(cell)][0], strict=True):
-                slot = (owner[id(cell)], cell.key, cell.subject, r["caller"])
-                if put.get(slot) != "Allowed":
-                    put[slot] = d
-    second, slots = [], []
-    for cell in cells:
-        for esc in cell.escalations:
-            if put.get((owner[id(cell)], cell.key, cell.subject, esc["caller"])) == "Allowed":
-                second += [(cell, sim) for sim in esc["rewritten"]]
-                slots += [(id(cell), esc["caller"], "rewritten")] * len(esc["rewritten"])
-            if cell.grant_counts and grants[(id(cell), esc["caller"])] == "Allowed":
-                second += [(cell, sim) for sim in esc["granted"]]
-                slots += [(id(cell), esc["caller"], "granted")] * len(esc["granted"])
     after: dict = {}  # slot -> "Allowed" if allowed in some context once escalated
-    for slot, decision in zip(slots, _ask(second)[0] if second else [], strict=True):
+    for slot, decision in zip(slots, second_decided, strict=True):
         if after.get(slot) != "Allowed":
             after[slot] = decision
-    report.requests = len(first) + len(second)
+    report.requests = sum(len(pairs) for _, pairs, _ in asked) + len(second)
     explained_per_category: Counter = Counter()
     for variant in prepared:
         path, params, kside = variant.path, variant.parameters, variant.kside
@@ -213,11 +227,10 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
                        if k.startswith("kms:encryptioncontext:")}
             if dropped:
                 cell.problems.append(f"iam-simulate ignores {', '.join(sorted(dropped))} for {cell.action}")
-            escalation = {esc["caller"]: {"assume": esc["assume"], "grant": grants.get((id(cell), esc["caller"])),
-                                          "put_policy": put.get((owner[id(cell)], cell.key, cell.subject,
-                                                                 esc["caller"])),
-                                          "rewritten": after.get((id(cell), esc["caller"], "rewritten")),
-                                          "granted": after.get((id(cell), esc["caller"], "granted"))}
+            escalation = {esc.caller: {"assume": esc.assume, "grant": grants.get((id(cell), esc.caller)),
+                                       "put_policy": put.get((owner[id(cell)], cell.key, cell.subject, esc.caller)),
+                                       "rewritten": after.get((id(cell), esc.caller, "rewritten")),
+                                       "granted": after.get((id(cell), esc.caller, "granted"))}
                           for esc in cell.escalations} if cell.requests else {}
             kverdict = kside["keys"][cell.key]["verdicts"][cell.subject][cell.action]
             if not cell.requests or cell.problems:
@@ -227,6 +240,11 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3) -> Report:
                 rverdict = cells_mod.verdict(cell, got, escalation)
                 outcome = compare(kverdict, rverdict, cell.kind, cell.assumed)
             report.outcomes[outcome.status] += 1
+            if report.cells is not None:
+                report.cells.append({"template": Path(path).name, "variant": variant.label, "key": cell.key,
+                                     "subject": cell.subject, "action": cell.action, "status": outcome.status,
+                                     "kmspolicy": outcome.kmspolicy, "referee": outcome.referee,
+                                     "requests": len(cell.requests)})
             if outcome.status in ("disagree", "referee-error"):
                 report.categories[outcome.category] += 1
                 entry = {"template": path, "variant": variant.label, "parameters": params, "key": cell.key,
