@@ -299,7 +299,7 @@ class Reference:
         if to_account:
             return "account" if st.effect == "Allow" else "named"
         if s.account == "self" and any(p[0] == "account" and p[1] == ACCOUNT for p in st.principals):
-            # a literal account ID the config does not list may be the stack's own
+            # with no accounts listed in the config, a literal account ID may be the stack's own
             return "maybe-account" if st.effect == "Allow" else "maybe-named"
         return None
 

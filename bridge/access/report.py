@@ -152,16 +152,18 @@ def read_template(path: str, display: str) -> LoadedTemplate:
 
 
 def _unlisted_account_notes(input_doc: dict, config: dict | None) -> list[str]:
-    """Literal account IDs the key policies name that the config does not list: they may
-    be the stack's own, so what they give the stack's principals is unknown."""
+    """Literal account IDs the key policies name while the config lists no accounts of the
+    stack's: they may be its own, so what they give the stack's principals is unknown."""
     own = {str(a) for a in (config or {}).get("accounts") or []} | set(input_doc.get("accounts") or [])
+    if own:  # listed: every other account is another account's
+        return []
     found = sorted({p["account"] for key in input_doc["keys"].values() for st in key["statements"]
                     if st.get("principal_mode") == "Principal"
                     for p in st.get("principals") or [] if p["kind"] == "account"
                     and ACCOUNT_ID.fullmatch(p["account"] or "") and p["account"] not in own})
-    return [f"account {account} is named in a key policy and not listed under `accounts` in the config: "
-            "it may be the stack's own, so what it gives the stack's principals is unknown (list it there "
-            "if it is the stack's account)" for account in found]
+    return [f"account {account} is named in a key policy and the config lists no `accounts`: it may be "
+            "the stack's own, so what it gives the stack's principals is unknown (list the stack's accounts "
+            "there: any other is then another account)" for account in found]
 
 
 def _one(found: dict[int, Explanation], analyzed: _Analyzed) -> Explanation:

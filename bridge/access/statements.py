@@ -53,10 +53,11 @@ class KeyStatement:
 
 
     def may_name_own_account(self, subject: dict) -> bool:
-        """The statement names a literal account ID the config does not list, which may be
-        the stack's own: for the stack's principals, it may apply (unknown, never "no")."""
-        account = subject.get("account")
-        return self.mode == "Principal" and (account == "self" or account in self.own_accounts) \
+        """The statement names a literal account ID while nothing says which accounts are
+        the stack's (no config `accounts`, no CDK environment): it may be the stack's own,
+        so for the stack's principals it may apply (unknown, never "no"). Once the own
+        accounts are listed, any other is another account."""
+        return not self.own_accounts and self.mode == "Principal" and subject.get("account") == "self" \
             and any(ACCOUNT_LITERAL.fullmatch(a or "") for a in self.accounts)
 
 

@@ -20,6 +20,12 @@ from kmspolicy.bridge.load import load_template
 from kmspolicy.bridge.normalize import normalize
 
 
+def _config(account: str | None) -> dict:
+    """kmspolicy is told the account the referee deploys into (config `accounts`): any other
+    literal account is then another account's, as it is where the referee deploys."""
+    return {"accounts": [account]} if account else {}
+
+
 def key_actions() -> list[str]:
     return [a for a in catalog.ALL_ACTIONS if catalog.action_class(a) in CAPABILITIES]
 
@@ -40,9 +46,9 @@ def scenarios_of(path: str, parameters: dict | None = None) -> tuple[list, str |
     return ([], plan.note) if plan.note else ([None], None)
 
 
-def verdicts(path: str, parameters: dict | None = None, scenario=None) -> dict:
+def verdicts(path: str, parameters: dict | None = None, scenario=None, account: str | None = None) -> dict:
     template = load_template(path)
-    normalized = normalize(template.document, path, parameters or {}, scenario=scenario)
+    normalized = normalize(template.document, path, parameters or {}, _config(account), scenario=scenario)
     input_doc = normalized.input
     bits = catalog.key_action_bits()
     actions = key_actions()
@@ -57,10 +63,11 @@ def verdicts(path: str, parameters: dict | None = None, scenario=None) -> dict:
     return {"keys": out}
 
 
-def explain(path: str, key: str, subject: str, action: str, parameters: dict | None = None) -> str:
+def explain(path: str, key: str, subject: str, action: str, parameters: dict | None = None,
+            account: str | None = None) -> str:
     """kmspolicy's explain chain for one cell, as JSON text (for disagreement reports)."""
     try:
-        explanation = AccessAnalyzer(parameters).explain(path, key, subject, action)
+        explanation = AccessAnalyzer(parameters, _config(account)).explain(path, key, subject, action)
     except (AccessError, ValueError) as exc:
         return f"(kmspolicy explain failed: {exc})"
     return json.dumps(explanation.to_json()["cells"], indent=1)[:4000]

@@ -92,6 +92,7 @@ class Variant:
     parameters: dict
     kside: dict
     cells: list
+    account: str  # the account the referee deploys it into
 
 
 def _label(scenario) -> str:
@@ -127,13 +128,14 @@ def _prepare(path: str, given: dict | None, actions: list[str], report: Report) 
                 continue
             values, stack = deployed
         try:
-            kside = kmspolicy_side.verdicts(path, values, scenario)
+            kside = kmspolicy_side.verdicts(path, values, scenario, stack.account)
         except Exception as exc:  # noqa: BLE001
             report.failures.append(f"{path} ({_label(scenario)}): {type(exc).__name__}: {exc}")
             continue
         model = build(document, stack)
         resolver = Resolver(sam.expand(document), stack)
-        out.append(Variant(path, _label(scenario), values, kside, cells_mod.plan(model, resolver, kside, actions)))
+        out.append(Variant(path, _label(scenario), values, kside, cells_mod.plan(model, resolver, kside, actions),
+                           stack.account))
     return out
 
 
@@ -256,6 +258,7 @@ def run(items: list[tuple[str, dict | None]], explain_limit: int = 3, keep_cells
                                       for r, d in zip(cell.requests, got, strict=True)][:8]}
                 if explained_per_category[outcome.category] < explain_limit:
                     explained_per_category[outcome.category] += 1
-                    entry["explain"] = kmspolicy_side.explain(path, cell.key, cell.subject, cell.action, params)
+                    entry["explain"] = kmspolicy_side.explain(path, cell.key, cell.subject, cell.action, params,
+                                                              variant.account)
                 report.disagreements.append(entry)
     return report
