@@ -234,29 +234,27 @@ class KeyModel:
         return allow.minus(deny), deny
 
 
+def _tests(st: KeyStatement):
+    """(condition key, value) of every test in the statement's (concrete) Condition block."""
+    for block in ((st.raw.get("condition") or {}).get("block") or {}).values():
+        for name, values in (block.items() if isinstance(block, dict) else ()):
+            for value in values if isinstance(values, list) else [values]:
+                yield name, value
+
+
 def _condition_keys(statements: list[KeyStatement]) -> frozenset[str]:
-    return frozenset(name.lower() for st in statements
-                     for block in ((st.raw.get("condition") or {}).get("block") or {}).values()
-                     if isinstance(block, dict) for name in block if isinstance(name, str))
+    return frozenset(name.lower() for st in statements for name, _ in _tests(st) if isinstance(name, str))
 
 
 def _values_known(st: KeyStatement) -> bool:
-    return all(v is not None for block in ((st.raw.get("condition") or {}).get("block") or {}).values()
-               if isinstance(block, dict) for values in block.values()
-               for v in (values if isinstance(values, list) else [values]))
+    return all(value is not None for _, value in _tests(st))
 
 
 def _bucket_arns(statements: list[KeyStatement]) -> frozenset[str]:
     """The literal S3 ARNs (no account part) the key's conditions name."""
-    found = set()
-    for st in statements:
-        for block in ((st.raw.get("condition") or {}).get("block") or {}).values():
-            for values in (block.values() if isinstance(block, dict) else ()):
-                for value in values if isinstance(values, list) else [values]:
-                    if isinstance(value, str) and value.split(":")[2:3] == ["s3"] and "*" not in value \
-                            and "?" not in value and value.count(":") == 5:
-                        found.add(value)
-    return frozenset(found)
+    return frozenset(value for st in statements for _, value in _tests(st)
+                     if isinstance(value, str) and value.split(":")[2:3] == ["s3"] and "*" not in value
+                     and "?" not in value and value.count(":") == 5)
 
 
 def _reach(answer: Answer, how: str, external: bool, identity: dict | None, id_allow: Answer,
