@@ -120,6 +120,51 @@ def test_a_deny_test_of_another_account_leaves_the_allow_conditional():
     assert verdicts([allow, deny])["account:self"]["kms:PutKeyPolicy"] == "conditional"
 
 
+def _via(operator: str, value) -> dict:
+    return {operator: {"kms:ViaService": value}}
+
+
+S3_OR_SQS = [{"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}, {"Fn::Sub": "sqs.${AWS::Region}.amazonaws.com"}]
+
+
+@pytest.mark.parametrize("allow_condition, deny_condition, expected", [
+    (VIA_S3, _via("StringLike", "*.amazonaws.com"), "denied"),
+    (_via("StringEquals", S3_OR_SQS), _via("StringLike", ["s3.*", "sqs.*"]), "denied"),
+    (_via("StringLike", "s3.*.amazonaws.com"), _via("StringLike", "*.amazonaws.com"), "denied"),
+    # the Allow admits a value the Deny spares: some requests get through
+    (_via("StringEquals", S3_OR_SQS), _via("StringLike", "s3.*"), "conditional"),
+    (_via("StringLike", "*.amazonaws.com"), _via("StringLike", "s3.*"), "conditional"),
+    # IfExists admits requests without the key, which the Deny does not match
+    (_via("StringEqualsIfExists", {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}),
+     _via("StringLike", "*.amazonaws.com"), "conditional"),
+    # case-insensitive: "S3.…" passes the Allow, not the Deny
+    (_via("StringEqualsIgnoreCase", {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}),
+     _via("StringLike", "s3.*"), "conditional"),
+    # a negated Deny test: a request through S3 is not "not like *.amazonaws.com"
+    (VIA_S3, _via("StringNotLike", "*.amazonaws.com"), "conditional"),
+], ids=["one-value-in-the-pattern", "each-value-in-a-pattern", "pattern-in-pattern", "one-value-spared",
+        "wider-allow", "if-exists", "ignore-case", "negated-deny"])
+def test_a_deny_whose_test_every_allowed_request_meets_refuses_them(allow_condition, deny_condition, expected):
+    """generated-14-0064 (referee seed 14): the Deny tests `StringLike kms:ViaService
+    *.amazonaws.com`, the Allow `StringEquals kms:ViaService s3.<region>.amazonaws.com`;
+    every request the Allow admits matches the Deny, so AWS refuses them all."""
+    allow = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": allow_condition}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": deny_condition}
+    assert verdicts([allow, deny])["account:self"]["kms:Decrypt"] == expected
+
+
+def test_a_multivalued_key_imposes_no_single_value():
+    """A key some statement tests with a set operator has several values per request: the
+    Allow's plain test says nothing of the others, which the Deny may spare."""
+    allow = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:CreateGrant", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:GrantOperations": "Decrypt"}}}
+    deny = {"Effect": "Deny", "Principal": "*", "Action": "kms:CreateGrant", "Resource": "*",
+            "Condition": {"ForAnyValue:StringLike": {"kms:GrantOperations": "De*"}}}
+    assert verdicts([allow, deny])["account:self"]["kms:CreateGrant"] == "conditional"
+
+
 def test_an_identity_deny_with_the_allows_own_tests_refuses_everything_it_allows():
     """generated-14-0546 (referee seed 14): the user's group denies kms:ReEncrypt* under the
     very tests the key policy's Allow makes: no request the Allow admits gets through, so

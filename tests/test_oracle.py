@@ -157,3 +157,43 @@ def test_a_stranger_grants_itself_nothing_in_an_organization_the_template_names(
     decrypt = next(c for c in report.cells if c["subject"] == "*" and c["action"] == "kms:Decrypt")
     assert (decrypt["kmspolicy"], decrypt["referee"]) == ("denied", "denied")
     assert not report.disagreements
+
+
+def _key_template(tmp_path, statements: list[dict]) -> str:
+    import json
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps({"Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {
+        "KeyPolicy": {"Version": "2012-10-17", "Statement": statements}}}}}), encoding="utf-8")
+    return str(template)
+
+
+def test_a_service_is_tried_for_the_source_arns_its_own_statement_names(oracle_ready, tmp_path):
+    """generated-15-0403 (the logs/SNS class): a statement naming logs.… with `ArnLike
+    aws:SourceArn arn:aws:sns:…`. AWS documents no resource types per service principal, so
+    the service acting for that topic is a request the referee asks (was: only an ARN of its
+    own name's namespace, and the cell was `denied` where kmspolicy said `conditional`)."""
+    template = _key_template(tmp_path, [
+        {"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}},
+         "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"}, "Action": "kms:DescribeKey",
+         "Resource": "*", "Condition": {"ArnLike": {"aws:SourceArn": {
+             "Fn::Sub": "arn:aws:sns:${AWS::Region}:${AWS::AccountId}:*"}}}}])
+    report = run([(template, None)], explain_limit=0, keep_cells=True)
+    cell = next(c for c in report.cells if c["subject"].startswith("service:") and c["action"] == "kms:DescribeKey")
+    assert (cell["kmspolicy"], cell["referee"]) == ("conditional", "conditional")
+
+
+def test_the_keys_one_statement_tests_together_are_tried_together_first():
+    """generated-17-0530: with nine callers, the context setting kms:ViaService and
+    kms:GrantOperations together came after 64 requests of one-key contexts."""
+    from tests.oracle import contexts
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "kms:CreateGrant", "Resource": "*",
+                 "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+                               "ForAnyValue:StringEquals": {"kms:GrantOperations": ["Decrypt"]}}}
+    other = {"Effect": "Allow", "Principal": "*", "Action": "kms:CreateGrant", "Resource": "*",
+             "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "60"},
+                           "IpAddress": {"aws:SourceIp": "198.51.100.0/24"}}}
+    keys = contexts.condition_keys([{"Statement": [statement, other]}])
+    groups = [contexts.condition_keys([{"Statement": [st]}]) for st in (statement, other)]
+    got = contexts.variants(keys, groups=groups)
+    assert got[:2] == [{}, {"kms:ViaService": "s3.us-east-1.amazonaws.com", "kms:GrantOperations": ["Decrypt"]}]

@@ -6,14 +6,18 @@ refuses (the same `ArnLike aws:PrincipalArn` in both). A Condition is a conjunct
 (operator, key, values) tests; an Allow whose tests include all of a Deny's is refused by
 that Deny wherever it applies (IAM User Guide, "Policy evaluation logic": an explicit deny
 in any policy overrides any allow). A Deny's test that holds for every request of the
-subject (`aws:PrincipalAccount` of a principal of the named account) constrains nothing
-and is left out of that comparison.
+subject (`aws:PrincipalAccount` of a principal of the named account), or for every
+request the Allow admits (`StringLike kms:ViaService *.amazonaws.com` where the Allow asks
+`StringEquals kms:ViaService s3.<region>.amazonaws.com`), constrains nothing and is left out
+of that comparison.
 """
 
 from __future__ import annotations
 
 import json
 
+from ..condition_eval import UNKNOWN_FACT, Exact, Matching, OneOf
+from ..condition_values import ARN, STRING, parse_operator
 from .conditions import Evaluator
 from .tri import Answer
 
@@ -39,6 +43,39 @@ def _open_tests(statement: dict, mask: int, evaluator: Evaluator, context: dict)
                      if evaluator.outcome({"condition": {"block": block}}, mask, context).yes & mask != mask)
 
 
+def _set_keys(statements) -> set[str]:
+    """Keys some statement tests with ForAnyValue/ForAllValues: multivalued ones."""
+    out = set()
+    for st in statements:
+        for (operator, key, _), _block in _each_test(st):
+            if operator.startswith(("forallvalues:", "foranyvalue:")):
+                out.add(key)
+    return out
+
+
+def imposed(statement: dict, context: dict, multivalued: set[str]) -> dict:
+    """The facts an Allow's tests impose on the requests it admits, over the keys the
+    subject's `context` leaves open: a plain (not IfExists, not negated, case-sensitive)
+    String or ARN match of a single-valued key admits only requests where the key is
+    present with one of its values. Policy variables impose nothing."""
+    facts = {}
+    for (_, key, _), block in _each_test(statement):
+        (name, tests), = block.items()
+        operator = parse_operator(name)
+        values = next(iter(tests.values()))
+        values = values if isinstance(values, list) else [values]
+        if (operator is None or operator.family not in (STRING, ARN) or operator.comparison not in ("eq", "like")
+                or operator.negated or operator.ignore_case or operator.if_exists or operator.qualifier
+                or key in multivalued or context.get(key, UNKNOWN_FACT) != UNKNOWN_FACT or not values
+                or not all(isinstance(v, str) and "${" not in v for v in values)):
+            continue
+        members = tuple(Matching(v) if operator.comparison == "like" and any(c in v for c in "*?")
+                        or operator.family == ARN else Exact(frozenset({v})) for v in values)
+        fact = members[0] if len(members) == 1 else OneOf(members)
+        facts[key] = fact if key not in facts else facts[key]  # two tests of one key: the first
+    return facts
+
+
 def cancelled(allows: list[tuple[dict, Answer]], denies: list[tuple[dict, Answer]], bits: int,
               evaluator: Evaluator | None = None, context: dict | None = None) -> int:
     """The actions of `bits` for which every allowing statement is cancelled by a Deny
@@ -46,13 +83,25 @@ def cancelled(allows: list[tuple[dict, Answer]], denies: list[tuple[dict, Answer
     tests that the subject's facts leave open are). `allows`/`denies`: (statement, its
     answer for the subject); a Deny counts only where its answer is not unknown."""
     out = 0
-    deny_tests = [(_open_tests(st, answer.yes | answer.cond, evaluator, context) if evaluator is not None
-                   else _tests(st), answer.yes | answer.cond) for st, answer in denies]
+    multivalued = _set_keys([st for st, _ in allows] + [st for st, _ in denies])
+    open_for: dict[int, list[tuple[frozenset, int]]] = {}  # the Deny tests an Allow leaves open
+
+    def deny_tests(allow: dict) -> list[tuple[frozenset, int]]:
+        if id(allow) not in open_for:
+            if evaluator is None:
+                open_for[id(allow)] = [(_tests(st), answer.yes | answer.cond) for st, answer in denies]
+            else:
+                # the requests the Allow admits: the subject's, with the facts its tests impose
+                ctx = {**context, **imposed(allow, context or {}, multivalued)}
+                open_for[id(allow)] = [(_open_tests(st, answer.yes | answer.cond, evaluator, ctx),
+                                        answer.yes | answer.cond) for st, answer in denies]
+        return open_for[id(allow)]
+
     bit = 1
     while bit <= bits:
         if bits & bit:
             routes = [st for st, answer in allows if answer.any & bit]
-            if routes and all(any(mask & bit and tests <= _tests(st) for tests, mask in deny_tests)
+            if routes and all(any(mask & bit and tests <= _tests(st) for tests, mask in deny_tests(st))
                               for st in routes):
                 out |= bit
         bit <<= 1

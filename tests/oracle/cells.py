@@ -213,13 +213,24 @@ def _is_everyone(value) -> bool:
 
 def _naming(policy: dict, subject: dict) -> dict:
     """The statements whose conditions can name callers of an abstract subject: those with
-    Principal `*` or a NotPrincipal (and, for an account, those naming an account)."""
+    Principal `*` or a NotPrincipal (and, for an account, those naming an account; for a
+    service, those naming a service: the resources it acts for are the ARNs they test)."""
     sts = policy.get("Statement")
     sts = sts if isinstance(sts, list) else [sts]
+    kind = subject.get("kind")
     keep = [st for st in sts if isinstance(st, dict)
             and ("NotPrincipal" in st or _is_everyone(st.get("Principal"))
-                 or (subject.get("kind") == "account" and st.get("Principal") is not None))]
+                 or (kind == "account" and st.get("Principal") is not None)
+                 or (kind == "service" and _names_a_service(st.get("Principal"))))]
     return {"Statement": keep}
+
+
+def _names_a_service(principal) -> bool:
+    # AWS documents aws:SourceArn as "the ARN of the resource making a service-to-service
+    # request" and lists no resource types per service principal (delivery.logs acts for
+    # logs ARNs, vpc-flow-logs for ec2 ARNs), so a service is tried for every source ARN
+    # a statement naming a service tests, not only for one of its own name's namespace
+    return isinstance(principal, dict) and "Service" in principal
 
 
 class _ContextsPerAction:
@@ -236,9 +247,14 @@ class _ContextsPerAction:
         matching = [st for st in self._statements if equivalent.matches(st, action)]
         slot = tuple(id(st) for st in matching)
         if slot not in self._known:
-            keys = contexts.condition_keys([{"Statement": matching}])
-            self._known[slot] = contexts.variants({k: v for k, v in keys.items() if k not in principals.FACT_KEYS})
+            free = self._free(contexts.condition_keys([{"Statement": matching}]))
+            groups = [self._free(contexts.condition_keys([{"Statement": [st]}])) for st in matching]
+            self._known[slot] = contexts.variants(free, groups=groups)
         return self._known[slot]
+
+    @staticmethod
+    def _free(keys: dict) -> dict:
+        return {k: v for k, v in keys.items() if k not in principals.FACT_KEYS}
 
 
 def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:

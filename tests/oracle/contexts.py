@@ -91,14 +91,31 @@ def _is_list(entry: dict) -> bool:
     return any(op.lower().startswith(("forallvalues", "foranyvalue")) for op in entry["operators"])
 
 
-def variants(keys: dict[str, dict], limit: int = 8) -> list[dict]:
-    """Contexts over the free keys: the base (empty) first, then one-key and combined ones."""
+def _put(ctx: dict, name: str, value: Any, as_list: bool) -> dict:
+    return {**ctx, name: [value] if as_list else value}
+
+
+def together(groups: list[dict[str, dict]]) -> list[dict]:
+    """For each group of keys one statement tests together (two or more), the context with
+    each at the first value that statement compares it with: the request the statement is
+    written for, whatever the other statements test."""
+    out = []
+    for group in groups:
+        if len(group) > 1:
+            ctx: dict = {}
+            for entry in group.values():
+                ctx = _put(ctx, entry["name"], candidates(entry)[0], _is_list(entry))
+            out.append(ctx)
+    return out
+
+
+def variants(keys: dict[str, dict], limit: int = 8, groups: list[dict[str, dict]] = ()) -> list[dict]:
+    """Contexts over the free keys: the base (empty) first, then the contexts of the keys
+    one statement tests together (`groups`), then one-key and further combined ones."""
     tried = {k: (e["name"], candidates(e), _is_list(e)) for k, e in keys.items()}
+    put = _put
 
-    def put(ctx: dict, name: str, value: Any, as_list: bool) -> dict:
-        return {**ctx, name: [value] if as_list else value}
-
-    out: list[dict] = [{}]
+    out: list[dict] = [{}, *together(list(groups))]
     for name, values, as_list in tried.values():
         for value in values:
             out.append(put({}, name, value, as_list))
