@@ -107,6 +107,9 @@ class Resolver:
                 self.parameters[name] = None
         for name, value in (parameter_values or {}).items():
             self.parameters.setdefault(name, value)
+        self.list_parameters = frozenset(
+            name for name, spec in params.items()
+            if isinstance(spec, dict) and str(spec.get("Type", "")).startswith(("CommaDelimitedList", "List<")))
         self.implicit_resources: set[str] = set()
         self.sam_resources = _sam_resource_ids(document, self.resources)
 
@@ -287,6 +290,26 @@ class Resolver:
 
     # --- lists ---------------------------------------------------------------
 
+    def string_list(self, value: Any) -> list[Any] | None:
+        """The items of a value that stands for a list of strings where a list is expected
+        (a Condition's values): a Ref to a CommaDelimitedList or List<…> parameter, whose
+        value CloudFormation splits at commas, or Fn::Split of a string the template
+        determines; None for anything else, or when the value is not known."""
+        if not isinstance(value, dict) or len(value) != 1:
+            return None
+        (fn, arg), = value.items()
+        if fn == "Ref" and isinstance(arg, str) and arg in self.list_parameters:
+            given = self.parameters.get(arg)
+            return [part.strip() for part in given.split(",")] if isinstance(given, str) else None
+        if fn == "Fn::Split" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str) and arg[0]:
+            try:
+                alternatives = self.strings(arg[1])
+            except IntrinsicError:
+                return None
+            if len(alternatives) == 1 and all(isinstance(piece, str) for piece in alternatives[0]):
+                return "".join(alternatives[0]).split(arg[0])
+        return None
+
     def items(self, value: Any) -> list[tuple[Any, str]]:
         """A string-or-list property as (item, pointer suffix) pairs; Fn::If yields both branches."""
         if isinstance(value, list):
@@ -302,6 +325,9 @@ class Resolver:
                     continue
                 out.extend((sub, f"/Fn::If/{b}{suffix}") for sub, suffix in self.items(branch))
             return out
+        listed = self.string_list(value)
+        if listed is not None:  # the list's items all sit at the Ref (or Fn::Split)
+            return [(item, "") for item in listed]
         return [(value, "")]
 
 

@@ -140,7 +140,8 @@ def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyConte
         return None
     out["condition"] = classify(condition)
     out["condition"]["path"] = at("Condition") if condition else None
-    out["condition"]["block"] = condition_values(condition, ctx.resolver.strings, ctx.namer, ctx.own_accounts)
+    out["condition"]["block"] = condition_values(condition, ctx.resolver.strings, ctx.namer, ctx.own_accounts,
+                                                   ctx.resolver.string_list)
     out["condition"]["problems"] = [
         {"path": at("Condition") if pinned or where == "Condition" else at("Condition", *where.split("/", 1)),
          "message": message}

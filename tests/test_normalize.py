@@ -200,3 +200,39 @@ def test_an_identity_naming_the_key_means_to_use_it_only_with_a_use_action(actio
         f"              - {{Effect: Allow, Action: {actions}, Resource: !GetAtt Key.Arn}}\n")
     out = norm(text)
     assert (out.input["keys"]["Key"]["referenced_by"] == ["Role"]) is user
+
+
+LIST_PARAMETERS = {"Parameters": {
+    "Orgs": {"Type": "CommaDelimitedList", "Default": "o-a1b2c3d4e5, *"},
+    "Accounts": {"Type": "List<String>", "Default": "444455556666,555566667777"},
+    "Open": {"Type": "CommaDelimitedList"},
+}}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ({"Ref": "Orgs"}, ["o-a1b2c3d4e5", "*"]),
+    ({"Ref": "Accounts"}, ["444455556666", "555566667777"]),
+    ({"Fn::Split": [",", "a,b"]}, ["a", "b"]),
+    ({"Fn::Split": [",", {"Fn::Sub": "x-${AWS::Region},y"}]}, None),  # not determined here
+    ({"Ref": "Open"}, None),  # no value: unknown
+    ({"Ref": "AWS::AccountId"}, None),  # a string, not a list
+], ids=["comma-delimited-list", "list-type", "split", "split-of-a-deploy-time-string", "no-value", "a-string"])
+def test_a_list_parameter_is_a_list(value, expected):
+    """CloudFormation splits a CommaDelimitedList or List<…> parameter's value at commas
+    (and trims it, as `Fn::Split` does not); a Ref to it where a list goes is that list."""
+    from kmspolicy.bridge.intrinsics import Resolver
+    assert Resolver(LIST_PARAMETERS).string_list(value) == expected
+
+
+def test_a_list_parameter_gives_a_condition_several_values_and_a_statement_several_principals():
+    doc = {**LIST_PARAMETERS, "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": {"Ref": "Accounts"}}, "Action": "kms:Decrypt",
+                       "Resource": "*", "Condition": {"StringLike": {"aws:PrincipalOrgID": {"Ref": "Orgs"}}}}]}}}}}
+    st = normalize(doc, "t.json", {}).input["keys"]["Key"]["statements"][0]
+    assert [p["id"] for p in st["principals"]] == ["account:444455556666", "account:555566667777"]
+    from kmspolicy.bridge.access.concrete import condition_values
+    from kmspolicy.bridge.intrinsics import Resolver
+    resolver = Resolver(doc)
+    condition = doc["Resources"]["Key"]["Properties"]["KeyPolicy"]["Statement"][0]["Condition"]
+    values = condition_values(condition, resolver.strings, lambda kind, name: None, frozenset(), resolver.string_list)
+    assert values == {"StringLike": {"aws:PrincipalOrgID": ["o-a1b2c3d4e5", "*"]}}

@@ -82,9 +82,10 @@ def _symbol(sym: Sym, namer: Namer) -> str | None:
 
 
 def condition_values(condition: object, strings: Callable, namer: Namer,
-                     own_accounts: frozenset[str] = frozenset()) -> dict | None:
+                     own_accounts: frozenset[str] = frozenset(), string_list: Callable | None = None) -> dict | None:
     """A Condition block with every value concrete (`strings` resolves a value to its
-    alternatives); a value with several deployable alternatives is unknown (None)."""
+    alternatives, `string_list` a list-valued one to its items); a value with several
+    deployable alternatives is unknown (None)."""
     if not isinstance(condition, dict):
         return None
     out: dict = {}
@@ -92,12 +93,16 @@ def condition_values(condition: object, strings: Callable, namer: Namer,
         if not isinstance(block, dict):
             out[operator] = block
             continue
-        out[operator] = {key: _values(value, strings, namer, own_accounts) for key, value in block.items()}
+        out[operator] = {key: _values(value, strings, namer, own_accounts, string_list)
+                         for key, value in block.items()}
     return out
 
 
-def _values(value: object, strings: Callable, namer: Namer, own_accounts: frozenset[str]) -> list:
+def _values(value: object, strings: Callable, namer: Namer, own_accounts: frozenset[str],
+            string_list: Callable | None = None) -> list:
     items = value if isinstance(value, list) else [value]
+    if string_list is not None:
+        items = [part for item in items for part in (string_list(item) or [item])]
     out = []
     for item in items:
         if isinstance(item, bool | int | float) or item is None:

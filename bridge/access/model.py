@@ -20,7 +20,7 @@ from . import crossaccount, escalation, implied, tri
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
-from .subjects import acting_for_a_stranger, context
+from .subjects import acting_for_a_stranger, any_service, context
 from .tri import NOTHING, UNKNOWN, YES, Answer
 
 KEY_MASK = None  # set lazily: every key action
@@ -91,14 +91,20 @@ class KeyModel:
                 "key": [grants.unconditional_key.get(i, 0) for i in range(len(self.statements))],
                 "identity": [grants.unconditional_identity.get(j, 0) for j in range(len(identity_statements))],
             },
-            **({"for_strangers": self._for_strangers(subject, ctx)} if subject["kind"] == "service" else {}),
+            **({"for_strangers": self._for_strangers(subject, ctx)} if subject["kind"] == "service"
+               else {"for_strangers": self._for_strangers(subject, self._any_service())} if subject["kind"] == "any"
+               else {}),
         }
+
+    def _any_service(self) -> dict:
+        return {**any_service(self.facts["named_accounts"] | self.facts["own_accounts"]), **_key_facts(self.key)}
 
     def _for_strangers(self, subject: dict, ctx: dict) -> dict:
         """A service's grants when it acts for a resource of an account nobody names (the
         confused deputy): the actions some such request may be allowed, and the statements
         that allow them (not those with a value the template leaves open, e.g. a parameter
-        naming the source account: what it admits depends on that value)."""
+        naming the source account: what it admits depends on that value). For "anyone",
+        `ctx` is that of any AWS service: `*` takes in service principals too."""
         facts = acting_for_a_stranger(_condition_keys(self.statements),
                                       self.facts["named_accounts"] | self.facts["own_accounts"],
                                       _bucket_arns(self.statements))

@@ -75,16 +75,7 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
                 "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*"),
                 **_not_a_service(), **_strangers_org()}
     if kind == "service":
-        # a service principal calls from an account of AWS's own, in no organization of
-        # the template's, and has no principal ARN
-        # aws:PrincipalType is in every request, and a service is none of the IAM principal
-        # types it names (IAM User Guide, global condition context keys)
-        return {"aws:principalisawsservice": Exact(frozenset({"true"})),
-                "aws:principaltype": Matching("*", IAM_PRINCIPAL_TYPES),
-                "aws:principalservicename": Exact(frozenset({subject["id"].split(":", 1)[1]})),
-                "kms:calleraccount": Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT}),
-                "aws:principalaccount": Absent(), "aws:principalarn": Absent(),
-                "aws:principalorgid": Absent(), "aws:principalorgpaths": Absent()}
+        return _service(Exact(frozenset({subject["id"].split(":", 1)[1]})), named_accounts | own_accounts)
     account = account_token(subject.get("account", ""), own_accounts)
     own = account == SELF_ACCOUNT
     base = {**_not_a_service(), **_org(organization, own)}
@@ -98,6 +89,25 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
     if kind in ("role", "user", "assumed-role"):  # a role calls as one of its sessions
         base["aws:principaltype"] = Exact(frozenset({"User" if kind == "user" else "AssumedRole"}))
     return base
+
+
+def _service(name, named_accounts: frozenset[str]) -> dict:
+    # a service principal calls from an account of AWS's own, in no organization of the
+    # template's, and has no principal ARN
+    # aws:PrincipalType is in every request, and a service is none of the IAM principal
+    # types it names (IAM User Guide, global condition context keys)
+    return {"aws:principalisawsservice": Exact(frozenset({"true"})),
+            "aws:principaltype": Matching("*", IAM_PRINCIPAL_TYPES),
+            "aws:principalservicename": name,
+            "kms:calleraccount": Matching(ANY_ACCOUNT, named_accounts | {SELF_ACCOUNT}),
+            "aws:principalaccount": Absent(), "aws:principalarn": Absent(),
+            "aws:principalorgid": Absent(), "aws:principalorgpaths": Absent()}
+
+
+def any_service(named_accounts: frozenset[str] = frozenset()) -> dict:
+    """The requests of some AWS service principal, whichever: `Principal: "*"` takes them in
+    (a service principal is a principal)."""
+    return _service(Matching("*"), named_accounts)
 
 
 def acting_for_a_stranger(condition_keys: frozenset[str], named_accounts: frozenset[str],

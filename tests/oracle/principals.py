@@ -37,10 +37,12 @@ FACT_KEYS = {
         "aws:SourceArn",
         "aws:SourceOrgID",
         "aws:PrincipalOrgID",
-        "aws:userid",
         "aws:username",
     )
 }
+# aws:userid is not among them: a role session's is "<role id>:<session name>", a user's its
+# unique ID, AWS's own random IDs the template never shows; the contexts try the values a
+# condition compares it with (a role of any account matches `*:*`: wild-userid)
 _ACCOUNT = re.compile(r"^\d{12}$")
 
 

@@ -41,7 +41,7 @@ findings contains result.finding("KP005", key, p.path, message, []) if {
 	])
 }
 
-_why(_, true) := "; its condition does not restrict who the caller is"
+_why(_, true) := "; its condition admits some callers of other accounts"
 
 _why(st, false) := "; its condition admits callers of any account" if st.condition.present
 

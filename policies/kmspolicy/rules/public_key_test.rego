@@ -21,7 +21,7 @@ cases["fail_star_with_via_service_only"] := {
 	"findings": {{
 		"rule": "KP005", "resource": "Key",
 		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
-		"message": "Principal \"*\" lets anyone, in any AWS account, call kms:Decrypt on Key; its condition does not restrict who the caller is.",
+		"message": "Principal \"*\" lets anyone, in any AWS account, call kms:Decrypt on Key; its condition admits some callers of other accounts.",
 		"related": [],
 	}},
 }

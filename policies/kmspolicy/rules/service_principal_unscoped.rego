@@ -9,7 +9,10 @@
 #   access): a wildcard aws:SourceArn such as `arn:aws:logs:*:*:*`, an encryption context
 #   `aws:logs:arn` with any account, or a condition on something else (kms:ViaService, a
 #   custom context key) limits neither the source account nor the resource. A Deny that
-#   keeps the use from the service leaves nothing to report.
+#   keeps the use from the service leaves nothing to report. `Principal: "*"` takes in
+#   service principals too: a `*` statement whose condition only a service's requests
+#   pass (`ArnLike aws:SourceArn arn:aws:logs:*:*:*`) is reported here, from the `*`
+#   subject's `for_strangers` access; one that anyone passes is KP005's.
 # custom:
 #   id: KP018
 #   severity: medium
@@ -45,6 +48,31 @@ findings contains result.finding("KP018", key, p.path, message, []) if {
 	message := concat("", [
 		"Service ", p.name, " can call ", result.actions_text(actionmask.names(usable)), " on ", key.id,
 		" for any caller: ", why, ".",
+	])
+}
+
+# "*" takes in AWS service principals as well: a statement no IAM principal of another
+# account passes may still let a service act for anyone's resources (a statement anyone
+# passes is KP005's).
+findings contains result.finding("KP018", key, p.path, message, []) if {
+	some key_id in ids.keys
+	key := input.keys[key_id]
+	acc := access.masks[key.id]["*"]
+	some i in acc.for_strangers.direct
+	st := key.statements[i]
+	st.effect == "Allow"
+	st.principal_mode == "Principal"
+	some p in st.principals
+	p.kind == "any"
+	mask := actionmask.of(st)
+	count([1 | i in acc.direct; bits.and(acc.granted, mask) != 0]) == 0
+	usable := bits.and(bits.and(acc.for_strangers.granted, mask), catalog.use_mask)
+	usable != 0
+	message := concat("", [
+		"Principal \"", p.raw, "\" lets AWS services call ", result.actions_text(actionmask.names(usable)),
+		" on ", key.id, " for resources of any account: its condition admits a service's requests and does not ",
+		"limit the source account or resource to your own (aws:SourceAccount, an aws:SourceArn or an aws: ",
+		"encryption-context value naming your account or resource).",
 	])
 }
 

@@ -117,3 +117,49 @@ cases["success_source_account_of_a_named_partner"] := {
 	"input": _logs_when({"StringEquals": {"aws:SourceAccount": ["444455556666"]}}),
 	"findings": set(),
 }
+
+# "*" takes in service principals: a condition only a service's requests pass, with any
+# account's resources, lets a service use the key for anyone (no IAM stranger passes it,
+# so KP005 does not report it).
+_anyone_when(block) := fx.input_with(fx.key([object.union(
+	fx.allow(0, [fx.anyone(0)], ["kms:Decrypt"]),
+	{"condition": object.union(fx.condition({}), {"block": block})},
+)]))
+
+cases["fail_anyone_with_a_wildcard_source_arn"] := {
+	"input": _anyone_when({"ArnLike": {"aws:SourceArn": ["arn:aws:logs:*:*:*"]}}),
+	"findings": {{
+		"message": "Principal \"*\" lets AWS services call kms:Decrypt on Key for resources of any account: its condition admits a service's requests and does not limit the source account or resource to your own (aws:SourceAccount, an aws:SourceArn or an aws: encryption-context value naming your account or resource).",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP018",
+	}},
+}
+
+cases["fail_anyone_that_is_a_service"] := {
+	"input": _anyone_when({"Bool": {"aws:PrincipalIsAWSService": ["true"]}}),
+	"findings": {{
+		"message": "Principal \"*\" lets AWS services call kms:Decrypt on Key for resources of any account: its condition admits a service's requests and does not limit the source account or resource to your own (aws:SourceAccount, an aws:SourceArn or an aws: encryption-context value naming your account or resource).",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP018",
+	}},
+}
+
+cases["success_anyone_acting_for_the_own_account"] := {
+	"input": _anyone_when({"StringEquals": {"aws:SourceAccount": ["000000000000"]}}),
+	"findings": set(),
+}
+
+cases["success_anyone_in_a_source_organization"] := {
+	"input": _anyone_when({"StringEquals": {"aws:SourceOrgID": ["o-abc1234567"]}}),
+	"findings": set(),
+}
+
+# Anyone passes it: KP005's, one finding.
+cases["success_anyone_public_is_kp005s"] := {
+	"input": _anyone_when({"StringEqualsIfExists": {"aws:SourceAccount": ["000000000000"]}}),
+	"findings": set(),
+}
