@@ -1,12 +1,14 @@
 """The deployable variants of a template: one scenario per consistent truth of its Conditions.
 
 `plan(document, parameters)` evaluates the template's `Conditions` (Fn::Equals, Fn::And,
-Fn::Or, Fn::Not, Condition) over every value the parameters may take: a parameter with a
-value (--parameter, a parameters file, its Default) is fixed; one without is enumerated over
-its AllowedValues, or, when free, over the literals the Conditions compare it with plus
-"any other value". A comparison the template does not determine (two free parameters, a
-pseudo parameter inside Fn::Sub…) is a free truth of its own. Combinations giving the same
-truth of every Condition are one scenario; the parameters they all fix travel with it.
+Fn::Or, Fn::Not, Condition) over every value the parameters may take: a parameter given a
+value (--parameter, a parameters file) is fixed; any other, its Default or not (a Default
+is what a deployment that gives no value gets, and any deployment may give one), is
+enumerated over its AllowedValues, or, when free, over the literals the Conditions compare
+it with plus "any other value". A comparison the template does not determine (two free
+parameters, a pseudo parameter inside Fn::Sub…) is a free truth of its own. Combinations
+giving the same truth of every Condition are one scenario; the parameters they all fix
+travel with it, and one whose Default the scenario rules out travels as unknown (None).
 
 Beyond MAX_SCENARIOS scenarios (or MAX_COMBINATIONS combinations to try) the plan is
 empty with a note: the template is then analysed once with every Fn::If alternative
@@ -43,7 +45,7 @@ OTHER = _Other()
 @dataclass(frozen=True)
 class Scenario:
     conditions: tuple[tuple[str, bool], ...]  # every template Condition, sorted by name
-    parameters: tuple[tuple[str, str], ...] = ()  # parameter values this scenario fixes
+    parameters: tuple[tuple[str, str | None], ...] = ()  # values this scenario fixes (None: not its Default)
 
     def truth(self) -> dict[str, bool]:
         return dict(self.conditions)
@@ -100,6 +102,7 @@ def _check_names(document: dict, conditions: dict) -> None:
 class _Planner:
     def __init__(self, document: dict, conditions: dict, parameters: dict[str, str]):
         self.conditions = conditions
+        self.given = parameters
         self.resolver = Resolver(document, parameters)
         specs = document.get("Parameters") if isinstance(document.get("Parameters"), dict) else {}
         self.specs = specs
@@ -114,7 +117,7 @@ class _Planner:
         """The parameter a `{"Ref": P}` side names when P has no fixed value."""
         if isinstance(side, dict) and list(side) == ["Ref"] and isinstance(side["Ref"], str):
             name = side["Ref"]
-            if name in self.resolver.parameters and self.resolver.parameters[name] is None:
+            if name in self.resolver.parameters and name not in self.given:
                 return name
             if name.startswith("AWS::") and name != "AWS::NoValue":
                 return name
@@ -187,7 +190,8 @@ class _Planner:
             if len(groups) > MAX_SCENARIOS:
                 return Plan(note=_merged_note(f"it has more than {MAX_SCENARIOS} scenarios "
                                               "(combinations of its Conditions)"))
-        scenarios = [Scenario(truth, _fixed(envs, self.resolver.parameters))
+        defaults = {n: v for n, v in self.resolver.parameters.items() if n not in self.given}
+        scenarios = [Scenario(truth, _fixed(envs, defaults, self.compared))
                      for truth, envs in groups.items()]
         return Plan(sorted(scenarios, key=_order))
 
@@ -241,16 +245,21 @@ class _Evaluation:
         return self.planner._constant(side)
 
 
-def _fixed(envs: list[dict], parameters: dict) -> tuple[tuple[str, str], ...]:
-    """Parameters that take one same literal value in every combination of a scenario."""
+def _fixed(envs: list[dict], defaults: dict, compared: dict) -> tuple[tuple[str, str | None], ...]:
+    """Parameters that take one same literal value in every combination of a scenario, and
+    (as None) those whose Default is none of the values the scenario lets them take."""
     out = []
     for name in envs[0]:
-        if name not in parameters:
+        if name not in defaults:
             continue  # an undetermined comparison or a pseudo parameter
         values = {e[name] for e in envs}
         if len(values) == 1 and isinstance(next(iter(values)), str):
             out.append((name, next(iter(values))))
-    return tuple(sorted(out))
+            continue
+        default = defaults[name]
+        if default is not None and not (default in values or (OTHER in values and default not in compared[name])):
+            out.append((name, None))
+    return tuple(sorted(out, key=lambda item: item[0]))
 
 
 def _order(scenario: Scenario) -> tuple:

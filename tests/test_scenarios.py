@@ -40,11 +40,46 @@ def test_allowed_values_enumerate_and_dependent_conditions_stay_consistent():
                                                             {"Env": "test"}]
 
 
-def test_a_value_or_default_fixes_the_condition():
+def test_a_given_value_fixes_the_condition_a_default_does_not():
+    """A Default is what a deployment giving no value gets; any deployment may give one,
+    so both variants are deployable. A value given (--parameter, a file) fixes it."""
     doc = {"Parameters": {"Env": {"Type": "String", "Default": "dev"}},
            "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}}, "Resources": {}}
-    assert truths(scenarios.plan(doc)) == [{"IsProd": False}]
+    plan = scenarios.plan(doc)
+    assert truths(plan) == [{"IsProd": True}, {"IsProd": False}]
+    # the IsProd=false scenario keeps the Default ("dev" is another value than "prod")
+    assert [dict(s.parameters) for s in plan.scenarios] == [{"Env": "prod"}, {}]
     assert truths(scenarios.plan(doc, {"Env": "prod"})) == [{"IsProd": True}]
+
+
+def test_a_scenario_that_rules_out_the_default_leaves_the_parameter_unknown():
+    doc = {"Parameters": {"Env": {"Type": "String", "Default": "prod"}},
+           "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}}, "Resources": {}}
+    plan = scenarios.plan(doc)
+    # IsProd=false: Env is some other value than its Default, so `!Ref Env` is unknown there
+    assert [dict(s.parameters) for s in plan.scenarios] == [{"Env": "prod"}, {"Env": None}]
+
+
+def test_a_default_in_some_scenario_is_reported_there(tmp_path):
+    """Principal "*" only when a parameter (defaulting to prod) is dev: public in a
+    deployable variant, reported with it."""
+    doc = {"Parameters": {"Env": {"Type": "String", "AllowedValues": ["dev", "prod"], "Default": "prod"}},
+           "Conditions": {"IsDev": {"Fn::Equals": [{"Ref": "Env"}, "dev"]}},
+           "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": [
+               {"Effect": "Allow", "Principal": {"AWS": {"Fn::If": ["IsDev", "*", {"Fn::Sub":
+                "arn:aws:iam::${AWS::AccountId}:role/app"}]}}, "Action": "kms:Decrypt", "Resource": "*"}]}}}}}
+    import json
+
+    from click.testing import CliRunner
+
+    from kmspolicy.cli.main import main
+    template = tmp_path / "template.json"
+    template.write_text(json.dumps(doc), encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", "--format", "json", str(template)])
+    messages = {f["rule"]: f["message"] for f in json.loads(result.output)["findings"]}
+    assert messages["KP005"].endswith("(only when IsDev is true)")
+    pinned = CliRunner().invoke(main, ["eval", "--format", "json", "--parameter", "Env=prod", str(template)])
+    assert "KP005" not in {f["rule"] for f in json.loads(pinned.output)["findings"]}
 
 
 def test_free_parameter_and_pseudo_parameter_may_be_either():

@@ -122,7 +122,8 @@ def _prepare(path: str, given: dict | None, actions: list[str], report: Report) 
     for scenario in found:
         stack, values = base, params
         if scenario is not None:
-            deployed = variants.realize(document, scenario.truth(), dict(scenario.parameters), params, base)
+            deployed = variants.realize(document, scenario.truth(),
+                                        {n: v for n, v in scenario.parameters if v is not None}, params, base)
             if deployed is None:
                 report.not_refereed[f"no parameter values give the scenario {_label(scenario)[:60]}"] += 1
                 continue
