@@ -92,12 +92,17 @@ class KeyModel:
                 "identity": [grants.unconditional_identity.get(j, 0) for j in range(len(identity_statements))],
             },
             **({"for_strangers": self._for_strangers(subject, ctx)} if subject["kind"] == "service"
-               else {"for_strangers": self._for_strangers(subject, self._any_service())} if subject["kind"] == "any"
+               else {"for_strangers": self._anyone_as_a_service(subject)} if subject["kind"] == "any"
                else {}),
         }
 
-    def _any_service(self) -> dict:
-        return {**any_service(self.facts["named_accounts"] | self.facts["own_accounts"]), **_key_facts(self.key)}
+    def _anyone_as_a_service(self, subject: dict) -> dict:
+        """`*` as some AWS service acting for a stranger's resource: only an Allow to
+        everyone (`*`, NotPrincipal) can reach it."""
+        if not any(st.effect == "Allow" and (st.anyone or st.mode == "NotPrincipal") for st in self.statements):
+            return {"granted": 0, "direct": []}
+        ctx = {**any_service(self.facts["named_accounts"] | self.facts["own_accounts"]), **_key_facts(self.key)}
+        return self._for_strangers(subject, ctx)
 
     def _for_strangers(self, subject: dict, ctx: dict) -> dict:
         """A service's grants when it acts for a resource of an account nobody names (the
