@@ -14,7 +14,7 @@ from typing import Any
 
 from .cdk.assembly import deployment_account
 from .engines import EngineError
-from .findings import SEVERITIES, FileError, Finding, Related
+from .findings import SEVERITIES, SEVERITY_RANK, FileError, Finding, Related
 from .load import LoadedTemplate, TemplateError, load_template
 from .normalize import normalize
 from .rules import (
@@ -312,16 +312,38 @@ def _merge(runs: list[_Variant], scenarios: list[Scenario]) -> tuple[list[Findin
             failed.setdefault((e.message, e.line, e.column, e.kind), (e, set()))[1].add(i)
     every = set(range(len(runs)))
     findings = []
-    for finding, present in found.values():
-        if present != every:
-            finding.message = f"{finding.message} ({describe(present, scenarios)})"
-        findings.append(finding)
+    for variants in _by_location(found.values()):
+        findings.append(_one_finding(variants, every, scenarios))
     errors = []
     for error, present in failed.values():
         if present != every:
             error.message = _printable(f"{error.message} ({describe(present, scenarios)})")
         errors.append(error)
     return findings, errors
+
+
+def _by_location(found) -> list[list[tuple[Finding, set[int]]]]:
+    """The findings of a rule at one place, whatever their wording in each scenario."""
+    groups: dict[tuple, list[tuple[Finding, set[int]]]] = {}
+    for finding, present in found:
+        groups.setdefault((finding.rule, finding.resource, finding.path), []).append((finding, present))
+    return list(groups.values())
+
+
+def _one_finding(variants: list[tuple[Finding, set[int]]], every: set[int],
+                 scenarios: list[Scenario]) -> Finding:
+    """One decision, one finding: where the scenarios word it differently (what a
+    delegation reaches depends on the variant), the wording of most scenarios leads and
+    the others follow with the scenarios they hold in; the highest severity stands."""
+    variants = sorted(variants, key=lambda v: (-len(v[1]), min(v[1])))
+    finding, present = variants[0]
+    if present != every:
+        finding.message = f"{finding.message} ({describe(present, scenarios)})"
+    for other, where in variants[1:]:
+        finding.message += f" {describe(where, scenarios).replace('only when', 'When', 1)}: {other.message}"
+        if SEVERITY_RANK[other.severity] > SEVERITY_RANK[finding.severity]:
+            finding.severity = other.severity
+    return finding
 
 
 def _cdk_paths(resources: dict) -> dict[str, str]:

@@ -76,8 +76,12 @@ def test_a_default_in_some_scenario_is_reported_there(tmp_path):
     template = tmp_path / "template.json"
     template.write_text(json.dumps(doc), encoding="utf-8")
     result = CliRunner().invoke(main, ["eval", "--format", "json", str(template)])
-    messages = {f["rule"]: f["message"] for f in json.loads(result.output)["findings"]}
+    findings = json.loads(result.output)["findings"]
+    messages = {f["rule"]: f["message"] for f in findings}
     assert messages["KP005"].endswith("(only when IsDev is true)")
+    # one decision, one finding: the delegation reaches other actions in each variant
+    assert [f["rule"] for f in findings].count("KP001") == 1
+    assert "(only when IsDev is true) When IsDev is false: " in messages["KP001"]
     pinned = CliRunner().invoke(main, ["eval", "--format", "json", "--parameter", "Env=prod", str(template)])
     assert "KP005" not in {f["rule"] for f in json.loads(pinned.output)["findings"]}
 
