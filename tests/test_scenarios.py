@@ -66,6 +66,8 @@ def test_a_default_in_some_scenario_is_reported_there(tmp_path):
     doc = {"Parameters": {"Env": {"Type": "String", "AllowedValues": ["dev", "prod"], "Default": "prod"}},
            "Conditions": {"IsDev": {"Fn::Equals": [{"Ref": "Env"}, "dev"]}},
            "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Statement": [
+               {"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:root"}},
+                "Action": "kms:*", "Resource": "*"},
                {"Effect": "Allow", "Principal": {"AWS": {"Fn::If": ["IsDev", "*", {"Fn::Sub":
                 "arn:aws:iam::${AWS::AccountId}:role/app"}]}}, "Action": "kms:Decrypt", "Resource": "*"}]}}}}}
     import json
