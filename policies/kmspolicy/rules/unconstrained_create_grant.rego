@@ -25,7 +25,8 @@ import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
 import data.kmspolicy.lib.result
 
-findings contains result.finding("KP014", key, p.path, message, []) if {
+# One finding per principal, on the first statement that lets it; the others are related.
+findings contains result.finding("KP014", key, primary.path, message, related) if {
 	some key_id in ids.keys
 	key := input.keys[key_id]
 	admins := intent.admin_ids[key.id]
@@ -36,14 +37,33 @@ findings contains result.finding("KP014", key, p.path, message, []) if {
 	not intent.service_linked(subject)
 	acc := access.masks[key.id][sid]
 	actionmask.has(acc.granted, "kms:CreateGrant")
+	routes := _routes(key, subject, acc)
+	some primary in routes
+	not _after_another(primary, routes)
+	message := concat("", [
+		subject.label, " can call kms:CreateGrant on ", key.id, " through ", primary.pattern,
+		primary.text, ": it can grant any operation, to itself too.",
+	])
+	others := sort([r.path | some r in routes; r.path != primary.path])
+	related := [result.related(other_path, concat("", ["also through ", r.pattern, r.text])) |
+		some other_path in others
+		some r in routes
+		r.path == other_path
+	]
+}
+
+# The patterns (with their statement's wording) through which the subject may create a
+# grant its statement does not limit.
+_routes(key, subject, acc) := {{"path": p.path, "pattern": p.pattern, "text": _unconstrained_text(key.statements[e.key_statement])} |
 	some e in acc.escalations
 	e.action == "kms:CreateGrant"
 	key.statements[e.key_statement].condition.grant_operations == null
 	some p in _patterns(key, subject, e)
-	message := concat("", [
-		subject.label, " can call kms:CreateGrant on ", key.id, " through ", p.pattern,
-		_unconstrained_text(key.statements[e.key_statement]), ": it can grant any operation, to itself too.",
-	])
+}
+
+_after_another(route, all_routes) if {
+	some other in all_routes
+	other.path < route.path
 }
 
 _patterns(key, _, e) := {p |

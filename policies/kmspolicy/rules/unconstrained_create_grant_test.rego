@@ -58,3 +58,22 @@ cases["success_unresolved_principal_is_kp016s"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.unresolved(0, "${AdminArns}")], ["kms:Create*", "kms:Describe*"])])),
 	"findings": set(),
 }
+
+# One principal allowed by two statements: one finding, the other statement related.
+cases["fail_one_finding_for_two_statements"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.role(0, "Admin")], ["kms:Describe*", "kms:Enable*"]),
+		fx.allow(1, [fx.role(1, "App")], ["kms:Decrypt", "kms:CreateGrant"]),
+		fx.allow(2, [fx.role(2, "App")], ["kms:Encrypt", "kms:CreateGrant"]),
+	])),
+	"findings": {{
+		"message": "arn:aws:iam::${AWS::AccountId}:role/App can call kms:CreateGrant on Key through kms:CreateGrant with no kms:GrantIsForAWSResource or kms:GrantOperations condition: it can grant any operation, to itself too.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Action/1",
+		"related": [{
+			"message": "also through kms:CreateGrant with no kms:GrantIsForAWSResource or kms:GrantOperations condition",
+			"path": "/Resources/Key/Properties/KeyPolicy/Statement/2/Action/1",
+		}],
+		"resource": "Key",
+		"rule": "KP014",
+	}},
+}
