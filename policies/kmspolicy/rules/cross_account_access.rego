@@ -82,11 +82,14 @@ _reported(_, false)
 
 _reported(st, true) if not st.condition.caller_restricted
 
-# The principal of the statement that reaches the subject.
+# The principal of the statement that reaches the subject. A statement naming a whole
+# account reaches its roles and users too, but that is the account subject's finding:
+# a role or user of it is reported for what is given to it by name (or through "*").
 _reaches(p, subject) if p.id == subject.id
 
 _reaches(p, subject) if {
 	p.kind == "account"
+	subject.kind == "account"
 	p.account == subject.account
 }
 
