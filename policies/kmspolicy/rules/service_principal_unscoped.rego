@@ -30,13 +30,32 @@ import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
-findings contains result.finding("KP018", key, p.path, message, []) if {
+# One finding per statement and wording: the services it names alike (GuardDuty's regional
+# principals, say) are listed in one message.
+findings contains result.finding("KP018", key, services[0].path, message, related) if {
 	some key_id in ids.keys
 	key := input.keys[key_id]
 	some i
 	st := key.statements[i]
 	st.effect == "Allow"
 	st.principal_mode == "Principal"
+	reported := _unscoped_services(key, st, i)
+	some group in {[entry.usable, entry.why] | some entry in reported}
+	services := [entry.principal | some entry in reported; [entry.usable, entry.why] == group]
+	message := concat("", [
+		_services_text(services), " can call ", result.actions_text(actionmask.names(group[0])), " on ", key.id,
+		" for any caller: ", group[1], ".",
+	])
+	related := [result.related(other.path, concat("", ["also ", other.name])) |
+		some n
+		other := services[n]
+		n > 0
+	]
+}
+
+# The services statement `st` (number `i`) lets use the key for a stranger's resources,
+# each with what it may use and why its condition does not scope it.
+_unscoped_services(key, st, i) := [{"principal": p, "usable": usable, "why": why} |
 	some p in st.principals
 	p.kind == "service"
 	acc := access.masks[key.id][p.id]
@@ -45,11 +64,15 @@ findings contains result.finding("KP018", key, p.path, message, []) if {
 	usable := bits.and(bits.and(bits.and(acc.granted, acc.for_strangers.granted), actionmask.of(st)), catalog.use_mask)
 	usable != 0
 	why := _unscoped(st, access.conditional_for(acc, i))
-	message := concat("", [
-		"Service ", p.name, " can call ", result.actions_text(actionmask.names(usable)), " on ", key.id,
-		" for any caller: ", why, ".",
-	])
-}
+]
+
+_services_text(services) := concat("", ["Service ", services[0].name]) if count(services) == 1
+
+_services_text(services) := concat("", ["Services ", services[0].name, " and ", services[1].name]) if count(services) == 2
+
+_services_text(services) := concat("", [
+	"Services ", services[0].name, ", ", services[1].name, " and ", format_int(count(services) - 2, 10), " more",
+]) if count(services) > 2
 
 # "*" takes in AWS service principals as well: a statement no IAM principal of another
 # account passes may still let a service act for anyone's resources (a statement anyone

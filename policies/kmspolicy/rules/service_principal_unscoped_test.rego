@@ -163,3 +163,23 @@ cases["success_anyone_public_is_kp005s"] := {
 	"input": _anyone_when({"StringEqualsIfExists": {"aws:SourceAccount": ["000000000000"]}}),
 	"findings": set(),
 }
+
+# One statement naming several services alike (a service's regional principals): one
+# finding that lists them, the others related.
+cases["fail_regional_principals_of_one_statement"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [
+		fx.service(0, "guardduty.amazonaws.com"),
+		object.union(fx.service(0, "guardduty.us-east-1.amazonaws.com"), {"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service/1"}),
+		object.union(fx.service(0, "guardduty.eu-west-1.amazonaws.com"), {"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service/2"}),
+	], ["kms:GenerateDataKey"])])),
+	"findings": {{
+		"message": "Services guardduty.amazonaws.com, guardduty.us-east-1.amazonaws.com and 1 more can call kms:GenerateDataKey on Key for any caller: no aws:SourceAccount, aws:SourceArn, kms:ViaService or kms:EncryptionContext condition scopes it.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service",
+		"related": [
+			{"message": "also guardduty.us-east-1.amazonaws.com", "path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service/1"},
+			{"message": "also guardduty.eu-west-1.amazonaws.com", "path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service/2"},
+		],
+		"resource": "Key",
+		"rule": "KP018",
+	}},
+}
