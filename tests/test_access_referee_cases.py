@@ -266,3 +266,20 @@ def test_a_literal_id_of_the_own_account_delegates_to_the_stacks_own_principals(
         access = normalize(doc, "template.json", {}, config).input["keys"]["Key"]["access"]
         assert bool(access["identity:Role"]["allowed"] & bits["kms:Decrypt"]) is expected
         assert bool(access["account:self"]["allowed"] & bits["kms:Decrypt"]) is expected
+
+
+APP_ROLES = {"StringLike": {"aws:PrincipalArn": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/App*"}}}
+OPS_ROLES = {"StringLike": {"aws:PrincipalArn": {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/Ops*"}}}
+
+
+@pytest.mark.parametrize("deny_condition, expected", [(APP_ROLES, "denied"), (OPS_ROLES, "reachable")],
+                         ids=["denied-to-every-granter", "denied-to-others"])
+def test_a_grant_keeps_the_deny_that_refuses_every_caller_able_to_create_it(deny_condition, expected):
+    """generated-18-2649 (referee seed 18): only App* roles may CreateGrant (through "*"),
+    and a Deny refuses DescribeKey to App* roles; a grant keeps the key policy's Denies, so
+    no caller gets DescribeKey that way (was `reachable`)."""
+    allow = {"Effect": "Allow", "Principal": "*", "Action": "kms:CreateGrant", "Resource": "*",
+             "Condition": APP_ROLES}
+    deny = {"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "kms:DescribeKey", "Resource": "*",
+            "Condition": deny_condition}
+    assert verdicts([allow, deny])["account:self"]["kms:DescribeKey"] == expected

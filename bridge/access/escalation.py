@@ -11,6 +11,7 @@ kms:ViaService (it comes from no AWS service).
 from __future__ import annotations
 
 from .. import catalog
+from . import implied
 from .facts import Absent, Exact
 
 PUT = "kms:PutKeyPolicy"
@@ -35,8 +36,28 @@ def analyse(model, subject: dict, ctx: dict, grants) -> tuple[list[dict], int]:
         grant_paths = _paths(model, subject, ctx, GRANT, NOT_FOR_AWS_RESOURCE)
         paths += grant_paths
         if grant_paths and not reachable:
-            reachable = _grantable(model, subject, ctx) & ~granted & ~grants.deny.yes
+            reachable = _grantable(model, subject, ctx) & ~granted & ~grants.deny.yes \
+                & ~_denied_to_granters(model, subject, ctx, grant_paths)
     return paths, reachable & model.supported
+
+
+def _denied_to_granters(model, subject: dict, ctx: dict, grant_paths: list[dict]) -> int:
+    """Actions a key-policy Deny refuses to every caller that can create the grant (a grant
+    keeps the key policy's Denies): the callers a path admits are those its Allow's tests
+    on who the caller is admit (`ArnLike aws:PrincipalArn …:role/App*`), the same callers
+    whatever they call next."""
+    statements = [st.raw for st in model.statements]
+    multivalued = implied.set_keys(statements)
+    out = model.supported
+    for path in grant_paths:
+        allow = model.statements[path["key_statement"]].raw
+        narrowed = {**ctx, **implied.imposed(allow, ctx, multivalued, only=implied.principal_key)}
+        if narrowed == ctx:
+            return 0
+        out &= model.grants(subject, narrowed).deny.yes
+        if not out:
+            return 0
+    return out
 
 
 def possible(model, subject: dict, ctx: dict, grants, reachable: int) -> int:

@@ -53,20 +53,24 @@ def _set_keys(statements) -> set[str]:
     return out
 
 
-def imposed(statement: dict, context: dict, multivalued: set[str]) -> dict:
-    """The facts an Allow's tests impose on the requests it admits, over the keys the
-    subject's `context` leaves open: a plain (not IfExists, not negated, case-sensitive)
-    String or ARN match of a single-valued key admits only requests where the key is
-    present with one of its values. Policy variables impose nothing."""
+def imposed(statement: dict, context: dict, multivalued: set[str], only=None) -> dict:
+    """The facts an Allow's tests impose on the requests it admits: a plain (not IfExists,
+    not negated, case-sensitive) String or ARN match of a single-valued key admits only
+    requests where the key is present with one of its values (policy variables impose
+    nothing). Over a key the subject's `context` leaves open or describes as a population
+    (`Matching`), the imposed fact takes its place: it describes a superset of the requests
+    both admit, so what holds for all of them holds for those. `only`: the keys to read."""
     facts = {}
     for (_, key, _), block in _each_test(statement):
         (name, tests), = block.items()
         operator = parse_operator(name)
         values = next(iter(tests.values()))
         values = values if isinstance(values, list) else [values]
+        known = context.get(key, UNKNOWN_FACT)
         if (operator is None or operator.family not in (STRING, ARN) or operator.comparison not in ("eq", "like")
                 or operator.negated or operator.ignore_case or operator.if_exists or operator.qualifier
-                or key in multivalued or context.get(key, UNKNOWN_FACT) != UNKNOWN_FACT or not values
+                or key in multivalued or (known != UNKNOWN_FACT and not isinstance(known, Matching))
+                or (only is not None and not only(key)) or not values
                 or not all(isinstance(v, str) and "${" not in v for v in values)):
             continue
         members = tuple(Matching(v) if operator.comparison == "like" and any(c in v for c in "*?")
@@ -74,6 +78,15 @@ def imposed(statement: dict, context: dict, multivalued: set[str]) -> dict:
         fact = members[0] if len(members) == 1 else OneOf(members)
         facts[key] = fact if key not in facts else facts[key]  # two tests of one key: the first
     return facts
+
+
+def principal_key(key: str) -> bool:
+    """A key that describes the caller, the same in every request it makes."""
+    return key.startswith("aws:principal") or key in ("kms:calleraccount", "aws:userid", "aws:username")
+
+
+def set_keys(statements) -> set[str]:
+    return _set_keys(statements)
 
 
 def cancelled(allows: list[tuple[dict, Answer]], denies: list[tuple[dict, Answer]], bits: int,

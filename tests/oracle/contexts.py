@@ -109,13 +109,33 @@ def together(groups: list[dict[str, dict]]) -> list[dict]:
     return out
 
 
+def dodging(groups: list[dict[str, dict]], keys: dict[str, dict]) -> list[dict]:
+    """For each statement, the context with its keys at the first value it compares them
+    with and every other key at its last candidate (a value matching none, an address
+    outside, a later date): the request it admits that the other statements' tests miss
+    (generated-18-0719: an Allow through a service that a Deny on kms:GrantOperations and
+    aws:SourceIp refuses only when those keys match)."""
+    out = []
+    for group in groups:
+        if not group or set(group) >= set(keys):
+            continue
+        ctx: dict = {}
+        for k, entry in keys.items():
+            mine = group.get(k)
+            value = candidates(mine)[0] if mine is not None else candidates(entry)[-1]
+            ctx = _put(ctx, entry["name"], value, _is_list(entry))
+        out.append(ctx)
+    return out
+
+
 def variants(keys: dict[str, dict], limit: int = 8, groups: list[dict[str, dict]] = ()) -> list[dict]:
     """Contexts over the free keys: the base (empty) first, then the contexts of the keys
-    one statement tests together (`groups`), then one-key and further combined ones."""
+    one statement tests together (`groups`) and those dodging the other statements' tests,
+    then one-key and further combined ones."""
     tried = {k: (e["name"], candidates(e), _is_list(e)) for k, e in keys.items()}
     put = _put
 
-    out: list[dict] = [{}, *together(list(groups))]
+    out: list[dict] = [{}, *together(list(groups)), *dodging(list(groups), keys)]
     for name, values, as_list in tried.values():
         for value in values:
             out.append(put({}, name, value, as_list))
