@@ -30,6 +30,7 @@ findings contains result.finding("KP019", key, _where(key), message, []) if {
 	putters := _putters(key)
 	count(putters) > 0
 	not _delegates_put_to_iam(key)
+	not _everyone_may_put(key)
 	not _deployer_can_put(key, putters)
 	message := concat("", [
 		"Only ", _who(putters, key), " can call kms:PutKeyPolicy on ", key.id,
@@ -53,6 +54,17 @@ _delegates_put_to_iam(key) if {
 	some p in st.principals
 	p.kind == "account"
 	accounts.own(p.account)
+}
+
+# A statement naming everyone ("*", NotPrincipal) that lets the account's principals call
+# kms:PutKeyPolicy (no IAM policy needed): the deployer is one of them.
+_everyone_may_put(key) if {
+	own := access.masks[key.id]["account:self"]
+	actionmask.has(own.granted, "kms:PutKeyPolicy")
+	some i in own.direct
+	statement := key.statements[i]
+	actionmask.has(actionmask.of(statement), "kms:PutKeyPolicy")
+	not statement.condition.root_only
 }
 
 _deployer_can_put(key, putters) if {

@@ -48,3 +48,18 @@ cases["success_bypassed_check_is_kp017s_concern"] := {
 	"input": fx.input_with(fx.with_key(fx.key([fx.allow_when(0, [fx.account(0)], ["kms:*"], {"root_only": true})]), {"bypass_lockout": true})),
 	"findings": set(),
 }
+
+# "*" names the deployer too: the key policy lets it call PutKeyPolicy, whoever it is.
+cases["success_everyone_may_put"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [fx.anyone(0)], ["kms:*"])])),
+	"findings": set(),
+}
+
+cases["success_everyone_may_put_with_deployers_listed"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow_when(0, [fx.account(0)], ["kms:*"], {"root_only": true}),
+		fx.allow(1, [fx.anyone(1)], ["kms:PutKeyPolicy"]),
+	])),
+	"data": {"deployers": ["arn:aws:iam::*:role/cfn-deploy*"]},
+	"findings": set(),
+}
