@@ -41,8 +41,11 @@ class Absent:
 
 @dataclass(frozen=True)
 class Exact:
-    """Present with exactly these values (single-valued key: one; multivalued: the set)."""
+    """Present with exactly these values (single-valued key: one; multivalued: the set).
+    `stranger`: the values are a stranger's, which no value the template gives names (a
+    parameter's included, whatever it is)."""
     values: frozenset[str]
+    stranger: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Matching:
     pattern: str
     excluded: frozenset[str] = frozenset()
     excluded_globs: frozenset[str] = frozenset()
+    stranger: bool = False  # as for Exact
 
     def leaves_out(self, word: str) -> bool:
         return glob.excludes(word, self.excluded, self.excluded_globs)
@@ -238,11 +242,19 @@ def _value_matches(operator: Operator, present: str, test: object) -> bool:
 _COMPARISONS = {"eq": eq, "lt": lt, "le": le, "gt": gt, "ge": ge}
 
 
-def _concrete(operator: Operator, present: str, values: _Values) -> bool | None:
+def _concrete(operator: Operator, present: str, values: _Values, stranger: bool = False) -> bool | None:
     """One request value against the test values: OR of the values, NOR if negated
     ("Conditions with multiple context keys or values")."""
-    matched = _or([None if v is None else _value_matches(operator, present, v) for v in values.resolved])
+    unknown = False if _names_no_stranger(operator, stranger) else None
+    matched = _or([unknown if v is None else _value_matches(operator, present, v) for v in values.resolved])
     return _not(matched) if operator.negated else matched
+
+
+def _names_no_stranger(operator: Operator, stranger: bool) -> bool:
+    """A value the template does not determine (a parameter's) is still one it gives: an
+    exact string comparison with it never matches a stranger's value. (A pattern might be
+    `*`, which matches anyone.)"""
+    return stranger and operator.family == STRING and operator.comparison == "eq"
 
 
 def _population(operator: Operator, fact: Matching, values: _Values) -> bool | None:
@@ -252,14 +264,14 @@ def _population(operator: Operator, fact: Matching, values: _Values) -> bool | N
         if glob.is_literal(population) and not fact.leaves_out(fact.pattern):
             return _concrete(operator, fact.pattern, values)
         return None
-    matched = _matched_population(fact, values)
+    matched = _matched_population(fact, values, _names_no_stranger(operator, fact.stranger))
     return _not(matched) if operator.negated else matched
 
 
-def _matched_population(fact: Matching, values: _Values) -> bool | None:
+def _matched_population(fact: Matching, values: _Values, unknown_misses: bool = False) -> bool | None:
     population = glob.glob_tokens(fact.pattern)
     if not glob.overlaps(population, fact.excluded, values.known, fact.excluded_globs):
-        return None if values.any_unknown else False
+        return None if values.any_unknown and not unknown_misses else False
     return True if glob.covers(population, fact.excluded, values.known, fact.excluded_globs) else None
 
 
@@ -288,7 +300,7 @@ def _present(operator: Operator, values: _Values) -> bool | None:
 def _exact(operator: Operator, fact: Exact, values: _Values) -> bool | None:
     if operator.family == NULL:
         return _present(operator, values) if fact.values else None
-    results = [_concrete(operator, present, values) for present in sorted(fact.values)]
+    results = [_concrete(operator, present, values, fact.stranger) for present in sorted(fact.values)]
     if operator.qualifier == "forallvalues":
         return _and(results)  # an empty set: true, like an absent key
     if operator.qualifier == "foranyvalue":

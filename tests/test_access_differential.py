@@ -359,11 +359,13 @@ class Reference:
             if how is None:
                 continue
             value = self.condition(statement.condition, action, grant_ops)
-            if how.startswith("maybe-"):
+            maybe = how.startswith("maybe-")
+            if maybe:
                 how, value = how.removeprefix("maybe-"), _and(value, UNKNOWN)
             if statement.effect == "Deny":
                 key_deny = _or(key_deny, value)
-                deny_tests.add(statement.condition)
+                if not maybe:  # a Deny that may not apply to the subject cancels nothing for sure
+                    deny_tests.add(statement.condition)
                 continue
             if value != NO:
                 allow_tests.append(statement.condition)

@@ -283,3 +283,22 @@ def test_a_grant_keeps_the_deny_that_refuses_every_caller_able_to_create_it(deny
     deny = {"Effect": "Deny", "Principal": {"AWS": ROOT}, "Action": "kms:DescribeKey", "Resource": "*",
             "Condition": deny_condition}
     assert verdicts([allow, deny])["account:self"]["kms:DescribeKey"] == expected
+
+
+@pytest.mark.parametrize("operator, expected", [
+    ("StringEquals", "denied"),
+    ("StringLike", "conditional"),  # the value may be a pattern, `*` even
+    ("StringNotEquals", "allowed"),  # a stranger's organization is never the one it names
+], ids=["equals", "like", "not-equals"])
+def test_a_parameter_without_a_value_names_no_strangers_organization(operator, expected):
+    """sweep: `*` with `StringEquals aws:PrincipalOrgID !Ref OrganizationId` (no value
+    given) admits the members of the organization the parameter names, whatever it is;
+    a stranger is in an organization the template never names (was a false KP005)."""
+    doc = {"Parameters": {"OrganizationId": {"Type": "String"}}, "Resources": {"Key": {
+        "Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+             "Condition": {operator: {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}}]}}}}}
+    access = normalize(doc, "template.json", {}).input["keys"]["Key"]["access"]["*"]
+    bit = catalog.key_action_bits()["kms:Decrypt"]
+    got = next((v for v in ("allowed", "conditional", "unknown") if access.get(v, 0) & bit), "denied")
+    assert got == expected

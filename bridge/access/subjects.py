@@ -53,8 +53,8 @@ def _org(organization: str | None, own: bool) -> dict:
 
 def _strangers_org() -> dict:
     """A stranger is in no organization, or in one nobody names."""
-    return {"aws:principalorgid": OneOf((Absent(), Exact(frozenset({STRANGER_ORG})))),
-            "aws:principalorgpaths": OneOf((Absent(), Exact(frozenset({STRANGER_ORG_PATH}))))}
+    return {"aws:principalorgid": OneOf((Absent(), Exact(frozenset({STRANGER_ORG}), stranger=True))),
+            "aws:principalorgpaths": OneOf((Absent(), Exact(frozenset({STRANGER_ORG_PATH}), stranger=True)))}
 
 
 def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = frozenset(),
@@ -71,8 +71,8 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
         return _identity_context(identity, organization)
     if kind == "any":
         stranger = _stranger(named_accounts | own_accounts)
-        return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT})),
-                "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*"),
+        return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT}, stranger=True)),
+                "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*", stranger=True),
                 **_not_a_service(), **_strangers_org()}
     if kind == "service":
         return _service(Exact(frozenset({subject["id"].split(":", 1)[1]})), named_accounts | own_accounts)
@@ -119,11 +119,12 @@ def acting_for_a_stranger(condition_keys: frozenset[str], named_accounts: frozen
     bucket ARNs its conditions name (bucket names are global); its organization is none
     the template names."""
     stranger = _stranger(named_accounts)
-    theirs = Matching("*", own_words, frozenset(f"*{a}*" for a in named_accounts | {SELF_ACCOUNT}))
-    facts = {"aws:sourceaccount": Exact(frozenset({stranger})), "aws:sourceowner": Exact(frozenset({stranger})),
+    theirs = Matching("*", own_words, frozenset(f"*{a}*" for a in named_accounts | {SELF_ACCOUNT}), stranger=True)
+    facts = {"aws:sourceaccount": Exact(frozenset({stranger}), stranger=True),
+             "aws:sourceowner": Exact(frozenset({stranger}), stranger=True),
              "aws:sourcearn": theirs,
-             "aws:sourceorgid": OneOf((Absent(), Exact(frozenset({STRANGER_ORG})))),
-             "aws:sourceorgpaths": OneOf((Absent(), Exact(frozenset({STRANGER_ORG_PATH}))))}
+             "aws:sourceorgid": OneOf((Absent(), Exact(frozenset({STRANGER_ORG}), stranger=True))),
+             "aws:sourceorgpaths": OneOf((Absent(), Exact(frozenset({STRANGER_ORG_PATH}), stranger=True)))}
     for key in condition_keys:
         if key.startswith("kms:encryptioncontext:aws:"):
             facts[key] = theirs
