@@ -368,7 +368,7 @@ class Reference:
                     deny_tests.add(statement.condition)
                 continue
             if value != NO:
-                allow_tests.append(statement.condition)
+                allow_tests.append((statement.condition, how))
             if how == "account":
                 delegated = _or(delegated, value)
             else:
@@ -380,7 +380,11 @@ class Reference:
         else:
             grant = _or(direct, _and(delegated, self.identity_side(action, grant_ops)))
         deny = _or(key_deny, own_deny)
-        if allow_tests and all(t in deny_tests for t in allow_tests):
+        # an Allow to the account reaches the subject only through its IAM policies
+        # (both sides across accounts): a route they close needs no Deny to cancel it
+        routes = [t for t, how in allow_tests
+                  if how != "account" or self.identity_side(action, grant_ops) != NO]
+        if routes and all(t in deny_tests for t in routes):
             # every Allow is refused by a key-policy Deny testing the same condition
             return NO, grant, deny, own_deny
         return _and(grant, _not(deny)), grant, deny, own_deny
@@ -481,7 +485,11 @@ def access_matrix(input_doc: dict) -> dict:
 EXAMPLES = int(os.environ.get("KMSPOLICY_DIFFERENTIAL_EXAMPLES", "120"))
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
+# Under CI the examples are derandomized (the same ones each run, no example database):
+# a new disagreement is looked for locally, where `KMSPOLICY_DIFFERENTIAL_EXAMPLES` raises
+# the count, and adjudicated against the referee (tests/oracle) before either side changes.
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=os.environ.get("CI") == "true",
+          database=None if os.environ.get("CI") == "true" else settings.default.database,
           suppress_health_check=[HealthCheck.too_slow])
 @given(templates())
 def test_matrix_matches_the_reference(generated):

@@ -140,6 +140,8 @@ class KeyModel:
             uncertain = st.scope == "unknown"
             if how is None and st.may_name_own_account(subject):
                 how, uncertain = ("account" if st.effect == "Allow" else "named"), True
+            elif how is None and st.may_name_anyone(subject):
+                how, uncertain = "everyone", True
             if how is None:
                 continue
             answer = self.evaluator.outcome(st.raw, st.mask & mask, ctx)

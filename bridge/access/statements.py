@@ -26,6 +26,7 @@ class KeyStatement:
     raw: dict
     scope: str = "yes"  # whether its Resource takes in the key: yes | no | unknown
     own_accounts: frozenset[str] = frozenset()  # literal IDs of the stack's own account ("self")
+    unresolved: bool = False  # it names a principal the template does not determine
 
     def applies_to(self, subject: dict, has_boundary: bool = False) -> str | None:
         """How the statement reaches the subject: "named" (it names the subject),
@@ -52,6 +53,12 @@ class KeyStatement:
         return None
 
 
+    def may_name_anyone(self, subject: dict) -> bool:
+        """An Allow naming a principal the template does not determine (a parameter
+        without a value) may name the account or "*": for the account's principals and for
+        strangers it may apply (unknown, never "no"; KP016 says which principal)."""
+        return _may_be_anyone(self, subject)
+
     def may_name_own_account(self, subject: dict) -> bool:
         """The statement names a literal account ID while nothing says which accounts are
         the stack's (no config `accounts`, no CDK environment): it may be the stack's own,
@@ -59,6 +66,10 @@ class KeyStatement:
         accounts are listed, any other is another account."""
         return not self.own_accounts and self.mode == "Principal" and subject.get("account") == "self" \
             and any(ACCOUNT_LITERAL.fullmatch(a or "") for a in self.accounts)
+
+
+def _may_be_anyone(st: KeyStatement, subject: dict) -> bool:
+    return st.unresolved and st.effect == "Allow" and st.mode == "Principal" and subject["kind"] in ("account", "any")
 
 
 def key_statements(key: dict, own_accounts: frozenset[str] = frozenset()) -> list[KeyStatement]:
@@ -74,7 +85,8 @@ def key_statements(key: dict, own_accounts: frozenset[str] = frozenset()) -> lis
             accounts=frozenset("self" if p["account"] in own_accounts else p["account"]
                                for p in principals if p["kind"] == "account"),
             anyone=any(p["kind"] == "any" for p in principals), raw=st,
-            scope=st.get("key_scope", "yes"), own_accounts=own_accounts))
+            scope=st.get("key_scope", "yes"), own_accounts=own_accounts,
+            unresolved=any(p["kind"] == "unknown" for p in principals)))
     return out
 
 
