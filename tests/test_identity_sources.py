@@ -373,3 +373,44 @@ def test_policies_sam_adds_by_itself_grant_nothing_on_kms(name):
     from kmspolicy.bridge import catalog
 
     assert catalog.aws_managed_policy(name)["statements"] == []
+
+
+POWER_USER = """
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      EnableKeyRotation: true
+      KeyPolicy:
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: !Sub 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root'}
+            Action: kms:*
+            Resource: '*'
+  PowerRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: ec2.amazonaws.com}, Action: sts:AssumeRole}]
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/PowerUserAccess]
+"""
+
+
+def test_a_not_action_identity_statement_is_one_pattern_with_what_it_allows(tmp_path):
+    """PowerUserAccess is `NotAction: [iam:*, organizations:*, account:*]`: it lists no KMS
+    action, and allows them all. Its one pattern carries what it allows, so the rules that
+    point at identity patterns see it (KP007, KP014 fired for AdministratorAccess only)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from kmspolicy.cli.main import main
+    doc = load_text(POWER_USER, "template.yaml").document
+    (statement,) = normalize(doc, "template.yaml").input["identities"]["PowerRole"]["statements"]
+    (pattern,) = statement["patterns"]
+    assert pattern["pattern"] == "NotAction: iam:*, organizations:*, account:*"
+    assert "kms:Decrypt" in pattern["actions"] and "kms:CreateGrant" in pattern["actions"]
+    template = tmp_path / "template.yaml"
+    template.write_text(POWER_USER, encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", "--format", "json", str(template)])
+    assert {"KP007", "KP014"} <= {f["rule"] for f in json.loads(result.output)["findings"]}

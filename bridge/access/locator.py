@@ -100,6 +100,6 @@ class Locator:
 def _pattern_text(st: dict, pointer: str, actions: set[str]) -> str:
     """The action patterns written at `pointer` that match some of `actions`."""
     if st["action_mode"] == "NotAction":
-        return "NotAction: " + ", ".join(p["pattern"] for p in st["patterns"])
+        return "NotAction: " + ", ".join(p["pattern"].removeprefix("NotAction: ") for p in st["patterns"])
     return ", ".join(p["pattern"] for p in st["patterns"]
                      if p["path"] == pointer and actions & set(p["actions"]))
