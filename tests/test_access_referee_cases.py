@@ -302,3 +302,18 @@ def test_a_parameter_without_a_value_names_no_strangers_organization(operator, e
     bit = catalog.key_action_bits()["kms:Decrypt"]
     got = next((v for v in ("allowed", "conditional", "unknown") if access.get(v, 0) & bit), "denied")
     assert got == expected
+
+
+def test_allows_that_between_them_admit_every_case_of_an_open_fact_allow():
+    """generated-19-2225 (referee seed 19): for principals of another account, one Allow
+    admits callers without an organization or in o-a1b2c3d4e5 (`StringEqualsIfExists`),
+    another every caller in some organization (`Null … false`): every request is allowed
+    (was conditional)."""
+    partner = {"Effect": "Allow", "Principal": {"AWS": "444455556666"}, "Action": "kms:Decrypt", "Resource": "*",
+               "Condition": {"Null": {"aws:PrincipalOrgID": "false"}}}
+    anyone = {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+              "Condition": {"StringEqualsIfExists": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}
+    assert verdicts([anyone, partner])["account:444455556666"]["kms:Decrypt"] == "allowed"
+    # without the second Allow, callers of another organization are refused
+    assert verdicts([anyone, {**partner, "Action": "kms:Encrypt"}])["account:444455556666"]["kms:Decrypt"] \
+        == "conditional"

@@ -197,3 +197,15 @@ def test_the_keys_one_statement_tests_together_are_tried_together_first():
     groups = [contexts.condition_keys([{"Statement": [st]}]) for st in (statement, other)]
     got = contexts.variants(keys, groups=groups)
     assert got[:2] == [{}, {"kms:ViaService": "s3.us-east-1.amazonaws.com", "kms:GrantOperations": ["Decrypt"]}]
+
+
+def test_a_statements_own_context_meets_its_numeric_and_date_tests():
+    """generated-19-2055: `NumericLessThan aws:MultiFactorAuthAge 3600` is not met by 3600."""
+    from tests.oracle import contexts
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "kms:PutKeyPolicy", "Resource": "*",
+                 "Condition": {"StringLike": {"kms:ViaService": "*.amazonaws.com"},
+                               "NumericLessThan": {"aws:MultiFactorAuthAge": "3600"},
+                               "DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}}
+    (ctx,) = contexts.together([contexts.condition_keys([{"Statement": [statement]}])])
+    assert ctx == {"kms:ViaService": "x.amazonaws.com", "aws:MultiFactorAuthAge": "3599",
+                   "aws:CurrentTime": "2100-01-01T00:00:00Z"}

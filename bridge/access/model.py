@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .. import catalog
 from . import crossaccount, escalation, implied, tri
+from ..condition_eval import UNKNOWN_FACT, OneOf
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
@@ -66,7 +67,7 @@ class KeyModel:
 
     def subject_access(self, subject: dict) -> dict:
         ctx = {**context(subject, self.identities, **self.facts), **_key_facts(self.key)}
-        grants = self.grants(subject, ctx)
+        grants = self._by_cases(subject, ctx, self.grants(subject, ctx))
         identity = self.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
         identity_statements = identity["statements"] if identity else []
         paths, reachable = escalation.analyse(self, subject, ctx, grants)
@@ -95,6 +96,38 @@ class KeyModel:
                else {"for_strangers": self._anyone_as_a_service(subject)} if subject["kind"] == "any"
                else {}),
         }
+
+    def _by_cases(self, subject: dict, ctx: dict, grants: Grants) -> Grants:
+        """Allows that depend on one fact the subject leaves open (whether its requests
+        carry aws:PrincipalOrgID, say) may between them admit every request: one where the
+        key is absent (`StringEqualsIfExists`), another where it is present (`Null
+        false`). Evaluated per case of that fact, an action allowed in every case is
+        allowed (generated-19-2225); three-valued Or alone says conditional."""
+        if not grants.final.cond:
+            return grants
+        for key in self._shared_open_keys(subject, ctx):
+            cases = ctx.get(key, UNKNOWN_FACT)
+            members = cases.facts if isinstance(cases, OneOf) else UNKNOWN_FACT.facts
+            finals = [self.grants(subject, {**ctx, key: member}).final for member in members]
+            always = grants.final.cond
+            for final in finals:
+                always &= final.yes
+            if always:
+                final = grants.final
+                grants.final = tri.Answer(final.yes | always, final.cond & ~always, final.unknown & ~always)
+        return grants
+
+    def _shared_open_keys(self, subject: dict, ctx: dict) -> list[str]:
+        """Condition keys two or more Allows reaching the subject test, whose fact the
+        subject's context leaves open or splits."""
+        counts: dict[str, int] = {}
+        for st in self.statements:
+            if st.effect != "Allow" or st.applies_to(subject) is None:
+                continue
+            for name in {str(k).lower() for k, _ in _tests(st)}:
+                counts[name] = counts.get(name, 0) + 1
+        return sorted(k for k, n in counts.items()
+                      if n > 1 and (k not in ctx or isinstance(ctx[k], OneOf)))
 
     def _anyone_as_a_service(self, subject: dict) -> dict:
         """`*` as some AWS service acting for a stranger's resource: only an Allow to

@@ -95,6 +95,22 @@ def _put(ctx: dict, name: str, value: Any, as_list: bool) -> dict:
     return {**ctx, name: [value] if as_list else value}
 
 
+def satisfying(entry: dict) -> Any:
+    """A value for one key that the statement's test of it admits, where the first
+    candidate may not (`NumericLessThan 3600` is not met by 3600: generated-19-2055)."""
+    values = candidates(entry)
+    operators = [o.lower() for o in entry["operators"]]
+    if len(operators) == 1:
+        op = operators[0]
+        if "not" in op.replace("ifexists", "") and not op.startswith("null"):
+            return values[-1]
+        if "numeric" in op and len(values) >= 3:
+            return values[2] if "lessthan" in op else values[1] if "greaterthan" in op else values[0]
+        if "date" in op and len(values) >= 2:
+            return values[0] if "lessthan" in op else values[1]
+    return values[0]
+
+
 def together(groups: list[dict[str, dict]]) -> list[dict]:
     """For each group of keys one statement tests together (two or more), the context with
     each at the first value that statement compares it with: the request the statement is
@@ -104,7 +120,7 @@ def together(groups: list[dict[str, dict]]) -> list[dict]:
         if len(group) > 1:
             ctx: dict = {}
             for entry in group.values():
-                ctx = _put(ctx, entry["name"], candidates(entry)[0], _is_list(entry))
+                ctx = _put(ctx, entry["name"], satisfying(entry), _is_list(entry))
             out.append(ctx)
     return out
 
@@ -122,7 +138,7 @@ def dodging(groups: list[dict[str, dict]], keys: dict[str, dict]) -> list[dict]:
         ctx: dict = {}
         for k, entry in keys.items():
             mine = group.get(k)
-            value = candidates(mine)[0] if mine is not None else candidates(entry)[-1]
+            value = satisfying(mine) if mine is not None else candidates(entry)[-1]
             ctx = _put(ctx, entry["name"], value, _is_list(entry))
         out.append(ctx)
     return out
