@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import catalog
-from . import crossaccount, escalation, implied, tri
 from ..condition_eval import UNKNOWN_FACT, OneOf
+from . import crossaccount, escalation, implied, tri
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
