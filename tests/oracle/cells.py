@@ -19,7 +19,9 @@ from .model import Model
 from .resolve import Resolver
 
 MAX_REQUESTS = 64  # per cell (32 cut combined contexts once a cell had 9+ callers: generated-17-0986)
-MAX_ESCALATING = 16  # callers per cell whose escalation paths are checked (6 missed a condition-named role in an organization: generated-19-2171)
+# callers per cell whose escalation paths are checked (6 missed a condition-named role in
+# an organization: generated-19-2171)
+MAX_ESCALATING = 16
 MAX_GRANT_CONTEXTS = 12  # contexts per caller a self-grant is tried in
 # The operations a grant can allow (KMS API Reference, CreateGrant, GrantOperations: "Valid
 # Values"); a grant cannot allow any other action, so CreateGrant escalates only to these.
