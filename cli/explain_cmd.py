@@ -128,6 +128,8 @@ class _Writer:
                 if evidence.condition is not None and not evidence.not_principal:
                     whom = f"{named} under a Condition (line {evidence.condition.line}) that none of the " \
                            f"requests of {self.who} meet"
+                elif not evidence.not_principal and self.who in evidence.named:
+                    whom = f"{named} under a Condition that none of the requests of {self.who} meet"
                 self.line(f"- {self.statement_name(evidence)} (line {evidence.anchor.line}) grants "
                           f"{self.actions_text(evidence.actions)} to {whom}.", 2)
 

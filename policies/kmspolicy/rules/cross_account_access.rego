@@ -48,7 +48,7 @@ findings contains result.finding("KP012", key, grants[0].principal.path, message
 		_reported(st, access.conditional_for(acc, i))
 		granted_mask := bits.and(bits.and(actionmask.of(st), _key_policy_grants(acc)), _capabilities)
 		granted_mask != 0
-		reaching := [q | some q in st.principals; _reaches(q, subject)]
+		reaching := [q | some q in st.principals; _reaches(q, subject, st)]
 		count(reaching) > 0
 		grant := {"index": i, "principal": reaching[0], "mask": granted_mask}
 	]
@@ -85,15 +85,19 @@ _reported(st, true) if not st.condition.caller_restricted
 # The principal of the statement that reaches the subject. A statement naming a whole
 # account reaches its roles and users too, but that is the account subject's finding:
 # a role or user of it is reported for what is given to it by name (or through "*").
-_reaches(p, subject) if p.id == subject.id
+_reaches(p, subject, _) if p.id == subject.id
 
-_reaches(p, subject) if {
+_reaches(p, subject, _) if {
 	p.kind == "account"
 	subject.kind == "account"
 	p.account == subject.account
 }
 
-_reaches(p, _) if p.kind == "any"
+# "*" with a condition that admits the subject; without one it is anyone's (KP005).
+_reaches(p, _, st) if {
+	p.kind == "any"
+	st.condition.present
+}
 
 _message(p, subject, actions, key, condition_text) := concat("", [
 	"Principal \"*\" with its condition admits ", subject.label, ", ", _account_text(subject.account),

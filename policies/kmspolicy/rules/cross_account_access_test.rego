@@ -126,3 +126,13 @@ cases["fail_principal_tag_condition_is_a_condition"] := {
 		"rule": "KP012",
 	}},
 }
+
+# "*" without a condition is anyone's (KP005): not reported again for a partner's account
+# the key policy also names.
+cases["success_unconditional_star_is_kp005s"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.anyone(0)], ["kms:Decrypt"]),
+		fx.allow(1, [fx.external_account(1, "444455556666")], ["kms:DescribeKey"]),
+	])),
+	"findings": set(),
+}
