@@ -139,7 +139,7 @@ KP005 [critical] stacks/data.json:1:16  DataKey
 
 error: stacks/app.yaml: engine timed out
 error: stacks/broken.yaml:3:7: mapping values are not allowed here
-3 findings (1 critical, 1 high, 1 medium) in 3 files; 1 suppressed; 2 errors (1 file not analyzed)
+3 findings (1 critical, 1 high, 1 medium) in 3 files; 1 suppressed; 2 errors (1 file not fully analyzed)
 """
 
 SUPPRESSED_BLOCK = """\
@@ -220,7 +220,7 @@ def test_text_quiet_prints_only_errors_and_summary():
         "error: stacks/app.yaml: engine timed out\n"
         "error: stacks/broken.yaml:3:7: mapping values are not allowed here\n"
         "3 findings (1 critical, 1 high, 1 medium) in 3 files; 1 suppressed;"
-        " 2 errors (1 file not analyzed)\n"
+        " 2 errors (1 file not fully analyzed)\n"
     )
 
 
@@ -340,7 +340,7 @@ def test_text_neutralizes_terminal_control_characters():
          "No findings in 1 file (1 suppressed)."),
         (Result(files=[FileStatus("a", "analyzed"), FileStatus("b", "error")],
                 errors=[FileError("b", "bad")]),
-         "No findings in 2 files; 1 error (1 file not analyzed)"),
+         "No findings in 2 files; 1 error (1 file not fully analyzed)"),
         (Result(files=[FileStatus("a", "analyzed")],
                 findings=[Finding("KP1", "high", "", "", "a", 1, 1, 1, 2, "", "")] * 2
                 + [Finding("KP2", "info", "", "", "a", 1, 1, 1, 2, "", "")]),

@@ -425,7 +425,7 @@ def test_github_golden_lines_errors_then_most_severe_first():
         "title=KP001 [medium] Account delegation::KP001 message"
         "%0ARelated: stacks/app.yaml:10: grants kms:*%0ARelated: stacks/app.yaml:11: on [this] key",
         "3 findings (1 critical, 1 high, 1 medium) in 2 files; 1 suppressed; 2 errors "
-        "(1 file not analyzed)",
+        "(1 file not fully analyzed)",
     ]
     for line in out.splitlines()[:-1]:
         parse_command(line)

@@ -170,7 +170,7 @@ def summary_line(result: Result) -> str:
     errors = _plural(summary["errors"], "error")
     not_analyzed = summary["files"] - summary["analyzed"]
     if not_analyzed:
-        errors += f" ({_plural(not_analyzed, 'file')} not analyzed)"
+        errors += f" ({_plural(not_analyzed, 'file')} not fully analyzed)"
     if summary["findings"]:
         counts = summary["by_severity"]
         ranked = [s for s in SEVERITIES if counts.get(s)] + sorted(
