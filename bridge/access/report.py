@@ -22,7 +22,7 @@ from .errors import AccessError
 from .evidence import SubjectEvidence
 from .keytypes import supported_mask
 from .located import CAPABILITIES, AccessReport, Explanation, KeyAccess, SubjectRow, class_actions
-from .locator import Locator, locate
+from .locator import Locator
 from .principal_arg import principal_parser, resolve_principal, subject_of, subject_order
 
 __all__ = ["CAPABILITIES", "AccessAnalyzer", "AccessError", "AccessReport", "Explanation"]
@@ -205,7 +205,7 @@ def _explanation(analyzed: _Analyzed, variant: _Variant, kid: str, sid: str, act
 
 
 def _error(template: LoadedTemplate, display: str, pointer: str, message: str) -> FileError:
-    span = locate(template, pointer)
+    span, _ = template.source_map.locate(pointer)  # where `eval` puts the same error
     return FileError(display, message, span.line, span.column)
 
 
