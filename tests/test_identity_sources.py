@@ -414,3 +414,24 @@ def test_a_not_action_identity_statement_is_one_pattern_with_what_it_allows(tmp_
     template.write_text(POWER_USER, encoding="utf-8")
     result = CliRunner().invoke(main, ["eval", "--format", "json", str(template)])
     assert {"KP007", "KP014"} <= {f["rule"] for f in json.loads(result.output)["findings"]}
+
+
+def test_an_action_the_key_type_lacks_is_not_a_missing_permission(tmp_path):
+    """sweep (CDK key-grants): a role asks for kms:Sign on a symmetric key; KMS refuses it
+    with InvalidKeyUsageException, not AccessDenied, whatever the policies say."""
+    import json
+
+    from click.testing import CliRunner
+
+    from kmspolicy.cli.main import main
+    text = POWER_USER.replace("ManagedPolicyArns: [arn:aws:iam::aws:policy/PowerUserAccess]", """Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement:
+              - {Effect: Allow, Action: [kms:Sign, kms:Verify], Resource: !GetAtt Key.Arn}""")
+    template = tmp_path / "template.yaml"
+    template.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", "--format", "json", str(template)])
+    (kp008,) = [f for f in json.loads(result.output)["findings"] if f["rule"] == "KP008"]
+    assert "does not support kms:Sign, kms:Verify (KMS refuses them with InvalidKeyUsageException" in kp008["message"]
+    assert "AccessDenied" not in kp008["message"]

@@ -334,6 +334,7 @@ def compute(input_doc: dict, config: dict | None = None) -> dict:
     for key in input_doc.get("keys", {}).values():
         model = KeyModel(key, input_doc, evaluator, facts)
         key["access"] = {sid: model.subject_access(subject) for sid, subject in key["subjects"].items()}
+        key["supported"] = model.supported
     return input_doc
 
 

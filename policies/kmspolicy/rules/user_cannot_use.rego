@@ -23,6 +23,7 @@
 package kmspolicy.rules.user_cannot_use
 
 import data.kmspolicy.lib.access
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
@@ -39,11 +40,23 @@ findings contains result.finding("KP008", key, path, message, _mismatches(key, s
 	bits.and(acc.unknown, catalog.use_mask) == 0
 	wanted := _wanted(key, subject)
 	path := _where(key, subject)
-	message := concat("", [
-		subject.label, " is meant to use ", key.id, _wanted_text(wanted),
-		" but would get AccessDenied: ", _missing(key, acc, subject), ".",
-	])
+	message := concat("", [subject.label, " is meant to use ", key.id, _wanted_text(wanted), _outcome(key, acc, subject, wanted), "."])
 }
+
+# A key that does not support what is asked refuses it whatever the policies say
+# (InvalidKeyUsageException), which is not a missing permission.
+_outcome(key, acc, subject, wanted) := concat("", [
+	" but cannot: ", key.id, _key_type(key), " does not support ", result.actions_text(wanted),
+	" (KMS refuses them with InvalidKeyUsageException, whatever the policies allow)",
+]) if {
+	count(wanted) > 0
+	bits.and(actionmask.of_names(wanted), object.get(key, "supported", -1)) == 0
+} else := concat("", [" but would get AccessDenied: ", _missing(key, acc, subject)])
+
+_key_type(key) := concat("", [" (", key.key_spec, ", ", key.key_usage, ")"]) if {
+	is_string(key.key_spec)
+	is_string(key.key_usage)
+} else := ""
 
 # The use actions the subject's own IAM policies ask for on this key.
 _wanted(key, subject) := {a |
