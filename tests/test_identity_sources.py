@@ -435,3 +435,31 @@ def test_an_action_the_key_type_lacks_is_not_a_missing_permission(tmp_path):
     (kp008,) = [f for f in json.loads(result.output)["findings"] if f["rule"] == "KP008"]
     assert "does not support kms:Sign, kms:Verify (KMS refuses them with InvalidKeyUsageException" in kp008["message"]
     assert "AccessDenied" not in kp008["message"]
+
+
+def test_kp013_leaves_out_what_the_identity_denies_itself_and_names_its_boundary(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from kmspolicy.cli.main import main
+    admin = POWER_USER.replace("PowerUserAccess]", """AdministratorAccess]
+      Policies:
+        - PolicyName: deny
+          PolicyDocument:
+            Statement: [{Effect: Deny, Action: [kms:Decrypt], Resource: '*'}]""")
+    bounded = POWER_USER.replace("PowerUserAccess]", """AdministratorAccess]
+      PermissionsBoundary: !Ref Boundary
+  Boundary:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement: [{Effect: Allow, Action: 's3:*', Resource: '*'}]""")
+    messages = []
+    for n, text in enumerate((admin, bounded)):
+        template = tmp_path / f"t{n}.yaml"
+        template.write_text(text, encoding="utf-8")
+        found = json.loads(CliRunner().invoke(main, ["eval", "--format", "json", str(template)]).output)["findings"]
+        messages.append(next(f["message"] for f in found if f["rule"] == "KP013"))
+    assert "kms:Decrypt" not in messages[0] and "(in this template: Key)" in messages[0]
+    assert "accepts those its permissions boundary also allows (no key of this template accepts them" in messages[1]

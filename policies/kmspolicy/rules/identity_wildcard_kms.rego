@@ -39,7 +39,7 @@ findings contains result.finding_on("KP013", iid, _where(wildcards[0].statement)
 		st.effect == "Allow"
 		st.resources.any_key
 		not _inherited(st)
-		risky := {a | some a in st.actions} & (catalog.use_actions | catalog.permissions_actions)
+		risky := ({a | some a in st.actions} & (catalog.use_actions | catalog.permissions_actions)) - _denied_everywhere(identity)
 		count(risky) > 0
 		entry := {"index": j, "statement": st, "risky": risky}
 	]
@@ -48,7 +48,7 @@ findings contains result.finding_on("KP013", iid, _where(wildcards[0].statement)
 	accepting := _accepting_keys(iid, {flagged_index | some flagged_entry in wildcards; flagged_index := flagged_entry.index})
 	message := concat("", [
 		identity.label, "'s IAM policy allows ", result.actions_text(risky_all),
-		" on every KMS key", _excluded_text(wildcards), ": any key that delegates to the account accepts these calls (", _keys_text(accepting), ").",
+		" on every KMS key", _excluded_text(wildcards), ": any key that delegates to the account accepts ", _accepted_text(identity), " (", _keys_text(accepting), ").",
 	])
 	related := array.concat(
 		[result.related(location, concat("", ["also allows ", result.actions_text(_risky_at(wildcards, location)), " on every key"])) |
@@ -60,6 +60,19 @@ findings contains result.finding_on("KP013", iid, _where(wildcards[0].statement)
 }
 
 _inherited(st) if st.origin.kind == "group"
+
+_accepted_text(identity) := "those its permissions boundary also allows" if {
+	object.get(identity, "boundary", null) != null
+} else := "these calls"
+
+# The actions the identity's own policies deny on every key, for every request.
+_denied_everywhere(identity) := {a |
+	some st in identity.statements
+	st.effect == "Deny"
+	st.resources.any_key
+	not st.condition.present
+	some a in st.actions
+}
 
 # The risky actions of the flagged statements found at one location (an AWS managed
 # policy's statements all point to its ARN).
@@ -91,4 +104,4 @@ _excluded_text(wildcards) := " but those its NotResource excludes" if {
 
 _keys_text(accepting) := concat("", ["in this template: ", concat(", ", sort(accepting))]) if count(accepting) > 0
 
-_keys_text(accepting) := "none in this template does" if count(accepting) == 0
+_keys_text(accepting) := "no key of this template accepts them from it" if count(accepting) == 0

@@ -27,7 +27,7 @@ cases["fail_two_statements_one_finding"] := {
 		fx.identity_allow(1, ["kms:CreateGrant"], [], true),
 	])]),
 	"findings": {{
-		"message": "Worker's IAM policy allows kms:CreateGrant, kms:Decrypt on every KMS key: any key that delegates to the account accepts these calls (none in this template does).",
+		"message": "Worker's IAM policy allows kms:CreateGrant, kms:Decrypt on every KMS key: any key that delegates to the account accepts these calls (no key of this template accepts them from it).",
 		"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0",
 		"related": [{"message": "also allows kms:CreateGrant on every key", "path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/1"}],
 		"resource": "Worker",
@@ -45,7 +45,7 @@ _excluding := fx.role_identity("Worker", [object.union(fx.identity_allow(0, ["km
 cases["fail_not_resource_excluded_key_is_not_listed"] := {
 	"input": fx.input_with_identity_list(fx.key_with([fx.allow(0, [fx.account(0)], ["kms:*"])], fx.undeclared, [_excluding]), [_excluding]),
 	"findings": {{
-		"message": "Worker's IAM policy allows kms:Decrypt on every KMS key but those its NotResource excludes: any key that delegates to the account accepts these calls (none in this template does).",
+		"message": "Worker's IAM policy allows kms:Decrypt on every KMS key but those its NotResource excludes: any key that delegates to the account accepts these calls (no key of this template accepts them from it).",
 		"path": "/Resources/Role/Properties/Policies/0/PolicyDocument/Statement/0",
 		"related": [],
 		"resource": "Worker",
