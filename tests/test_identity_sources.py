@@ -463,3 +463,27 @@ def test_kp013_leaves_out_what_the_identity_denies_itself_and_names_its_boundary
         messages.append(next(f["message"] for f in found if f["rule"] == "KP013"))
     assert "kms:Decrypt" not in messages[0] and "(in this template: Key)" in messages[0]
     assert "accepts those its permissions boundary also allows (no key of this template accepts them" in messages[1]
+
+
+def test_kp008_names_the_boundary_when_it_is_what_refuses(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from kmspolicy.cli.main import main
+    managed = "ManagedPolicyArns: [arn:aws:iam::aws:policy/PowerUserAccess]"
+    text = POWER_USER.replace(managed, """PermissionsBoundary: !Ref Boundary
+      Policies:
+        - PolicyName: p
+          PolicyDocument:
+            Statement: [{Effect: Allow, Action: kms:Encrypt, Resource: !GetAtt Key.Arn}]
+  Boundary:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement: [{Effect: Allow, Action: 'logs:*', Resource: '*'}]""")
+    template = tmp_path / "template.yaml"
+    template.write_text(text, encoding="utf-8")
+    found = json.loads(CliRunner().invoke(main, ["eval", "--format", "json", str(template)]).output)["findings"]
+    (kp008,) = [f for f in found if f["rule"] == "KP008"]
+    assert kp008["message"].endswith("its IAM policy allows them, but its permissions boundary does not.")

@@ -83,6 +83,11 @@ _missing(key, acc, subject) := "an explicit Deny blocks it" if {
 } else := concat("", ["the key policy neither names ", subject.label, " nor delegates to its account"]) if {
 	count(acc.direct) == 0
 	count(acc.delegation) == 0
+} else := concat("", ["the key policy delegates to the account and its IAM policy allows them, but its permissions boundary does not"]) if {
+	count(acc.delegation) > 0
+	count(acc.identity) > 0
+	subject.kind == "identity"
+	object.get(input.identities[subject.identity], "boundary", null) != null
 } else := concat("", ["the key policy delegates to the account, but no IAM policy of ", subject.label, " allows these actions on this key"]) if {
 	count(acc.delegation) > 0
 } else := "no statement that applies to it allows these actions"
