@@ -317,3 +317,16 @@ def test_allows_that_between_them_admit_every_case_of_an_open_fact_allow():
     # without the second Allow, callers of another organization are refused
     assert verdicts([anyone, {**partner, "Action": "kms:Encrypt"}])["account:444455556666"]["kms:Decrypt"] \
         == "conditional"
+
+
+def test_a_self_grant_only_unseen_policies_would_accept_is_unknown_not_reachable():
+    """generated-20-2112 (referee seed 20): a role the template names but does not define
+    may CreateGrant by name only for a grant of Decrypt alone; any other grant goes through
+    the account delegation, which its unseen IAM policies decide: unknown, not reachable."""
+    outside = {"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/Outside"}
+    named = {"Effect": "Allow", "Principal": {"AWS": outside}, "Action": ["kms:ReEncrypt*", "kms:CreateGrant"],
+             "Resource": "*", "Condition": {"ForAllValues:StringEquals": {"kms:GrantOperations": "Decrypt"}}}
+    delegation = {"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}
+    got = verdicts([named, delegation])["role:self:Outside"]
+    assert got["kms:Encrypt"] == "unknown"
+    assert got["kms:Decrypt"] == "reachable"

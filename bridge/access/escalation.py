@@ -69,7 +69,7 @@ def possible(model, subject: dict, ctx: dict, grants, reachable: int) -> int:
     if unknown & bits[PUT]:
         out = model.supported & ~grants.identity_deny.yes
     elif unknown & bits[GRANT] or _self_grant_unknown(model, subject, ctx, grants):
-        out = _grantable(model, subject, ctx) & ~grants.deny.yes
+        out = _grantable(model, subject, ctx, certain=False) & ~grants.deny.yes
     else:
         return 0
     return out & model.supported & ~granted & ~reachable
@@ -84,7 +84,7 @@ def _self_grant_unknown(model, subject: dict, ctx: dict, grants) -> bool:
     return bool(model.grants(subject, ctx, NOT_FOR_AWS_RESOURCE, only=grant).final.unknown & grant)
 
 
-def _grantable(model, subject: dict, ctx: dict) -> int:
+def _grantable(model, subject: dict, ctx: dict, certain: bool = True) -> int:
     """Operations a grant the subject creates for itself may carry. A grant carries a set
     of operations and kms:GrantOperations is tested on the whole set, so a condition that
     refuses an operation alone may accept it beside another (ForAnyValue: one matching
@@ -93,23 +93,27 @@ def _grantable(model, subject: dict, ctx: dict) -> int:
     bits = catalog.key_action_bits()
     operations = [op for op in catalog.grant_operations() if op in bits]
     if not _reads_grant_operations(model, subject):  # every grant is answered alike
-        every = operations and _accepted(model, subject, ctx, operations[:1])
+        every = operations and _accepted(model, subject, ctx, operations[:1], certain)
         return catalog.action_mask(operations) if every else 0
-    carried = [op for op in operations if _accepted(model, subject, ctx, [op])]
+    carried = [op for op in operations if _accepted(model, subject, ctx, [op], certain)]
     if carried:
         carried += [op for op in operations
-                    if op not in carried and _accepted(model, subject, ctx, [*carried, op])]
-    if len(carried) < len(operations) and _accepted(model, subject, ctx, operations):
+                    if op not in carried and _accepted(model, subject, ctx, [*carried, op], certain)]
+    if len(carried) < len(operations) and _accepted(model, subject, ctx, operations, certain):
         carried = operations
     return catalog.action_mask(carried)
 
 
-def _accepted(model, subject: dict, ctx: dict, operations: list[str]) -> bool:
-    """May the subject create for itself a grant carrying exactly these operations?"""
+def _accepted(model, subject: dict, ctx: dict, operations: list[str], certain: bool = True) -> bool:
+    """May the subject create for itself a grant carrying exactly these operations? With
+    `certain`, whatever the policies the template does not show say (generated-20-2112:
+    a grant only unseen IAM policies would accept makes its operations unknown, not
+    reachable)."""
     names = frozenset(op.split(":", 1)[1] for op in operations)
     facts = {**NOT_FOR_AWS_RESOURCE, "kms:grantoperations": Exact(names)}
     grant = catalog.key_action_bits()[GRANT]
-    return bool(model.grants(subject, ctx, facts, only=grant).final.any & grant)
+    final = model.grants(subject, ctx, facts, only=grant).final
+    return bool((final.yes | final.cond if certain else final.any) & grant)
 
 
 def _reads_grant_operations(model, subject: dict) -> bool:
