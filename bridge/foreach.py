@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .intrinsics import Resolver
 from .sourcemap import escape_token
 from .variant import Remap
 
@@ -73,16 +74,8 @@ def _collection(value: Any, document: dict, parameters: dict) -> list[str] | Non
     if isinstance(value, list):
         return [str(v) for v in value] if all(isinstance(v, (str, int, float)) and
                                               not isinstance(v, bool) for v in value) else None
-    if isinstance(value, dict) and list(value) == ["Ref"] and isinstance(value["Ref"], str):
-        name = value["Ref"]
-        specs = document.get("Parameters") if isinstance(document.get("Parameters"), dict) else {}
-        spec = specs.get(name)
-        if not isinstance(spec, dict) or not str(spec.get("Type", "")).startswith(
-                ("CommaDelimitedList", "List<")):
-            return None
-        given = parameters.get(name, spec.get("Default"))
-        if isinstance(given, str):
-            return [part.strip() for part in given.split(",")]
+    if isinstance(value, dict) and list(value) == ["Ref"]:  # a list parameter's value
+        return Resolver(document, parameters).string_list(value)
     return None
 
 

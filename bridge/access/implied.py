@@ -43,7 +43,7 @@ def _open_tests(statement: dict, mask: int, evaluator: Evaluator, context: dict)
                      if evaluator.outcome({"condition": {"block": block}}, mask, context).yes & mask != mask)
 
 
-def _set_keys(statements) -> set[str]:
+def set_keys(statements) -> set[str]:
     """Keys some statement tests with ForAnyValue/ForAllValues: multivalued ones."""
     out = set()
     for st in statements:
@@ -85,10 +85,6 @@ def principal_key(key: str) -> bool:
     return key.startswith("aws:principal") or key in ("kms:calleraccount", "aws:userid", "aws:username")
 
 
-def set_keys(statements) -> set[str]:
-    return _set_keys(statements)
-
-
 def cancelled(allows: list[tuple[dict, Answer]], denies: list[tuple[dict, Answer]], bits: int,
               evaluator: Evaluator | None = None, context: dict | None = None) -> int:
     """The actions of `bits` for which every allowing statement is cancelled by a Deny
@@ -96,7 +92,7 @@ def cancelled(allows: list[tuple[dict, Answer]], denies: list[tuple[dict, Answer
     tests that the subject's facts leave open are). `allows`/`denies`: (statement, its
     answer for the subject); a Deny counts only where its answer is not unknown."""
     out = 0
-    multivalued = _set_keys([st for st, _ in allows] + [st for st, _ in denies])
+    multivalued = set_keys([st for st, _ in allows] + [st for st, _ in denies])
     open_for: dict[int, list[tuple[frozenset, int]]] = {}  # the Deny tests an Allow leaves open
 
     def deny_tests(allow: dict) -> list[tuple[frozenset, int]]:

@@ -57,7 +57,8 @@ class KeyStatement:
         """An Allow naming a principal the template does not determine (a parameter
         without a value) may name the account or "*": for the account's principals and for
         strangers it may apply (unknown, never "no"; KP016 says which principal)."""
-        return _may_be_anyone(self, subject)
+        return self.unresolved and self.effect == "Allow" and self.mode == "Principal" \
+            and subject["kind"] in ("account", "any")
 
     def may_name_own_account(self, subject: dict) -> bool:
         """The statement names a literal account ID while nothing says which accounts are
@@ -66,10 +67,6 @@ class KeyStatement:
         accounts are listed, any other is another account."""
         return not self.own_accounts and self.mode == "Principal" and subject.get("account") == "self" \
             and any(ACCOUNT_LITERAL.fullmatch(a or "") for a in self.accounts)
-
-
-def _may_be_anyone(st: KeyStatement, subject: dict) -> bool:
-    return st.unresolved and st.effect == "Allow" and st.mode == "Principal" and subject["kind"] in ("account", "any")
 
 
 def key_statements(key: dict, own_accounts: frozenset[str] = frozenset()) -> list[KeyStatement]:

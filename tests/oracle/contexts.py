@@ -149,21 +149,20 @@ def variants(keys: dict[str, dict], limit: int = 8, groups: list[dict[str, dict]
     one statement tests together (`groups`) and those dodging the other statements' tests,
     then one-key and further combined ones."""
     tried = {k: (e["name"], candidates(e), _is_list(e)) for k, e in keys.items()}
-    put = _put
 
     out: list[dict] = [{}, *together(list(groups)), *dodging(list(groups), keys)]
     for name, values, as_list in tried.values():
         for value in values:
-            out.append(put({}, name, value, as_list))
+            out.append(_put({}, name, value, as_list))
     if len(tried) > 1:
         first = {}
         for name, values, as_list in tried.values():
-            first = put(first, name, values[0], as_list)
+            first = _put(first, name, values[0], as_list)
         out.append(first)
         for combo in itertools.islice(itertools.product(*[v[1] for v in tried.values()]), limit):
             ctx = {}
             for (name, _, as_list), value in zip(tried.values(), combo, strict=True):
-                ctx = put(ctx, name, value, as_list)
+                ctx = _put(ctx, name, value, as_list)
             out.append(ctx)
     unique = []
     for ctx in out:
