@@ -67,7 +67,16 @@ class OneOf:
     facts: tuple
 
 
-Fact = Absent | Exact | Matching | OneOf
+@dataclass(frozen=True)
+class Tested:
+    """Present, single-valued, with a value that `test` matches (or, `holds` False, does
+    not): one side of a case split on a test that Allows share. `test` is a plain
+    operator's family, comparison and case with its resolved values (`_signature`)."""
+    test: tuple
+    holds: bool
+
+
+Fact = Absent | Exact | Matching | OneOf | Tested
 Context = Mapping[str, Fact]
 
 # A key missing from the context: absent, or present with any value.
@@ -312,7 +321,35 @@ def _exact(operator: Operator, fact: Exact, values: _Values) -> bool | None:
     return _agreement(results)
 
 
+def _signature(operator: Operator, values: _Values) -> tuple | None:
+    """What decides a plain test on a single value: negation and IfExists aside, two tests
+    with one signature match the same present values."""
+    if operator.family == NULL or operator.qualifier or not values.resolved or values.any_unknown:
+        return None
+    return operator.family, operator.comparison, operator.ignore_case, frozenset(values.resolved)
+
+
+def _tested(operator: Operator, fact: Tested, values: _Values) -> bool | None:
+    if operator.family == NULL:
+        return _present(operator, values)
+    if _signature(operator, values) != fact.test:
+        return None
+    return fact.holds != operator.negated
+
+
+def split_by_test(name: object, value: object, context: Context) -> tuple[Tested, Tested] | None:
+    """The two cases of a present single-valued key that one test splits it into: its
+    value matches the test, or does not (None: the test decides no such split)."""
+    operator = parse_operator(name)
+    if operator is None:
+        return None
+    signature = _signature(operator, _resolve_values(operator, value, context))
+    return None if signature is None else (Tested(signature, True), Tested(signature, False))
+
+
 def _fact_result(operator: Operator, fact: Fact, values: _Values) -> bool | None:
+    if isinstance(fact, Tested):
+        return _tested(operator, fact, values)
     if isinstance(fact, OneOf):
         return _agreement(_fact_result(operator, member, values) for member in fact.facts)
     if isinstance(fact, Absent):

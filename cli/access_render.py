@@ -60,6 +60,8 @@ def cell_text(cell: Cell, total: int) -> str:
     lines = cell.lines()
     if lines:
         text += " " + ",".join(str(n) for n in lines)
+    for verdict, actions in cell.also.items():
+        text += f"; {verdict} {len(actions)}"
     return text
 
 
@@ -89,8 +91,10 @@ def render_text(report: AccessReport, color: bool = False) -> str:
                              + " " * (widths[i] - len(text)))
             out.append(("  " + "  ".join(parts)).rstrip())
         out.append("")
-    out.append("cells: verdict, actions with that verdict / actions of the capability the key supports, "
-               "deciding lines; `kmspolicy explain FILE --key K --principal P` shows why")
+    if report.keys:
+        out.append("cells: verdict, actions with that verdict / actions of the capability the key supports, "
+                   "deciding lines, then the cell's other actions by (weaker) verdict; "
+                   "`kmspolicy explain FILE --key K --principal P` shows why")
     for note in report.notes:
         out.append(f"note: {_clean(note)}")
     for error in report.errors:
@@ -111,6 +115,8 @@ def _md_cell(cell: Cell, total: int) -> str:
     lines = cell.lines()
     if lines:
         text += " · " + ", ".join(f"L{n}" for n in lines)
+    for verdict, actions in cell.also.items():
+        text += f" · {VERDICT_MARKS[verdict]} {verdict} {len(actions)}"
     return text
 
 
@@ -126,8 +132,10 @@ def render_markdown(report: AccessReport, color: bool = False) -> str:
             cells = " | ".join(_md_cell(row.cells[cap], totals[cap]) for cap in CAPABILITIES)
             out.append(f"| {_md(row_title(row))} | {cells} |")
         out.append("")
-    out.append("Each cell: verdict, actions with that verdict / actions of the capability the key "
-               "supports, and the template lines that decide it. `kmspolicy explain` shows why.")
+    if report.keys:
+        out.append("Each cell: verdict, actions with that verdict / actions of the capability the key "
+                   "supports, the template lines that decide it, then the cell's other actions by "
+                   "(weaker) verdict. `kmspolicy explain` shows why.")
     for note in report.notes:
         out.append("")
         out.append(f"**note**: {_md(note)}")

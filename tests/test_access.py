@@ -190,7 +190,6 @@ def test_cli_unknown_key_is_one_line_exit_2():
 
 @pytest.mark.parametrize("content, message", [
     ("Resources: [", "examples-bad.yaml:"),
-    ("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n", "no AWS::KMS::Key"),
     ("just: text\n", "not a CloudFormation or SAM template"),
 ])
 def test_cli_bad_templates_exit_2(tmp_path, monkeypatch, content, message):
@@ -200,6 +199,21 @@ def test_cli_bad_templates_exit_2(tmp_path, monkeypatch, content, message):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("kmspolicy: error: ") and message in lines[0]
+
+
+def test_a_template_without_a_key_is_no_error(tmp_path, monkeypatch):
+    """As `eval` says "No findings", `access` says there is no key and exits 0 (a CDK
+    stack that only uses another stack's key, say); `explain` needs a key and exits 2."""
+    monkeypatch.chdir(tmp_path)
+    Path("t.yaml").write_text("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n")
+    for output_format in ("text", "json", "markdown"):
+        result = run("access", "t.yaml", "--format", output_format)
+        assert result.exit_code == 0, result.output
+        assert "no AWS::KMS::Key or AWS::KMS::ReplicaKey in this template" in result.output
+    assert json.loads(run("access", "t.yaml", "--format", "json").output)["keys"] == []
+    result = run("explain", "t.yaml", "--key", "Key", "--principal", "*")
+    assert result.exit_code == 2
+    assert result.output.strip() == "kmspolicy: error: t.yaml: no AWS::KMS::Key or AWS::KMS::ReplicaKey in this template"
 
 
 def test_cli_incomplete_template_lists_errors_and_exits_2(tmp_path, monkeypatch):

@@ -330,3 +330,22 @@ def test_a_self_grant_only_unseen_policies_would_accept_is_unknown_not_reachable
     got = verdicts([named, delegation])["role:self:Outside"]
     assert got["kms:Encrypt"] == "unknown"
     assert got["kms:Decrypt"] == "reachable"
+
+
+@pytest.mark.parametrize("inside, outside", [
+    ({"IpAddress": {"aws:SourceIp": "198.51.100.0/24"}}, {"NotIpAddress": {"aws:SourceIp": "198.51.100.0/24"}}),
+    ({"StringLike": {"aws:SourceVpce": "vpce-1*"}}, {"StringNotLikeIfExists": {"aws:SourceVpce": "vpce-1*"}}),
+    ({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}},
+     {"NumericGreaterThan": {"aws:MultiFactorAuthAge": "7200"}}),
+])
+def test_allows_with_complementary_tests_of_one_value_allow(inside, outside):
+    """generated-20-4808 (referee seed 20): one Allow admits requests from a range, another
+    those from outside it (the negated operator also admits requests without the key): every
+    request is allowed (was conditional). Tests that are not complementary stay conditional."""
+    first = {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*", "Condition": inside}
+    second = {**first, "Condition": outside}
+    expected = "conditional" if "NumericGreaterThan" in outside else "allowed"  # 3600-7200 and absent: refused
+    got = verdicts([first, second])
+    assert got["*"]["kms:Decrypt"] == expected
+    assert got["account:self"]["kms:Decrypt"] == expected
+    assert verdicts([first])["*"]["kms:Decrypt"] == "conditional"

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kmspolicy.bridge import condition_glob as glob
-from kmspolicy.bridge.condition_eval import Absent, Exact, Matching, OneOf, Outcome, evaluate, problems
+from kmspolicy.bridge.condition_eval import Absent, Exact, Matching, OneOf, Outcome, evaluate, problems, split_by_test
 from kmspolicy.bridge.condition_values import parse_operator
 
 T, F, N = True, False, None
@@ -635,3 +635,20 @@ def test_population_outcomes_agree_with_the_words_they_stand_for(population, exc
         assert outcome is not False
     if False in results:
         assert outcome is not True
+
+
+def test_a_test_splits_a_present_value_into_the_requests_it_matches_and_the_others():
+    inside, outside = split_by_test("IpAddress", "198.51.100.0/24", {})
+    for operator, on_inside in (("IpAddress", True), ("NotIpAddress", False), ("NotIpAddressIfExists", False)):
+        condition = {operator: {"aws:SourceIp": "198.51.100.0/24"}}
+        assert evaluate(condition, {"aws:sourceip": inside}).value is on_inside
+        assert evaluate(condition, {"aws:sourceip": outside}).value is (not on_inside)
+    # another range, a qualified operator: the split says nothing about them; Null: present
+    assert evaluate({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}, {"aws:sourceip": inside}).value is None
+    assert evaluate({"ForAnyValue:IpAddress": {"aws:SourceIp": "198.51.100.0/24"}},
+                    {"aws:sourceip": inside}).value is None
+    assert evaluate({"Null": {"aws:SourceIp": "false"}}, {"aws:sourceip": outside}).value is True
+    # no split on a value the template does not determine, nor on Null or a set operator
+    assert split_by_test("StringEquals", "${aws:username}", {}) is None
+    assert split_by_test("Null", "true", {}) is None
+    assert split_by_test("ForAllValues:StringEquals", "a", {}) is None

@@ -6,6 +6,7 @@ and statement indexes (locator.py puts lines on them):
 
 - `verdict` of the actions (allowed > conditional > reachable > unknown > denied) and
   `actions`, those of them with that verdict (for `denied`, the explicitly denied ones);
+  `also`, the others by their weaker verdicts but denied;
 - `grants`: key-policy statements naming the subject or everyone (`direct`), delegating
   to its account (`delegation`), and its identity-policy statements completing a
   delegation (`identity`); for an allowed cell only what they give for every request;
@@ -99,7 +100,7 @@ class SubjectEvidence:
     def cell(self, actions: int, verdict: str | None = None, *, explained: bool = False) -> dict:
         verdict = verdict or verdict_of(self.access, actions)
         decided = actions & self.access[verdict]
-        out = {"verdict": verdict, "actions": names(decided),
+        out = {"verdict": verdict, "actions": names(decided), "also": self._also(actions, verdict),
                "grants": self._grants(decided, verdict),
                "denies": self._key_denies(actions) + self._identity_denies(actions),
                "escalation": self._escalation(decided) if verdict == "reachable" else []}
@@ -107,6 +108,19 @@ class SubjectEvidence:
             out["unrelated"] = self._unrelated(actions)
             out["incomplete"] = self._incomplete(actions)
         return out
+
+    def _also(self, actions: int, verdict: str) -> dict[str, list[str]]:
+        """The cell's other actions by their (weaker, not denied) verdicts: a cell shows
+        its strongest verdict, which must not hide what else is possible."""
+        if verdict == "denied":
+            return {}
+        rest = actions & ~self.access[verdict]
+        also = {}
+        for weaker in VERDICTS[VERDICTS.index(verdict) + 1:-1]:
+            if rest & self.access[weaker]:
+                also[weaker] = names(rest & self.access[weaker])
+                rest &= ~self.access[weaker]
+        return also
 
     def _grants(self, decided: int, verdict: str) -> list[dict]:
         if not decided:

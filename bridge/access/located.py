@@ -128,6 +128,7 @@ class Cell:
     escalation: list[Escalation]
     unrelated: list[Evidence] = field(default_factory=list)
     incomplete: list[Evidence] = field(default_factory=list)
+    also: dict[str, list[str]] = field(default_factory=dict)  # other actions by weaker verdict
 
     @property
     def bilateral(self) -> bool:
@@ -141,7 +142,7 @@ class Cell:
         return sorted(set(found))
 
     def to_json(self, *, explained: bool = False) -> dict:
-        data = {"verdict": self.verdict, "actions": self.actions, "lines": self.lines(),
+        data = {"verdict": self.verdict, "actions": self.actions, "also": self.also, "lines": self.lines(),
                 "grants": [e.to_json() for e in self.grants],
                 "denies": [e.to_json() for e in self.denies],
                 "escalation": [e.to_json() for e in self.escalation]}

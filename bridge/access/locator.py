@@ -34,7 +34,7 @@ class Locator:
         key = self.input["keys"][kid]
         identity = key["subjects"][sid].get("identity")
         cell = Cell(
-            verdict=raw["verdict"], actions=list(raw["actions"]),
+            verdict=raw["verdict"], actions=list(raw["actions"]), also=raw.get("also", {}),
             grants=[self.evidence(key, identity, g) for g in raw["grants"]],
             denies=[self.evidence(key, identity, d) for d in raw["denies"]],
             escalation=[self.escalation(key, identity, e) for e in raw["escalation"]],

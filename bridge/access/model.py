@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import catalog
-from ..condition_eval import UNKNOWN_FACT, OneOf
+from ..condition_eval import UNKNOWN_FACT, Matching, OneOf, split_by_test
 from . import crossaccount, escalation, implied, tri
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
@@ -25,6 +25,8 @@ from .subjects import acting_for_a_stranger, any_service, context
 from .tri import NOTHING, UNKNOWN, YES, Answer
 
 KEY_MASK = None  # set lazily: every key action
+OPEN_PRESENT = Matching("*")  # present with any value
+MAX_VALUE_SPLITS = 4  # value splits tried per key and subject
 
 
 def _key_mask() -> int:
@@ -98,36 +100,51 @@ class KeyModel:
         }
 
     def _by_cases(self, subject: dict, ctx: dict, grants: Grants) -> Grants:
-        """Allows that depend on one fact the subject leaves open (whether its requests
-        carry aws:PrincipalOrgID, say) may between them admit every request: one where the
-        key is absent (`StringEqualsIfExists`), another where it is present (`Null
-        false`). Evaluated per case of that fact, an action allowed in every case is
-        allowed (generated-19-2225); three-valued Or alone says conditional."""
+        """Allows that depend on one fact the subject leaves open may between them admit
+        every request: one where the key is absent (`StringEqualsIfExists
+        aws:PrincipalOrgID`), another where it is present (`Null false`); or one where its
+        value matches a test (`IpAddress`), another where it does not (`NotIpAddress` on
+        the same range). Evaluated per case of that fact, an action allowed in every case
+        is allowed (generated-19-2225, generated-20-4808); three-valued Or alone says
+        conditional."""
         if not grants.final.cond:
             return grants
-        for key in self._shared_open_keys(subject, ctx):
-            cases = ctx.get(key, UNKNOWN_FACT)
-            members = cases.facts if isinstance(cases, OneOf) else UNKNOWN_FACT.facts
-            finals = [self.grants(subject, {**ctx, key: member}).final for member in members]
+        for key, members in self._case_splits(subject, ctx):
             always = grants.final.cond
-            for final in finals:
-                always &= final.yes
+            for member in members:
+                always &= self.grants(subject, {**ctx, key: member}).final.yes
+                if not always:
+                    break
             if always:
                 final = grants.final
                 grants.final = tri.Answer(final.yes | always, final.cond & ~always, final.unknown & ~always)
         return grants
 
-    def _shared_open_keys(self, subject: dict, ctx: dict) -> list[str]:
-        """Condition keys two or more Allows reaching the subject test, whose fact the
-        subject's context leaves open or splits."""
+    def _case_splits(self, subject: dict, ctx: dict):
+        """(key, the facts that partition the subject's requests) for each key two or more
+        Allows reaching the subject test and its context leaves open: absent or present,
+        and, for a single-valued key, present with a value each shared test matches or not."""
+        tested: dict[str, list] = {}
         counts: dict[str, int] = {}
         for st in self.statements:
             if st.effect != "Allow" or st.applies_to(subject) is None:
                 continue
             for name in {str(k).lower() for k, _ in _tests(st)}:
                 counts[name] = counts.get(name, 0) + 1
-        return sorted(k for k, n in counts.items()
-                      if n > 1 and (k not in ctx or isinstance(ctx[k], OneOf)))
+            for operator, key, value in _keyed_tests(st):
+                tested.setdefault(key.lower(), []).append((operator, value))
+        multivalued = implied.set_keys([st.raw for st in self.statements])
+        for key in sorted(k for k, n in counts.items() if n > 1 and (k not in ctx or isinstance(ctx[k], OneOf))):
+            cases = ctx.get(key, UNKNOWN_FACT)
+            members = cases.facts if isinstance(cases, OneOf) else UNKNOWN_FACT.facts
+            yield key, members
+            if key in multivalued or OPEN_PRESENT not in members:
+                continue
+            rest = tuple(m for m in members if m != OPEN_PRESENT)
+            splits = {pair for operator, value in tested.get(key, ())
+                      if (pair := split_by_test(operator, value, ctx)) is not None}
+            for pair in sorted(splits, key=repr)[:MAX_VALUE_SPLITS]:
+                yield key, rest + pair
 
     def _anyone_as_a_service(self, subject: dict) -> dict:
         """`*` as some AWS service acting for a stranger's resource: only an Allow to
@@ -286,6 +303,14 @@ def _tests(st: KeyStatement):
         for name, values in (block.items() if isinstance(block, dict) else ()):
             for value in values if isinstance(values, list) else [values]:
                 yield name, value
+
+
+def _keyed_tests(st: KeyStatement):
+    """(operator, condition key, the key's values) of every test of the statement."""
+    for operator, block in ((st.raw.get("condition") or {}).get("block") or {}).items():
+        for key, values in (block.items() if isinstance(block, dict) else ()):
+            if isinstance(key, str):
+                yield operator, key, values
 
 
 def _condition_keys(statements: list[KeyStatement]) -> frozenset[str]:

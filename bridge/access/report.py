@@ -54,6 +54,9 @@ class _Analyzed:
     notes: list[str]
 
 
+NO_KEY = "no AWS::KMS::Key or AWS::KMS::ReplicaKey in this template"
+
+
 class AccessAnalyzer:
     """Loads and normalizes every variant; `report` and `explain` read the model's answers."""
 
@@ -79,9 +82,9 @@ class AccessAnalyzer:
         variants = [self._variant(template, display, s) for s in chosen or [None]]
         plan_errors = [_error(template, display, pointer, message) for pointer, message in plan.problems]
         errors = plan_errors + scenario_merge.errors([v.errors for v in variants], chosen)
-        if not errors and not any(v.input["keys"] for v in variants):  # unseen is not absent
-            raise AccessError(f"{display}: no AWS::KMS::Key or AWS::KMS::ReplicaKey in this template")
         notes = ([plan.note] if plan.note else []) + _unlisted_account_notes(variants[0].input, self.config)
+        if not errors and not any(v.input["keys"] for v in variants):  # unseen is not absent: errors say so
+            notes.append(NO_KEY)
         return _Analyzed(variants[0].input["file"], variants, chosen, errors, notes)
 
     def _variant(self, template: LoadedTemplate, display: str,
@@ -211,6 +214,8 @@ def _error(template: LoadedTemplate, display: str, pointer: str, message: str) -
 
 def _check_key(analyzed: _Analyzed, key: str) -> None:
     every = list(dict.fromkeys(kid for v in analyzed.variants for kid in v.input["keys"]))
+    if not every and not analyzed.errors:
+        raise AccessError(f"{analyzed.file}: {NO_KEY}")
     if key not in every:
         raise AccessError(f"unknown key '{key}' (keys in {analyzed.file}: {', '.join(every)})")
 
