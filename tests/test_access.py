@@ -213,7 +213,8 @@ def test_a_template_without_a_key_is_no_error(tmp_path, monkeypatch):
     assert json.loads(run("access", "t.yaml", "--format", "json").output)["keys"] == []
     result = run("explain", "t.yaml", "--key", "Key", "--principal", "*")
     assert result.exit_code == 2
-    assert result.output.strip() == "kmspolicy: error: t.yaml: no AWS::KMS::Key or AWS::KMS::ReplicaKey in this template"
+    assert result.output.strip() == \
+        "kmspolicy: error: t.yaml: no AWS::KMS::Key or AWS::KMS::ReplicaKey in this template"
 
 
 def test_cli_incomplete_template_lists_errors_and_exits_2(tmp_path, monkeypatch):
