@@ -239,7 +239,9 @@ class Resolver:
             raise IntrinsicError(f"Fn::Join takes [delimiter, list], got {describe(arg)}")
         delimiter, items = arg
         if not isinstance(items, list):
-            return [(Sym("unknown", "Fn::Join"),)]
+            items = self.string_list(items)  # a list parameter, or Fn::Split of a known string
+            if items is None:
+                return [(Sym("unknown", "Fn::Join"),)]
         pieces: list[list[SymStr]] = []
         for i, item in enumerate(items):
             if i:

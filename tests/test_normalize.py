@@ -216,7 +216,10 @@ LIST_PARAMETERS = {"Parameters": {
     ({"Fn::Split": [",", {"Fn::Sub": "x-${AWS::Region},y"}]}, None),  # not determined here
     ({"Ref": "Open"}, None),  # no value: unknown
     ({"Ref": "AWS::AccountId"}, None),  # a string, not a list
-], ids=["comma-delimited-list", "list-type", "split", "split-of-a-deploy-time-string", "no-value", "a-string"])
+    ({"Fn::Split": [",", {"Fn::Join": [",", {"Ref": "Accounts"}]}]}, ["444455556666", "555566667777"]),
+    ({"Fn::Split": [",", {"Fn::Join": [",", {"Ref": "Open"}]}]}, None),
+], ids=["comma-delimited-list", "list-type", "split", "split-of-a-deploy-time-string", "no-value", "a-string",
+        "split-of-a-joined-list", "split-of-a-joined-list-without-value"])
 def test_a_list_parameter_is_a_list(value, expected):
     """CloudFormation splits a CommaDelimitedList or List<…> parameter's value at commas
     (and trims it, as `Fn::Split` does not); a Ref to it where a list goes is that list."""

@@ -37,9 +37,19 @@ findings contains result.finding("KP005", key, p.path, message, []) if {
 	p.kind == "any"
 	message := concat("", [
 		"Principal \"", p.raw, "\" lets anyone, in any AWS account, call ", result.patterns_text(st),
-		" on ", key.id, _why(st, access.conditional_for(acc, i)), ".",
+		" on ", key.id, _why(st, access.conditional_for(acc, i)), _escalation(acc, i), ".",
 	])
 }
+
+# What a caller gives itself with what the statement allows (a grant or a new key policy).
+_escalation(acc, i) := concat("", [
+	"; through ", concat(" and ", sort({e.action | some e in acc.escalations; e.key_statement == i})),
+	" they can also give themselves ", result.actions_text(actionmask.names(acc.reachable)),
+]) if {
+	acc.reachable != 0
+	some e in acc.escalations
+	e.key_statement == i
+} else := ""
 
 _why(_, true) := "; its condition admits some callers of other accounts"
 

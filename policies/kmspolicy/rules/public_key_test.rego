@@ -45,3 +45,16 @@ cases["success_star_deny"] := {
 	"input": fx.input_with(fx.key([fx.allow(0, [fx.account(0)], ["kms:*"]), fx.deny(1, [fx.anyone(1)], ["kms:Decrypt"])])),
 	"findings": set(),
 }
+
+cases["fail_star_create_grant_says_what_it_gives"] := {
+	"input": fx.input_with(fx.key([
+		fx.allow(0, [fx.account(0)], ["kms:*"]),
+		fx.allow(1, [fx.anyone(1)], ["kms:CreateGrant", "kms:DescribeKey"]),
+	])),
+	"findings": {{
+		"rule": "KP005", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/1/Principal/AWS",
+		"message": "Principal \"*\" lets anyone, in any AWS account, call kms:CreateGrant, kms:DescribeKey on Key; through kms:CreateGrant they can also give themselves kms:Decrypt, kms:Encrypt, kms:GenerateDataKey, kms:GenerateDataKeyPair, kms:GenerateDataKeyPairWithoutPlaintext and 4 more.",
+		"related": [],
+	}},
+}
