@@ -1,8 +1,9 @@
 # METADATA
 # title: A service principal can use the key for anyone
 # description: |
-#   A key-policy statement lets an AWS service principal use the key on behalf of
-#   resources in any account (confused deputy). Read from the service subject's evaluated
+#   A key-policy statement lets an AWS service principal use the key (or manage it, or
+#   change who may: PutKeyPolicy, CreateGrant, ScheduleKeyDeletion) on behalf of
+#   resources in any account (confused deputy); reading the key's metadata is left out. Read from the service subject's evaluated
 #   access: reported where the statement gives it use for every request it makes, and
 #   where its condition holds only for some requests but may hold when the service acts
 #   for a resource of an account the template never names (the subject's `for_strangers`
@@ -61,10 +62,14 @@ _unscoped_services(key, st, i) := [{"principal": p, "usable": usable, "why": why
 	acc := access.masks[key.id][p.id]
 	i in acc.direct
 	i in acc.for_strangers.direct
-	usable := bits.and(bits.and(bits.and(acc.granted, acc.for_strangers.granted), actionmask.of(st)), catalog.use_mask)
+	usable := bits.and(bits.and(bits.and(acc.granted, acc.for_strangers.granted), actionmask.of(st)), _acting_mask)
 	usable != 0
 	why := _unscoped(st, access.conditional_for(acc, i))
 ]
+
+# What a service may do for a stranger that matters: use the key, manage it or change who
+# may (reading its metadata aside).
+_acting_mask := bits.or(catalog.use_mask, bits.or(catalog.manage_mask, catalog.permissions_mask))
 
 _services_text(services) := concat("", ["Service ", services[0].name]) if count(services) == 1
 
@@ -89,7 +94,7 @@ findings contains result.finding("KP018", key, p.path, message, []) if {
 	p.kind == "any"
 	mask := actionmask.of(st)
 	count([1 | i in acc.direct; bits.and(acc.granted, mask) != 0]) == 0
-	usable := bits.and(bits.and(acc.for_strangers.granted, mask), catalog.use_mask)
+	usable := bits.and(bits.and(acc.for_strangers.granted, mask), _acting_mask)
 	usable != 0
 	message := concat("", [
 		"Principal \"", p.raw, "\" lets AWS services call ", result.actions_text(actionmask.names(usable)),

@@ -183,3 +183,14 @@ cases["fail_regional_principals_of_one_statement"] := {
 		"rule": "KP018",
 	}},
 }
+
+cases["fail_service_that_may_manage_the_key"] := {
+	"input": fx.input_with(fx.key([fx.allow(0, [fx.service(0, "delivery.logs.amazonaws.com")], ["kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DescribeKey"])])),
+	"findings": {{
+		"message": "Service delivery.logs.amazonaws.com can call kms:PutKeyPolicy, kms:ScheduleKeyDeletion on Key for any caller: no aws:SourceAccount, aws:SourceArn, kms:ViaService or kms:EncryptionContext condition scopes it.",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/Service",
+		"related": [],
+		"resource": "Key",
+		"rule": "KP018",
+	}},
+}
