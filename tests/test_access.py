@@ -367,3 +367,42 @@ def test_access_and_explain_read_the_organization_config(tmp_path):
     assert explained.exit_code == 0 and "allowed" in explained.output.lower(), explained.output
     missing = CliRunner().invoke(main, ["access", str(template), "--config", str(tmp_path / "none.yaml")])
     assert missing.exit_code == 2 and "none.yaml" in missing.output
+
+
+ORG_SHARED = """\
+Resources:
+  Key:
+    Type: AWS::KMS::Key
+    Properties:
+      KeyPolicy:
+        Statement:
+          - {Effect: Allow, Principal: "*", Action: kms:Decrypt, Resource: "*",
+             Condition: {StringEquals: {aws:PrincipalOrgID: o-a1b2c3d4e5}}}
+"""
+
+
+def test_the_config_names_the_organization_of_the_own_account(tmp_path):
+    """`organization` in the config is the own account's aws:PrincipalOrgID: `*` scoped to
+    that organization admits every principal of the account; to another one, none of them;
+    without it, whether they are in it is unknown (conditional)."""
+    template = tmp_path / "t.yaml"
+    template.write_text(ORG_SHARED)
+
+    def decrypt(organization):
+        extra = []
+        if organization:
+            config = tmp_path / "org.yaml"
+            config.write_text(f"organization: {organization}\n")
+            extra = ["--config", str(config)]
+        result = CliRunner().invoke(main, ["access", str(template), "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        [subject] = [s for s in json.loads(result.output)["keys"][0]["subjects"] if s["id"] == "account:self"]
+        return subject["cells"]["use"]["verdict"]
+
+    assert decrypt(None) == "conditional"
+    assert decrypt("o-a1b2c3d4e5") == "allowed"
+    assert decrypt("o-zzzzzzzzzz") == "denied"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("organization: acme\n")
+    result = CliRunner().invoke(main, ["access", str(template), "--config", str(bad)])
+    assert result.exit_code == 2 and "bad.yaml" in result.output
