@@ -13,20 +13,23 @@ give itself, unless an identity-policy Deny forbids it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .. import catalog
-from ..condition_eval import UNKNOWN_FACT, Matching, OneOf, split_by_test
+from ..condition_eval import UNKNOWN_FACT, Exact, Matching, OneOf, split_by_test
 from . import crossaccount, escalation, implied, tri
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
-from .subjects import acting_for_a_stranger, any_service, context
+from .concrete import SELF_ACCOUNT
+from .subjects import account_token, acting_for_a_stranger, any_service, context
 from .tri import NOTHING, UNKNOWN, YES, Answer
 
 KEY_MASK = None  # set lazily: every key action
 OPEN_PRESENT = Matching("*")  # present with any value
 MAX_VALUE_SPLITS = 4  # value splits tried per key and subject
+ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 
 
 def _key_mask() -> int:
@@ -97,7 +100,29 @@ class KeyModel:
             **({"for_strangers": self._for_strangers(subject, ctx)} if subject["kind"] == "service"
                else {"for_strangers": self._anyone_as_a_service(subject)} if subject["kind"] == "any"
                else {}),
+            **({"in_organization": self._in_organizations(subject, ctx)}
+               if subject["kind"] == "account" and "aws:principalorgid" not in ctx
+               and account_token(subject.get("account", ""), self.facts["own_accounts"]) == SELF_ACCOUNT
+               else {}),
         }
+
+    def _in_organizations(self, subject: dict, ctx: dict) -> list[dict]:
+        """The own account when the config names no organization: for each organization
+        ID a key-policy Allow compares aws:PrincipalOrgID with, what each statement gives
+        every principal of the account if the account is in that organization."""
+        out = []
+        for organization in sorted(self._tested_organizations()):
+            grants = self.grants(subject, {**ctx, "aws:principalorgid": Exact(frozenset({organization}))})
+            given = [grants.unconditional_key.get(i, 0) for i in range(len(self.statements))]
+            if any(given):
+                out.append({"organization": organization, "unconditional": given})
+        return out
+
+    def _tested_organizations(self) -> set[str]:
+        return {value for st in self.statements if st.effect == "Allow"
+                for _, key, values in _keyed_tests(st) if key.lower() == "aws:principalorgid"
+                for value in (values if isinstance(values, list) else [values])
+                if isinstance(value, str) and ORGANIZATION_ID.fullmatch(value)}
 
     def _by_cases(self, subject: dict, ctx: dict, grants: Grants) -> Grants:
         """Allows that depend on one fact the subject leaves open may between them admit

@@ -52,3 +52,35 @@ cases["fail_two_statements_one_finding"] := {
 		],
 	}},
 }
+
+_star_in_organization := object.union(_star_use, {"condition": fx.condition({
+	"caller_restricted": true, "path": _condition_path,
+	"block": {"StringEquals": {"aws:PrincipalOrgID": ["o-a1b2c3d4e5"]}},
+})})
+
+cases["fail_star_scoped_to_an_organization_the_config_does_not_place_the_account_in"] := {
+	"input": fx.input_with(fx.key([_star_in_organization])),
+	"findings": {{
+		"rule": "KP020", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "Principal \"*\" with its condition admits every IAM principal of this account if the account is in organization o-a1b2c3d4e5: each can then call kms:Decrypt, kms:Encrypt on Key without any IAM policy allowing it (set `organization` in the config to decide).",
+		"related": [{"path": _condition_path, "message": "the condition that admits the organization"}],
+	}},
+}
+
+cases["fail_star_scoped_to_the_organization_of_the_config"] := {
+	"input": fx.input_with(fx.key([_star_in_organization])),
+	"data": {"organization": "o-a1b2c3d4e5"},
+	"findings": {{
+		"rule": "KP020", "resource": "Key",
+		"path": "/Resources/Key/Properties/KeyPolicy/Statement/0/Principal/AWS",
+		"message": "Principal \"*\" with its condition admits every IAM principal of this account: each can call kms:Decrypt, kms:Encrypt on Key without any IAM policy allowing it.",
+		"related": [{"path": _condition_path, "message": "the condition that admits the whole account"}],
+	}},
+}
+
+cases["success_star_scoped_to_another_organization_of_the_config"] := {
+	"input": fx.input_with(fx.key([_star_in_organization])),
+	"data": {"organization": "o-zzzzzzzzzz"},
+	"findings": set(),
+}
