@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from .. import catalog
 from ..condition_eval import UNKNOWN_FACT, Exact, Matching, OneOf, split_by_test
 from . import crossaccount, escalation, implied, tri
+from .concrete import SELF_ACCOUNT
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
-from .concrete import SELF_ACCOUNT
 from .subjects import account_token, acting_for_a_stranger, any_service, context
 from .tri import NOTHING, UNKNOWN, YES, Answer
 
