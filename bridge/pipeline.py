@@ -276,6 +276,11 @@ class Analyzer:
             except (ValueError, LookupError, KeyError, TypeError):
                 continue
             related.append(Related(display, rspan.line, rspan.column, item["path"], item.get("message", "")))
+        alias = template.source_map.alias_above(pointer)
+        if alias is not None:  # the lines shown are the anchor's: say where this resource repeats them
+            aspan = template.source_map.span(alias[0])
+            related.append(Related(display, aspan.line, aspan.column, alias[0],
+                                   f"{resource} has these lines through the alias *{alias[1]}"))
         finding = Finding(
             rule=rule_id, severity=rule_config.get("severity", _decision_severity(decision, rule)),
             title=rule.title,

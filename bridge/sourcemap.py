@@ -64,11 +64,26 @@ def _check_pointer(pointer: str) -> None:
 class SourceMap:
     """JSON pointer → span of the value, and → span of the mapping key holding it."""
 
-    __slots__ = ("_values", "_keys")
+    __slots__ = ("_values", "_keys", "_aliases")
 
-    def __init__(self, values: dict[str, SpanTuple], keys: dict[str, SpanTuple]) -> None:
+    def __init__(self, values: dict[str, SpanTuple], keys: dict[str, SpanTuple],
+                 aliases: dict[str, str] | None = None) -> None:
         self._values = values
         self._keys = keys
+        self._aliases = aliases or {}  # pointer of a YAML alias → its anchor's name
+
+    def alias_above(self, pointer: str) -> tuple[str, str] | None:
+        """(pointer, anchor name) of the YAML alias `pointer` is in (or is), if any: its
+        span is the anchored text's, which another part of the template also shows."""
+        if not self._aliases:
+            return None
+        current = pointer
+        while True:
+            if current in self._aliases:
+                return current, self._aliases[current]
+            if not current:
+                return None
+            current = current.rpartition("/")[0]
 
     def span(self, pointer: str) -> Span | None:
         found = self._values.get(pointer)

@@ -94,3 +94,24 @@ def test_seed_full_catalog_story():
     assert (kp001["line"], kp001["severity"]) == (23, "medium")
     assert "any IAM role or user in the account whose IAM policy allows it can use KmsKey" in kp001["message"]
     assert not any(f["rule"] == "KP008" for f in doc["findings"])
+
+
+def test_a_finding_reached_through_a_yaml_alias_names_the_alias(tmp_path):
+    """The lines shown are the anchored text, which another resource also shows: the
+    finding of the resource that repeats them through `*name` says where it does."""
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "Resources:\n"
+        "  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true\n"
+        "      KeyPolicy:\n        Statement:\n"
+        "          - &root\n            Effect: Allow\n"
+        "            Principal: {AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:root'}\n"
+        "            Action: kms:*\n            Resource: '*'\n"
+        "  Key2:\n    Type: AWS::KMS::Key\n    Properties:\n      EnableKeyRotation: true\n"
+        "      KeyPolicy:\n        Statement:\n          - *root\n")
+    result = CliRunner().invoke(main, ["eval", str(template), "--format", "json"])
+    findings = {f["resource"]: f for f in json.loads(result.output)["findings"] if f["rule"] == "KP001"}
+    assert findings["Key"]["line"] == findings["Key2"]["line"] == 10
+    assert [r for r in findings["Key"]["related"] if "alias" in r["message"]] == []
+    [through] = [r for r in findings["Key2"]["related"] if "alias" in r["message"]]
+    assert through["line"] == 19 and through["message"] == "Key2 has these lines through the alias *root"

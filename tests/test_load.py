@@ -300,6 +300,9 @@ def test_alias_spans_and_expansion(yaml_parser):
     assert smap.span("/Copy/Action/0") == Span(3, 12, 3, 23)  # the anchored text
     assert smap.span("/Merged/Effect") == Span(7, 11, 7, 15)  # explicit key wins
     assert smap.span("/Merged/Action") == Span(3, 11, 3, 24)
+    assert smap.alias_above("/Copy/Action/0") == ("/Copy", "stmt")
+    assert smap.alias_above("/Copy") == ("/Copy", "stmt")
+    assert smap.alias_above("/Base/Action/0") is None
 
 
 # --------------------------------------------------------------------------- errors

@@ -23,7 +23,8 @@ as a stream of events and composed here, never by PyYAML's constructors, so:
   (`1e3`, `0x1F`, `1_000`, `.inf` stay strings), and dates, timestamps and versions
   (`2010-09-09`) stay strings. Mapping keys are always the key's text (`1:` → "1").
 * Aliases are expanded (each use counts toward `MAX_NODES`); a pointer under an alias
-  maps to the anchored text, the alias itself to the `*alias` token. Merge keys (`<<`)
+  maps to the anchored text, the alias itself to the `*alias` token (`alias_above`: a
+  finding under an alias relates the alias, since its lines are the anchor's). Merge keys (`<<`)
   are honoured as in PyYAML. Duplicate keys are an error.
 * Limits, checked while parsing so hostile input fails fast: `MAX_NODES` expanded nodes
   (scalars, collections and keys), `MAX_DEPTH` nested collections, `MAX_BYTES` of file.
@@ -126,15 +127,15 @@ def load_text(text: str, file: str, *, max_nodes: int | None = None,
     lines = _split_lines(text, _JSON_BREAK if is_json else _YAML_BREAK)
     try:
         if is_json:
-            document, values, keys = _JsonParser(text, max_nodes, max_depth).parse()
+            (document, values, keys), aliases = _JsonParser(text, max_nodes, max_depth).parse(), {}
         else:
-            document, values, keys = _load_yaml(text, lines, max_nodes, max_depth)
+            document, values, keys, aliases = _load_yaml(text, lines, max_nodes, max_depth)
     except _Fail as fail:
         raise fail.to_error(file) from None
     if not isinstance(document, dict) and not any_document:
         raise TemplateError(f"template is not a mapping (got {_kind(document)})", file,
                             *_first_position(values))
-    return LoadedTemplate(file, document, SourceMap(values, keys),
+    return LoadedTemplate(file, document, SourceMap(values, keys, aliases),
                           "json" if is_json else "yaml", lines)
 
 

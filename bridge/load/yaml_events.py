@@ -85,8 +85,9 @@ def _load_yaml(text: str, lines: list[str], max_nodes: int, max_depth: int):
     root = _Composer(text, lines, max_nodes, max_depth).compose()
     values: dict[str, SpanTuple] = {}
     keys: dict[str, SpanTuple] = {}
-    document = _Builder(lines, values, keys).build(root, "")
-    return document, values, keys
+    builder = _Builder(lines, values, keys)
+    document = builder.build(root, "")
+    return document, values, keys, builder.aliases
 
 
 def _yaml_error(err: yaml.YAMLError, text: str) -> _Fail:
@@ -178,7 +179,7 @@ class _Composer:
                 if len(stack) + target.height > max_depth:
                     raise _Fail(f"alias '*{event.anchor}' nests deeper than {max_depth} levels "
                                 "(limit MAX_DEPTH)", mark.line, mark.column)
-                node = _Node(_ALIAS, None, target, (mark.line, mark.column))
+                node = _Node(_ALIAS, event.anchor, target, (mark.line, mark.column))  # tag: the name
                 node.size = target.size
                 node.height = target.height
                 end = event.end_mark
@@ -315,11 +316,13 @@ class _Builder:
         self.lines = lines
         self.values = values
         self.keys = keys
+        self.aliases: dict[str, str] = {}  # pointer of an alias → its anchor's name
 
     def build(self, node: _Node, pointer: str) -> Any:
         if node.kind == _ALIAS:
             result = self.build(node.value, pointer)
             self.values[pointer] = node.span
+            self.aliases[pointer] = node.tag
             return result
         self.values[pointer] = node.span
         tag = node.tag
