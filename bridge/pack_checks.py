@@ -16,7 +16,9 @@ In order, each failure one `FILE:LINE: message` (PackError):
    `make catalogs`), and the idioms the catalog shows regopy evaluating differently are
    refused: sort() (unless directly inside concat() or count()) and concat() of anything
    not written as an array, string literals
-   with escapes, `with` in a rule module, sprintf verbs other than the verified ones.
+   with escapes, `with` in a rule module, sprintf verbs other than the verified ones, and
+   array comprehensions that iterate a set or an object the policy builds (OPA's type
+   checker says which: iteration_order.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from .opa_compile import CompileFailure
 from .rego_scan import Scanned, scan
 from .rules import package_of
 
@@ -57,6 +60,50 @@ def check_packs(pack_modules: dict[str, str], all_modules: dict[str, str], data:
         return
     compile_with_opa(all_modules, data)
     check_sources(pack_modules, all_modules, engine=engine, allowed=allowed)
+    if engine == EMBEDDED:
+        check_iteration_order(pack_modules, all_modules, data)
+
+
+def check_iteration_order(pack_modules: dict[str, str], all_modules: dict[str, str],
+                          data: dict) -> None:
+    """Refuse an array comprehension of a pack that iterates a set or an object built by
+    the policy: its order differs on the embedded engine (iteration_order.py)."""
+    from .iteration_order import iteration_sites, may_be_unordered
+    from .rego_types import static_types
+
+    idiom = _idiom("set-iteration-order")
+    if idiom is None:
+        return
+    sites = []
+    for name, source in sorted(pack_modules.items()):
+        scanned = scan(source)
+        sites.extend(iteration_sites(name, scanned, _module_names(scanned)))
+    try:
+        types = static_types(all_modules, data, [site.expression for site in sites])
+    except CompileFailure as exc:
+        raise PackError(f"the order of array comprehensions is checked with OPA's type checker, "
+                        f"and {exc}") from None
+    where = f"the embedded engine ({capabilities()['source']['embedded']})"
+    for site in sites:
+        type_text = types.get(site.expression)
+        if type_text is not None and not may_be_unordered(type_text):
+            continue
+        what = f"a {type_text}" if type_text else "a value OPA's type checker cannot type here"
+        raise PackError(f"{site.expression.module}:{site.line}: an array comprehension iterates "
+                        f"{site.text} ({what}), whose order differs on {where}: OPA iterates a "
+                        f"set or an object in sorted order, regopy in insertion order "
+                        f"({idiom['query'].removeprefix('x := ')}: OPA {idiom['opa']}, embedded "
+                        f"{idiom['embedded']}); build a set instead ({{v | ...}}) or iterate an "
+                        "array, or run the pack with --engine opa")
+
+
+COLUMN_ZERO_NAME = re.compile(r"^([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _module_names(scanned: Scanned) -> set[str]:
+    """The rules, functions and import aliases a module can refer to by a bare name."""
+    names = set(COLUMN_ZERO_NAME.findall(scanned.masked)) - {"package", "import", "default"}
+    return names | scanned.import_aliases()
 
 
 def check_sources(pack_modules: dict[str, str], all_modules: dict[str, str], *,
@@ -75,7 +122,7 @@ def check_sources(pack_modules: dict[str, str], all_modules: dict[str, str], *,
 
 def compile_with_opa(modules: dict[str, str], data: dict) -> None:
     """OPA's compiler over every module and the data; its first error as PackError."""
-    from .opa_compile import CompileFailure, compile_modules
+    from .opa_compile import compile_modules
 
     try:
         error = compile_modules(modules, data)

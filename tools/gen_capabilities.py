@@ -125,7 +125,7 @@ for line in sys.stdin:
         if item.get("module"):
             rego.add_module("probe.rego", item["module"])
         if "input" in item:
-            rego.set_input_term(json.dumps(item["input"], ensure_ascii=False))  # as embedded.input_term
+            rego.set_input_term(json.dumps(item["input"], ensure_ascii=False, sort_keys=True))  # as embedded.input_term
         output = rego.query(item["query"])
         if not output.ok():
             text = re.sub(r"0x[0-9a-f]+", "", " ".join(str(output.node()).split()))

@@ -30,7 +30,7 @@ class EmbeddedEngine:
             for name, source in modules.items():
                 self._interpreter.add_module(name, source)
             if data:
-                self._interpreter.add_data_json(json.dumps(data))
+                self._interpreter.add_data_json(json_term(data))
             self._bundle = self._interpreter.build(query)
         except regopy.RegoError as exc:
             raise EngineError(_compile_error(str(exc), modules)) from None
@@ -60,7 +60,7 @@ class EmbeddedEngine:
         try:
             for name, source in self._modules.items():
                 rego.add_module(name, source)
-            rego.add_data_json(json.dumps(self._data or {}))
+            rego.add_data_json(json_term(self._data or {}))
             rego.set_input_term(input_term(input_doc))
         except self._regopy.RegoError:
             return f"evaluation failed: the result is not valid JSON ({_one_line(exc)})"
@@ -95,8 +95,15 @@ def _one_line(value: Any) -> str:
 
 
 def input_term(input_doc: Any) -> str:
-    """The input as the JSON text regopy is given: regopy.Input(dict) is faster but prints
-    strings unescaped; regopy keeps a string's escapes as characters, so non-ASCII is
-    written as itself (`count("é")` is 1, as on OPA), not as a `\\u` escape."""
-    return json.dumps(input_doc, ensure_ascii=False)
+    """The input as the JSON text regopy is given (json_term)."""
+    return json_term(input_doc)
+
+
+def json_term(value: Any) -> str:
+    """A document (input or data) as the JSON text regopy is given. regopy.Input(dict) is
+    faster but prints strings unescaped; regopy keeps a string's escapes as characters, so
+    non-ASCII is written as itself (`count("é")` is 1, as on OPA), not as a `\\u` escape.
+    Keys are sorted: regopy iterates an object in the order of its text, OPA in sorted
+    order (Python's code-point order is the byte order of UTF-8, OPA's)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
