@@ -365,7 +365,8 @@ def policy_set(bundles: list[Bundle], config: dict | None = None, *, engine: str
     policies.replaced = replaced
     try:
         if check:
-            check_packs(packs, modules, policies.data(), engine=engine, allowed=allowed_builtins)
+            policies.escape_sensitive = check_packs(packs, modules, policies.data(), engine=engine,
+                                                    allowed=allowed_builtins)
     except PackError as exc:
         raise BundleError(str(exc)) from None
     return policies

@@ -51,6 +51,7 @@ class PolicySet:
         self.config = config or {}
         self.extra_data = extra_data or {}  # bundle data besides the config (other roots)
         self.replaced: list[tuple[str, str]] = []  # (bundle, built-in module it replaces)
+        self.escape_sensitive: list = []  # pack calls the embedded engine gets wrong on escapes
         self.rules: dict[str, Rule] = catalog_from_modules(modules)
 
     @classmethod
@@ -93,7 +94,8 @@ def make_engine(policies: PolicySet, name: str = "embedded", **options):
     if name == "embedded":
         from .engines.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(policies.modules, policies.data())
+        return EmbeddedEngine(policies.modules, policies.data(),
+                              escape_sensitive=policies.escape_sensitive)
     if name == "opa":
         from .engines.opa_golib import OpaGolibEngine
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..escape_sensitive import SensitiveCall, escaped_string_at
 from ..rules import package_of
 from . import ENTRYPOINT, EngineError, as_findings, bundle_cache
 from .regopy_errors import located
@@ -15,11 +16,13 @@ class EmbeddedEngine:
     name = "embedded"
 
     def __init__(self, modules: dict[str, str], data: dict[str, Any] | None = None,
-                 query: str = ENTRYPOINT):
+                 query: str = ENTRYPOINT, escape_sensitive: list[SensitiveCall] = ()):
         import regopy
 
         self._regopy = regopy
         self.query = query
+        self._escape_sensitive = list(escape_sensitive)
+        self._refuse_escaped(data, "the data")
         self._modules, self._data = modules, data
         self._interpreter = regopy.Interpreter()
         key = bundle_cache.bundle_key(modules, data, query, getattr(regopy, "__version__", ""))
@@ -39,8 +42,11 @@ class EmbeddedEngine:
         bundle_cache.save(regopy, self._interpreter, self._bundle, key)
 
     def evaluate(self, input_doc: dict) -> Any:
+        term = input_term(input_doc)
+        if "\\" in term:  # every character regopy stores escaped is written as an escape
+            self._refuse_escaped(input_doc, "the template's input")
         try:
-            self._interpreter.set_input_term(input_term(input_doc))
+            self._interpreter.set_input_term(term)
             output = self._interpreter.query_bundle(self._bundle)
         except self._regopy.RegoError as exc:
             raise EngineError(f"evaluation failed: {_one_line(exc)}") from None
@@ -52,6 +58,16 @@ class EmbeddedEngine:
         if not results or not results[0].expressions:
             raise EngineError(f"{self.query} is undefined")
         return results[0].expressions[0]
+
+    def _refuse_escaped(self, document: Any, what: str) -> None:
+        """EngineError if a pack reads strings the engine stores escaped differently from
+        OPA (escape_sensitive.py) and the document holds one."""
+        if not self._escape_sensitive:
+            return
+        at = escaped_string_at(document)
+        if at is not None:
+            engine = f"the embedded engine (regopy {getattr(self._regopy, '__version__', '')})"
+            raise EngineError(self._escape_sensitive[0].refusal(engine, f"{what} ({at})"))
 
     def _blame(self, input_doc: dict, exc: Exception) -> str:
         """Which rule's findings the embedded engine cannot print as JSON, as
