@@ -363,6 +363,7 @@ def policy_set(bundles: list[Bundle], config: dict | None = None, *, engine: str
     merged.update(config or {})
     policies = PolicySet(modules, merged, extra)
     policies.replaced = replaced
+    policies.packs = set(packs)
     try:
         if check:
             policies.escape_sensitive = check_packs(packs, modules, policies.data(), engine=engine,

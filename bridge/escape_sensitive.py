@@ -71,7 +71,7 @@ def sensitive_calls(candidates: list[_Candidate], types: dict[Expression, str | 
 
 
 def _may_be_string(type_text: str | None) -> bool:
-    if type_text is None or type_text == "any" or type_text == "string":
+    if type_text in (None, "any", "string", "???"):  # ???: a function's argument, untyped
         return True
     return type_text.startswith("any<") and bool(re.search(r"(?<![\w\[])string(?![\w\]])", type_text))
 

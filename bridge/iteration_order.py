@@ -45,7 +45,8 @@ def iteration_sites(name: str, scanned: Scanned, known_names: set[str]) -> list[
         if masked[open_at] != "[" or _order_free(scanned, open_at, close):
             continue
         body = (bar + 1, close)
-        for start, end in _collections(masked, pairs, body, known_names):
+        elsewhere = _blank(masked, [(o, c) for o, _, c in scopes if not o < bar < c])
+        for start, end in _collections(elsewhere, pairs, body, known_names):
             if _innermost(scopes, start) != (open_at, bar, close):
                 continue
             text = scanned.source[start:end]
@@ -54,6 +55,16 @@ def iteration_sites(name: str, scanned: Scanned, known_names: set[str]) -> list[
             sites.append(Site(Expression(name, start, end), " ".join(text.split()),
                               scanned.line_of(start)))
     return sites
+
+
+def _blank(masked: str, spans: list[tuple[int, int]]) -> str:
+    """`masked` with the spans blanked (except newlines): the variables other scopes bind."""
+    chars = list(masked)
+    for open_at, close in spans:
+        for i in range(open_at + 1, close):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
 
 
 def may_be_unordered(type_text: str) -> bool:

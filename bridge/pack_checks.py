@@ -28,6 +28,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from .embedded_compat import COMPAT_CALLS
 from .escape_sensitive import SensitiveCall
 from .opa_compile import CompileFailure
 from .rego_scan import Scanned, scan
@@ -78,11 +79,13 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
 
     sites, candidates = [], []
     functions = _functions(all_modules)
+    escape_catalog = {name: entry for name, entry in capabilities()["input_escape"].items()
+                      if name not in COMPAT_CALLS}  # computed exactly (embedded_compat.py)
     for name, source in sorted(pack_modules.items()):
         scanned = scan(source)
         if _idiom("set-iteration-order"):
             sites.extend(iteration_sites(name, scanned, _module_names(scanned)))
-        candidates.extend(candidate_calls(name, scanned, functions, capabilities()["input_escape"]))
+        candidates.extend(candidate_calls(name, scanned, functions, escape_catalog))
     expressions = [s.expression for s in sites] + [c.argument for c in candidates if c.argument]
     try:
         types = static_types(all_modules, data, expressions)
