@@ -363,9 +363,11 @@ def policy_set(bundles: list[Bundle], config: dict | None = None, *, engine: str
     merged.update(config or {})
     policies = PolicySet(modules, merged, extra)
     policies.replaced = replaced
+    policies.packs = set(packs)
     try:
         if check:
-            check_packs(packs, modules, policies.data(), engine=engine, allowed=allowed_builtins)
+            policies.escape_sensitive = check_packs(packs, modules, policies.data(), engine=engine,
+                                                    allowed=allowed_builtins)
     except PackError as exc:
         raise BundleError(str(exc)) from None
     return policies

@@ -16,7 +16,9 @@ In order, each failure one `FILE:LINE: message` (PackError):
    `make catalogs`), and the idioms the catalog shows regopy evaluating differently are
    refused: sort() (unless directly inside concat() or count()) and concat() of anything
    not written as an array, string literals
-   with escapes, `with` in a rule module, sprintf verbs other than the verified ones.
+   with escapes, `with` in a rule module, sprintf verbs other than the verified ones, and
+   array comprehensions that iterate a set or an object the policy builds (OPA's type
+   checker says which: iteration_order.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from .embedded_compat import COMPAT_CALLS
+from .escape_sensitive import SensitiveCall
+from .opa_compile import CompileFailure
 from .rego_scan import Scanned, scan
+from .rego_types import static_types
 from .rules import package_of
 
 ENVIRONMENT_BUILTINS = ("http.send", "net.lookup_ip_addr", "opa.runtime")
@@ -49,14 +55,71 @@ def capabilities() -> dict:
 
 
 def check_packs(pack_modules: dict[str, str], all_modules: dict[str, str], data: dict, *,
-                engine: str = EMBEDDED, allowed: frozenset[str] = frozenset()) -> None:
+                engine: str = EMBEDDED, allowed: frozenset[str] = frozenset()) -> list[SensitiveCall]:
     """Raise PackError for the first problem of the pack modules (see the module docstring).
     `all_modules` holds every module the engine will load (built in and packs), `data`
-    the data document."""
+    the data document. On the embedded engine, return the calls that read escaped strings
+    differently (escape_sensitive.py): the engine refuses inputs holding such strings."""
     if not pack_modules:
-        return
+        return []
     compile_with_opa(all_modules, data)
     check_sources(pack_modules, all_modules, engine=engine, allowed=allowed)
+    if engine != EMBEDDED:
+        return []
+    return check_typed(pack_modules, all_modules, data)
+
+
+def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
+                data: dict) -> list[SensitiveCall]:
+    """The checks that need OPA's types (one round of probe compilations): refuse an array
+    comprehension that iterates a set or an object the policy builds (iteration_order.py);
+    return the calls that read escaped strings differently (escape_sensitive.py)."""
+    from .escape_sensitive import candidate_calls, sensitive_calls
+    from .iteration_order import iteration_sites
+
+    sites, candidates = [], []
+    functions = _functions(all_modules)
+    escape_catalog = {name: entry for name, entry in capabilities()["input_escape"].items()
+                      if name not in COMPAT_CALLS}  # computed exactly (embedded_compat.py)
+    for name, source in sorted(pack_modules.items()):
+        scanned = scan(source)
+        if _idiom("set-iteration-order"):
+            sites.extend(iteration_sites(name, scanned, _module_names(scanned)))
+        candidates.extend(candidate_calls(name, scanned, functions, escape_catalog))
+    expressions = [s.expression for s in sites] + [c.argument for c in candidates if c.argument]
+    try:
+        types = static_types(all_modules, data, expressions)
+    except CompileFailure as exc:
+        raise PackError(f"rule packs are checked with OPA's type checker, and {exc}") from None
+    _check_iteration_order(sites, types)
+    return sensitive_calls(candidates, types)
+
+
+def _check_iteration_order(sites: list, types: dict) -> None:
+    from .iteration_order import may_be_unordered
+
+    idiom = _idiom("set-iteration-order")
+    where = f"the embedded engine ({capabilities()['source']['embedded']})"
+    for site in sites:
+        type_text = types.get(site.expression)
+        if type_text is not None and not may_be_unordered(type_text):
+            continue
+        what = f"of type {type_text}" if type_text else "a value OPA's type checker cannot type here"
+        raise PackError(f"{site.expression.module}:{site.line}: an array comprehension iterates "
+                        f"{site.text} ({what}), whose order differs on {where}: OPA iterates a "
+                        f"set or an object in sorted order, regopy in insertion order "
+                        f"({idiom['query'].removeprefix('x := ')}: OPA {idiom['opa']}, embedded "
+                        f"{idiom['embedded']}); build a set instead ({{v | ...}}) or iterate an "
+                        "array, or run the pack with --engine opa")
+
+
+COLUMN_ZERO_NAME = re.compile(r"^([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _module_names(scanned: Scanned) -> set[str]:
+    """The rules, functions and import aliases a module can refer to by a bare name."""
+    names = set(COLUMN_ZERO_NAME.findall(scanned.masked)) - {"package", "import", "default"}
+    return names | scanned.import_aliases()
 
 
 def check_sources(pack_modules: dict[str, str], all_modules: dict[str, str], *,
@@ -65,17 +128,22 @@ def check_sources(pack_modules: dict[str, str], all_modules: dict[str, str], *,
     for name, source in sorted(pack_modules.items()):
         _check_package(name, source)
         _check_strict(name, scan(source))
-    functions = set()
-    for source in all_modules.values():
-        functions |= scan(source).local_functions()
-    functions -= set(capabilities()["builtins"])
+    functions = _functions(all_modules)
     for name, source in sorted(pack_modules.items()):
         _check_module(name, scan(source), functions, engine, allowed)
 
 
+def _functions(all_modules: dict[str, str]) -> set[str]:
+    """The functions the policies define (not OPA's builtins)."""
+    functions = set()
+    for source in all_modules.values():
+        functions |= scan(source).local_functions()
+    return functions - set(capabilities()["builtins"])
+
+
 def compile_with_opa(modules: dict[str, str], data: dict) -> None:
     """OPA's compiler over every module and the data; its first error as PackError."""
-    from .opa_compile import CompileFailure, compile_modules
+    from .opa_compile import compile_modules
 
     try:
         error = compile_modules(modules, data)

@@ -51,6 +51,8 @@ class PolicySet:
         self.config = config or {}
         self.extra_data = extra_data or {}  # bundle data besides the config (other roots)
         self.replaced: list[tuple[str, str]] = []  # (bundle, built-in module it replaces)
+        self.escape_sensitive: list = []  # pack calls the embedded engine gets wrong on escapes
+        self.packs: set[str] = set()  # the modules of rule packs (not built in)
         self.rules: dict[str, Rule] = catalog_from_modules(modules)
 
     @classmethod
@@ -59,6 +61,12 @@ class PolicySet:
                    for name, source in read_policy_dir(builtin_policy_dir() / "kmspolicy").items()}
         modules.update(extra or {})
         return cls(modules, config)
+
+    def embedded_modules(self) -> dict[str, str]:
+        """The modules as the embedded engine runs them (embedded_compat.py)."""
+        from .embedded_compat import for_embedded
+
+        return for_embedded(self.modules, self.packs) if self.packs else self.modules
 
     def data(self) -> dict:
         return {**self.extra_data, "kmspolicy": {**self.extra_data.get("kmspolicy", {}),
@@ -93,7 +101,8 @@ def make_engine(policies: PolicySet, name: str = "embedded", **options):
     if name == "embedded":
         from .engines.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(policies.modules, policies.data())
+        return EmbeddedEngine(policies.embedded_modules(), policies.data(),
+                              escape_sensitive=policies.escape_sensitive)
     if name == "opa":
         from .engines.opa_golib import OpaGolibEngine
 

@@ -45,20 +45,33 @@ class Scanned:
 
     def argument(self, after: int, index: int) -> str | None:
         """The text of argument `index` of the call whose `(` ends just before `after`."""
+        span = self.argument_span(after, index)
+        return self.masked[span[0]:span[1]] if span else None
+
+    def argument_span(self, after: int, index: int) -> tuple[int, int] | None:
+        """(start, end) of argument `index` of the call whose `(` ends just before `after`,
+        without the blanks around it."""
         depth, start, current = 0, after, 0
         for i in range(after, len(self.masked)):
             char = self.masked[i]
             if char in "([{":
                 depth += 1
-            elif char in ")]}":
-                if depth == 0:
-                    return self.masked[start:i].strip() if current == index else None
+            elif char in ")]}" and depth > 0:
                 depth -= 1
-            elif char == "," and depth == 0:
+            elif (char == "," or char in ")]}") and depth == 0:
                 if current == index:
-                    return self.masked[start:i].strip()
+                    return self._stripped(start, i)
+                if char != ",":
+                    return None
                 current, start = current + 1, i + 1
         return None
+
+    def _stripped(self, start: int, end: int) -> tuple[int, int]:
+        while start < end and self.masked[start] in " \t\r\n":
+            start += 1
+        while end > start and self.masked[end - 1] in " \t\r\n":
+            end -= 1
+        return start, end
 
     def enclosing_call(self, offset: int) -> str | None:
         """The name of the call whose parentheses hold `offset`, if any."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from . import access
 from .engines import EngineError
-from .engines.embedded import input_term
+from .engines.embedded import input_term, json_term
 from .engines.regopy_errors import located
 from .rules import package_of
 
@@ -169,7 +169,7 @@ def _interpreter(modules: dict[str, str], data: dict):
         for name, source in modules.items():
             interpreter.add_module(name, source)
         if data:
-            interpreter.add_data_json(json.dumps(data))
+            interpreter.add_data_json(json_term(data))
     except regopy.RegoError as exc:
         where = located(str(exc), modules)
         raise EngineError(f"{where} (embedded engine)" if where else

@@ -66,6 +66,8 @@ def build_analyzer(settings: dict, config: dict, config_given: bool,
     policies = policies or load_policies(settings["bundles"], config, settings["engine"],
                                          settings["allowed_builtins"],
                                          check=not settings.get("packs_checked"))
+    if settings.get("packs_checked"):  # what the check found, earlier in this run
+        policies.escape_sensitive = settings.get("escape_sensitive", [])
     engine = make_engine(policies, name, url=settings["opa_url"], push=settings["opa_push"],
                          token=settings["opa_token"], ca_cert=settings["opa_ca_cert"],
                          timeout=settings["opa_timeout"], opa_path=settings["opa_path"])

@@ -219,6 +219,7 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
                               selection["skip_checks"], config_path)
         jobs = jobs or default_jobs()
         settings["packs_checked"] = True
+        settings["escape_sensitive"] = checked.escape_sensitive
         in_process = settings["engine"] in IN_PROCESS_ENGINES
         if timeout and not in_process:
             raise click.UsageError(f"--timeout goes with the {' and '.join(IN_PROCESS_ENGINES)} "

@@ -6,6 +6,7 @@ import click
 
 from kmspolicy.bridge.bundle import BundleError, load_bundle
 from kmspolicy.bridge.engines import EngineError
+from kmspolicy.bridge.embedded_compat import for_embedded
 from kmspolicy.bridge.pack_checks import PackError, check_packs
 from kmspolicy.bridge.regotest import TEST_RULE_START, run_cases
 from kmspolicy.bridge.rules import builtin_policy_dir, package_of, read_policy_dir
@@ -69,7 +70,8 @@ def test_command(dirs, bundles, verbose, allowed_builtins) -> None:
     chosen.update({name: source for name, source in modules.items()  # test helpers (fixtures)
                    if not (package_of(source) or "").endswith("_test")})
     try:
-        results = run_cases(chosen, data)
+        results = run_cases(for_embedded(chosen, {name for name in chosen if builtin.get(name) != chosen[name]}),
+                            data)
     except EngineError as exc:
         raise Failure(str(exc)) from None
     results = [r for r in results if r.file in selected]

@@ -3,9 +3,10 @@ catalog probed on both engines (tools/gen_capabilities.py).
 
 The table-driven part runs every probe of the catalog on both engines (in a child process:
 OPA's Go runtime stays out of the test process) and requires that each one either gives
-OPA's result on the embedded engine or is refused by the pack checks with a located error
-(or fails on the embedded engine: an error, never an answer). The two differences no
-pack check can see are strict xfails (KNOWN_SILENT): fixed, they fail until removed."""
+OPA's result on the embedded engine (as a pack runs there: embedded_compat), or is
+refused by the pack checks or by the embedded engine with a located error (or fails on
+the embedded engine: an error, never an answer). The differences no pack check catches
+are strict xfails (KNOWN_SILENT): fixed, they fail until removed."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from kmspolicy.bridge.bundle import BundleError, load_bundle, policy_set
+from kmspolicy.bridge.embedded_compat import for_embedded
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.engines.embedded import EmbeddedEngine
 from kmspolicy.bridge.pack_checks import (
@@ -128,17 +130,34 @@ def _idiom_modules(spec: dict) -> dict[str, str]:
     if "module" in spec:
         return {"probe.rego": spec["module"]}
     query = spec["query"]
-    if query.startswith("x := "):
+    if query.startswith("x := ") and "; " not in query:
         return pack(_probe_rule(query.removeprefix("x := ")))
     return pack(f"probe_value := x if {{\n\t{query.replace('; ', chr(10) + chr(9))}\n}}")
 
 
 KNOWN_SILENT = {
-    "set-iteration-order": "an array built from a set keeps regopy's insertion order, OPA's is "
-                           "sorted; the checks cannot tell a set from an array (docs/writing-rules.md)",
-    "input-escape": "the embedded engine counts an input string with its JSON escapes "
-                    "(docs/writing-rules.md); no pack check can see it",
+    "string-order": "regopy compares strings by their quoted JSON text (\"a b\" < \"a\"): <, sort, "
+                    "max and min of strings differ; no pack check can tell strings from numbers",
+    "sort-numbers": "regopy sorts numbers by their text (10 before 9); no pack check can tell "
+                    "an array of numbers from one of strings",
+    "max-numbers": "regopy's max and min of numbers compare their text",
 }
+DATA = {"kmspolicy": {"config": {}}}
+
+
+def _as_pack_runs(modules: dict[str, str], query: str, input_doc: dict | None, calls):
+    """The query's value on the embedded engine as a pack runs there (its calls rewritten,
+    inputs with escaped strings refused): ("value", v), ("undefined", None) or
+    ("refused", message)."""
+    everything = {**builtin_modules(), **modules}
+    engine = EmbeddedEngine(for_embedded(everything, set(modules)), DATA, query=query,
+                            escape_sensitive=calls)
+    try:
+        return "value", engine.evaluate(input_doc or {})
+    except EngineError as exc:
+        if str(exc).endswith("is undefined"):
+            return "undefined", None
+        return "refused", str(exc)
 
 
 @pytest.mark.parametrize("idiom", [
@@ -150,17 +169,29 @@ def test_every_idiom_agrees_or_is_refused(idiom):
     item = {key: spec[key] for key in ("module", "query", "input") if key in spec}
     (on_opa, on_embedded), = evaluate_on_both([item])
     try:
-        check_sources(modules, {**builtin_modules(), **modules})
+        calls = check_packs(modules, {**builtin_modules(), **modules}, DATA)
     except PackError as exc:
         assert str(exc).startswith(f"{next(iter(modules))}:"), str(exc)
         assert "embedded engine" in str(exc)
         return
-    if on_opa != on_embedded and "error" in on_embedded:
-        if "module" not in spec:  # refused by the embedded engine itself, with a located error
-            with pytest.raises(EngineError, match=rf"^{PACK_FILE}:\d+: "):
-                EmbeddedEngine({**builtin_modules(), **modules}, {"kmspolicy": {"config": {}}})
-        return  # an error, never an answer
-    assert on_opa == on_embedded, f"{spec['query']} is silently different"
+    if "module" in spec:
+        if on_opa != on_embedded and "error" in on_embedded:
+            return  # an error, never an answer
+        assert on_opa == on_embedded, f"{spec['query']} is silently different"
+        return
+    if "value" not in on_opa:  # OPA refuses it too; the embedded engine must not answer
+        assert on_opa == on_embedded or "error" in on_embedded, spec["query"]
+        return
+    try:
+        kind, value = _as_pack_runs(modules, "data.kmspolicy.rules.acme.probe_value",
+                                    spec.get("input"), calls)
+    except EngineError as exc:  # refused by the embedded engine's compiler, located
+        assert str(exc).startswith(f"{PACK_FILE}:"), str(exc)
+        return
+    if kind == "refused":
+        assert str(value).startswith(f"{PACK_FILE}:") and "embedded engine" in value, value
+        return
+    assert (kind, value) == ("value", on_opa["value"]), f"{spec['query']} is silently different"
 
 
 def test_with_around_a_function_call_is_refused_in_rule_modules():
@@ -392,3 +423,109 @@ def test_without_the_bindings_a_pack_is_refused_not_run_unchecked(tmp_path, monk
     with pytest.raises(PackError, match="opa-golib-python-bindings is not installed: .*pip install "
                                         "--ignore-requires-python opa-golib-python-bindings"):
         check_packs(pack("r := 1"), {**builtin_modules(), **pack("r := 1")}, {})
+
+
+# --- the order of array comprehensions ------------------------------------------------------
+
+def check_typed_pack(body: str) -> list:
+    modules = pack(body)
+    return check_packs(modules, {**builtin_modules(), **modules}, DATA)
+
+
+@pytest.mark.parametrize(("body", "what"), [
+    ('x := [v | some v in {"b", "a"}]', r'\{"b", "a"\} \(of type set\[string\]\)'),
+    ('s := {v | some v in ["b", "a"]}\n\nx := [v | s[v]]', r"s \(of type set\[string\]\)"),
+    ('s := {"b", "a"}\n\nx := [v | v := s[_]]', r"s \(of type set\[string\]\)"),
+    ('x := [k | some k; {"b": 1, "a": 2}[k]]', r'\{"b": 1, "a": 2\} \(of type object<a: number, b: number>\)'),
+    ('x := [v | some k, v in {"b": 1, "a": 2}]', r'\{"b": 1, "a": 2\} \(of type object<a: number, b: number>\)'),
+    ('u := 1 if input.x\n\nelse := {1}\n\nx := [v | some v in u]', r"u \(of type any<number, set\[number\]>\)"),
+    ('x := [k | some k in object.keys({"b": 1})]', r'object.keys\(\{"b": 1\}\) \(of type set\[any\]\)'),
+    ('import data.kmspolicy.lib.ids\n\nx := [k | some k in ids.keys]', r"ids.keys \(of type set\[any\]\)"),
+])
+def test_array_comprehensions_over_sets_or_built_objects_are_refused(body, what):
+    line = HEADER_LINES + 1 + body.count("\n")
+    with pytest.raises(PackError, match=rf"^{PACK_FILE}:{line}: an array comprehension iterates {what}, "
+                                        r"whose order differs on the embedded engine .*sorted order, "
+                                        r"regopy in insertion order .*build a set instead"):
+        check_typed_pack(body)
+
+
+@pytest.mark.parametrize("body", [
+    "x := [k | some k; input.keys[k]]",  # input: JSON, its objects handed over with sorted keys
+    "x := [s | some key in input.keys; some s in key.statements]",
+    "x := [v | some v in [3, 1]]",
+    'x := [p | some p in split(input.a, ":")]',
+    'x := sort([v | some v in {"b", "a"}])',  # the order is not observed
+    'x := count([v | some v in {"b", "a"}])',
+    'x := {v | some v in {"b", "a"}}',  # a set comprehension
+    'm := {"a": 1}\n\nx := [v | some k in ["a"]; v := m[k]]',  # m[k] is a lookup
+    'x := [y | some a in [1]; y := {b | some b in {"x"}}]',  # the set is iterated by the inner one
+    'x := [a | some a in [1, 2]; every b in {"q"} { b != a }]',
+])
+def test_array_comprehensions_that_keep_their_order_are_accepted(body):
+    check_typed_pack(body)
+
+
+def test_the_type_probes_cover_many_sites_and_sites_on_one_line():
+    from kmspolicy.bridge.rego_types import Expression, static_types
+
+    lines = [f"r{i} := [v | some v in {{{i}, {i + 1}}}]" for i in range(12)]
+    lines.append("q := [v | some v in [1]] | [w | some w in {2}]")  # two sites on one line
+    source = HEADER + "\n\n".join(lines) + "\n"
+    expressions = []
+    for marker in [f"{{{i}, {i + 1}}}" for i in range(12)] + ["[1]", "{2}"]:
+        start = source.index(marker, source.index("package"))
+        expressions.append(Expression(PACK_FILE, start, start + len(marker)))
+    types = static_types({**builtin_modules(), PACK_FILE: source}, DATA, expressions)
+    assert [types[e] for e in expressions] == ["set[number]"] * 12 + ["array<number>", "set[number]"]
+
+
+# --- strings the embedded engine stores escaped -------------------------------------------------
+
+@pytest.mark.parametrize(("body", "listed"), [
+    ("r if trim_space(input.description) == \"\"", ["trim_space"]),
+    ('r if regex.match("^a.b$", input.description)', ["regex.match"]),
+    ("r if upper(input.description) == \"A\"", ["upper"]),
+    ('r if concat(" ", [input.description, "x"]) == "x"', []),
+    ('r if startswith(input.description, "a")', []),
+    ('r if split(input.description, ":")[0] == "a"', []),
+    ('r if trim_space("  a ") == "a"', []),  # a literal: no escapes
+    ("r if count(input.description) > 3", []),  # computed exactly (embedded_compat)
+])
+def test_calls_that_read_escaped_strings_differently_are_listed(body, listed):
+    assert [call.builtin for call in check_typed_pack(body)] == listed
+    for call in check_typed_pack(body):
+        assert (call.module, call.line) == (PACK_FILE, HEADER_LINES + 1)
+
+
+def test_the_embedded_engine_refuses_an_escaped_string_such_a_call_may_read():
+    body = 'findings contains f if {\n\ttrim_space(input.description) == ""\n\tf := 1\n}'
+    calls = check_typed_pack(body)
+    modules = {**builtin_modules(), **pack(body)}
+    engine = EmbeddedEngine(modules, DATA, query="data.kmspolicy.rules.acme.findings",
+                            escape_sensitive=calls)
+    assert engine.evaluate({"description": "plain"}) == []
+    with pytest.raises(EngineError, match=rf"^{PACK_FILE}:{HEADER_LINES + 2}: trim_space\(\) reads a string "
+                                          r"holding a quote, a backslash or a control character differently "
+                                          r"on the embedded engine .*the template's input \(description\) "
+                                          r"holds one; evaluate this template with --engine opa"):
+        engine.evaluate({"description": "two\nlines"})
+    with pytest.raises(EngineError, match=r"the data \(acme.note\) holds one"):
+        EmbeddedEngine(modules, {**DATA, "acme": {"note": 'say "hi"'}}, escape_sensitive=calls)
+
+
+def test_count_of_an_escaped_string_is_opas_on_the_embedded_engine(tmp_path):
+    body = ('findings contains result.finding("ORG009", key, key.path, "short", []) if {\n'
+            "\tsome key in input.keys\n\tcount(key.raw.description) < 6\n}")
+    path = write_pack(tmp_path / "pack", "import data.kmspolicy.lib.result\n\n" + body)
+    template = tmp_path / "template.yaml"
+    template.write_text('Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n'
+                        '      Description: "a\\"b\\nc"\n      EnableKeyRotation: true\n')
+    found = {}
+    for engine in ("embedded", "opa"):
+        result = CliRunner().invoke(main, ["eval", "--jobs", "1", "--timeout", "0", "--engine", engine,
+                                           "--format", "json", "--bundle", str(path), str(template)])
+        assert result.exit_code in (0, 1), result.output
+        found[engine] = sorted(f["rule"] for f in json.loads(result.stdout)["findings"])
+    assert "ORG009" in found["opa"]  # `a"b` + newline + `c` is 5 characters
+    assert found["embedded"] == found["opa"]

@@ -10,6 +10,12 @@ for whether regopy knows it (and is recorded as unverified if it does).
 input): each is recorded with both engines' answers, and `tools/gen_capabilities.py`
 says which of them the pack checks must refuse.
 
+`ESCAPE_PROBES`: for a builtin that takes a string, an expression passing it a string of
+the input that holds a quote, a backslash and control characters (`ESCAPE_INPUT`), which
+the embedded engine stores with its JSON escapes. A builtin whose probe differs, or that
+has none, reads such strings differently from OPA: a pack calling it is evaluated only on
+inputs without them (bridge/escape_sensitive.py).
+
 `SPRINTF_VERBS`: each formatting verb with the values it is probed on; a verb is usable
 in packs on the embedded engine only if every probe agrees.
 """
@@ -240,6 +246,39 @@ IDIOMS: dict[str, dict] = {
     "set-iteration-order": {
         "what": "an array comprehension over a set (its order)",
         "query": 'x := [v | some v in {"b", "a", "c"}]',
+        "refused_by": "iteration-order",
+    },
+    "set-iteration-order-computed": {
+        "what": "an array comprehension over a set the policy computes",
+        "query": 's := {v | some v in ["b", "a", "c"]}; x := [v | s[v]]',
+        "refused_by": "iteration-order",
+    },
+    "object-iteration-order": {
+        "what": "an array comprehension over the keys of an object the policy builds",
+        "query": 'x := [k | some k; {"b": 1, "a": 2}[k]]',
+        "refused_by": "iteration-order",
+    },
+    "input-object-iteration-order": {
+        "what": "an array comprehension over the keys of an input object",
+        "query": "x := [k | some k; input.o[k]]",
+        "input": {"o": {"b": 1, "a": 2, "c": 3}},
+    },
+    "input-object-values-order": {
+        "what": "an array comprehension over the values of an input object",
+        "query": "x := [v | some v in input.o]",
+        "input": {"o": {"b": 1, "a": 2, "c": 3}},
+    },
+    "string-order": {
+        "what": "comparing strings where one is a prefix of the other followed by a space",
+        "query": 'x := ["a b" < "a", "a" < "a!"]',
+    },
+    "sort-numbers": {
+        "what": "sorting numbers of more than one digit",
+        "query": "x := sort([10, 9, 100])",
+    },
+    "max-numbers": {
+        "what": "the largest of numbers of more than one digit",
+        "query": "x := [max([10, 9]), min([10, 9])]",
     },
     "sort-array-index": {
         "what": "indexing the sorted copy of an array",
@@ -327,6 +366,92 @@ IDIOMS: dict[str, dict] = {
         "what": "a template string ($\"...{x}\")",
         "query": 'x := $"a{1}b"',
     },
+}
+
+# `s`: an input string with each kind of character regopy stores escaped (a quote, a
+# backslash, named control characters, one written as a \\u escape); `j`: JSON text
+# holding escapes; `b`: the base64 of a string with a quote.
+ESCAPE_INPUT: dict = {"s": 'a"b\\c\nd\te\u0001f', "j": '{"a": "x\\"y\\n"}', "b": "YSJiXGMKZAll"}
+ESCAPE_PROBES: dict[str, str] = {
+    "base64.decode": 'base64.decode(input.b)',
+    "base64.encode": 'base64.encode(input.s)',
+    "base64.is_valid": 'base64.is_valid(input.s)',
+    "base64url.decode": 'base64url.decode(input.b)',
+    "base64url.encode": 'base64url.encode(input.s)',
+    "base64url.encode_no_pad": 'base64url.encode_no_pad(input.s)',
+    "concat": 'concat(input.s, [input.s, "x"])',
+    "contains": '[contains(input.s, "b"), contains(input.s, input.s)]',
+    "count": 'count(input.s)',
+    "crypto.hmac.equal": 'crypto.hmac.equal(input.s, input.s)',
+    "crypto.hmac.md5": 'crypto.hmac.md5(input.s, "k")',
+    "crypto.hmac.sha1": 'crypto.hmac.sha1(input.s, "k")',
+    "crypto.hmac.sha256": 'crypto.hmac.sha256(input.s, "k")',
+    "crypto.hmac.sha512": 'crypto.hmac.sha512(input.s, "k")',
+    "crypto.md5": 'crypto.md5(input.s)',
+    "crypto.sha1": 'crypto.sha1(input.s)',
+    "crypto.sha256": 'crypto.sha256(input.s)',
+    "endswith": '[endswith(input.s, "f"), endswith(input.s, input.s)]',
+    "equal": 'input.s == concat("", [input.s])',
+    "glob.match": '[glob.match("a*f", [], input.s), glob.match("a?b*", [], input.s), glob.match("*", [], input.s)]',
+    "glob.quote_meta": 'glob.quote_meta(input.s)',
+    "hex.encode": 'hex.encode(input.s)',
+    "indexof": 'indexof(input.s, "c")',
+    "indexof_n": 'indexof_n(input.s, "e")',
+    "internal.member_2": 'input.s in [input.s]',
+    "json.is_valid": 'json.is_valid(input.j)',
+    "json.marshal": 'json.marshal([input.s])',
+    "json.unmarshal": 'json.unmarshal(input.j)',
+    "lower": 'lower(input.s)',
+    "object.get": 'object.get({input.s: 1}, input.s, 0)',
+    "regex.find_all_string_submatch_n": 'regex.find_all_string_submatch_n("a(.)b", input.s, -1)',
+    "regex.find_n": 'regex.find_n("a.", input.s, -1)',
+    "regex.is_valid": 'regex.is_valid(input.s)',
+    "regex.match": 'regex.match("^a.b", input.s)',
+    "regex.replace": 'regex.replace(input.s, "a.", "x")',
+    "regex.split": 'regex.split("\\\\s", input.s)',
+    "regex.template_match": 'regex.template_match("a{.}b*", input.s, "{", "}")',
+    "regex.globs_match": 'regex.globs_match("a.*", input.s)',
+    "replace": 'replace(input.s, "b", "x")',
+    "split": 'split(input.s, "b")',
+    "sprintf": 'sprintf("%v", [input.s])',
+    "startswith": '[startswith(input.s, "a"), startswith(input.s, input.s)]',
+    "strings.any_prefix_match": 'strings.any_prefix_match(input.s, ["a"])',
+    "strings.any_suffix_match": 'strings.any_suffix_match(input.s, ["f"])',
+    "strings.count": 'strings.count(input.s, "b")',
+    "strings.replace_n": 'strings.replace_n({"b": "x"}, input.s)',
+    "strings.reverse": 'strings.reverse(input.s)',
+    "substring": 'substring(input.s, 1, 3)',
+    "trim": 'trim(input.s, "af")',
+    "trim_left": 'trim_left(input.s, "a")',
+    "trim_prefix": 'trim_prefix(input.s, "a")',
+    "trim_right": 'trim_right(input.s, "f")',
+    "trim_space": 'trim_space(input.s)',
+    "trim_suffix": 'trim_suffix(input.s, "f")',
+    "type_name": 'type_name(input.s)',
+    "is_string": 'is_string(input.s)',
+    "is_array": 'is_array(input.s)',
+    "is_boolean": 'is_boolean(input.s)',
+    "is_null": 'is_null(input.s)',
+    "is_number": 'is_number(input.s)',
+    "is_object": 'is_object(input.s)',
+    "is_set": 'is_set(input.s)',
+    "neq": 'input.s != "a"',
+    "lt": 'input.s < "a#"',
+    "lte": 'input.s <= "a#"',
+    "gt": '"a#" > input.s',
+    "gte": '"a#" >= input.s',
+    "internal.member_3": '0, input.s in [input.s]',
+    "json.marshal_with_options": 'json.marshal_with_options([input.s], {"pretty": false})',
+    "urlquery.decode": 'urlquery.decode(input.s)',
+    "rand.intn": 'is_number(rand.intn(input.s, 10))',
+    "upper": 'upper(input.s)',
+    "uri.is_valid": 'uri.is_valid(input.s)',
+    "yaml.marshal": 'yaml.marshal([input.s])',
+    "yaml.is_valid": 'yaml.is_valid(input.s)',
+    "yaml.unmarshal": 'yaml.unmarshal(input.j)',
+    "semver.is_valid": 'semver.is_valid(input.s)',
+    "uuid.rfc4122": 'is_string(uuid.rfc4122(input.s))',
+    "walk": '[v | walk([input.s], [_, v])]',
 }
 
 # The formatting verbs of sprintf, each probed on these values.

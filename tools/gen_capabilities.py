@@ -13,7 +13,11 @@ evaluator (opa-golib-python-bindings, OPA 1.20): for every builtin of OPA's capa
 * `not-in-rego-v1`: OPA 1.20 itself refuses it (deprecated builtins);
 * `environment`: reaches the network or the environment; not probed.
 
-The idioms and sprintf verbs of the probe file are recorded the same way. regopy runs in a
+The idioms and sprintf verbs of the probe file are recorded the same way, and for every
+supported builtin that may take a string, `input_escape`: whether it reads an input
+string holding JSON escapes as OPA does (`same`), not (`divergent`), or unprobed
+(`unverified`), with the arguments that may be strings (`string_args`: index to
+`string`, or `may` for an argument of several types). regopy runs in a
 child process (restarted after a crash: one idiom aborts it), OPA in this process.
 
 Exit codes: 0 ok (or up to date), 1 `--check` found the file stale or missing, 2 the
@@ -125,7 +129,7 @@ for line in sys.stdin:
         if item.get("module"):
             rego.add_module("probe.rego", item["module"])
         if "input" in item:
-            rego.set_input_term(json.dumps(item["input"], ensure_ascii=False))  # as embedded.input_term
+            rego.set_input_term(json.dumps(item["input"], ensure_ascii=False, sort_keys=True))  # as embedded.input_term
         output = rego.query(item["query"])
         if not output.ok():
             text = re.sub(r"0x[0-9a-f]+", "", " ".join(str(output.node()).split()))
@@ -209,6 +213,8 @@ def classify(capabilities: dict) -> tuple[dict, list[str]]:
     for verb in probes.SPRINTF_VERBS:
         for value in probes.SPRINTF_VALUES:
             items.append(("verb", verb, {"query": f'x := sprintf("<{verb}>", [{value}])'}))
+    for name, expression in sorted(probes.ESCAPE_PROBES.items()):
+        items.append(("escape", name, {"query": f"x := {expression}", "input": probes.ESCAPE_INPUT}))
     opa = run_opa([i for _, _, i in items])
     embedded = run_regopy([i for _, _, i in items])
     knows = regopy_knows(sorted(builtins))
@@ -216,14 +222,14 @@ def classify(capabilities: dict) -> tuple[dict, list[str]]:
     inconclusive: list[str] = []
     results: dict[tuple[str, str], list] = {}
     for (kind, name, item), o, e in zip(items, opa, embedded, strict=True):
-        if kind == "builtin" and "value" not in o:
+        if kind in ("builtin", "escape") and "value" not in o:
             inconclusive.append(f"{name}: {item['query']} is {_shown(o)} on OPA")
         results.setdefault((kind, name), []).append((item, o, e))
 
     document: dict[str, Any] = {
         "source": {"opa": f"{OPA_VERSION} ({_distribution('opa-golib-python-bindings')})",
                    "embedded": _distribution("regopy")},
-        "builtins": {}, "idioms": {}, "sprintf_verbs": {},
+        "builtins": {}, "idioms": {}, "sprintf_verbs": {}, "input_escape": {},
     }
     for name in sorted(builtins):
         entry: dict[str, Any]
@@ -246,6 +252,22 @@ def classify(capabilities: dict) -> tuple[dict, list[str]]:
             "what": spec["what"], "query": item["query"], "opa": _shown(o), "embedded": _shown(e),
             "status": verdict(o, e), **({"refused_by": spec["refused_by"]} if "refused_by" in spec else {}),
         }
+    for name in sorted(builtins):
+        string_args = _string_args(builtins[name]["decl"])
+        if document["builtins"][name]["status"] != "supported" or not string_args:
+            continue
+        rows = results.get(("escape", name))
+        entry = {"status": "unverified", "string_args": string_args}
+        if rows:
+            (item, o, e), = rows
+            entry["status"] = "same" if verdict(o, e) == "same" else "divergent"
+            if entry["status"] == "divergent":
+                entry["detail"] = f"{item['query'].removeprefix('x := ')}: OPA {_shown(o)}, embedded {_shown(e)}"
+        document["input_escape"][name] = entry
+    stray = sorted(set(probes.ESCAPE_PROBES) - set(document["input_escape"]))
+    if stray:
+        raise GenerationError(f"escape probes for builtins that are not supported or take no "
+                              f"string: {stray}")
     for verb in probes.SPRINTF_VERBS:
         rows = results[("verb", verb)]
         differ = [(item, o, e) for item, o, e in rows if verdict(o, e) != "same"]
@@ -255,6 +277,26 @@ def classify(capabilities: dict) -> tuple[dict, list[str]]:
                 f"{item['query'].removeprefix('x := ')}: OPA {_shown(o)}, embedded {_shown(e)}"
                 for item, o, e in differ[:2])})
     return document, inconclusive
+
+
+def _string_args(decl: dict) -> dict[str, str]:
+    """The arguments of a builtin that may be strings: `string` if nothing else, `may` if
+    the argument takes other types too (count(), equality...)."""
+    out = {}
+    for index, arg in enumerate(decl.get("args", [])):
+        if arg.get("type") == "string":
+            out[str(index)] = "string"
+        elif _may_be_string(arg):
+            out[str(index)] = "may"
+    return out
+
+
+def _may_be_string(tpe: dict) -> bool:
+    if not isinstance(tpe, dict):
+        return False
+    if tpe.get("type") == "string" or (tpe.get("type") == "any" and not tpe.get("of")):
+        return True
+    return any(_may_be_string(t) for t in tpe.get("of") or [])
 
 
 def _builtin_entry(rows: list, knows: bool) -> dict:

@@ -35,7 +35,7 @@ from typing import Any
 KEEP = 16
 SUFFIX = ".rbb"
 HASH_SUFFIX = ".sha256"
-FORMAT = "kmspolicy-rbb-2"  # in every key: entries of a format before the hashes are never read
+FORMAT = "kmspolicy-rbb-3"  # in every key: entries of a format before the hashes are never read
 
 
 def cache_dir() -> Path | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..escape_sensitive import SensitiveCall, escaped_string_at
 from ..rules import package_of
 from . import ENTRYPOINT, EngineError, as_findings, bundle_cache
 from .regopy_errors import located
@@ -15,11 +16,13 @@ class EmbeddedEngine:
     name = "embedded"
 
     def __init__(self, modules: dict[str, str], data: dict[str, Any] | None = None,
-                 query: str = ENTRYPOINT):
+                 query: str = ENTRYPOINT, escape_sensitive: list[SensitiveCall] = ()):
         import regopy
 
         self._regopy = regopy
         self.query = query
+        self._escape_sensitive = list(escape_sensitive)
+        self._refuse_escaped(data, "the data")
         self._modules, self._data = modules, data
         self._interpreter = regopy.Interpreter()
         key = bundle_cache.bundle_key(modules, data, query, getattr(regopy, "__version__", ""))
@@ -30,7 +33,7 @@ class EmbeddedEngine:
             for name, source in modules.items():
                 self._interpreter.add_module(name, source)
             if data:
-                self._interpreter.add_data_json(json.dumps(data))
+                self._interpreter.add_data_json(json_term(data))
             self._bundle = self._interpreter.build(query)
         except regopy.RegoError as exc:
             raise EngineError(_compile_error(str(exc), modules)) from None
@@ -39,8 +42,11 @@ class EmbeddedEngine:
         bundle_cache.save(regopy, self._interpreter, self._bundle, key)
 
     def evaluate(self, input_doc: dict) -> Any:
+        term = input_term(input_doc)
+        if "\\" in term:  # every character regopy stores escaped is written as an escape
+            self._refuse_escaped(input_doc, "the template's input")
         try:
-            self._interpreter.set_input_term(input_term(input_doc))
+            self._interpreter.set_input_term(term)
             output = self._interpreter.query_bundle(self._bundle)
         except self._regopy.RegoError as exc:
             raise EngineError(f"evaluation failed: {_one_line(exc)}") from None
@@ -53,6 +59,16 @@ class EmbeddedEngine:
             raise EngineError(f"{self.query} is undefined")
         return results[0].expressions[0]
 
+    def _refuse_escaped(self, document: Any, what: str) -> None:
+        """EngineError if a pack reads strings the engine stores escaped differently from
+        OPA (escape_sensitive.py) and the document holds one."""
+        if not self._escape_sensitive:
+            return
+        at = escaped_string_at(document)
+        if at is not None:
+            engine = f"the embedded engine (regopy {getattr(self._regopy, '__version__', '')})"
+            raise EngineError(self._escape_sensitive[0].refusal(engine, f"{what} ({at})"))
+
     def _blame(self, input_doc: dict, exc: Exception) -> str:
         """Which rule's findings the embedded engine cannot print as JSON, as
         `FILE:LINE: ...`: each rule package is evaluated alone (only on this error path)."""
@@ -60,7 +76,7 @@ class EmbeddedEngine:
         try:
             for name, source in self._modules.items():
                 rego.add_module(name, source)
-            rego.add_data_json(json.dumps(self._data or {}))
+            rego.add_data_json(json_term(self._data or {}))
             rego.set_input_term(input_term(input_doc))
         except self._regopy.RegoError:
             return f"evaluation failed: the result is not valid JSON ({_one_line(exc)})"
@@ -95,8 +111,15 @@ def _one_line(value: Any) -> str:
 
 
 def input_term(input_doc: Any) -> str:
-    """The input as the JSON text regopy is given: regopy.Input(dict) is faster but prints
-    strings unescaped; regopy keeps a string's escapes as characters, so non-ASCII is
-    written as itself (`count("é")` is 1, as on OPA), not as a `\\u` escape."""
-    return json.dumps(input_doc, ensure_ascii=False)
+    """The input as the JSON text regopy is given (json_term)."""
+    return json_term(input_doc)
+
+
+def json_term(value: Any) -> str:
+    """A document (input or data) as the JSON text regopy is given. regopy.Input(dict) is
+    faster but prints strings unescaped; regopy keeps a string's escapes as characters, so
+    non-ASCII is written as itself (`count("é")` is 1, as on OPA), not as a `\\u` escape.
+    Keys are sorted: regopy iterates an object in the order of its text, OPA in sorted
+    order (Python's code-point order is the byte order of UTF-8, OPA's)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 

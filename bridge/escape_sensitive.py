@@ -1,0 +1,106 @@
+"""Calls of a rule pack that the embedded engine evaluates as OPA does only on strings
+without JSON escapes.
+
+regopy 1.5 stores every string of the input and of the data with its JSON escapes: `a"b`
+is held as the four characters `a\\"b`. Equality, joining, splitting, prefixes and the
+other builtins the catalog's `input_escape` marks `same` are not affected; the others
+(`count` of a string, `substring`, `indexof`, `trim_space`, `upper`, `regex.match`,
+hashes, base64...: `divergent`, or not probed: `unverified`) give another value. The
+pack checks list the calls of such builtins whose string argument is not a literal
+(`sensitive_calls`; for an argument of several types, such as count's, only where OPA's
+type checker says it may be a string), and the embedded engine refuses, with the first
+call and where the string is, an input or data document holding a quote, a backslash or
+a control character while a checked pack has such a call (`escaped_string_at`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .rego_scan import Scanned
+from .rego_types import Expression
+
+NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+@dataclass(frozen=True)
+class SensitiveCall:
+    module: str
+    line: int
+    builtin: str
+    detail: str  # what the catalog's probe shows, or that none was run
+
+    def refusal(self, engine: str, where: str) -> str:
+        return (f"{self.module}:{self.line}: {self.builtin}() reads a string holding a quote, a "
+                f"backslash or a control character differently on {engine} ({self.detail}), "
+                f"and {where} holds one; evaluate this template with --engine opa "
+                "(or opa-server, opa-cli)")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    call: SensitiveCall
+    argument: Expression | None  # to be typed: the call counts only if it may be a string
+
+
+def candidate_calls(name: str, scanned: Scanned, functions: set[str],
+                    escape_catalog: dict) -> list[_Candidate]:
+    """The module's calls of builtins that read escaped strings differently, with a
+    non-literal string argument; an argument of several types is left to be typed."""
+    out = []
+    for call, start, after in scanned.calls():
+        entry = escape_catalog.get(call)
+        if entry is None or entry["status"] == "same" or call in functions:
+            continue
+        detail = entry.get("detail") or "no probe shows it reads them as OPA does"
+        sensitive = SensitiveCall(name, scanned.line_of(start), call, detail[:160])
+        for index, kind in sorted(entry["string_args"].items()):
+            span = scanned.argument_span(after, int(index))
+            if span is None or _literal(scanned, span):
+                continue
+            out.append(_Candidate(sensitive, None if kind == "string" else Expression(name, *span)))
+    return out
+
+
+def sensitive_calls(candidates: list[_Candidate], types: dict[Expression, str | None]) -> list[SensitiveCall]:
+    out = []
+    for candidate in candidates:
+        if candidate.argument is None or _may_be_string(types.get(candidate.argument)):
+            out.append(candidate.call)
+    return list(dict.fromkeys(out))
+
+
+def _may_be_string(type_text: str | None) -> bool:
+    if type_text in (None, "any", "string", "???"):  # ???: a function's argument, untyped
+        return True
+    return type_text.startswith("any<") and bool(re.search(r"(?<![\w\[])string(?![\w\]])", type_text))
+
+
+def _literal(scanned: Scanned, span: tuple[int, int]) -> bool:
+    start, end = span
+    literal = scanned.literal_at(start)
+    return (literal is not None and literal.end == end) or bool(NUMBER.fullmatch(scanned.masked[start:end]))
+
+
+def escaped_string_at(document, path: str = "") -> str | None:
+    """The path (`keys.Key.raw.description`) of the first string, or object key, of the
+    document that holds a character regopy stores escaped; None if there is none."""
+    stack = [(path, document)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if _escaped(value):
+                return where or "the document"
+        elif isinstance(value, dict):
+            for key in reversed(list(value)):
+                child = f"{where}.{key}" if where else str(key)
+                if _escaped(str(key)):
+                    return child
+                stack.append((child, value[key]))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return None
+
+
+def _escaped(text: str) -> bool:
+    return '"' in text or "\\" in text or any(ord(c) < 0x20 for c in text)
