@@ -33,7 +33,7 @@ import data.kmspolicy.lib.result
 findings contains result.finding("KP020", key, admitting[0].principal.path, message, related) if {
 	some key_id in ids.keys
 	key := input.keys[key_id]
-	acc := access.masks[key.id]["account:self"]
+	acc := input.keys[key.id].access["account:self"]
 	admitting := [entry |
 		some i in sort(acc.direct)
 		st := key.statements[i]
@@ -62,4 +62,4 @@ findings contains result.finding("KP020", key, admitting[0].principal.path, mess
 }
 
 # Anyone at all is admitted: KP005 reports that.
-_public(key, i) if i in access.masks[key.id]["*"].direct
+_public(key, i) if i in input.keys[key.id].access["*"].direct
