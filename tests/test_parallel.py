@@ -388,3 +388,46 @@ def test_merged_parts_keep_every_result_field():
     merge(whole, part)
     merge(whole, part)
     assert whole.skipped == ["x.yaml", "x.yaml"]
+
+
+class EnvironmentAnalyzer(Analyzer):
+    """Writes the worker's KMSPOLICY_TEST_WORKER_ENV as its process started with it
+    (/proc/self/environ: what a Go runtime reads), then analyzes as usual."""
+
+    def __init__(self, log: str):
+        super().__init__(PolicySet.builtin())
+        with open("/proc/self/environ", "rb") as handle:
+            started = dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(started.get(b"KMSPOLICY_TEST_WORKER_ENV", b"(unset)").decode() + "\n")
+
+
+@dataclass
+class EnvironmentFactory:
+    log: str
+
+    def __call__(self) -> Analyzer:
+        return EnvironmentAnalyzer(self.log)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/environ")
+def test_workers_start_with_the_pool_environment_and_the_parent_keeps_its_own(tmp_path):
+    log = tmp_path / "log"
+    assert "KMSPOLICY_TEST_WORKER_ENV" not in os.environ
+    pool = WorkerPool(EnvironmentFactory(str(log)), jobs=2,
+                      environment={"KMSPOLICY_TEST_WORKER_ENV": "400"})
+    parts = list(pool.map([(str(SEED), "seed.yaml", True), (str(SEED), "seed2.yaml", True)]))
+    assert len(parts) == 2
+    assert log.read_text().split() == ["400", "400"]
+    assert "KMSPOLICY_TEST_WORKER_ENV" not in os.environ
+
+
+def test_the_opa_engine_asks_for_its_go_settings_unless_the_user_set_them(monkeypatch):
+    from kmspolicy.bridge.engines.opa_golib import GO_ENVIRONMENT
+    from kmspolicy.bridge.pipeline import worker_environment
+
+    monkeypatch.delenv("GOGC", raising=False)
+    assert worker_environment("opa") == GO_ENVIRONMENT
+    monkeypatch.setenv("GOGC", "100")
+    assert worker_environment("opa") == {}
+    assert worker_environment("embedded") == {}

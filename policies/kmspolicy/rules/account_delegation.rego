@@ -43,7 +43,7 @@ findings contains result.finding_with_severity("KP001", key, primary.principal.p
 	not config.delegation_allowed
 	not key.default_policy
 	some sid in _delegating_ids(key)
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	delegations := _delegations(key, sid, acc)
 	count(delegations) > 0
 	primary := _primary(delegations)

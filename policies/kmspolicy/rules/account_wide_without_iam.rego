@@ -35,7 +35,7 @@ import data.kmspolicy.lib.result
 findings contains result.finding("KP020", key, admitting[0].principal.path, message, related) if {
 	some key_id in ids.keys
 	key := input.keys[key_id]
-	acc := access.masks[key.id]["account:self"]
+	acc := input.keys[key.id].access["account:self"]
 	admitting := _admitting_regardless(key, acc)
 	count(admitting) > 0
 	usable := actionmask.any_of([entry.mask | some entry in admitting])
@@ -57,7 +57,7 @@ findings contains result.finding("KP020", key, admitting[0].principal.path, mess
 findings contains result.finding("KP020", key, star.path, message, related) if {
 	some key_id in ids.keys
 	key := input.keys[key_id]
-	acc := access.masks[key.id]["account:self"]
+	acc := input.keys[key.id].access["account:self"]
 	count(_admitting_regardless(key, acc)) == 0
 	some entry in acc.in_organization
 	admitting := [i |
@@ -101,4 +101,4 @@ _star(key, i) := star if {
 }
 
 # Anyone at all is admitted: KP005 reports that.
-_public(key, i) if i in access.masks[key.id]["*"].direct
+_public(key, i) if i in input.keys[key.id].access["*"].direct

@@ -19,7 +19,6 @@
 #     Action: [kms:Create*, kms:Describe*, kms:Enable*, kms:Put*, kms:Disable*]
 package kmspolicy.rules.admin_can_escalate
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.config
@@ -31,7 +30,7 @@ findings contains result.finding("KP003", key, p.path, message, related) if {
 	some key_id in ids.keys
 	key := input.keys[key_id]
 	some sid in intent.admin_ids[key.id]
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	gained := bits.and(acc.reachable, catalog.use_mask)
 	gained != 0
 	some e in acc.escalations

@@ -20,7 +20,6 @@
 #       Action: [kms:Decrypt, kms:Encrypt]
 package kmspolicy.rules.admin_can_use
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
@@ -32,7 +31,7 @@ findings contains result.finding("KP002", key, where[0].path, message, related) 
 	some key_id in ids.keys
 	key := input.keys[key_id]
 	some sid in intent.admin_ids[key.id]
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	usable_mask := bits.and(acc.granted, catalog.use_mask)
 	usable_mask != 0
 	where := evidence.patterns(key, acc, key.subjects[sid], usable_mask)

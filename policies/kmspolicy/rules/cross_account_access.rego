@@ -39,7 +39,7 @@ findings contains result.finding("KP012", key, grants[0].principal.path, message
 	some sid
 	subject := key.subjects[sid]
 	_external(subject)
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	grants := [grant |
 		some i in sort(array.concat(acc.direct, acc.delegation))
 		st := key.statements[i]

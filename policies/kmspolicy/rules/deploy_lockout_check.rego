@@ -15,7 +15,6 @@
 #     # kms:* only for the root user (aws:PrincipalArn ...:root); no deployer named
 package kmspolicy.rules.deploy_lockout_check
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.config
@@ -40,7 +39,7 @@ findings contains result.finding("KP019", key, _where(key), message, []) if {
 
 _putters(key) := {sid |
 	some sid
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	actionmask.has(acc.granted, "kms:PutKeyPolicy")
 }
 
@@ -59,7 +58,7 @@ _delegates_put_to_iam(key) if {
 # A statement naming everyone ("*", NotPrincipal) that lets the account's principals call
 # kms:PutKeyPolicy (no IAM policy needed): the deployer is one of them.
 _everyone_may_put(key) if {
-	own := access.masks[key.id]["account:self"]
+	own := input.keys[key.id].access["account:self"]
 	actionmask.has(own.granted, "kms:PutKeyPolicy")
 	some i in own.direct
 	statement := key.statements[i]

@@ -16,7 +16,6 @@
 #     Principal: {AWS: !Sub 'arn:aws:iam::${AWS::AccountId}:user/${KeyUser}'}
 package kmspolicy.rules.iam_user_principal
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
@@ -82,7 +81,7 @@ _workloads_note(key, statements) := concat("", [
 		subject.kind == "identity"
 		identity := input.identities[subject.identity]
 		identity.owner != null
-		acc := access.masks[key.id][sid]
+		acc := input.keys[key.id].access[sid]
 		bits.and(acc.granted, catalog.use_mask) != 0
 		count(statements & {i | some i in acc.direct}) == 0
 		label := subject.label

@@ -23,7 +23,6 @@
 #             Resource: '*'
 package kmspolicy.rules.identity_wildcard_kms
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
@@ -92,7 +91,7 @@ _where(st) := st.path if count(st.resources.paths) == 0
 _accepting_keys(identity_id, flagged) := {accepting_kid |
 	subject_id := concat("", ["identity:", identity_id])
 	some accepting_kid
-	grants := access.masks[accepting_kid][subject_id]
+	grants := input.keys[accepting_kid].access[subject_id]
 	bits.and(grants.granted, bits.or(catalog.use_mask, catalog.permissions_mask)) != 0
 	count(flagged & {j | some j in grants.identity}) > 0
 }

@@ -18,7 +18,6 @@
 #         Action: [kms:Encrypt, kms:Decrypt]
 package kmspolicy.rules.lockout
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.accounts
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.ids
@@ -58,7 +57,7 @@ _literal_holders(key) := {p.account |
 }
 
 _someone_can_change(key) if {
-	some acc in access.masks[key.id]
+	some acc in input.keys[key.id].access
 	actionmask.has(acc.granted, "kms:PutKeyPolicy")
 }
 

@@ -15,7 +15,6 @@
 #     Action: kms:Decrypt
 package kmspolicy.rules.not_principal_allow
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
 
@@ -54,19 +53,19 @@ _condition_note(kmskey, index) := "" if not _conditional_for_anyone(kmskey, inde
 
 _conditional_for_anyone(kmskey, index) if {
 	_reaches_anyone(kmskey, index)
-	index in access.masks[kmskey.id]["*"].conditional_statements.key
+	index in input.keys[kmskey.id].access["*"].conditional_statements.key
 }
 
-_reaches_anyone(kmskey, index) if index in access.masks[kmskey.id]["*"].direct
+_reaches_anyone(kmskey, index) if index in input.keys[kmskey.id].access["*"].direct
 
 # Without a subject for anyone (no statement names "*"), a statement without a condition
 # reaches everyone it does not exclude.
 _reaches_anyone(kmskey, index) if {
-	not access.masks[kmskey.id]["*"]
+	not input.keys[kmskey.id].access["*"]
 	not kmskey.statements[index].condition.present
 }
 
-_reaches_account(kmskey, index) if index in access.masks[kmskey.id]["account:self"].direct
+_reaches_account(kmskey, index) if index in input.keys[kmskey.id].access["account:self"].direct
 
 _element_path(st) := st.principals[0].path if count(st.principals) > 0
 

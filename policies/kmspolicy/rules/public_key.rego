@@ -27,7 +27,7 @@ import data.kmspolicy.lib.result
 findings contains result.finding("KP005", key, p.path, message, []) if {
 	some key_id in ids.keys
 	key := input.keys[key_id]
-	acc := access.masks[key.id]["*"]
+	acc := input.keys[key.id].access["*"]
 	some i in acc.direct
 	st := key.statements[i]
 	st.effect == "Allow"

@@ -59,7 +59,7 @@ findings contains result.finding("KP018", key, services[0].path, message, relate
 _unscoped_services(key, st, i) := [{"principal": p, "usable": usable, "why": why} |
 	some p in st.principals
 	p.kind == "service"
-	acc := access.masks[key.id][p.id]
+	acc := input.keys[key.id].access[p.id]
 	i in acc.direct
 	i in acc.for_strangers.direct
 	usable := bits.and(bits.and(bits.and(acc.granted, acc.for_strangers.granted), actionmask.of(st)), _acting_mask)
@@ -85,7 +85,7 @@ _services_text(services) := concat("", [
 findings contains result.finding("KP018", key, p.path, message, []) if {
 	some key_id in ids.keys
 	key := input.keys[key_id]
-	acc := access.masks[key.id]["*"]
+	acc := input.keys[key.id].access["*"]
 	some i in acc.for_strangers.direct
 	st := key.statements[i]
 	st.effect == "Allow"

@@ -19,7 +19,6 @@
 #     Action: [kms:Decrypt, kms:CreateGrant]
 package kmspolicy.rules.unconstrained_create_grant
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.intent
@@ -35,7 +34,7 @@ findings contains result.finding("KP014", key, primary.path, message, related) i
 	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user"}
 	not sid in admins
 	not intent.service_linked(subject)
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	actionmask.has(acc.granted, "kms:CreateGrant")
 	routes := _routes(key, subject, acc)
 	some primary in routes

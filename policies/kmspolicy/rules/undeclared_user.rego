@@ -20,7 +20,6 @@
 #     Action: kms:*
 package kmspolicy.rules.undeclared_user
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
@@ -40,7 +39,7 @@ findings contains result.finding_with_severity("KP007", key, where[0].path, mess
 	subject.kind in {"identity", "role", "user", "assumed-role", "federated", "canonical-user"}
 	not sid in users
 	not sid in admins
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	usable_mask := bits.and(acc.granted, catalog.use_mask)
 	usable_mask != 0
 	where := evidence.patterns(key, acc, subject, usable_mask)

@@ -18,7 +18,6 @@
 #     Principal: {AWS: !Ref AdminRoleArn}
 package kmspolicy.rules.unresolved_principal
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.ids
@@ -45,7 +44,7 @@ _names(st, sid) if {
 }
 
 _consequences(key, sid) := concat("", ["then anyone could ", result.capabilities_text(key.id, acc.granted), _escalation(acc)]) if {
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	acc.granted != 0
 } else := "only Deny statements name it, so kmspolicy cannot tell whom they stop"
 

@@ -18,7 +18,6 @@
 #     Action: kms:*
 package kmspolicy.rules.user_can_manage
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
@@ -34,7 +33,7 @@ findings contains result.finding_with_severity("KP004", key, where[0].path, mess
 	admins := intent.admin_ids[key.id]
 	some sid in intent.intended_user_ids[key.id]
 	not sid in admins
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	managing := bits.and(acc.granted, bits.or(catalog.manage_mask, catalog.permissions_mask))
 	managing != 0
 	reach := {a |

@@ -22,7 +22,6 @@
 #       - KMSDecryptPolicy: {KeyId: !Ref Key}
 package kmspolicy.rules.user_cannot_use
 
-import data.kmspolicy.lib.access
 import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.ids
@@ -35,7 +34,7 @@ findings contains result.finding("KP008", key, path, message, _mismatches(key, s
 	key.policy_complete
 	some sid in intent.intended_user_ids[key.id]
 	subject := key.subjects[sid]
-	acc := access.masks[key.id][sid]
+	acc := input.keys[key.id].access[sid]
 	bits.and(bits.or(acc.granted, acc.reachable), catalog.use_mask) == 0
 	bits.and(acc.unknown, catalog.use_mask) == 0
 	wanted := _wanted(key, subject)
