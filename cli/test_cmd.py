@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from kmspolicy.bridge.bundle import BundleError, load_bundle
-from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.embedded_compat import for_embedded
+from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.pack_checks import PackError, check_packs
 from kmspolicy.bridge.regotest import TEST_RULE_START, run_cases
 from kmspolicy.bridge.rules import builtin_policy_dir, package_of, read_policy_dir
