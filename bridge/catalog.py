@@ -154,14 +154,6 @@ def expand(pattern: str) -> list[str]:
     return list(_expand_lower(_validate(pattern).lower()))
 
 
-@lru_cache(maxsize=8192)
-def pattern_actions(pattern: str) -> tuple[tuple[str, ...], int]:
-    """`expand(pattern)` as a tuple, with its action mask: what a statement's pattern
-    carries, looked up once per distinct pattern (identity policies repeat theirs)."""
-    actions = _expand_lower(_validate(pattern).lower())
-    return actions, action_mask(actions)
-
-
 def _expand_all(actions: Iterable[str]) -> set[str]:
     if isinstance(actions, str):
         actions = (actions,)
@@ -211,17 +203,11 @@ def classes_of(actions: Iterable[str]) -> dict[str, list[str]]:
 
     Items are taken as in `complement`; keys come in the order of `CLASSES`.
     """
-    items = (actions,) if isinstance(actions, str) else tuple(actions)
-    return {c: list(names) for c, names in _classes_of(items).items()}
-
-
-@lru_cache(maxsize=4096)
-def _classes_of(actions: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     cls = _actions().cls
     grouped: dict[str, list[str]] = {c: [] for c in CLASSES}
     for name in sorted(_expand_all(actions)):
         grouped[cls[name]].append(name)
-    return {c: tuple(names) for c, names in grouped.items() if names}
+    return {c: names for c, names in grouped.items() if names}
 
 
 def sam_policy_template(name: str) -> dict | None:

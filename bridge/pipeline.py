@@ -93,16 +93,6 @@ def check_engine(name: str) -> None:
         require_bindings()
 
 
-def worker_environment(name: str) -> dict[str, str]:
-    """Environment variables the worker processes analyzing with engine `name` should start
-    with: the Go runtime's settings for opa (engines/opa_golib.py), none for the others."""
-    if name == "opa":
-        from .engines.opa_golib import go_environment
-
-        return go_environment()
-    return {}
-
-
 def make_engine(policies: PolicySet, name: str = "embedded", **options):
     """The engine `name` loaded with the policies. embedded and opa (OPA's evaluator
     in-process) take no options; opa-server takes `url`, `push`, `token`, `ca_cert`,
@@ -442,4 +432,4 @@ def _is_template(document: Any) -> bool:
 
 
 __all__ = ["ENGINES", "IN_PROCESS_ENGINES", "Analyzer", "FileReport", "PolicySet", "RuleMetadataError",
-           "check_engine", "make_engine", "worker_environment"]
+           "check_engine", "make_engine"]

@@ -193,23 +193,21 @@ def _actions(statement: dict, out: dict, at, ctx: PolicyContext, pinned: bool, r
             text = literal(alt)
             if text is None:
                 actions = list(catalog.ALL_ACTIONS)
-                mask = catalog.action_mask(actions)
                 text = "".join(p if isinstance(p, str) else "*" for p in alt)
                 unresolved = True
             else:
                 try:
-                    expanded, mask = catalog.pattern_actions(text)
+                    actions = catalog.expand(text)
                 except ValueError as exc:  # IAM rejects the policy: the template is broken
                     refuse(item_path, f"{mode}: {exc}")
                     return False
-                actions = list(expanded)
                 unresolved = False
                 if key_policy and not actions and text.partition(":")[0].lower() == "kms":
                     ctx.refuse(item_path, f"'{text}' matches no KMS action, so it has no effect",
                                outcome="ignored", dropped=False)
             matched.update(actions)
             patterns.append({"pattern": text, "path": item_path, "actions": actions,
-                             "action_mask": mask, "unresolved": unresolved})
+                             "action_mask": catalog.action_mask(actions), "unresolved": unresolved})
     if not patterns:
         ctx.problem(at(mode), f"{mode} is empty")
         return False

@@ -17,7 +17,7 @@ from kmspolicy import __version__
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import SEVERITIES, Result, severity_at_least
 from kmspolicy.bridge.load import MAX_BYTES
-from kmspolicy.bridge.pipeline import IN_PROCESS_ENGINES, PolicySet, worker_environment
+from kmspolicy.bridge.pipeline import IN_PROCESS_ENGINES, PolicySet
 from kmspolicy.bridge.rules import Rule, RuleMetadataError
 from kmspolicy.bridge.spool import SpoolError
 
@@ -248,8 +248,7 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         result = run(list(paths), analyzer, root, jobs=jobs, skip_non_templates=skip_non_templates,
                      progress=progress_for([name for name, _ in chosen], quiet), timeout=timeout,
                      exclude=(*selection["exclude"], *config.get("exclude", [])),
-                     allow_empty=selection["allow_empty"],
-                     worker_environment=worker_environment(settings["engine"]))
+                     allow_empty=selection["allow_empty"])
         for name in unknown_parameters(parameters, result, root):
             click.echo(f"kmspolicy: warning: --parameter {name}: no analyzed template declares "
                        "this parameter", err=True)

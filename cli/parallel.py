@@ -99,36 +99,26 @@ class _Worker:
 @dataclass
 class WorkerPool:
     """`map(tasks)` yields one partial Result per task, in task order. `timeout`: seconds a
-    worker may spend on one file (None: no limit). `environment`: variables the workers'
-    processes must start with (a Go runtime reads its settings only then), so they are
-    spawned unless `start_method` says otherwise."""
+    worker may spend on one file (None: no limit)."""
 
     make_analyzer: Callable[[], Analyzer]
     jobs: int
     start_method: str | None = None
     timeout: float | None = None
-    environment: dict[str, str] = field(default_factory=dict)
     stats: list[WorkerStats] = field(default_factory=list)  # one per worker started
     crashes: int = 0
     timeouts: int = 0
 
     def map(self, tasks: list[Task]) -> Iterator[Result]:
-        method = self.start_method or default_start_method()
-        if self.environment and self.start_method is None:
-            method = "spawn"  # children of this process (a forkserver's are not), so waited for
-        context = multiprocessing.get_context(method)
+        context = multiprocessing.get_context(self.start_method or default_start_method())
         if context.get_start_method() == "forkserver":
             context.set_forkserver_preload(PRELOAD)
-        saved = {name: os.environ.get(name) for name in self.environment}
-        os.environ.update(self.environment)  # what spawned processes start with
         run = _PoolRun(self, context, tasks)
         try:
             yield from run.results()
         except BaseException:  # an error, an interrupt (SIGINT, SIGTERM) or close(): stop now
             run.shut_down(kill=True)
             raise
-        finally:
-            _restore_environment(saved)
         run.shut_down()
 
 
@@ -293,14 +283,6 @@ class _PoolRun:
             worker.conn.close()
             _remove(worker.build_log)
         self.live.clear()
-
-
-def _restore_environment(saved: dict[str, str | None]) -> None:
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
 
 
 def crash_result(task: Task, how: str) -> Result:

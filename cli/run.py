@@ -50,16 +50,14 @@ def default_jobs() -> int:
 
 def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str | None = None,
         jobs: int = 1, progress: Progress | None = None, skip_non_templates: bool = False,
-        timeout: float | None = None, exclude: tuple[str, ...] = (), allow_empty: bool = False,
-        worker_environment: dict[str, str] | None = None) -> Result:
+        timeout: float | None = None, exclude: tuple[str, ...] = (), allow_empty: bool = False) -> Result:
     """`analyzer` is an Analyzer, or a picklable factory of one so that `jobs` > 1 can build
     one per worker process (cli/parallel.py); a factory runs in workers whenever a time
     limit is in force (the default; see analyze_tasks), an Analyzer in this process.
     `skip_non_templates`: a file given by name that is not a template is skipped as in a
     folder, not an error (pre-commit passes every changed YAML and JSON file).
     `exclude`: globs of files and folders left out (cli/discover.py). Folders searched that
-    hold no template are an error unless `allow_empty`. `worker_environment`: what worker
-    processes start with (cli/parallel.py's `environment`).
+    hold no template are an error unless `allow_empty`.
     The Result is spooled (its lists on disk, memory flat however many files): the caller
     closes it."""
     tasks, found = plan(paths, root, skip_non_templates, exclude)
@@ -72,7 +70,7 @@ def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str
             result.skipped.append(f"{display_path(file, root)}{'/' * file.endswith(os.sep)} ({reason})")
         if progress:
             progress.start(len(tasks))
-        parts = analyze_tasks(tasks, analyzer, jobs, timeout, worker_environment)
+        parts = analyze_tasks(tasks, analyzer, jobs, timeout)
         try:
             for part in parts:
                 merge(result, part)
@@ -112,8 +110,7 @@ def plan(paths: list[str], root: str | None, skip_non_templates: bool,
 
 
 def analyze_tasks(tasks: list[Task], analyzer: Analyzer | Callable[[], Analyzer],
-                  jobs: int, timeout: float | None = None,
-                  worker_environment: dict[str, str] | None = None) -> Iterator[Result]:
+                  jobs: int, timeout: float | None = None) -> Iterator[Result]:
     """One partial Result per task, in task order. A file may take `timeout` seconds (None:
     DEFAULT_TIMEOUT; 0: no limit). The limit needs a worker process, which is stopped when
     its time is up (nothing else can stop native code, nor leave Ctrl-C answered at once),
@@ -125,7 +122,7 @@ def analyze_tasks(tasks: list[Task], analyzer: Analyzer | Callable[[], Analyzer]
     if factory and tasks and (limit or (jobs > 1 and len(tasks) > 1)):
         from .parallel import WorkerPool
 
-        return WorkerPool(analyzer, jobs, timeout=limit, environment=worker_environment or {}).map(tasks)
+        return WorkerPool(analyzer, jobs, timeout=limit).map(tasks)
     if factory:
         analyzer = analyzer()
     threads = min(jobs, len(tasks), getattr(analyzer.engine, "max_concurrency", 1))

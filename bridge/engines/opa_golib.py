@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 from typing import Any
 
 from . import ENTRYPOINT, EngineError, as_findings
 
 MODULE = "opa_bindings"
-# Go's collector at its default (GOGC=100) takes about a third of the evaluator's CPU on
-# kmspolicy's inputs; at 400 a worker's evaluations cost ~25 % less CPU for ~20 MB more
-# memory. Go reads GOGC only from the environment its process started with.
-GO_ENVIRONMENT = {"GOGC": "400"}
 PACKAGE = "opa-golib-python-bindings==0.4.4"
 INSTALL = f"pip install --ignore-requires-python '{PACKAGE}'"
 
@@ -35,12 +30,6 @@ def require_bindings() -> None:
     if importlib.util.find_spec(MODULE) is None:
         raise EngineError(f"--engine opa needs OPA's evaluator, which is not installed: {INSTALL} "
                           "(the kmspolicy[opa] extra; see the README, Install)")
-
-
-def go_environment() -> dict[str, str]:
-    """The Go runtime settings worker processes should start with: GO_ENVIRONMENT, less
-    what the user's environment sets already."""
-    return {name: value for name, value in GO_ENVIRONMENT.items() if name not in os.environ}
 
 
 class OpaGolibEngine:
