@@ -19,6 +19,9 @@ In order, each failure one `FILE:LINE: message` (PackError):
    with escapes, `with` in a rule module, sprintf verbs other than the verified ones, and
    array comprehensions that iterate a set or an object the policy builds (OPA's type
    checker says which: iteration_order.py).
+5. On the embedded engine: the calls that read strings held with JSON escapes differently
+   (escape_sensitive.py) are returned; the engine refuses inputs and data holding such a
+   string. count() is not among them: it is computed exactly (embedded_compat.py).
 """
 
 from __future__ import annotations

@@ -59,10 +59,9 @@ def test_command(dirs, bundles, verbose, allowed_builtins) -> None:
     except BundleError as exc:
         raise Failure(str(exc)) from None
     data.setdefault("kmspolicy", {})["config"] = {}
+    packs = {name: source for name, source in modules.items() if builtin.get(name) != source}
     try:
-        check_packs({name: source for name, source in modules.items()
-                     if builtin.get(name) != source}, modules, data,
-                    allowed=frozenset(allowed_builtins))
+        check_packs(packs, modules, data, allowed=frozenset(allowed_builtins))
     except PackError as exc:
         raise Failure(str(exc)) from None
     chosen = {name: source for name, source in modules.items()
@@ -70,8 +69,7 @@ def test_command(dirs, bundles, verbose, allowed_builtins) -> None:
     chosen.update({name: source for name, source in modules.items()  # test helpers (fixtures)
                    if not (package_of(source) or "").endswith("_test")})
     try:
-        results = run_cases(for_embedded(chosen, {name for name in chosen if builtin.get(name) != chosen[name]}),
-                            data)
+        results = run_cases(for_embedded(chosen, set(packs)), data)  # as the engine runs packs
     except EngineError as exc:
         raise Failure(str(exc)) from None
     results = [r for r in results if r.file in selected]
