@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .. import catalog
 from ..condition_eval import UNKNOWN_FACT, Exact, Matching, OneOf, split_by_test
@@ -145,6 +146,10 @@ class KeyModel:
                 grants.final = tri.Answer(final.yes | always, final.cond & ~always, final.unknown & ~always)
         return grants
 
+    @cached_property
+    def _multivalued(self) -> set[str]:
+        return implied.set_keys([st.raw for st in self.statements])
+
     def _case_splits(self, subject: dict, ctx: dict):
         """(key, the facts that partition the subject's requests) for each key two or more
         Allows reaching the subject test and its context leaves open: absent or present,
@@ -158,12 +163,11 @@ class KeyModel:
                 counts[name] = counts.get(name, 0) + 1
             for operator, key, value in _keyed_tests(st):
                 tested.setdefault(key.lower(), []).append((operator, value))
-        multivalued = implied.set_keys([st.raw for st in self.statements])
         for key in sorted(k for k, n in counts.items() if n > 1 and (k not in ctx or isinstance(ctx[k], OneOf))):
             cases = ctx.get(key, UNKNOWN_FACT)
             members = cases.facts if isinstance(cases, OneOf) else UNKNOWN_FACT.facts
             yield key, members
-            if key in multivalued or OPEN_PRESENT not in members:
+            if key in self._multivalued or OPEN_PRESENT not in members:
                 continue
             rest = tuple(m for m in members if m != OPEN_PRESENT)
             splits = {pair for operator, value in tested.get(key, ())
