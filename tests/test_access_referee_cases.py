@@ -349,3 +349,27 @@ def test_allows_with_complementary_tests_of_one_value_allow(inside, outside):
     assert got["*"]["kms:Decrypt"] == expected
     assert got["account:self"]["kms:Decrypt"] == expected
     assert verdicts([first])["*"]["kms:Decrypt"] == "conditional"
+
+
+@pytest.mark.parametrize("deny_operator, expected", [
+    ("StringEqualsIfExists", "denied"),  # applies wherever the Allow does
+    ("StringEquals", "conditional"),  # a request without the key is allowed
+])
+def test_an_identity_deny_applying_wherever_its_allow_does_refuses_in_every_case(deny_operator, expected):
+    """generated-22-4148 (referee seed 22): a managed policy allows kms:Decrypt under
+    `StringEqualsIfExists aws:PrincipalOrgID`, an inline policy denies it under the same
+    test. Without the key both apply, with the value both apply, with another value neither:
+    never allowed (was conditional: each statement alone is unknown on an open fact)."""
+    test = {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}
+    key_arn = {"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:key/${Key}"}
+    allow = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
+             "Condition": {"StringEqualsIfExists": test}}
+    deny = {**allow, "Effect": "Deny", "Condition": {deny_operator: test}}
+    resources = {
+        "Allowing": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": {"Statement": [allow]}}},
+        "App": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": TRUST, "ManagedPolicyArns": [{"Ref": "Allowing"}],
+            "Policies": [{"PolicyName": "deny", "PolicyDocument": {"Statement": [deny]}}]}}}
+    got = verdicts([{"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}],
+                   resources)["identity:App"]
+    assert got["kms:Decrypt"] == expected

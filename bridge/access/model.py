@@ -126,24 +126,32 @@ class KeyModel:
                 if isinstance(value, str) and ORGANIZATION_ID.fullmatch(value)}
 
     def _by_cases(self, subject: dict, ctx: dict, grants: Grants) -> Grants:
-        """Allows that depend on one fact the subject leaves open may between them admit
-        every request: one where the key is absent (`StringEqualsIfExists
-        aws:PrincipalOrgID`), another where it is present (`Null false`); or one where its
-        value matches a test (`IpAddress`), another where it does not (`NotIpAddress` on
-        the same range). Evaluated per case of that fact, an action allowed in every case
-        is allowed (generated-19-2225, generated-20-4808); three-valued Or alone says
-        conditional."""
+        """Statements that depend on one fact the subject leaves open may between them
+        decide every request. Two Allows: one where the key is absent
+        (`StringEqualsIfExists aws:PrincipalOrgID`), another where it is present (`Null
+        false`); or one where its value matches a test (`IpAddress`), another where it
+        does not (`NotIpAddress` on the same range). An Allow and a Deny: the Deny applies
+        wherever the Allow does (both `StringEqualsIfExists` on one value, in different
+        policies). Evaluated per case of that fact, an action allowed in every case is
+        allowed (generated-19-2225, generated-20-4808), one allowed in no case is not
+        granted (generated-22-4148); three-valued Or alone says conditional."""
         if not grants.final.cond:
             return grants
         for key, members in self._case_splits(subject, ctx):
-            always = grants.final.cond
+            always = never = grants.final.cond
+            refused = 0
             for member in members:
-                always &= self.grants(subject, {**ctx, key: member}).final.yes
-                if not always:
+                case = self.grants(subject, {**ctx, key: member})
+                always &= case.final.yes
+                never &= ~case.final.any
+                refused |= case.cancelled | (case.granted_any.any & case.deny.any)
+                if not always and not never:
                     break
-            if always:
+            if always or never:
                 final = grants.final
-                grants.final = tri.Answer(final.yes | always, final.cond & ~always, final.unknown & ~always)
+                settled = always | never
+                grants.final = tri.Answer(final.yes | always, final.cond & ~settled, final.unknown & ~settled)
+                grants.cancelled |= never & refused
         return grants
 
     @cached_property
@@ -152,16 +160,15 @@ class KeyModel:
 
     def _case_splits(self, subject: dict, ctx: dict):
         """(key, the facts that partition the subject's requests) for each key two or more
-        Allows reaching the subject test and its context leaves open: absent or present,
-        and, for a single-valued key, present with a value each shared test matches or not."""
+        statements reaching the subject test (its key-policy statements, its identity
+        policies and its boundary) and its context leaves open: absent or present, and,
+        for a single-valued key, present with a value each shared test matches or not."""
         tested: dict[str, list] = {}
         counts: dict[str, int] = {}
-        for st in self.statements:
-            if st.effect != "Allow" or st.applies_to(subject) is None:
-                continue
-            for name in {str(k).lower() for k, _ in _tests(st)}:
+        for raw in self._reaching(subject):
+            for name in {str(k).lower() for k, _ in _raw_tests(raw)}:
                 counts[name] = counts.get(name, 0) + 1
-            for operator, key, value in _keyed_tests(st):
+            for operator, key, value in _raw_keyed_tests(raw):
                 tested.setdefault(key.lower(), []).append((operator, value))
         for key in sorted(k for k, n in counts.items() if n > 1 and (k not in ctx or isinstance(ctx[k], OneOf))):
             cases = ctx.get(key, UNKNOWN_FACT)
@@ -174,6 +181,19 @@ class KeyModel:
                       if (pair := split_by_test(operator, value, ctx)) is not None}
             for pair in sorted(splits, key=repr)[:MAX_VALUE_SPLITS]:
                 yield key, rest + pair
+
+    def _reaching(self, subject: dict):
+        """The statements that may decide the subject's requests: the key policy's that
+        name it, and its identity policies and boundary when it is a template identity."""
+        for st in self.statements:
+            if st.applies_to(subject) is not None:
+                yield st.raw
+        identity = self.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
+        if identity is None:
+            return
+        yield from (st for st in identity["statements"] if covers(st, self.key["id"]) != tri.NO)
+        yield from (st for st in (identity.get("boundary") or {}).get("statements", [])
+                    if covers(st, self.key["id"]) != tri.NO)
 
     def _anyone_as_a_service(self, subject: dict) -> dict:
         """`*` as some AWS service acting for a stranger's resource: only an Allow to
@@ -328,7 +348,11 @@ class KeyModel:
 
 def _tests(st: KeyStatement):
     """(condition key, value) of every test in the statement's (concrete) Condition block."""
-    for block in ((st.raw.get("condition") or {}).get("block") or {}).values():
+    return _raw_tests(st.raw)
+
+
+def _raw_tests(raw: dict):
+    for block in ((raw.get("condition") or {}).get("block") or {}).values():
         for name, values in (block.items() if isinstance(block, dict) else ()):
             for value in values if isinstance(values, list) else [values]:
                 yield name, value
@@ -336,7 +360,11 @@ def _tests(st: KeyStatement):
 
 def _keyed_tests(st: KeyStatement):
     """(operator, condition key, the key's values) of every test of the statement."""
-    for operator, block in ((st.raw.get("condition") or {}).get("block") or {}).items():
+    return _raw_keyed_tests(st.raw)
+
+
+def _raw_keyed_tests(raw: dict):
+    for operator, block in ((raw.get("condition") or {}).get("block") or {}).items():
         for key, values in (block.items() if isinstance(block, dict) else ()):
             if isinstance(key, str):
                 yield operator, key, values
