@@ -10,17 +10,25 @@ pack checks list the calls of such builtins whose string argument is not a liter
 (`sensitive_calls`; for an argument of several types, such as count's, only where OPA's
 type checker says it may be a string), and the embedded engine refuses, with the first
 call and where the string is, an input or data document holding a quote, a backslash or
-a control character while a checked pack has such a call (`escaped_string_at`)."""
+a control character while a checked pack has such a call (`escaped_string_at`).
+Ordering is among them (`ORDERING`): sort(), max(), min() and the comparisons, infix or
+called, compare the stored escapes (embedded_compat.py computes the rest of OPA's order)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from .rego_comparisons import comparisons
 from .rego_scan import Scanned
 from .rego_types import Expression
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+# The ordering builtins: a string anywhere in the argument (an element) is ordered.
+ORDERING_DETAIL = 'it orders a string by its stored escapes: a\\"b after a#, where OPA puts it before'
+ORDERING = {name: {"status": "divergent", "detail": f"{name}(): {ORDERING_DETAIL}",
+                   "string_args": {"0": "elements"}} for name in ("sort", "max", "min")}
+INFIX_BUILTIN = {"<": "lt", ">": "gt", "<=": "lte", ">=": "gte"}
 
 
 @dataclass(frozen=True)
@@ -31,7 +39,8 @@ class SensitiveCall:
     detail: str  # what the catalog's probe shows, or that none was run
 
     def refusal(self, engine: str, where: str) -> str:
-        return (f"{self.module}:{self.line}: {self.builtin}() reads a string holding a quote, a "
+        what = self.builtin if self.builtin.startswith("`") else f"{self.builtin}()"
+        return (f"{self.module}:{self.line}: {what} reads a string holding a quote, a "
                 f"backslash or a control character differently on {engine} ({self.detail}), "
                 f"and {where} holds one; evaluate this template with --engine opa "
                 "(or opa-server, opa-cli)")
@@ -41,6 +50,7 @@ class SensitiveCall:
 class _Candidate:
     call: SensitiveCall
     argument: Expression | None  # to be typed: the call counts only if it may be a string
+    elements: bool = False  # ... or hold one
 
 
 def candidate_calls(name: str, scanned: Scanned, functions: set[str],
@@ -58,14 +68,33 @@ def candidate_calls(name: str, scanned: Scanned, functions: set[str],
             span = scanned.argument_span(after, int(index))
             if span is None or _literal(scanned, span):
                 continue
-            out.append(_Candidate(sensitive, None if kind == "string" else Expression(name, *span)))
+            out.append(_Candidate(sensitive, None if kind == "string" else Expression(name, *span),
+                                  kind == "elements"))
+    return out
+
+
+def comparison_candidates(name: str, scanned: Scanned, escape_catalog: dict) -> list[_Candidate]:
+    """The infix comparisons of the module whose operands are not literals."""
+    out = []
+    for comparison in comparisons(scanned):
+        builtin = INFIX_BUILTIN[comparison.operator]
+        entry = escape_catalog.get(builtin)
+        if entry is None or entry["status"] == "same":
+            continue
+        detail = entry.get("detail") or "no probe shows it reads them as OPA does"
+        sensitive = SensitiveCall(name, comparison.line, f"`{comparison.operator}`", detail[:160])
+        for span in (comparison.left, comparison.right):
+            if not _literal(scanned, span):
+                out.append(_Candidate(sensitive, Expression(name, *span)))
     return out
 
 
 def sensitive_calls(candidates: list[_Candidate], types: dict[Expression, str | None]) -> list[SensitiveCall]:
     out = []
     for candidate in candidates:
-        if candidate.argument is None or _may_be_string(types.get(candidate.argument)):
+        type_text = types.get(candidate.argument) if candidate.argument else None
+        if candidate.argument is None or _may_be_string(type_text) or (
+                candidate.elements and re.search(r"string|any|\?\?\?", type_text)):
             out.append(candidate.call)
     return list(dict.fromkeys(out))
 

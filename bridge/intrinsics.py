@@ -165,10 +165,16 @@ class Resolver:
             if handler is not None:
                 return _bounded(handler(self, arg))
             if fn in KNOWN_FUNCTIONS:
-                return [(Sym("unknown", fn),)]
+                return [(Sym("unknown", self._unresolved(fn, arg)),)]
             if fn.startswith("Fn::"):
                 raise IntrinsicError(f"uses an unknown intrinsic function '{fn}'")
         raise IntrinsicError(f"expected a string, got {describe(value)}")
+
+    def _unresolved(self, fn: str, arg: Any) -> str:
+        """What a value the template does not determine is made of: `Fn::Split of
+        parameter Others`."""
+        names = sorted(set(_refs(arg)) & {n for n, v in self.parameters.items() if v is None})
+        return f"{fn} of parameter{'s' if len(names) > 1 else ''} {', '.join(names)}" if names else fn
 
     def ref(self, name: Any) -> list[SymStr]:
         if not isinstance(name, str):
@@ -283,12 +289,13 @@ class Resolver:
     def select(self, arg: Any) -> list[SymStr]:
         if not (isinstance(arg, list) and len(arg) == 2):
             raise IntrinsicError(f"Fn::Select takes [index, list], got {describe(arg)}")
-        index, items = arg
+        index, given = arg
+        items = given if isinstance(given, list) else self.string_list(given)  # Fn::Split, a list parameter
         if isinstance(items, list) and isinstance(index, (int, str)) and str(index).isdigit():
             i = int(index)
             if i < len(items):
                 return self.strings(items[i])
-        return [(Sym("unknown", "Fn::Select"),)]
+        return [(Sym("unknown", self._unresolved("Fn::Select", given)),)]
 
     # --- lists ---------------------------------------------------------------
 
@@ -427,3 +434,15 @@ def referenced_ids(value: Any, ids: set[str]) -> set[str]:
                 found |= {k for k in ids if "${" + k + "}" in text or "${" + k + "." in text}
             stack.extend(node.values())
     return found
+
+
+def _refs(value: Any):
+    """The names every `Ref` inside a value refers to."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and isinstance(value["Ref"], str):
+            yield value["Ref"]
+        for item in value.values():
+            yield from _refs(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)

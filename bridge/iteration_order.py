@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .rego_scan import Scanned
+from .rego_scan import Scanned, bracket_pairs
 from .rego_types import Expression
 
 ORDER_FREE_USERS = ("count", "sort")
@@ -39,7 +39,7 @@ def iteration_sites(name: str, scanned: Scanned, known_names: set[str]) -> list[
     """Where the array comprehensions of the module iterate something that may be a set or
     an object (input-rooted collections and array literals are left out)."""
     masked = scanned.masked
-    pairs = _bracket_pairs(masked)
+    pairs = bracket_pairs(masked)
     scopes = _scopes(masked, pairs)
     sites: list[Site] = []
     for open_at, bar, close in scopes:
@@ -86,16 +86,6 @@ def _union_members(type_text: str) -> list[str]:
             start = i + 1
     out.append(inner[start:].strip())
     return out
-
-
-def _bracket_pairs(masked: str) -> dict[int, int]:
-    pairs, stack = {}, []
-    for i, char in enumerate(masked):
-        if char in "([{":
-            stack.append(i)
-        elif char in ")]}" and stack:
-            pairs[stack.pop()] = i
-    return pairs
 
 
 def _scopes(masked: str, pairs: dict[int, int]) -> list[tuple[int, int, int]]:

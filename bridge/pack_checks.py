@@ -14,14 +14,15 @@ In order, each failure one `FILE:LINE: message` (PackError):
 4. On the embedded engine: every builtin a pack calls must be `supported` in the
    capabilities catalog (bridge/data/embedded_capabilities.json, probed against OPA by
    `make catalogs`), and the idioms the catalog shows regopy evaluating differently are
-   refused: sort() (unless directly inside concat() or count()) and concat() of anything
-   not written as an array, string literals
-   with escapes, `with` in a rule module, sprintf verbs other than the verified ones, and
-   array comprehensions that iterate a set or an object the policy builds (OPA's type
-   checker says which: iteration_order.py).
+   refused: concat() of anything not written as an array, string literals with escapes,
+   `with` in a rule module, sprintf verbs other than the verified ones, a comparison
+   whose operands cannot be told (rego_comparisons.py), and array comprehensions that
+   iterate a set or an object the policy builds (OPA's type checker says which:
+   iteration_order.py).
 5. On the embedded engine: the calls that read strings held with JSON escapes differently
    (escape_sensitive.py) are returned; the engine refuses inputs and data holding such a
-   string. count() is not among them: it is computed exactly (embedded_compat.py).
+   string. count() is not among them: it is computed exactly (embedded_compat.py); sort(),
+   max(), min() and the comparisons are computed as OPA does on everything but such strings.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from .embedded_compat import COMPAT_CALLS
+from .embedded_compat import ESCAPE_EXACT
 from .escape_sensitive import SensitiveCall
 from .opa_compile import CompileFailure
 from .rego_scan import Scanned, scan
@@ -77,18 +78,24 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
     """The checks that need OPA's types (one round of probe compilations): refuse an array
     comprehension that iterates a set or an object the policy builds (iteration_order.py);
     return the calls that read escaped strings differently (escape_sensitive.py)."""
-    from .escape_sensitive import candidate_calls, sensitive_calls
+    from .escape_sensitive import ORDERING, candidate_calls, comparison_candidates, sensitive_calls
     from .iteration_order import iteration_sites
+    from .rego_comparisons import UnreadableComparison
 
     sites, candidates = [], []
     functions = _functions(all_modules)
-    escape_catalog = {name: entry for name, entry in capabilities()["input_escape"].items()
-                      if name not in COMPAT_CALLS}  # computed exactly (embedded_compat.py)
+    escape_catalog = {**{name: entry for name, entry in capabilities()["input_escape"].items()
+                         if name not in ESCAPE_EXACT}, **ORDERING}  # exact: embedded_compat.py
     for name, source in sorted(pack_modules.items()):
         scanned = scan(source)
         if _idiom("set-iteration-order"):
             sites.extend(iteration_sites(name, scanned, _module_names(scanned)))
         candidates.extend(candidate_calls(name, scanned, functions, escape_catalog))
+        try:
+            candidates.extend(comparison_candidates(name, scanned, escape_catalog))
+        except UnreadableComparison as exc:
+            raise PackError(f"{name}:{exc.line}: {exc} (the embedded engine evaluates comparisons "
+                            "through data.kmspolicy.compat, which needs their operands)") from None
     expressions = [s.expression for s in sites] + [c.argument for c in candidates if c.argument]
     try:
         types = static_types(all_modules, data, expressions)
@@ -242,8 +249,7 @@ def _check_module(name: str, scanned: Scanned, functions: set[str], engine: str,
             raise PackError(f"{name}:{line}: {call} is {_status_text(entry['status'])} on "
                             f"{where}{detail}; {instead}, or run the pack with --engine "
                             "opa-server or --engine opa-cli")
-        if call in ARRAY_ARGUMENTS and not (
-                call == "sort" and scanned.enclosing_call(start) in SORTED_SET_USERS):
+        if call in ARRAY_ARGUMENTS:
             _check_set_argument(name, scanned, call, line, after, where)
         if call == "format_int" and _idiom("format-int-base-2") \
                 and scanned.argument(after, 1) not in VERIFIED_BASES:
@@ -273,10 +279,7 @@ def _idiom(key: str) -> dict | None:
 # be written as an array, and the expressions accepted as one.
 INSTEAD = {"object.union": "use data.kmspolicy.lib.objects.override(a, b) (no nested merge)"}
 VERIFIED_BASES = ("8", "10", "16")  # the bases of the format_int probes
-ARRAY_ARGUMENTS = {"sort": (0, ("[",), "sort-set-index"),
-                   "concat": (1, ("[", "sort("), "concat-set")}
-# sort() of a set is right where its result is not indexed: as the argument of these.
-SORTED_SET_USERS = ("concat", "count")
+ARRAY_ARGUMENTS = {"concat": (1, ("[", "sort("), "concat-set")}
 
 
 def _check_set_argument(name: str, scanned: Scanned, call: str, line: int, after: int,

@@ -106,6 +106,17 @@ class Scanned:
         return out
 
 
+def bracket_pairs(masked: str) -> dict[int, int]:
+    """The offset of every opening bracket of a masked text and of the one closing it."""
+    pairs, stack = {}, []
+    for i, char in enumerate(masked):
+        if char in "([{":
+            stack.append(i)
+        elif char in ")]}" and stack:
+            pairs[stack.pop()] = i
+    return pairs
+
+
 def scan(source: str) -> Scanned:
     masked: list[str] = []
     literals: list[Literal] = []

@@ -227,6 +227,19 @@ def test_a_list_parameter_is_a_list(value, expected):
     assert Resolver(LIST_PARAMETERS).string_list(value) == expected
 
 
+@pytest.mark.parametrize("value, shown", [
+    ({"Fn::Split": [",", {"Ref": "Open"}]}, "<Fn::Split of parameter Open>"),
+    ({"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "Open"}]}]}, "<Fn::Select of parameter Open>"),
+    ({"Fn::Split": [",", {"Fn::ImportValue": "Names"}]}, "<Fn::Split>"),
+    ({"Fn::Select": [1, {"Fn::Split": [",", {"Fn::Join": [",", {"Ref": "Accounts"}]}]}]}, "555566667777"),
+    ({"Fn::Select": [0, {"Ref": "Orgs"}]}, "o-a1b2c3d4e5"),
+])
+def test_a_value_the_template_does_not_determine_names_its_parameters(value, shown):
+    """KP016 and `access` show an unresolved principal by this text (was `<Fn::Split>`)."""
+    from kmspolicy.bridge.intrinsics import Resolver, render
+    assert [render(v) for v in Resolver(LIST_PARAMETERS).strings(value)] == [shown]
+
+
 def test_a_list_parameter_gives_a_condition_several_values_and_a_statement_several_principals():
     doc = {**LIST_PARAMETERS, "Resources": {"Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": {"Ref": "Accounts"}}, "Action": "kms:Decrypt",

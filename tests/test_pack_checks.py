@@ -135,13 +135,7 @@ def _idiom_modules(spec: dict) -> dict[str, str]:
     return pack(f"probe_value := x if {{\n\t{query.replace('; ', chr(10) + chr(9))}\n}}")
 
 
-KNOWN_SILENT = {
-    "string-order": "regopy compares strings by their quoted JSON text (\"a b\" < \"a\"): <, sort, "
-                    "max and min of strings differ; no pack check can tell strings from numbers",
-    "sort-numbers": "regopy sorts numbers by their text (10 before 9); no pack check can tell "
-                    "an array of numbers from one of strings",
-    "max-numbers": "regopy's max and min of numbers compare their text",
-}
+KNOWN_SILENT: dict[str, str] = {}  # none: every idiom gives OPA's answer or is refused
 DATA = {"kmspolicy": {"config": {}}}
 
 
@@ -209,11 +203,11 @@ def test_sprintf_verbs_other_than_the_verified_ones_are_refused():
         check('f := "%v"\n\nm := sprintf(f, [1])')
 
 
-def test_sort_and_concat_need_an_array_argument():
+def test_concat_needs_an_array_argument_and_sort_takes_a_set():
+    """sort() of a set is computed as OPA does (embedded_compat.py, idiom sort-set-index)."""
     check("s := sort([v | some v in {3, 1}])[0]")
     check('c := concat(",", sort({"b", "a"}))')
-    with pytest.raises(PackError, match=r"sort\(\) of a set"):
-        check("s := sort({3, 1})[0]")
+    check("s := sort({3, 1})[0]")
     with pytest.raises(PackError, match=r"concat\(\) of a set"):
         check('names := {"b", "a"}\n\nc := concat(",", names)')
 
@@ -491,6 +485,12 @@ def test_the_type_probes_cover_many_sites_and_sites_on_one_line():
     ('r if split(input.description, ":")[0] == "a"', []),
     ('r if trim_space("  a ") == "a"', []),  # a literal: no escapes
     ("r if count(input.description) > 3", []),  # computed exactly (embedded_compat)
+    ('r if input.description < "m"', ["`<`"]),  # ordering compares the stored escapes
+    ('r if "m" >= input.description', ["`>=`"]),
+    ("r if count(input.description) < 3", []),  # a number
+    ('r if sort([input.description, "a"])[0] == "a"', ["sort"]),
+    ("r if max([1, count(input.description)]) == 2", []),  # numbers only
+    ('r if lt(input.description, "m")', ["lt"]),
 ])
 def test_calls_that_read_escaped_strings_differently_are_listed(body, listed):
     assert [call.builtin for call in check_typed_pack(body)] == listed
@@ -529,3 +529,61 @@ def test_count_of_an_escaped_string_is_opas_on_the_embedded_engine(tmp_path):
         found[engine] = sorted(f["rule"] for f in json.loads(result.stdout)["findings"])
     assert "ORG009" in found["opa"]  # `a"b` + newline + `c` is 5 characters
     assert found["embedded"] == found["opa"]
+
+
+# --- ordering: computed as OPA does on the embedded engine (embedded_compat.py) -------------
+
+@pytest.mark.parametrize(("source", "rewritten"), [
+    ("x := a < b", "x := @lt(a, b)"),
+    ("p if input.a.b[0] < count(y) + 1", "p if @lt(input.a.b[0], count(y) + 1)"),
+    ("q if not f(a) >= 3 with input as {}", "q if not @gte(f(a), 3) with input as {}"),
+    ("r := [v | some v in xs; v.n <= 10]", "r := [v | some v in xs; @lte(v.n, 10)]"),
+    ('s := {"k": a > b, "j": 1}', 's := {"k": @gt(a, b), "j": 1}'),
+    ("t if { x < y; y > z }", "t if { @lt(x, y); @gt(y, z) }"),
+    ("u := f(a < b) < c", "u := @lt(f(@lt(a, b)), c)"),
+    ("v := a | b < c", "v := @lt(a | b, c)"),  # a set union binds tighter
+    ("w if input.some < 2", "w if @lt(input.some, 2)"),  # a member, not the keyword
+    ('z if "a<b" < "c"', 'z if @lt("a<b", "c")'),
+    ("# a < b\nm := 1", "# a < b\nm := 1"),
+])
+def test_comparisons_are_rewritten_to_the_compat_functions_on_their_lines(source, rewritten):
+    from kmspolicy.bridge.embedded_compat import rewrite_comparisons
+
+    assert rewrite_comparisons(source).replace("data.kmspolicy.compat.opa_", "@") == rewritten
+
+
+@pytest.mark.parametrize("body", ["r := input.a == input.b < 3", "r := 1 < input.a < 3",
+                                  "r := input.a < input.b != true", "r if {\n\tinput.a <\n\t3\n}"])
+def test_a_comparison_whose_operands_cannot_be_told_is_refused(body):
+    with pytest.raises(PackError, match=rf"^{PACK_FILE}:\d+: `.*` (compares the result of a comparison|"
+                                        r"has an operand that is not on its line)"):
+        check_typed_pack(body)
+
+
+def test_ordering_in_a_pack_gives_opas_findings_on_the_embedded_engine(tmp_path):
+    body = ('findings contains result.finding("ORG009", key, key.path, message, []) if {\n'
+            "\tsome key in input.keys\n"
+            "\tmax([10, 9]) > 9\n"
+            "\tkey.id < concat(\"\", [key.id, \"!\"])\n"
+            '\tmessage := sprintf("%v", [sort([10, 9, key.id, concat(" ", [key.id, "b"])])])\n}')
+    path = write_pack(tmp_path / "pack", "import data.kmspolicy.lib.result\n\n" + body)
+    found = {}
+    for engine in ("embedded", "opa"):
+        result = CliRunner().invoke(main, ["eval", "--jobs", "1", "--timeout", "0", "--engine", engine,
+                                           "--format", "json", "--bundle", str(path), str(SEED)])
+        assert result.exit_code == 1, result.output
+        found[engine] = [f["message"] for f in json.loads(result.stdout)["findings"] if f["rule"] == "ORG009"]
+    assert found["opa"] == ['[9, 10, "KmsKey", "KmsKey b"]']
+    assert found["embedded"] == found["opa"]
+
+
+def test_ordering_objects_is_an_error_naming_the_cause_on_the_embedded_engine():
+    body = "findings contains f if {\n\tsome f in sort([input.a, input.b])\n}"
+    modules = pack(body)
+    calls = check_packs(modules, {**builtin_modules(), **modules}, DATA)
+    engine = EmbeddedEngine(for_embedded({**builtin_modules(), **modules}, set(modules)), DATA,
+                            query="data.kmspolicy.rules.acme.findings", escape_sensitive=calls)
+    assert engine.evaluate({"a": 2, "b": 1}) == [1, 2]
+    with pytest.raises(EngineError, match=r"^evaluation failed: a rule pack orders \(sort, max, min, <, >\) "
+                                          r"objects, sets or arrays holding them.*--engine opa"):
+        engine.evaluate({"a": {"k": 1}, "b": {"k": 2}})

@@ -280,6 +280,24 @@ IDIOMS: dict[str, dict] = {
         "what": "the largest of numbers of more than one digit",
         "query": "x := [max([10, 9]), min([10, 9])]",
     },
+    "order-across-types": {
+        "what": "comparing values of different types (null < booleans < numbers < strings < arrays)",
+        "query": 'x := [1 < "a", "a" < 1, null < false, false < 0, [] < "a", true <= false, 2 >= 10]',
+    },
+    "order-arrays": {
+        "what": "comparing arrays: element by element, then the shorter first",
+        "query": "x := [[1] < [1, 0], [10] < [9], [1, 2] < [1, 3], [\"a\"] > [\"a b\"]]",
+    },
+    "sort-mixed": {
+        "what": "sorting values of several types, a set of strings, and the max and min of a set",
+        "query": 'x := [sort([10, "a b", null, 9, "a", true, [2], false, [1, 5]]), sort({"a b", "a", "a!"}), '
+                 "max({10, 9, 100}), min({\"b\", \"a b\"})]",
+    },
+    "order-input-strings": {
+        "what": "comparing and sorting strings of the input",
+        "query": "x := [input.a < input.b, sort([input.b, input.a]), max([input.a, input.b])]",
+        "input": {"a": "Key", "b": "Key role"},
+    },
     "sort-array-index": {
         "what": "indexing the sorted copy of an array",
         "query": "x := sort([3, 1, 2])[0]",

@@ -53,7 +53,7 @@ class EmbeddedEngine:
         except ValueError as exc:  # regopy printed a result that is not JSON
             raise EngineError(self._blame(input_doc, exc)) from None
         if not output.ok():
-            raise EngineError(f"evaluation failed: {_one_line(output)}")
+            raise EngineError(self._unordered(term) or f"evaluation failed: {_one_line(output)}")
         results = output.results
         if not results or not results[0].expressions:
             raise EngineError(f"{self.query} is undefined")
@@ -68,6 +68,28 @@ class EmbeddedEngine:
         if at is not None:
             engine = f"the embedded engine (regopy {getattr(self._regopy, '__version__', '')})"
             raise EngineError(self._escape_sensitive[0].refusal(engine, f"{what} ({at})"))
+
+    def _unordered(self, term: str) -> str | None:
+        """The error, if the compat ordering of a pack refused to order objects or sets
+        (embedded_compat.py): evaluated again with the refusal answering, it succeeds."""
+        from ..embedded_compat import COMPAT_MODULE, without_ordering_refusal
+
+        if COMPAT_MODULE not in self._modules:
+            return None
+        rego = self._regopy.Interpreter()
+        try:
+            for name, source in self._modules.items():
+                rego.add_module(name, without_ordering_refusal(source) if name == COMPAT_MODULE else source)
+            if self._data:
+                rego.add_data_json(json_term(self._data))
+            rego.set_input_term(term)
+            if not rego.query_bundle(rego.build(self.query)).ok():
+                return None
+        except self._regopy.RegoError:
+            return None
+        return ("evaluation failed: a rule pack orders (sort, max, min, <, >) objects, sets or arrays "
+                "holding them, which the embedded engine cannot order as OPA does; evaluate this "
+                "template with --engine opa (or opa-server, opa-cli)")
 
     def _blame(self, input_doc: dict, exc: Exception) -> str:
         """Which rule's findings the embedded engine cannot print as JSON, as

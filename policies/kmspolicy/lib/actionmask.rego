@@ -62,7 +62,7 @@ _or8(masks) := bits.or(
 _chunked(masks) := [_or8(chunk) |
 	some start in numbers.range(0, count(masks) - 1)
 	start % 8 == 0
-	chunk := [m | some i in numbers.range(start, min([start + 7, count(masks) - 1])); m := masks[i]]
+	chunk := [m | some i in numbers.range(start, start + 7); m := masks[i]]
 ]
 
 _set_in_some(masks, bit) if {

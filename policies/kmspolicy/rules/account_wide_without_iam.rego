@@ -61,7 +61,7 @@ findings contains result.finding("KP020", key, star.path, message, related) if {
 	count(_admitting_regardless(key, acc)) == 0
 	some entry in acc.in_organization
 	admitting := [i |
-		some i in sort(acc.direct)
+		some i in acc.direct
 		access.conditional_for(acc, i)
 		_star(key, i)
 		bits.and(entry.unconditional[i], catalog.use_mask) != 0
@@ -84,7 +84,7 @@ findings contains result.finding("KP020", key, star.path, message, related) if {
 # The statements naming "*" that give every principal of the account some use, whatever
 # its requests.
 _admitting_regardless(key, acc) := [entry |
-	some i in sort(acc.direct)
+	some i in acc.direct
 	not access.conditional_for(acc, i)
 	usable_mask := bits.and(bits.and(acc.granted, actionmask.of(key.statements[i])), catalog.use_mask)
 	usable_mask != 0

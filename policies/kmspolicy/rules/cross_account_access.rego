@@ -41,7 +41,8 @@ findings contains result.finding("KP012", key, grants[0].principal.path, message
 	_external(subject)
 	acc := input.keys[key.id].access[sid]
 	grants := [grant |
-		some i in sort(array.concat(acc.direct, acc.delegation))
+		some i in numbers.range(0, count(key.statements) - 1)
+		_grants_through(acc, i)
 		st := key.statements[i]
 		st.effect == "Allow"
 		st.principal_mode == "Principal"
@@ -157,3 +158,8 @@ _account_text(account) := concat("", ["another account (", account, ")"]) if {
 	not startswith(account, "param:")
 	not _literal(account)
 }
+
+# The statement indexes of the subject's key-policy grants: named, or through its account.
+_grants_through(acc, i) if i in acc.direct
+
+_grants_through(acc, i) if i in acc.delegation
