@@ -425,13 +425,15 @@ def _subject(sid: str, kind: str, account: str, label: str, identity: str | None
 
 
 CALLER_ACCOUNT_KEYS = ("aws:principalaccount", "kms:calleraccount")
+ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 PRINCIPAL_ARN = re.compile(r"arn:aws[\w-]*:iam::(\d{12}):(role|user)/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)")
 
 
 def _condition_subjects(statements: list[dict]) -> dict:
     """Principals an Allow statement singles out by its condition: the roles and users of
-    aws:PrincipalArn, and for `*` the accounts of kms:CallerAccount/aws:PrincipalAccount.
-    Their access is computed like that of principals named outright."""
+    aws:PrincipalArn, and for `*` the accounts of kms:CallerAccount/aws:PrincipalAccount
+    and the other accounts of the organizations of aws:PrincipalOrgID. Their access is
+    computed like that of principals named outright."""
     out: dict = {}
     for st in statements:
         if st["effect"] != "Allow":
@@ -439,7 +441,7 @@ def _condition_subjects(statements: list[dict]) -> dict:
         to_anyone = any(p["kind"] == "any" for p in st["principals"])
         for block in (st["condition"].get("block") or {}).values():
             for key, values in (block.items() if isinstance(block, dict) else ()):
-                if key.lower() in CALLER_ACCOUNT_KEYS and not to_anyone:
+                if key.lower() in CALLER_ACCOUNT_KEYS + ("aws:principalorgid",) and not to_anyone:
                     continue
                 for value in values if isinstance(values, list) else [values]:
                     subject = _singled_out(key.lower(), value)
@@ -455,6 +457,9 @@ def _singled_out(key: str, value: Any) -> dict | None:
         account = "self" if value == concrete.SELF_ACCOUNT else value
         label = "any IAM principal of this account" if account == "self" else f"any IAM principal of account {account}"
         return _subject(f"account:{account}", "account", account, label)
+    if key == "aws:principalorgid" and ORGANIZATION_ID.fullmatch(value):
+        return _subject(f"organization:{value}", "organization", "*",
+                        f"any IAM principal of another account in organization {value}")
     match = PRINCIPAL_ARN.fullmatch(value) if key == "aws:principalarn" else None
     if match and match.group(1) != concrete.SELF_ACCOUNT:
         account, kind, name = match.groups()

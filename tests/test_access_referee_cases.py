@@ -373,3 +373,19 @@ def test_an_identity_deny_applying_wherever_its_allow_does_refuses_in_every_case
     got = verdicts([{"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}],
                    resources)["identity:App"]
     assert got["kms:Decrypt"] == expected
+
+
+def test_star_scoped_to_an_organization_admits_its_other_accounts():
+    """`*` with `StringEquals aws:PrincipalOrgID` admits the principals of every account of
+    that organization: a row of its own (was no row: the `*` row, a stranger in no named
+    organization, said denied). Its IAM policies are not in the template; across accounts
+    only the cryptographic and grant operations work."""
+    org = {"Effect": "Allow", "Principal": "*", "Action": ["kms:Decrypt", "kms:DisableKey"], "Resource": "*",
+           "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}
+    got = verdicts([org])
+    assert got["organization:o-a1b2c3d4e5"]["kms:Decrypt"] == "allowed"
+    assert got["organization:o-a1b2c3d4e5"]["kms:DisableKey"] == "denied"  # not across accounts
+    assert got["*"]["kms:Decrypt"] == "denied"
+    deny_others = {"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                   "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-f6g7h8i9j0"}}}
+    assert verdicts([org, deny_others])["organization:o-a1b2c3d4e5"]["kms:Decrypt"] == "denied"

@@ -299,7 +299,7 @@ class KeyModel:
             # an account (and "anyone") stands for principals whose IAM policies may be
             # written to allow anything; a principal the template does not define has IAM
             # policies the template does not show
-            value = YES if subject["kind"] in ("account", "any") else UNKNOWN
+            value = YES if subject["kind"] in ("account", "any", "organization") else UNKNOWN
             return tri.of(everything, value), NOTHING, tri.of(everything, YES)
         allow = deny = NOTHING
         for j, st in enumerate(identity["statements"]):

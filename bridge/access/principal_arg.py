@@ -13,12 +13,12 @@ from .located import Subject
 from .model import add_subject
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
-_KIND_ORDER = {"identity": 0, "account": 1, "any": 2}
+_KIND_ORDER = {"identity": 0, "account": 1, "organization": 2, "any": 3}
 
 
 def subject_sort_key(subject: dict) -> tuple:
-    """Template identities first (by label), then accounts, everyone, other principals."""
-    return (_KIND_ORDER.get(subject["kind"], 3), subject["account"] != "self", subject["label"],
+    """Template identities first (by label), then accounts, organizations, everyone, other principals."""
+    return (_KIND_ORDER.get(subject["kind"], 4), subject["account"] != "self", subject["label"],
             subject["id"])
 
 

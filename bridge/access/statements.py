@@ -58,7 +58,7 @@ class KeyStatement:
         without a value) may name the account or "*": for the account's principals and for
         strangers it may apply (unknown, never "no"; KP016 says which principal)."""
         return self.unresolved and self.effect == "Allow" and self.mode == "Principal" \
-            and subject["kind"] in ("account", "any")
+            and subject["kind"] in ("account", "any", "organization")
 
     def may_name_own_account(self, subject: dict) -> bool:
         """The statement names a literal account ID while nothing says which accounts are

@@ -74,6 +74,11 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
         return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT}, stranger=True)),
                 "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*", stranger=True),
                 **_not_a_service(), **_strangers_org()}
+    if kind == "organization":  # a member account nobody names
+        stranger = _stranger(named_accounts | own_accounts)
+        return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT}, stranger=True)),
+                "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*", stranger=True),
+                **_not_a_service(), "aws:principalorgid": Exact(frozenset({subject["id"].split(":", 1)[1]}))}
     if kind == "service":
         return _service(Exact(frozenset({subject["id"].split(":", 1)[1]})), named_accounts | own_accounts)
     account = account_token(subject.get("account", ""), own_accounts)

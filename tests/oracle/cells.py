@@ -131,6 +131,8 @@ def _own(caller, ctxs: list[dict]) -> list[dict]:
     for ctx in ctxs:
         if caller.stranger and _in_a_named_organization(ctx):
             continue
+        if caller.organization and ctx.get("aws:PrincipalOrgID", caller.organization) != caller.organization:
+            continue
         if _is_service(caller) and _with_organization(ctx):
             ctx = {k: v for k, v in ctx.items() if k not in ("aws:PrincipalOrgID", "aws:PrincipalOrgPaths")}
         if ctx not in out:
@@ -266,7 +268,7 @@ def _subject_cells(kid, sid, subject, key, callers, actions) -> list[Cell]:
     callers = [principals.Caller(c.principal, c.facts,
                                  [(name, relevance.for_kms(doc)) for name, doc in c.identity_policies],
                                  relevance.for_kms(c.boundary) if c.boundary is not None else None,
-                                 c.note, c.unseen, c.assume, c.stranger) for c in callers]
+                                 c.note, c.unseen, c.assume, c.stranger, c.organization) for c in callers]
     callers = principals.with_orgs(principals.with_assumptions(callers), keys)
     contexts_for = _ContextsPerAction(policies)
     assumed = any(name == "oracle-permissive" and not c.unseen

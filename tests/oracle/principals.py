@@ -56,6 +56,7 @@ class Caller:
     unseen: bool = False  # a principal the template names but does not define
     assume: str | None = None  # for an unseen one: "none" or "permissive" identity policies
     stranger: bool = False  # kmspolicy's "anyone": in no organization the template names
+    organization: str | None = None  # kmspolicy's "organization:o-…": in that one
 
 
 @dataclass
@@ -209,7 +210,7 @@ def with_orgs(callers: list[Caller], keys: dict) -> list[Caller]:
         return callers
     out = list(callers)
     for caller in callers:
-        if caller.facts.get("aws:PrincipalIsAWSService") == "true":
+        if caller.facts.get("aws:PrincipalIsAWSService") == "true" or caller.organization:
             continue
         for org in ([] if caller.stranger else orgs) + ["o-" + NOMATCH]:
             out.append(
@@ -267,6 +268,17 @@ def callers(subject: dict, model: Model, resolver: Resolver, keys: dict) -> Call
         for caller in strangers:
             caller.stranger = True
         return Callers(strangers)
+    if kind == "organization":
+        # the principals of an account nobody names in the organization a condition of
+        # `*` names (kmspolicy's "organization:o-…" subject)
+        org = subject["id"].split(":", 1)[1]
+        members = [_unknown_role(stack.partition, OTHER_ACCOUNT, f"a role of another account in {org}"),
+                   _unknown_user(stack.partition, OTHER_ACCOUNT, f"a user of another account in {org}"),
+                   _root(stack.partition, OTHER_ACCOUNT)]
+        for caller in members:
+            caller.facts = {**caller.facts, "aws:PrincipalOrgID": org}
+            caller.organization = org
+        return Callers(members)
     if kind == "service":
         name = str(subject.get("label") or subject["id"].split(":", 1)[-1])
         try:
