@@ -1,5 +1,5 @@
 """Calls of a rule pack that the embedded engine evaluates as OPA does only on strings
-without JSON escapes.
+without JSON escapes, or only on ASCII strings.
 
 regopy 1.5 stores every string of the input and of the data with its JSON escapes: `a"b`
 is held as the four characters `a\\"b`. Equality, joining, splitting, prefixes and the
@@ -11,7 +11,10 @@ pack checks list the calls of such builtins whose string argument is not a liter
 type checker says it may be a string), and the embedded engine refuses, with the first
 call and where the string is, an input or data document holding a quote, a backslash or
 a control character while a checked pack has such a call (`escaped_string_at`).
-Ordering is among them (`ORDERING`): sort(), max(), min() and the comparisons, infix or
+The same holds for strings beyond ASCII (the catalog's `non_ascii`: `lower`, `upper`,
+`trim_space`, `regex.*`...: regopy maps the case of ASCII letters only, matches bytes and
+trims ASCII spaces): such a call makes the engine refuse inputs holding one.
+Ordering is among the escape-sensitive calls (`ORDERING`): sort(), max(), min() and the comparisons, infix or
 called, compare the stored escapes (embedded_compat.py computes the rest of OPA's order)."""
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ from .rego_types import Expression
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 # The ordering builtins: a string anywhere in the argument (an element) is ordered.
 ORDERING_DETAIL = 'it orders a string by its stored escapes: a\\"b after a#, where OPA puts it before'
-ORDERING = {name: {"status": "divergent", "detail": f"{name}(): {ORDERING_DETAIL}",
+ORDERING = {name: {"status": "divergent", "detail": f"{name}(): {ORDERING_DETAIL}", "non_ascii": "same",
                    "string_args": {"0": "elements"}} for name in ("sort", "max", "min")}
 INFIX_BUILTIN = {"<": "lt", ">": "gt", "<=": "lte", ">=": "gte"}
+
+
+ESCAPES, NON_ASCII = "escapes", "non-ascii"
+HOLDING = {ESCAPES: "a quote, a backslash or a control character",
+           NON_ASCII: "a character beyond ASCII"}
 
 
 @dataclass(frozen=True)
@@ -37,13 +45,13 @@ class SensitiveCall:
     line: int
     builtin: str
     detail: str  # what the catalog's probe shows, or that none was run
+    reads: str = ESCAPES  # the strings it reads differently: ESCAPES or NON_ASCII
 
     def refusal(self, engine: str, where: str) -> str:
         what = self.builtin if self.builtin.startswith("`") else f"{self.builtin}()"
-        return (f"{self.module}:{self.line}: {what} reads a string holding a quote, a "
-                f"backslash or a control character differently on {engine} ({self.detail}), "
-                f"and {where} holds one; evaluate this template with --engine opa "
-                "(or opa-server, opa-cli)")
+        return (f"{self.module}:{self.line}: {what} reads a string holding {HOLDING[self.reads]} "
+                f"differently on {engine} ({self.detail}), and {where} holds one; evaluate this "
+                "template with --engine opa (or opa-server, opa-cli)")
 
 
 @dataclass(frozen=True)
@@ -60,16 +68,27 @@ def candidate_calls(name: str, scanned: Scanned, functions: set[str],
     out = []
     for call, start, after in scanned.calls():
         entry = escape_catalog.get(call)
-        if entry is None or entry["status"] == "same" or call in functions:
+        if entry is None or call in functions:
             continue
+        for sensitive in _readings(entry, name, scanned.line_of(start), call):
+            for index, kind in sorted(entry["string_args"].items()):
+                span = scanned.argument_span(after, int(index))
+                if span is None or _literal(scanned, span):
+                    continue
+                out.append(_Candidate(sensitive, None if kind == "string" else Expression(name, *span),
+                                      kind == "elements"))
+    return out
+
+
+def _readings(entry: dict, module: str, line: int, shown: str) -> list[SensitiveCall]:
+    """One call for each kind of string the catalog entry says the builtin reads otherwise."""
+    out = []
+    if entry.get("status", "same") != "same":
         detail = entry.get("detail") or "no probe shows it reads them as OPA does"
-        sensitive = SensitiveCall(name, scanned.line_of(start), call, detail[:160])
-        for index, kind in sorted(entry["string_args"].items()):
-            span = scanned.argument_span(after, int(index))
-            if span is None or _literal(scanned, span):
-                continue
-            out.append(_Candidate(sensitive, None if kind == "string" else Expression(name, *span),
-                                  kind == "elements"))
+        out.append(SensitiveCall(module, line, shown, detail[:160], ESCAPES))
+    if entry.get("non_ascii", "same") != "same":
+        detail = entry.get("non_ascii_detail") or "no probe shows it reads them as OPA does"
+        out.append(SensitiveCall(module, line, shown, detail[:160], NON_ASCII))
     return out
 
 
@@ -77,15 +96,13 @@ def comparison_candidates(name: str, scanned: Scanned, escape_catalog: dict) -> 
     """The infix comparisons of the module whose operands are not literals."""
     out = []
     for comparison in comparisons(scanned):
-        builtin = INFIX_BUILTIN[comparison.operator]
-        entry = escape_catalog.get(builtin)
-        if entry is None or entry["status"] == "same":
+        entry = escape_catalog.get(INFIX_BUILTIN[comparison.operator])
+        if entry is None:
             continue
-        detail = entry.get("detail") or "no probe shows it reads them as OPA does"
-        sensitive = SensitiveCall(name, comparison.line, f"`{comparison.operator}`", detail[:160])
-        for span in (comparison.left, comparison.right):
-            if not _literal(scanned, span):
-                out.append(_Candidate(sensitive, Expression(name, *span)))
+        for sensitive in _readings(entry, name, comparison.line, f"`{comparison.operator}`"):
+            for span in (comparison.left, comparison.right):
+                if not _literal(scanned, span):
+                    out.append(_Candidate(sensitive, Expression(name, *span)))
     return out
 
 
@@ -111,19 +128,21 @@ def _literal(scanned: Scanned, span: tuple[int, int]) -> bool:
     return (literal is not None and literal.end == end) or bool(NUMBER.fullmatch(scanned.masked[start:end]))
 
 
-def escaped_string_at(document, path: str = "") -> str | None:
+def escaped_string_at(document, path: str = "", test=None) -> str | None:
     """The path (`keys.Key.raw.description`) of the first string, or object key, of the
-    document that holds a character regopy stores escaped; None if there is none."""
+    document that holds a character regopy stores escaped (or that `test` accepts); None
+    if there is none."""
+    test = test or _escaped
     stack = [(path, document)]
     while stack:
         where, value = stack.pop()
         if isinstance(value, str):
-            if _escaped(value):
+            if test(value):
                 return where or "the document"
         elif isinstance(value, dict):
             for key in reversed(list(value)):
                 child = f"{where}.{key}" if where else str(key)
-                if _escaped(str(key)):
+                if test(str(key)):
                     return child
                 stack.append((child, value[key]))
         elif isinstance(value, list):
@@ -131,5 +150,14 @@ def escaped_string_at(document, path: str = "") -> str | None:
     return None
 
 
+def string_at(document, reads: str) -> str | None:
+    """Where the document first holds a string the calls reading `reads` get wrong."""
+    return escaped_string_at(document) if reads == ESCAPES else escaped_string_at(document, test=_beyond_ascii)
+
+
 def _escaped(text: str) -> bool:
     return '"' in text or "\\" in text or any(ord(c) < 0x20 for c in text)
+
+
+def _beyond_ascii(text: str) -> bool:
+    return not text.isascii()

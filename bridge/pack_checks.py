@@ -19,10 +19,11 @@ In order, each failure one `FILE:LINE: message` (PackError):
    whose operands cannot be told (rego_comparisons.py), and array comprehensions that
    iterate a set or an object the policy builds (OPA's type checker says which:
    iteration_order.py).
-5. On the embedded engine: the calls that read strings held with JSON escapes differently
-   (escape_sensitive.py) are returned; the engine refuses inputs and data holding such a
-   string. count() is not among them: it is computed exactly (embedded_compat.py); sort(),
-   max(), min() and the comparisons are computed as OPA does on everything but such strings.
+5. On the embedded engine: the calls that read strings held with JSON escapes, or
+   strings beyond ASCII, differently (escape_sensitive.py) are returned; the engine
+   refuses inputs and data holding such a string. count() is not among them: it is
+   computed exactly (embedded_compat.py); sort(), max(), min() and the comparisons are
+   computed as OPA does on everything but strings with escapes.
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
 
     sites, candidates = [], []
     functions = _functions(all_modules)
-    escape_catalog = {**{name: entry for name, entry in capabilities()["input_escape"].items()
-                         if name not in ESCAPE_EXACT}, **ORDERING}  # exact: embedded_compat.py
+    escape_catalog = {**{name: {**entry, "status": "same"} if name in ESCAPE_EXACT else entry
+                         for name, entry in capabilities()["input_escape"].items()},
+                      **ORDERING}  # ESCAPE_EXACT, ordering: embedded_compat.py
     for name, source in sorted(pack_modules.items()):
         scanned = scan(source)
         if _idiom("set-iteration-order"):

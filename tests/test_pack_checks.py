@@ -476,26 +476,44 @@ def test_the_type_probes_cover_many_sites_and_sites_on_one_line():
 
 # --- strings the embedded engine stores escaped -------------------------------------------------
 
+E, N = "escapes", "non-ascii"
+
+
 @pytest.mark.parametrize(("body", "listed"), [
-    ("r if trim_space(input.description) == \"\"", ["trim_space"]),
-    ('r if regex.match("^a.b$", input.description)', ["regex.match"]),
-    ("r if upper(input.description) == \"A\"", ["upper"]),
+    ("r if trim_space(input.description) == \"\"", [("trim_space", E), ("trim_space", N)]),
+    ('r if regex.match("^a.b$", input.description)', [("regex.match", E), ("regex.match", N)]),
+    ("r if upper(input.description) == \"A\"", [("upper", E), ("upper", N)]),
+    ('r if lower(input.description) == "a"', [("lower", N)]),  # escapes read alike, case beyond ASCII not
     ('r if concat(" ", [input.description, "x"]) == "x"', []),
     ('r if startswith(input.description, "a")', []),
     ('r if split(input.description, ":")[0] == "a"', []),
     ('r if trim_space("  a ") == "a"', []),  # a literal: no escapes
     ("r if count(input.description) > 3", []),  # computed exactly (embedded_compat)
-    ('r if input.description < "m"', ["`<`"]),  # ordering compares the stored escapes
-    ('r if "m" >= input.description', ["`>=`"]),
+    ('r if input.description < "m"', [("`<`", E)]),  # ordering compares the stored escapes
+    ('r if "m" >= input.description', [("`>=`", E)]),
     ("r if count(input.description) < 3", []),  # a number
-    ('r if sort([input.description, "a"])[0] == "a"', ["sort"]),
+    ('r if sort([input.description, "a"])[0] == "a"', [("sort", E)]),
     ("r if max([1, count(input.description)]) == 2", []),  # numbers only
-    ('r if lt(input.description, "m")', ["lt"]),
+    ('r if lt(input.description, "m")', [("lt", E)]),
 ])
 def test_calls_that_read_escaped_strings_differently_are_listed(body, listed):
-    assert [call.builtin for call in check_typed_pack(body)] == listed
+    assert [(call.builtin, call.reads) for call in check_typed_pack(body)] == listed
     for call in check_typed_pack(body):
         assert (call.module, call.line) == (PACK_FILE, HEADER_LINES + 1)
+
+
+def test_the_embedded_engine_refuses_a_string_beyond_ascii_a_case_mapping_may_read():
+    body = 'findings contains f if {\n\tlower(input.description) == "key"\n\tf := 1\n}'
+    calls = check_typed_pack(body)
+    modules = {**builtin_modules(), **pack(body)}
+    engine = EmbeddedEngine(modules, DATA, query="data.kmspolicy.rules.acme.findings",
+                            escape_sensitive=calls)
+    assert engine.evaluate({"description": "KEY"}) == [1]
+    assert engine.evaluate({"description": 'say "hi"'}) == []  # lower reads escapes as OPA does
+    with pytest.raises(EngineError, match=rf"^{PACK_FILE}:{HEADER_LINES + 2}: lower\(\) reads a string "
+                                          r"holding a character beyond ASCII differently on the embedded "
+                                          r"engine .*the template's input \(description\) holds one"):
+        engine.evaluate({"description": "CLÉ"})
 
 
 def test_the_embedded_engine_refuses_an_escaped_string_such_a_call_may_read():

@@ -16,6 +16,11 @@ the embedded engine stores with its JSON escapes. A builtin whose probe differs,
 has none, reads such strings differently from OPA: a pack calling it is evaluated only on
 inputs without them (bridge/escape_sensitive.py).
 
+The same probes run again on `NON_ASCII_INPUT`, strings holding characters beyond ASCII
+(letters with case, Unicode spaces): regopy maps the case of ASCII letters only, its
+regular expressions read bytes, and it trims ASCII spaces only, so a builtin whose probe
+differs there is evaluated only on inputs without such characters.
+
 `SPRINTF_VERBS`: each formatting verb with the values it is probed on; a verb is usable
 in packs on the embedded engine only if every probe agrees.
 """
@@ -390,6 +395,9 @@ IDIOMS: dict[str, dict] = {
 # backslash, named control characters, one written as a \\u escape); `j`: JSON text
 # holding escapes; `b`: the base64 of a string with a quote.
 ESCAPE_INPUT: dict = {"s": 'a"b\\c\nd\te\u0001f', "j": '{"a": "x\\"y\\n"}', "b": "YSJiXGMKZAll"}
+# `w` for the trimming probes: Unicode spaces at either end.
+NON_ASCII_OVERRIDES = {"trim_space": "trim_space(input.w)", "trim": 'trim(input.w, " ")'}
+NON_ASCII_INPUT: dict = {"s": "aÉbİcǆd\u00a0e\u2003f", "w": "\u00a0 é \u2003", "j": '{"a": "xé"}', "b": "YcOJYg=="}
 ESCAPE_PROBES: dict[str, str] = {
     "base64.decode": 'base64.decode(input.b)',
     "base64.encode": 'base64.encode(input.s)',

@@ -16,7 +16,8 @@ evaluator (opa-golib-python-bindings, OPA 1.20): for every builtin of OPA's capa
 The idioms and sprintf verbs of the probe file are recorded the same way, and for every
 supported builtin that may take a string, `input_escape`: whether it reads an input
 string holding JSON escapes as OPA does (`same`), not (`divergent`), or unprobed
-(`unverified`), with the arguments that may be strings (`string_args`: index to
+(`unverified`), and `non_ascii` the same for a string holding characters beyond ASCII,
+with the arguments that may be strings (`string_args`: index to
 `string`, or `may` for an argument of several types). regopy runs in a
 child process (restarted after a crash: one idiom aborts it), OPA in this process.
 
@@ -215,6 +216,8 @@ def classify(capabilities: dict) -> tuple[dict, list[str]]:
             items.append(("verb", verb, {"query": f'x := sprintf("<{verb}>", [{value}])'}))
     for name, expression in sorted(probes.ESCAPE_PROBES.items()):
         items.append(("escape", name, {"query": f"x := {expression}", "input": probes.ESCAPE_INPUT}))
+        expression = probes.NON_ASCII_OVERRIDES.get(name, expression)
+        items.append(("non-ascii", name, {"query": f"x := {expression}", "input": probes.NON_ASCII_INPUT}))
     opa = run_opa([i for _, _, i in items])
     embedded = run_regopy([i for _, _, i in items])
     knows = regopy_knows(sorted(builtins))
@@ -222,7 +225,7 @@ def classify(capabilities: dict) -> tuple[dict, list[str]]:
     inconclusive: list[str] = []
     results: dict[tuple[str, str], list] = {}
     for (kind, name, item), o, e in zip(items, opa, embedded, strict=True):
-        if kind in ("builtin", "escape") and "value" not in o:
+        if kind in ("builtin", "escape", "non-ascii") and "value" not in o:
             inconclusive.append(f"{name}: {item['query']} is {_shown(o)} on OPA")
         results.setdefault((kind, name), []).append((item, o, e))
 
@@ -263,6 +266,14 @@ def classify(capabilities: dict) -> tuple[dict, list[str]]:
             entry["status"] = "same" if verdict(o, e) == "same" else "divergent"
             if entry["status"] == "divergent":
                 entry["detail"] = f"{item['query'].removeprefix('x := ')}: OPA {_shown(o)}, embedded {_shown(e)}"
+        rows = results.get(("non-ascii", name))
+        entry["non_ascii"] = "unverified"
+        if rows:
+            (item, o, e), = rows
+            entry["non_ascii"] = "same" if verdict(o, e) == "same" else "divergent"
+            if entry["non_ascii"] == "divergent":
+                entry["non_ascii_detail"] = (f"{item['query'].removeprefix('x := ')}: OPA {_shown(o)}, "
+                                             f"embedded {_shown(e)}")
         document["input_escape"][name] = entry
     stray = sorted(set(probes.ESCAPE_PROBES) - set(document["input_escape"]))
     if stray:

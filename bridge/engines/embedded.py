@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..escape_sensitive import SensitiveCall, escaped_string_at
+from ..escape_sensitive import SensitiveCall, string_at
 from ..rules import package_of
 from . import ENTRYPOINT, EngineError, as_findings, bundle_cache
 from .regopy_errors import located
@@ -43,7 +43,7 @@ class EmbeddedEngine:
 
     def evaluate(self, input_doc: dict) -> Any:
         term = input_term(input_doc)
-        if "\\" in term:  # every character regopy stores escaped is written as an escape
+        if "\\" in term or not term.isascii():  # every character regopy stores escaped is written as one
             self._refuse_escaped(input_doc, "the template's input")
         try:
             self._interpreter.set_input_term(term)
@@ -60,14 +60,14 @@ class EmbeddedEngine:
         return results[0].expressions[0]
 
     def _refuse_escaped(self, document: Any, what: str) -> None:
-        """EngineError if a pack reads strings the engine stores escaped differently from
-        OPA (escape_sensitive.py) and the document holds one."""
-        if not self._escape_sensitive:
-            return
-        at = escaped_string_at(document)
-        if at is not None:
-            engine = f"the embedded engine (regopy {getattr(self._regopy, '__version__', '')})"
-            raise EngineError(self._escape_sensitive[0].refusal(engine, f"{what} ({at})"))
+        """EngineError if a pack reads strings the engine stores escaped, or strings beyond
+        ASCII, differently from OPA (escape_sensitive.py) and the document holds one."""
+        for reads in dict.fromkeys(call.reads for call in self._escape_sensitive):
+            at = string_at(document, reads)
+            if at is not None:
+                call = next(c for c in self._escape_sensitive if c.reads == reads)
+                engine = f"the embedded engine (regopy {getattr(self._regopy, '__version__', '')})"
+                raise EngineError(call.refusal(engine, f"{what} ({at})"))
 
     def _unordered(self, term: str) -> str | None:
         """The error, if the compat ordering of a pack refused to order objects or sets
