@@ -8,8 +8,8 @@ array it builds. For every place an array comprehension of a pack iterates a col
 says what E is (rego_types); a set, an object, or a value that may be one of them is
 refused on the embedded engine. Not checked (they are JSON, never sets, and the engine
 receives their objects with sorted keys): collections read from `input`, and values OPA
-cannot type (`any`, `???`: read from input or data, or a function's argument; a set
-passed to a function as an argument is missed, docs/writing-rules.md).
+cannot type (`any`, `???`: read from input or data, or a function's argument, whose calls
+iterated_arguments.py checks).
 An array comprehension passed directly to count() or sort() is not checked: its order
 is not observed."""
 

@@ -79,11 +79,12 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
     """The checks that need OPA's types (one round of probe compilations): refuse an array
     comprehension that iterates a set or an object the policy builds (iteration_order.py);
     return the calls that read escaped strings differently (escape_sensitive.py)."""
+    from . import iterated_arguments
     from .escape_sensitive import ORDERING, candidate_calls, comparison_candidates, sensitive_calls
     from .iteration_order import iteration_sites
     from .rego_comparisons import UnreadableComparison
 
-    sites, candidates = [], []
+    sites, candidates, defined = [], [], []
     functions = _functions(all_modules)
     escape_catalog = {**{name: {**entry, "status": "same"} if name in ESCAPE_EXACT else entry
                          for name, entry in capabilities()["input_escape"].items()},
@@ -92,18 +93,25 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
         scanned = scan(source)
         if _idiom("set-iteration-order"):
             sites.extend(iteration_sites(name, scanned, _module_names(scanned)))
+            defined.extend(iterated_arguments.functions(name, scanned))
         candidates.extend(candidate_calls(name, scanned, functions, escape_catalog))
         try:
             candidates.extend(comparison_candidates(name, scanned, escape_catalog))
         except UnreadableComparison as exc:
             raise PackError(f"{name}:{exc.line}: {exc} (the embedded engine evaluates comparisons "
                             "through data.kmspolicy.compat, which needs their operands)") from None
-    expressions = [s.expression for s in sites] + [c.argument for c in candidates if c.argument]
+    found = [call for name, source in sorted(pack_modules.items())
+             for call in iterated_arguments.calls(name, scan(source), {f.name for f in defined}, defined)]
+    iterated = iterated_arguments.passed_on(iterated_arguments.iterated_parameters(sites, defined), found)
+    passing = [call for call in found if (call.callee, call.index) in iterated]
+    expressions = ([s.expression for s in sites] + [c.argument for c in candidates if c.argument]
+                   + [c.argument for c in passing])
     try:
         types = static_types(all_modules, data, expressions)
     except CompileFailure as exc:
         raise PackError(f"rule packs are checked with OPA's type checker, and {exc}") from None
     _check_iteration_order(sites, types)
+    _check_iterated_arguments(iterated, passing, types)
     return sensitive_calls(candidates, types)
 
 
@@ -123,6 +131,18 @@ def _check_iteration_order(sites: list, types: dict) -> None:
                         f"({idiom['query'].removeprefix('x := ')}: OPA {idiom['opa']}, embedded "
                         f"{idiom['embedded']}); build a set instead ({{v | ...}}) or iterate an "
                         "array, or run the pack with --engine opa")
+
+
+def _check_iterated_arguments(iterated: set, passing: list, types: dict) -> None:
+    from .iterated_arguments import unordered_arguments
+    from .iteration_order import may_be_unordered
+
+    for call in unordered_arguments(iterated, passing, types, may_be_unordered):
+        raise PackError(f"{call.argument.module}:{call.line}: {call.text} (of type {types[call.argument]}) "
+                        f"is passed to {call.callee}(), where an array comprehension iterates it: its order "
+                        f"differs on the embedded engine ({capabilities()['source']['embedded']}): OPA "
+                        "iterates a set or an object in sorted order, regopy in insertion order; pass "
+                        "an array (sort(...)), or run the pack with --engine opa")
 
 
 COLUMN_ZERO_NAME = re.compile(r"^([A-Za-z_]\w*)", re.MULTILINE)

@@ -11,6 +11,7 @@ are strict xfails (KNOWN_SILENT): fixed, they fail until removed."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -458,6 +459,30 @@ def test_array_comprehensions_over_sets_or_built_objects_are_refused(body, what)
 ])
 def test_array_comprehensions_that_keep_their_order_are_accepted(body):
     check_typed_pack(body)
+
+
+@pytest.mark.parametrize(("body", "refused"), [
+    ('f(xs) := [x | some x in xs]\n\nr := f({"b", "a"})', '{"b", "a"} (of type set[string]) is passed to f()'),
+    ('f(xs) := [x | some x in xs]\n\ng(ys) := f(ys)\n\nr := g({"b", "a"})', '{"b", "a"} (of type set[string]) '
+     "is passed to g()"),  # passed on
+    ("f(n, xs) := [x | some x in xs; x != n]\n\nr := f(1, {2, 3})", "{2, 3} (of type set[number]) is passed to f()"),
+    ('f(xs) := [k | some k; xs[k]]\n\nr := f({"b": 1, "a": 2})', '{"b": 1, "a": 2} (of type object<a: number, '
+     "b: number>) is passed to f()"),
+    ('f(xs) := [x | some x in xs]\n\nr := f(["b", "a"])', None),
+    ('f(xs) := [x | some x in xs]\n\nr := f(sort({"b", "a"}))', None),
+    ("f(n, xs) := [x | some x in xs; x != n]\n\nr := f({1}, [2, 3])", None),  # the set is not iterated
+    ("f(xs) := [x | some x in xs]\n\nr := f(input.keys)", None),
+    ('f(xs) := {x | some x in xs}\n\nr := f({"b", "a"})', None),  # a set comprehension
+])
+def test_a_set_passed_to_a_function_that_iterates_it_in_an_array_comprehension_is_refused(body, refused):
+    """OPA's checker does not type a function's parameters: the argument is typed at each call."""
+    if refused is None:
+        check_typed_pack(body)
+        return
+    line = HEADER_LINES + 1 + body.count("\n")
+    with pytest.raises(PackError, match=rf"^{PACK_FILE}:{line}: {re.escape(refused)}, where an array "
+                                        r"comprehension iterates it: its order differs on the embedded engine"):
+        check_typed_pack(body)
 
 
 def test_the_type_probes_cover_many_sites_and_sites_on_one_line():
