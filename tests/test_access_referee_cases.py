@@ -389,3 +389,23 @@ def test_star_scoped_to_an_organization_admits_its_other_accounts():
     deny_others = {"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
                    "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-f6g7h8i9j0"}}}
     assert verdicts([org, deny_others])["organization:o-a1b2c3d4e5"]["kms:Decrypt"] == "denied"
+
+
+def test_an_escalation_only_possible_where_a_deny_of_its_gain_applies_reaches_nothing():
+    """generated-24-0788 (referee seed 24): the role may PutKeyPolicy only in organization
+    o-a1b2c3d4e5, and an identity-policy Deny of kms:CreateGrant and kms:List* applies
+    exactly there: rewriting the key policy cannot give it those (a key policy cannot lift
+    an identity-policy Deny). Outside the organization it cannot rewrite the policy at all.
+    Was reachable: each condition alone is open."""
+    test = {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
+    put = {"Effect": "Allow", "Action": "kms:PutKeyPolicy", "Resource": "*", "Condition": test}
+    deny = {"Effect": "Deny", "Action": ["kms:CreateGrant", "kms:List*"], "Resource": "*", "Condition": test}
+    resources = {"App": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": TRUST,
+        "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [put, deny]}}]}}}
+    got = verdicts([{"Effect": "Allow", "Principal": {"AWS": ROOT}, "Action": "kms:*", "Resource": "*"}],
+                   resources)["identity:App"]
+    assert got["kms:PutKeyPolicy"] == "conditional"
+    assert got["kms:CreateGrant"] == "denied"
+    assert got["kms:ListGrants"] == "denied"
+    assert got["kms:Decrypt"] == "reachable"  # not denied: in the organization it can give itself that

@@ -77,6 +77,8 @@ class KeyModel:
         identity = self.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
         identity_statements = identity["statements"] if identity else []
         paths, reachable = escalation.analyse(self, subject, ctx, grants)
+        if reachable:
+            reachable = self._reachable_in_some_case(subject, ctx, reachable)
         final = grants.final
         unknown = final.unknown | escalation.possible(self, subject, ctx, grants, reachable)
         return {
@@ -153,6 +155,26 @@ class KeyModel:
                 grants.final = tri.Answer(final.yes | always, final.cond & ~settled, final.unknown & ~settled)
                 grants.cancelled |= never & refused
         return grants
+
+    def _reachable_in_some_case(self, subject: dict, ctx: dict, reachable: int) -> int:
+        """`reachable` less what no case of a fact of the caller the subject leaves open
+        makes reachable: the escalation action may be allowed only where a Deny of what it
+        would give applies (both under `aws:PrincipalOrgID` of one organization:
+        generated-24-0788). Only facts of the caller, the same in every request it makes:
+        a request's own (kms:ViaService) may differ between the escalation and the use."""
+        for key, members in self._case_splits(subject, ctx):
+            if not implied.principal_key(key):
+                continue
+            in_some_case = 0
+            for member in members:
+                case = {**ctx, key: member}
+                in_some_case |= escalation.analyse(self, subject, case, self.grants(subject, case))[1]
+                if not reachable & ~in_some_case:
+                    break
+            reachable &= in_some_case
+            if not reachable:
+                break
+        return reachable
 
     @cached_property
     def _multivalued(self) -> set[str]:
