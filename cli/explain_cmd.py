@@ -138,7 +138,8 @@ class _Writer:
         detail = _VERDICT_TEXT[cell.verdict]
         if cell.verdict == "allowed":
             detail = "bilateral: key-policy delegation + identity policy" if cell.bilateral else \
-                "the key policy alone"
+                "the key policy, and IAM policies of the caller's account: across accounts both must allow" \
+                if self.x.subject.external else "the key policy alone"
         if cell.verdict == "denied" and cell.actions:
             detail = "an explicit Deny overrides the Allow"
         if self.x.action is None and cell.actions:

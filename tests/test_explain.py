@@ -219,3 +219,42 @@ def test_scenario_option_explains_one_variant():
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert "scenarios" not in doc and doc["cells"]["kms:PutKeyPolicy"]["verdict"] == "denied"
+
+
+def test_a_grant_to_another_account_by_the_key_policy_says_its_iam_policies_must_allow_too(tmp_path):
+    """Across accounts both sides must allow: `*` scoped to another account or to an
+    organization is not "the key policy alone"; a template identity is."""
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n        Statement:\n"
+        "          - {Effect: Allow, Principal: '*', Action: kms:Encrypt, Resource: '*',\n"
+        "             Condition: {StringEquals: {kms:CallerAccount: '777788889999'}}}\n"
+        "          - {Effect: Allow, Principal: '*', Action: kms:Decrypt, Resource: '*',\n"
+        "             Condition: {StringEquals: {aws:PrincipalOrgID: o-a1b2c3d4e5}}}\n"
+        "          - {Effect: Allow, Principal: {AWS: !GetAtt Role.Arn}, Action: kms:ReEncryptFrom, Resource: '*'}\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Statement: []}\n")
+    both = "Verdict: allowed (the key policy, and IAM policies of the caller's account: across accounts both must allow"
+    for principal in ("account:777788889999", "organization:o-a1b2c3d4e5"):
+        result = run("explain", str(template), "--key", "Key", "--principal", principal, "--action",
+                     "kms:Encrypt" if principal.startswith("account") else "kms:Decrypt")
+        assert result.exit_code == 0, result.output
+        assert both in result.output
+    result = run("explain", str(template), "--key", "Key", "--principal", "Role", "--action", "kms:ReEncryptFrom")
+    assert "Verdict: allowed (the key policy alone)" in result.output, result.output
+
+
+def test_an_action_the_key_cannot_perform_is_explained_as_such(tmp_path):
+    """kms:Sign on a symmetric key: no policy makes it work, and the statement granting it
+    to the role is not "for someone else"."""
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Resources:\n  Key:\n    Type: AWS::KMS::Key\n    Properties:\n      KeyPolicy:\n        Statement:\n"
+        "          - {Effect: Allow, Principal: {AWS: !GetAtt Role.Arn}, Action: [kms:Sign, kms:Decrypt], "
+        "Resource: '*'}\n"
+        "  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Statement: []}\n")
+    result = run("explain", str(template), "--key", "Key", "--principal", "Role", "--action", "kms:Sign")
+    assert result.exit_code == 0, result.output
+    assert "Verdict: denied" in result.output
+    assert "not to Role" not in result.output
+    assert ("note: kms:Sign is not an operation of Key (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT): "
+            "AWS refuses it whatever the policies say") in result.output

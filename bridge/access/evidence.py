@@ -224,6 +224,7 @@ class SubjectEvidence:
         part = set(self.access["direct"]) | set(self.access["delegation"])
         if self.subject["kind"] not in ("identity", "account"):  # its IAM policies are not in view
             part |= set(self.account_statements)
+        actions &= self.key.get("supported", actions)  # the others are no operation of the key
         return [{"index": i, "actions": names(self.key_masks[i] & actions),
                  "by_condition": i in self.account_statements and bool(st["condition"]["present"])}
                 for i, st in enumerate(self.key["statements"])

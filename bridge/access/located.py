@@ -43,6 +43,7 @@ class Subject:
     account: str
     identity: str | None = None
     owner: str | None = None
+    external: bool = False  # of another account: its own IAM policies must allow too
 
     @property
     def name(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..intrinsics import IntrinsicError
 from ..principals import PrincipalError, from_aws_value
+from . import crossaccount
 from .errors import AccessError
 from .located import Subject
 from .model import add_subject
@@ -31,7 +32,9 @@ def subject_of(key: dict, sid: str, input_doc: dict) -> Subject:
     owner = None
     if raw.get("identity"):
         owner = input_doc["identities"].get(raw["identity"], {}).get("owner")
-    return Subject(sid, raw["kind"], raw["label"], raw["account"], raw.get("identity"), owner)
+    external = raw["kind"] != "service" and crossaccount.is_external(raw, frozenset(
+        str(a) for a in input_doc.get("accounts") or []))
+    return Subject(sid, raw["kind"], raw["label"], raw["account"], raw.get("identity"), owner, external)
 
 
 # Resolves a principal text as the template's own key policy would be: (text) -> principal

@@ -202,9 +202,12 @@ def _explanation(analyzed: _Analyzed, variant: _Variant, kid: str, sid: str, act
     evidence = SubjectEvidence(key, key["subjects"][sid], variant.input["identities"])
     cells = {name: variant.locator.cell(kid, sid, evidence.cell(mask, explained=True))
              for name, mask in targets.items()}
+    notes = analyzed.notes
+    if action is not None and not catalog.action_mask([action]) & supported_mask(key):
+        notes = [*notes, f"{action} is not an operation of {kid} (KeySpec {key.get('key_spec')}, KeyUsage "
+                         f"{key.get('key_usage')}): AWS refuses it whatever the policies say"]
     return Explanation(analyzed.file, kid, variant.locator.at(key["path"]), subject_of(key, sid, variant.input),
-                       action, cells, analyzed.errors,
-                       notes=analyzed.notes)
+                       action, cells, analyzed.errors, notes=notes)
 
 
 def _error(template: LoadedTemplate, display: str, pointer: str, message: str) -> FileError:
