@@ -8,6 +8,7 @@ being analyzed is a `FileError`, so the file can never be reported as clean.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,9 @@ class Analyzer:
             report.errors.append(FileError(display, _printable(message), span.line, span.column))
         if scenarios.note:
             report.notes.append(scenarios.note)
-        runs = [self._variant(template, display, s, account) for s in scenarios.scenarios or [None]]
+        evaluated = {} if len(scenarios.scenarios) > 1 else None
+        runs = [self._variant(template, display, s, account, evaluated)
+                for s in scenarios.scenarios or [None]]
         report.input = runs[0].input
         for run in runs[1:]:
             for kid, key in run.input["keys"].items():
@@ -210,9 +213,12 @@ class Analyzer:
             report.status = "error"
         return report
 
-    def _variant(self, template: LoadedTemplate, display: str,
-                 scenario: Scenario | None, account: str | None = None) -> _Variant:
-        """Normalize and evaluate one deployable variant (None: the merged template)."""
+    def _variant(self, template: LoadedTemplate, display: str, scenario: Scenario | None,
+                 account: str | None = None, evaluated: dict[str, list] | None = None) -> _Variant:
+        """Normalize and evaluate one deployable variant (None: the merged template).
+        `evaluated`: the engine's decisions on the inputs of the template's other variants,
+        by their JSON (Conditions that touch no key or identity give several the same input,
+        and the engine's answer depends on the input alone)."""
         normalized = normalize(template.document, display, self.parameters, self.policies.config,
                                scenario=scenario, account=account)
         variant = _Variant(normalized.input)
@@ -223,7 +229,7 @@ class Analyzer:
         if not normalized.input["keys"]:
             return variant
         try:
-            decisions = self.engine.findings(normalized.input)
+            decisions = self._decisions(normalized.input, evaluated)
             if not isinstance(decisions, list):
                 raise EngineError(f"the engine returned {type(decisions).__name__}, "
                                   "not a list of findings")
@@ -238,6 +244,14 @@ class Analyzer:
             if finding is not None:
                 variant.findings.append(finding)
         return variant
+
+    def _decisions(self, input_doc: dict, evaluated: dict[str, list] | None) -> Any:
+        if evaluated is None:
+            return self.engine.findings(input_doc)
+        text = json.dumps(input_doc, sort_keys=True)
+        if text not in evaluated:
+            evaluated[text] = self.engine.findings(input_doc)
+        return evaluated[text]
 
     def _unknown_suppressions(self, input_doc: dict, document: Any) -> list[tuple[str, str]]:
         """Suppressions naming a rule that does not exist: a typo must not pass as a suppression;

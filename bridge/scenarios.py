@@ -58,6 +58,17 @@ class Plan:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Equality:
+    """An Fn::Equals condition: its key among the undetermined comparisons, and each side
+    as (the free parameter it names, else its constant value)."""
+
+    expr: dict  # kept, so that its id() is not reused while the planner runs
+    key: str
+    left: tuple[str | None, str | None]
+    right: tuple[str | None, str | None]
+
+
 class ConditionError(ValueError):
     def __init__(self, pointer: str, message: str):
         super().__init__(message)
@@ -108,6 +119,7 @@ class _Planner:
         self.specs = specs
         self.compared: dict[str, list[str]] = {}  # free parameter → literals compared with
         self.atoms: dict[str, None] = {}  # undetermined comparisons, by their JSON
+        self._equalities: dict[int, Equality] = {}  # by id() of the Fn::Equals expression
         for name, expr in conditions.items():
             self._scan(expr, join_pointer("/Conditions", name))
 
@@ -122,6 +134,17 @@ class _Planner:
             if name.startswith("AWS::") and name != "AWS::NoValue":
                 return name
         return None
+
+    def equality(self, expr: dict) -> Equality:
+        """An Fn::Equals worked out once, though every combination of values evaluates it."""
+        found = self._equalities.get(id(expr))
+        if found is None:
+            sides = []
+            for side in expr["Fn::Equals"]:
+                free = self._free(side)
+                sides.append((free, None if free is not None else self._constant(side)))
+            found = self._equalities[id(expr)] = Equality(expr, _atom_key(expr), *sides)
+        return found
 
     def _constant(self, side: Any) -> str | None:
         if self._free(side) is not None:
@@ -230,19 +253,16 @@ class _Evaluation:
         if fn in ("Fn::And", "Fn::Or"):
             values = [self.expr(item, f"{at}/{fn}/{i}") for i, item in enumerate(arg)]
             return all(values) if fn == "Fn::And" else any(values)
-        key = _atom_key(expr)
-        if key in self.env:
-            return self.env[key]
-        a, b = (self.side(x) for x in arg)
+        equality = self.planner.equality(expr)
+        if equality.key in self.env:
+            return self.env[equality.key]
+        a, b = (self.side(free, constant) for free, constant in (equality.left, equality.right))
         if a is OTHER and b is OTHER:
             return True  # the same free parameter on both sides
         return a == b
 
-    def side(self, side: Any) -> Any:
-        free = self.planner._free(side)
-        if free is not None:
-            return self.env.get(free, OTHER)
-        return self.planner._constant(side)
+    def side(self, free: str | None, constant: str | None) -> Any:
+        return self.env.get(free, OTHER) if free is not None else constant
 
 
 def _fixed(envs: list[dict], defaults: dict, compared: dict) -> tuple[tuple[str, str | None], ...]:

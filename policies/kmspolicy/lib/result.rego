@@ -21,26 +21,36 @@ finding(rule, key, path, message, related) := {
 related(path, message) := {"path": path, "message": message}
 
 # Human text for a set of action names, at most six named: "kms:Decrypt, kms:Encrypt".
+actions_text(actions) := _listed(actions) if {
+	count(actions) <= 6
+} else := _every_use if {
+	actions == catalog.use_actions
+} else := _every_symmetric_use if {
+	actions == symmetric_use_actions
+} else := _listed(actions)
+
+# The same for a mask of key actions (lib/actionmask.rego): a whole class of use is known
+# by its mask, with no set of names built and compared.
+mask_text(mask) := _every_use if {
+	bits.and(mask, catalog.key_mask) == catalog.use_mask
+} else := _every_symmetric_use if {
+	bits.and(mask, catalog.key_mask) == symmetric_use_mask
+} else := _listed(actionmask.names(mask))
+
+_every_use := "every cryptographic operation (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 10 more)"
+
+_every_symmetric_use := "every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more)"
+
 # (regopy 1.5 cannot index the result of sorting a *set*, so the set becomes an array
 # first.)
-actions_text(actions) := concat(", ", sort(actions)) if count(actions) <= 6
+_listed(actions) := concat(", ", sort(actions)) if count(actions) <= 6
 
-actions_text(actions) := concat("", [
+_listed(actions) := concat("", [
 	concat(", ", [names[0], names[1], names[2], names[3], names[4]]),
 	" and ", format_int(count(names) - 5, 10), " more",
 ]) if {
 	count(actions) > 6
-	actions != catalog.use_actions
-	actions != symmetric_use_actions
 	names := sort([a | some a in actions])
-}
-
-actions_text(actions) := "every cryptographic operation (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 10 more)" if {
-	actions == catalog.use_actions
-}
-
-actions_text(actions) := "every cryptographic operation of a symmetric key (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 5 more)" if {
-	actions == symmetric_use_actions
 }
 
 # The use actions a symmetric encryption key supports (AWS KMS Developer Guide, "Key spec
@@ -50,6 +60,10 @@ symmetric_use_actions := {
 	"kms:GenerateDataKeyPairWithoutPlaintext", "kms:GenerateDataKeyWithoutPlaintext",
 	"kms:ReEncryptFrom", "kms:ReEncryptTo",
 }
+
+# actionmask.of_names(symmetric_use_actions) (lib/result_test.rego checks it), written out:
+# of_names would build catalog.key_action_bits in queries that need nothing else of it.
+symmetric_use_mask := 1610739720
 
 # The statement's action patterns as written: "kms:Create*, kms:Put*".
 patterns_text(st) := concat(", ", [p.pattern | some p in st.patterns])
@@ -92,4 +106,4 @@ capabilities_text(kid, mask) := concat("", ["use ", kid, " (", _class_text(mask,
 
 _managing := bits.or(catalog.manage_mask, catalog.permissions_mask)
 
-_class_text(mask, class) := actions_text(actionmask.names(bits.and(mask, class)))
+_class_text(mask, class) := mask_text(bits.and(mask, class))

@@ -124,13 +124,13 @@ _through_iam(key, mask) := concat("", [
 
 _without_iam_note(0) := ""
 
-_without_iam_note(mask) := concat("", ["; every one of them can call ", result.actions_text(actionmask.names(mask)), " without any IAM policy, through a statement naming \"*\""]) if mask != 0
+_without_iam_note(mask) := concat("", ["; every one of them can call ", result.mask_text(mask), " without any IAM policy, through a statement naming \"*\""]) if mask != 0
 
 _some_of(mask, class) if bits.and(mask, class) != 0
 
 _denied_note(key, acc) := concat("", [
 	"; the explicit Deny", _plural(acc.denies), " keep", _verb_s(acc.denies), " ",
-	result.actions_text(actionmask.names(bits.and(acc.denied, catalog.key_mask))),
+	result.mask_text(bits.and(acc.denied, catalog.key_mask)),
 	" from them", _exempt_note(key, acc),
 ]) if {
 	bits.and(acc.denied, catalog.key_mask) != 0

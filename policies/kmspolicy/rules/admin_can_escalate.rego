@@ -39,7 +39,7 @@ findings contains result.finding("KP003", key, p.path, message, related) if {
 	some p in _where(key, sid, e)
 	message := concat("", [
 		key.subjects[sid].label, " administers ", key.id, " (", intent.admin_source(key), ") and is allowed ",
-		e.action, " through ", p.pattern, ", so it can give itself ", result.actions_text(actionmask.names(gained)),
+		e.action, " through ", p.pattern, ", so it can give itself ", result.mask_text(gained),
 		": ", _how[e.action], ".", _deployer_hint[e.action],
 	])
 	related := _related(key, e)

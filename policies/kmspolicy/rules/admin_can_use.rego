@@ -20,7 +20,6 @@
 #       Action: [kms:Decrypt, kms:Encrypt]
 package kmspolicy.rules.admin_can_use
 
-import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
 import data.kmspolicy.lib.ids
@@ -36,10 +35,9 @@ findings contains result.finding("KP002", key, where[0].path, message, related) 
 	usable_mask != 0
 	where := evidence.patterns(key, acc, key.subjects[sid], usable_mask)
 	count(where) > 0
-	usable := actionmask.names(usable_mask)
 	message := concat("", [
 		key.subjects[sid].label, " administers ", key.id, " (", intent.admin_source(key),
-		") and is also allowed ", result.actions_text(usable), ", so it can use the key it manages.",
+		") and is also allowed ", result.mask_text(usable_mask), ", so it can use the key it manages.",
 	])
 	direct := evidence.direct_patterns(key, acc, key.subjects[sid], usable_mask)
 

@@ -44,7 +44,7 @@ findings contains result.finding("KP005", key, p.path, message, []) if {
 # What a caller gives itself with what the statement allows (a grant or a new key policy).
 _escalation(acc, i) := concat("", [
 	"; through ", concat(" and ", sort({e.action | some e in acc.escalations; e.key_statement == i})),
-	" they can also give themselves ", result.actions_text(actionmask.names(acc.reachable)),
+	" they can also give themselves ", result.mask_text(acc.reachable),
 ]) if {
 	acc.reachable != 0
 	some e in acc.escalations

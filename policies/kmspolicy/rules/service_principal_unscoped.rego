@@ -44,7 +44,7 @@ findings contains result.finding("KP018", key, services[0].path, message, relate
 	some group in {[entry.usable, entry.why] | some entry in reported}
 	services := [entry.principal | some entry in reported; [entry.usable, entry.why] == group]
 	message := concat("", [
-		_services_text(services), " can call ", result.actions_text(actionmask.names(group[0])), " on ", key.id,
+		_services_text(services), " can call ", result.mask_text(group[0]), " on ", key.id,
 		" for any caller: ", group[1], ".",
 	])
 	related := [result.related(other.path, concat("", ["also ", other.name])) |
@@ -97,7 +97,7 @@ findings contains result.finding("KP018", key, p.path, message, []) if {
 	usable := bits.and(bits.and(acc.for_strangers.granted, mask), _acting_mask)
 	usable != 0
 	message := concat("", [
-		"Principal \"", p.raw, "\" lets AWS services call ", result.actions_text(actionmask.names(usable)),
+		"Principal \"", p.raw, "\" lets AWS services call ", result.mask_text(usable),
 		" on ", key.id, " for resources of any account: its condition admits a service's requests and does not ",
 		"limit the source account or resource to your own (aws:SourceAccount, an aws:SourceArn or an aws: ",
 		"encryption-context value naming your account or resource).",

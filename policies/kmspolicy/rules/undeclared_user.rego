@@ -20,7 +20,6 @@
 #     Action: kms:*
 package kmspolicy.rules.undeclared_user
 
-import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.evidence
 import data.kmspolicy.lib.ids
@@ -45,9 +44,8 @@ findings contains result.finding_with_severity("KP007", key, where[0].path, mess
 	where := evidence.patterns(key, acc, subject, usable_mask)
 	count(where) > 0
 	direct := evidence.direct_patterns(key, acc, subject, usable_mask)
-	usable := actionmask.names(usable_mask)
 	message := concat("", [
-		subject.label, " can call ", result.actions_text(usable), " on ", key.id,
+		subject.label, " can call ", result.mask_text(usable_mask), " on ", key.id,
 		_how(count(where) > count(direct)), " but is not one of its ", intent.user_source(key), " users.",
 	])
 	related := array.concat(

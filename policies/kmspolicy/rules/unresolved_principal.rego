@@ -48,7 +48,7 @@ _consequences(key, sid) := concat("", ["then anyone could ", result.capabilities
 	acc.granted != 0
 } else := "only Deny statements name it, so kmspolicy cannot tell whom they stop"
 
-_escalation(acc) := concat("", [", and give themselves ", result.actions_text(actionmask.names(gained)), " through ", concat(" or ", sort({e.action | some e in acc.escalations}))]) if {
+_escalation(acc) := concat("", [", and give themselves ", result.mask_text(gained), " through ", concat(" or ", sort({e.action | some e in acc.escalations}))]) if {
 	gained := bits.and(actionmask.minus(acc.reachable, acc.granted), catalog.use_mask)
 	gained != 0
 	count(acc.escalations) > 0
