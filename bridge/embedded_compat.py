@@ -2,7 +2,8 @@
 and that a Rego function can compute as OPA does, rewritten to it (`COMPAT_CALLS`, in
 bridge/data/embedded_compat.rego): count() of strings it stores escaped, and ordering
 (regopy orders strings by their quoted text and sorts numbers by their text): sort(),
-max(), min() and the comparisons `<`, `>`, `<=`, `>=`, infix or called.
+max(), min(), the comparisons `<`, `>`, `<=`, `>=`, infix or called, and concat() of a
+set (joined in sorted order).
 
 Only pack modules are rewritten, on the same line (errors stay located), and only for
 the embedded engine: OPA's strings hold no escapes, so the compat module is never loaded
@@ -19,7 +20,7 @@ from .rego_scan import scan
 COMPAT_MODULE = "kmspolicy/compat/embedded.rego"
 COMPAT_PACKAGE = "data.kmspolicy.compat"
 COMPAT_CALLS = {name: f"{COMPAT_PACKAGE}.opa_{name}"
-                for name in ("count", "sort", "max", "min", "lt", "gt", "lte", "gte")}
+                for name in ("count", "concat", "sort", "max", "min", "lt", "gt", "lte", "gte")}
 INFIX = {"<": "lt", ">": "gt", "<=": "lte", ">=": "gte"}
 # The compat calls that are exact on strings held with JSON escapes too; ordering compares
 # the stored escapes (escape_sensitive.py refuses such inputs).

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .iteration_order import may_be_unordered
 from .rego_comparisons import comparisons
 from .rego_scan import Scanned
 from .rego_types import Expression
@@ -32,6 +33,9 @@ ORDERING_DETAIL = 'it orders a string by its stored escapes: a\\"b after a#, whe
 ORDERING = {name: {"status": "divergent", "detail": f"{name}(): {ORDERING_DETAIL}", "non_ascii": "same",
                    "string_args": {"0": "elements"}} for name in ("sort", "max", "min")}
 INFIX_BUILTIN = {"<": "lt", ">": "gt", "<=": "lte", ">=": "gte"}
+# concat() of a set sorts it first: escape-sensitive only where the collection may be a set.
+CONCAT_OF_A_SET = {"concat": {"status": "divergent", "non_ascii": "same", "string_args": {"1": "set"},
+                              "detail": f"concat() of a set: {ORDERING_DETAIL}"}}
 
 
 ESCAPES, NON_ASCII = "escapes", "non-ascii"
@@ -59,6 +63,7 @@ class _Candidate:
     call: SensitiveCall
     argument: Expression | None  # to be typed: the call counts only if it may be a string
     elements: bool = False  # ... or hold one
+    set_only: bool = False  # the call counts only if the argument may be a set
 
 
 def candidate_calls(name: str, scanned: Scanned, functions: set[str],
@@ -76,7 +81,7 @@ def candidate_calls(name: str, scanned: Scanned, functions: set[str],
                 if span is None or _literal(scanned, span):
                     continue
                 out.append(_Candidate(sensitive, None if kind == "string" else Expression(name, *span),
-                                      kind == "elements"))
+                                      kind == "elements", kind == "set"))
     return out
 
 
@@ -110,7 +115,10 @@ def sensitive_calls(candidates: list[_Candidate], types: dict[Expression, str | 
     out = []
     for candidate in candidates:
         type_text = types.get(candidate.argument) if candidate.argument else None
-        if candidate.argument is None or _may_be_string(type_text) or (
+        if candidate.set_only:
+            if type_text in (None, "???") or may_be_unordered(type_text):
+                out.append(candidate.call)
+        elif candidate.argument is None or _may_be_string(type_text) or (
                 candidate.elements and re.search(r"string|any|\?\?\?", type_text)):
             out.append(candidate.call)
     return list(dict.fromkeys(out))

@@ -14,11 +14,10 @@ In order, each failure one `FILE:LINE: message` (PackError):
 4. On the embedded engine: every builtin a pack calls must be `supported` in the
    capabilities catalog (bridge/data/embedded_capabilities.json, probed against OPA by
    `make catalogs`), and the idioms the catalog shows regopy evaluating differently are
-   refused: concat() of anything not written as an array, string literals with escapes,
-   `with` in a rule module, sprintf verbs other than the verified ones, a comparison
-   whose operands cannot be told (rego_comparisons.py), and array comprehensions that
-   iterate a set or an object the policy builds (OPA's type checker says which:
-   iteration_order.py).
+   refused: string literals with escapes, `with` in a rule module, sprintf verbs other
+   than the verified ones, a comparison whose operands cannot be told
+   (rego_comparisons.py), and array comprehensions that iterate a set or an object the
+   policy builds (OPA's type checker says which: iteration_order.py).
 5. On the embedded engine: the calls that read strings held with JSON escapes, or
    strings beyond ASCII, differently (escape_sensitive.py) are returned; the engine
    refuses inputs and data holding such a string. count() is not among them: it is
@@ -80,7 +79,13 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
     comprehension that iterates a set or an object the policy builds (iteration_order.py);
     return the calls that read escaped strings differently (escape_sensitive.py)."""
     from . import iterated_arguments
-    from .escape_sensitive import ORDERING, candidate_calls, comparison_candidates, sensitive_calls
+    from .escape_sensitive import (
+        CONCAT_OF_A_SET,
+        ORDERING,
+        candidate_calls,
+        comparison_candidates,
+        sensitive_calls,
+    )
     from .iteration_order import iteration_sites
     from .rego_comparisons import UnreadableComparison
 
@@ -88,7 +93,7 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
     functions = _functions(all_modules)
     escape_catalog = {**{name: {**entry, "status": "same"} if name in ESCAPE_EXACT else entry
                          for name, entry in capabilities()["input_escape"].items()},
-                      **ORDERING}  # ESCAPE_EXACT, ordering: embedded_compat.py
+                      **ORDERING, **CONCAT_OF_A_SET}  # ESCAPE_EXACT, ordering: embedded_compat.py
     for name, source in sorted(pack_modules.items()):
         scanned = scan(source)
         if _idiom("set-iteration-order"):
@@ -271,8 +276,6 @@ def _check_module(name: str, scanned: Scanned, functions: set[str], engine: str,
             raise PackError(f"{name}:{line}: {call} is {_status_text(entry['status'])} on "
                             f"{where}{detail}; {instead}, or run the pack with --engine "
                             "opa-server or --engine opa-cli")
-        if call in ARRAY_ARGUMENTS:
-            _check_set_argument(name, scanned, call, line, after, where)
         if call == "format_int" and _idiom("format-int-base-2") \
                 and scanned.argument(after, 1) not in VERIFIED_BASES:
             idiom = _idiom("format-int-base-2")
@@ -297,26 +300,8 @@ def _idiom(key: str) -> dict | None:
     return idiom if idiom and idiom["status"] != "same" else None
 
 
-# The builtins whose set arguments the embedded engine mishandles: the argument that must
-# be written as an array, and the expressions accepted as one.
 INSTEAD = {"object.union": "use data.kmspolicy.lib.objects.override(a, b) (no nested merge)"}
 VERIFIED_BASES = ("8", "10", "16")  # the bases of the format_int probes
-ARRAY_ARGUMENTS = {"concat": (1, ("[", "sort("), "concat-set")}
-
-
-def _check_set_argument(name: str, scanned: Scanned, call: str, line: int, after: int,
-                        where: str) -> None:
-    index, accepted, key = ARRAY_ARGUMENTS[call]
-    idiom = _idiom(key)
-    argument = scanned.argument(after, index)
-    if idiom and argument is not None and not argument.startswith(accepted):
-        shown = " or ".join(f"{a}...{')' if a.endswith('(') else ']'}" for a in accepted)
-        raise PackError(f"{name}:{line}: {call}() of a set is evaluated differently on {where} "
-                        f"({idiom['query'].removeprefix('x := ')}: OPA {idiom['opa']}, embedded "
-                        f"{idiom['embedded']}); write argument {index + 1} as {shown}, e.g. "
-                        "sort([v | some v in s])")
-
-
 def _check_sprintf(name: str, scanned: Scanned, line: int, after: int, where: str) -> None:
     verbs = capabilities()["sprintf_verbs"]
     supported = sorted(v for v, e in verbs.items() if e["status"] == "supported")

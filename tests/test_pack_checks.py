@@ -204,13 +204,15 @@ def test_sprintf_verbs_other_than_the_verified_ones_are_refused():
         check('f := "%v"\n\nm := sprintf(f, [1])')
 
 
-def test_concat_needs_an_array_argument_and_sort_takes_a_set():
-    """sort() of a set is computed as OPA does (embedded_compat.py, idiom sort-set-index)."""
+def test_concat_and_sort_take_arrays_and_sets():
+    """sort() and concat() of a set are computed as OPA does (embedded_compat.py, idioms
+    sort-set-index and concat-set); an array from the input or a variable is no set."""
     check("s := sort([v | some v in {3, 1}])[0]")
     check('c := concat(",", sort({"b", "a"}))')
     check("s := sort({3, 1})[0]")
-    with pytest.raises(PackError, match=r"concat\(\) of a set"):
-        check('names := {"b", "a"}\n\nc := concat(",", names)')
+    check('names := {"b", "a"}\n\nc := concat(",", names)')
+    check('c := concat(",", input.names)')
+    check('c := concat(",", array.concat(["a"], split(input.a, ":")))')
 
 
 def test_strings_in_comments_and_literals_do_not_count_as_calls():
@@ -510,6 +512,8 @@ E, N = "escapes", "non-ascii"
     ("r if upper(input.description) == \"A\"", [("upper", E), ("upper", N)]),
     ('r if lower(input.description) == "a"', [("lower", N)]),  # escapes read alike, case beyond ASCII not
     ('r if concat(" ", [input.description, "x"]) == "x"', []),
+    ('r if concat(" ", input.names) == "x"', []),  # JSON: no set
+    ('s := {input.description, "x"}\n\nr if concat(" ", s) == "x"', [("concat", E)]),  # sorted first
     ('r if startswith(input.description, "a")', []),
     ('r if split(input.description, ":")[0] == "a"', []),
     ('r if trim_space("  a ") == "a"', []),  # a literal: no escapes
@@ -524,7 +528,7 @@ E, N = "escapes", "non-ascii"
 def test_calls_that_read_escaped_strings_differently_are_listed(body, listed):
     assert [(call.builtin, call.reads) for call in check_typed_pack(body)] == listed
     for call in check_typed_pack(body):
-        assert (call.module, call.line) == (PACK_FILE, HEADER_LINES + 1)
+        assert (call.module, call.line) == (PACK_FILE, HEADER_LINES + 1 + body.count("\n"))
 
 
 def test_the_embedded_engine_refuses_a_string_beyond_ascii_a_case_mapping_may_read():

@@ -11,6 +11,11 @@ opa_count(x) := count(x) - _escape_overhead(x) if is_string(x)
 
 _escape_overhead(s) := sum([n | some m in regex.find_n(`\\(u[0-9a-fA-F]{4}|.)`, s, -1); n := count(m) - 1])
 
+# concat(): of a set, its elements in sorted order (regopy joins them in insertion order).
+opa_concat(delimiter, collection) := concat(delimiter, opa_sort(collection)) if is_set(collection)
+
+opa_concat(delimiter, collection) := concat(delimiter, collection) if not is_set(collection)
+
 # Ordering as OPA orders values (ast.Compare): null < booleans < numbers < strings <
 # arrays < objects < sets; strings by their bytes, arrays element by element, the shorter
 # first when one starts the other. regopy compares strings by their quoted text ("a b" <
