@@ -631,6 +631,6 @@ def test_ordering_objects_is_an_error_naming_the_cause_on_the_embedded_engine():
     engine = EmbeddedEngine(for_embedded({**builtin_modules(), **modules}, set(modules)), DATA,
                             query="data.kmspolicy.rules.acme.findings", escape_sensitive=calls)
     assert engine.evaluate({"a": 2, "b": 1}) == [1, 2]
-    with pytest.raises(EngineError, match=r"^evaluation failed: a rule pack orders \(sort, max, min, <, >\) "
-                                          r"objects, sets or arrays holding them.*--engine opa"):
+    with pytest.raises(EngineError, match=rf"^{PACK_FILE}:{HEADER_LINES - 1}: the rule pack orders \(sort, max, "
+                                          r"min, <, >\) objects, sets or arrays holding them.*--engine opa"):
         engine.evaluate({"a": {"k": 1}, "b": {"k": 2}})

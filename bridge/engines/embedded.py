@@ -71,51 +71,68 @@ class EmbeddedEngine:
 
     def _unordered(self, term: str) -> str | None:
         """The error, if the compat ordering of a pack refused to order objects or sets
-        (embedded_compat.py): evaluated again with the refusal answering, it succeeds."""
+        (embedded_compat.py): evaluated again with the refusal answering, it succeeds. It
+        names the first rule package whose findings fail."""
         from ..embedded_compat import COMPAT_MODULE, without_ordering_refusal
 
         if COMPAT_MODULE not in self._modules:
             return None
-        rego = self._regopy.Interpreter()
+        answering = {name: without_ordering_refusal(source) if name == COMPAT_MODULE else source
+                     for name, source in self._modules.items()}
+        rego = self._interpreter_for(answering, term)
         try:
-            for name, source in self._modules.items():
-                rego.add_module(name, without_ordering_refusal(source) if name == COMPAT_MODULE else source)
-            if self._data:
-                rego.add_data_json(json_term(self._data))
-            rego.set_input_term(term)
-            if not rego.query_bundle(rego.build(self.query)).ok():
+            if rego is None or not rego.query_bundle(rego.build(self.query)).ok():
                 return None
         except self._regopy.RegoError:
             return None
-        return ("evaluation failed: a rule pack orders (sort, max, min, <, >) objects, sets or arrays "
-                "holding them, which the embedded engine cannot order as OPA does; evaluate this "
-                "template with --engine opa (or opa-server, opa-cli)")
+        where = "evaluation failed"
+        rego = self._interpreter_for(self._modules, term)
+        for name, line, package in self._rule_packages():
+            try:
+                failed = rego is not None and not rego.query(f"x := data.{package}.findings").ok()
+            except (self._regopy.RegoError, ValueError):
+                failed = False
+            if failed:
+                where = f"{name}:{line}"
+                break
+        return (f"{where}: the rule pack orders (sort, max, min, <, >) objects, sets or arrays holding "
+                "them, which the embedded engine cannot order as OPA does; evaluate this template with "
+                "--engine opa (or opa-server, opa-cli)")
 
     def _blame(self, input_doc: dict, exc: Exception) -> str:
         """Which rule's findings the embedded engine cannot print as JSON, as
         `FILE:LINE: ...`: each rule package is evaluated alone (only on this error path)."""
-        rego = self._regopy.Interpreter()
-        try:
-            for name, source in self._modules.items():
-                rego.add_module(name, source)
-            rego.add_data_json(json_term(self._data or {}))
-            rego.set_input_term(input_term(input_doc))
-        except self._regopy.RegoError:
-            return f"evaluation failed: the result is not valid JSON ({_one_line(exc)})"
-        for name, source in sorted(self._modules.items()):
-            package = package_of(source) or ""
-            if not package.startswith("kmspolicy.rules."):
-                continue
+        rego = self._interpreter_for(self._modules, input_term(input_doc))
+        for name, line, package in self._rule_packages() if rego is not None else ():
             try:
                 rego.query(f"x := data.{package}.findings")
             except ValueError:
-                line = source[:source.find("package ")].count("\n") + 1
                 return (f"{name}:{line}: the embedded engine (regopy) produced a "
                         f"result for {package}.findings that is not valid JSON ({_one_line(exc)}); "
                         "docs/writing-rules.md lists what it evaluates differently from OPA")
             except self._regopy.RegoError:
                 continue
         return f"evaluation failed: the result is not valid JSON ({_one_line(exc)})"
+
+    def _interpreter_for(self, modules: dict[str, str], term: str):
+        """A fresh interpreter holding `modules`, the data and the input (only on the error
+        paths); None if they do not load."""
+        rego = self._regopy.Interpreter()
+        try:
+            for name, source in modules.items():
+                rego.add_module(name, source)
+            rego.add_data_json(json_term(self._data or {}))
+            rego.set_input_term(term)
+        except self._regopy.RegoError:
+            return None
+        return rego
+
+    def _rule_packages(self):
+        """(module, line of its package, package) of every rule module, in name order."""
+        for name, source in sorted(self._modules.items()):
+            package = package_of(source) or ""
+            if package.startswith("kmspolicy.rules."):
+                yield name, source[:source.find("package ")].count("\n") + 1, package
 
     def findings(self, input_doc: dict) -> list[dict]:
         return as_findings(self.evaluate(input_doc), self.query)
