@@ -61,9 +61,9 @@ class SensitiveCall:
 @dataclass(frozen=True)
 class _Candidate:
     call: SensitiveCall
-    argument: Expression | None  # to be typed: the call counts only if it may be a string
-    elements: bool = False  # ... or hold one
-    set_only: bool = False  # the call counts only if the argument may be a set
+    argument: Expression | None  # to be typed (None: a string argument, it counts)
+    kind: str = "may"  # the call counts if the argument may be a string ("may"), hold
+    # one ("elements"), or be a set ("set"): the catalog's string_args
 
 
 def candidate_calls(name: str, scanned: Scanned, functions: set[str],
@@ -80,8 +80,7 @@ def candidate_calls(name: str, scanned: Scanned, functions: set[str],
                 span = scanned.argument_span(after, int(index))
                 if span is None or _literal(scanned, span):
                     continue
-                out.append(_Candidate(sensitive, None if kind == "string" else Expression(name, *span),
-                                      kind == "elements", kind == "set"))
+                out.append(_Candidate(sensitive, None if kind == "string" else Expression(name, *span), kind))
     return out
 
 
@@ -114,14 +113,21 @@ def comparison_candidates(name: str, scanned: Scanned, escape_catalog: dict) -> 
 def sensitive_calls(candidates: list[_Candidate], types: dict[Expression, str | None]) -> list[SensitiveCall]:
     out = []
     for candidate in candidates:
-        type_text = types.get(candidate.argument) if candidate.argument else None
-        if candidate.set_only:
-            if type_text in (None, "???") or may_be_unordered(type_text):
-                out.append(candidate.call)
-        elif candidate.argument is None or _may_be_string(type_text) or (
-                candidate.elements and re.search(r"string|any|\?\?\?", type_text)):
+        if candidate.argument is None or _counts(candidate.kind, types.get(candidate.argument)):
             out.append(candidate.call)
     return list(dict.fromkeys(out))
+
+
+def _counts(kind: str, type_text: str | None) -> bool:
+    """Whether an argument of OPA's type `type_text` (None: not typed) makes the call read
+    escaped strings, for an argument of that `kind`."""
+    if type_text in (None, "???"):  # ???: a function's argument, untyped
+        return True
+    if kind == "set":
+        return may_be_unordered(type_text)
+    if kind == "elements":
+        return bool(re.search(r"string|any", type_text))
+    return _may_be_string(type_text)
 
 
 def _may_be_string(type_text: str | None) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .rego_scan import Scanned, bracket_pairs
+from .rego_scan import Scanned, bracket_pairs, top_level
 from .rego_types import Expression
 
 ORDER_FREE_USERS = ("count", "sort")
@@ -95,7 +95,7 @@ def _scopes(masked: str, pairs: dict[int, int]) -> list[tuple[int, int, int]]:
     for open_at, close in pairs.items():
         if masked[open_at] not in "[{":
             continue
-        bar = _top_level(masked, pairs, open_at + 1, close, "|")
+        bar = top_level(masked, pairs, open_at + 1, close, "|")
         if bar is not None:
             out.append((open_at, bar, close))
     for match in EVERY_BODY.finditer(masked):
@@ -103,18 +103,6 @@ def _scopes(masked: str, pairs: dict[int, int]) -> list[tuple[int, int, int]]:
         if brace in pairs:
             out.append((brace, brace, pairs[brace]))
     return out
-
-
-def _top_level(masked: str, pairs: dict[int, int], start: int, end: int, char: str) -> int | None:
-    i = start
-    while i < end:
-        if masked[i] in "([{" and i in pairs:
-            i = pairs[i] + 1
-            continue
-        if masked[i] == char:
-            return i
-        i += 1
-    return None
 
 
 def _innermost(scopes: list[tuple[int, int, int]], offset: int) -> tuple[int, int, int] | None:

@@ -425,7 +425,6 @@ def _subject(sid: str, kind: str, account: str, label: str, identity: str | None
 
 
 CALLER_ACCOUNT_KEYS = ("aws:principalaccount", "kms:calleraccount")
-ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 PRINCIPAL_ARN = re.compile(r"arn:aws[\w-]*:iam::(\d{12}):(role|user)/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)")
 
 
@@ -457,7 +456,7 @@ def _singled_out(key: str, value: Any) -> dict | None:
         account = "self" if value == concrete.SELF_ACCOUNT else value
         label = "any IAM principal of this account" if account == "self" else f"any IAM principal of account {account}"
         return _subject(f"account:{account}", "account", account, label)
-    if key == "aws:principalorgid" and ORGANIZATION_ID.fullmatch(value):
+    if key == "aws:principalorgid" and concrete.ORGANIZATION_ID.fullmatch(value):
         return _subject(f"organization:{value}", "organization", "*",
                         f"any IAM principal of another account in organization {value}")
     match = PRINCIPAL_ARN.fullmatch(value) if key == "aws:principalarn" else None

@@ -94,8 +94,8 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
     escape_catalog = {**{name: {**entry, "status": "same"} if name in ESCAPE_EXACT else entry
                          for name, entry in capabilities()["input_escape"].items()},
                       **ORDERING, **CONCAT_OF_A_SET}  # ESCAPE_EXACT, ordering: embedded_compat.py
-    for name, source in sorted(pack_modules.items()):
-        scanned = scan(source)
+    scans = {name: scan(source) for name, source in sorted(pack_modules.items())}
+    for name, scanned in scans.items():
         if _idiom("set-iteration-order"):
             sites.extend(iteration_sites(name, scanned, _module_names(scanned)))
             defined.extend(iterated_arguments.functions(name, scanned))
@@ -105,8 +105,8 @@ def check_typed(pack_modules: dict[str, str], all_modules: dict[str, str],
         except UnreadableComparison as exc:
             raise PackError(f"{name}:{exc.line}: {exc} (the embedded engine evaluates comparisons "
                             "through data.kmspolicy.compat, which needs their operands)") from None
-    found = [call for name, source in sorted(pack_modules.items())
-             for call in iterated_arguments.calls(name, scan(source), {f.name for f in defined}, defined)]
+    found = [call for name, scanned in scans.items()
+             for call in iterated_arguments.calls(name, scanned, {f.name for f in defined}, defined)]
     iterated = iterated_arguments.passed_on(iterated_arguments.iterated_parameters(sites, defined), found)
     passing = [call for call in found if (call.callee, call.index) in iterated]
     expressions = ([s.expression for s in sites] + [c.argument for c in candidates if c.argument]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .rego_scan import KEYWORDS, Scanned, bracket_pairs
+from .rego_scan import KEYWORDS, Scanned, bracket_pairs, top_level
 
 OPERATOR = re.compile(r"<=|>=|<|>")
 BOUNDARY = set(",;:\n")
@@ -106,17 +106,6 @@ def _member(masked: str, start: int) -> bool:
 
 def _comprehension_bars(masked: str, pairs: dict[int, int]) -> set[int]:
     """The `|` of every comprehension (the others are set unions)."""
-    bars = set()
-    for open_at, close in pairs.items():
-        if masked[open_at] not in "[{":
-            continue
-        i = open_at + 1
-        while i < close:
-            if masked[i] in "([{" and i in pairs:
-                i = pairs[i] + 1
-                continue
-            if masked[i] == "|":
-                bars.add(i)
-                break
-            i += 1
-    return bars
+    bars = (top_level(masked, pairs, open_at + 1, close, "|") for open_at, close in pairs.items()
+            if masked[open_at] in "[{")
+    return {bar for bar in bars if bar is not None}

@@ -117,6 +117,19 @@ def bracket_pairs(masked: str) -> dict[int, int]:
     return pairs
 
 
+def top_level(masked: str, pairs: dict[int, int], start: int, end: int, char: str) -> int | None:
+    """The offset of the first `char` between start and end outside any bracket there."""
+    i = start
+    while i < end:
+        if masked[i] in "([{" and i in pairs:
+            i = pairs[i] + 1
+            continue
+        if masked[i] == char:
+            return i
+        i += 1
+    return None
+
+
 def scan(source: str) -> Scanned:
     masked: list[str] = []
     literals: list[Literal] = []

@@ -429,6 +429,14 @@ def check_typed_pack(body: str) -> list:
     return check_packs(modules, {**builtin_modules(), **modules}, DATA)
 
 
+def findings_engine(body: str) -> EmbeddedEngine:
+    """The pack's findings on the embedded engine as `eval` runs a checked pack there."""
+    modules = pack(body)
+    calls = check_packs(modules, {**builtin_modules(), **modules}, DATA)
+    return EmbeddedEngine(for_embedded({**builtin_modules(), **modules}, set(modules)), DATA,
+                          query="data.kmspolicy.rules.acme.findings", escape_sensitive=calls)
+
+
 @pytest.mark.parametrize(("body", "what"), [
     ('x := [v | some v in {"b", "a"}]', r'\{"b", "a"\} \(of type set\[string\]\)'),
     ('s := {v | some v in ["b", "a"]}\n\nx := [v | s[v]]', r"s \(of type set\[string\]\)"),
@@ -532,11 +540,7 @@ def test_calls_that_read_escaped_strings_differently_are_listed(body, listed):
 
 
 def test_the_embedded_engine_refuses_a_string_beyond_ascii_a_case_mapping_may_read():
-    body = 'findings contains f if {\n\tlower(input.description) == "key"\n\tf := 1\n}'
-    calls = check_typed_pack(body)
-    modules = {**builtin_modules(), **pack(body)}
-    engine = EmbeddedEngine(modules, DATA, query="data.kmspolicy.rules.acme.findings",
-                            escape_sensitive=calls)
+    engine = findings_engine('findings contains f if {\n\tlower(input.description) == "key"\n\tf := 1\n}')
     assert engine.evaluate({"description": "KEY"}) == [1]
     assert engine.evaluate({"description": 'say "hi"'}) == []  # lower reads escapes as OPA does
     with pytest.raises(EngineError, match=rf"^{PACK_FILE}:{HEADER_LINES + 2}: lower\(\) reads a string "
@@ -549,8 +553,7 @@ def test_the_embedded_engine_refuses_an_escaped_string_such_a_call_may_read():
     body = 'findings contains f if {\n\ttrim_space(input.description) == ""\n\tf := 1\n}'
     calls = check_typed_pack(body)
     modules = {**builtin_modules(), **pack(body)}
-    engine = EmbeddedEngine(modules, DATA, query="data.kmspolicy.rules.acme.findings",
-                            escape_sensitive=calls)
+    engine = findings_engine(body)
     assert engine.evaluate({"description": "plain"}) == []
     with pytest.raises(EngineError, match=rf"^{PACK_FILE}:{HEADER_LINES + 2}: trim_space\(\) reads a string "
                                           r"holding a quote, a backslash or a control character differently "
@@ -625,11 +628,7 @@ def test_ordering_in_a_pack_gives_opas_findings_on_the_embedded_engine(tmp_path)
 
 
 def test_ordering_objects_is_an_error_naming_the_cause_on_the_embedded_engine():
-    body = "findings contains f if {\n\tsome f in sort([input.a, input.b])\n}"
-    modules = pack(body)
-    calls = check_packs(modules, {**builtin_modules(), **modules}, DATA)
-    engine = EmbeddedEngine(for_embedded({**builtin_modules(), **modules}, set(modules)), DATA,
-                            query="data.kmspolicy.rules.acme.findings", escape_sensitive=calls)
+    engine = findings_engine("findings contains f if {\n\tsome f in sort([input.a, input.b])\n}")
     assert engine.evaluate({"a": 2, "b": 1}) == [1, 2]
     with pytest.raises(EngineError, match=rf"^{PACK_FILE}:{HEADER_LINES - 1}: the rule pack orders \(sort, max, "
                                           r"min, <, >\) objects, sets or arrays holding them.*--engine opa"):

@@ -9,6 +9,7 @@ determine (a parameter without a value, an import) is `None`: unknown.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..intrinsics import Sym, SymStr
@@ -18,6 +19,7 @@ SELF_ACCOUNT = "000000000000"
 REGION = "stack-region"
 STACK = "stack-name"
 GENERATED = "GENERATEDID"
+ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")  # an AWS Organizations ID
 
 # logical id -> the concrete ARN (".Arn") or name ("Ref") of a template resource, or None
 Namer = Callable[[str, str], str | None]

@@ -13,14 +13,13 @@ give itself, unless an identity-policy Deny forbids it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from .. import catalog
 from ..condition_eval import UNKNOWN_FACT, Exact, Matching, OneOf, split_by_test
 from . import crossaccount, escalation, implied, tri
-from .concrete import SELF_ACCOUNT
+from .concrete import ORGANIZATION_ID, SELF_ACCOUNT
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
 from .statements import KeyStatement, covers, key_statements
@@ -30,7 +29,6 @@ from .tri import NOTHING, UNKNOWN, YES, Answer
 KEY_MASK = None  # set lazily: every key action
 OPEN_PRESENT = Matching("*")  # present with any value
 MAX_VALUE_SPLITS = 4  # value splits tried per key and subject
-ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 
 
 def _key_mask() -> int:
@@ -60,6 +58,24 @@ class Grants:
     cancelled: int = 0  # actions every Allow of which a Deny with the same tests refuses
 
 
+class _Cases:
+    """One subject's case splits (KeyModel._case_splits), found once, and its grants in
+    each case, computed once: the grants and the escalation both read them."""
+
+    def __init__(self, model: KeyModel, subject: dict, ctx: dict):
+        self.model, self.subject, self.ctx = model, subject, ctx
+        self._grants: dict[tuple, Grants] = {}
+
+    @cached_property
+    def splits(self) -> list[tuple[str, tuple]]:
+        return list(self.model._case_splits(self.subject, self.ctx))
+
+    def grants(self, key: str, member) -> Grants:
+        if (key, member) not in self._grants:
+            self._grants[(key, member)] = self.model.grants(self.subject, {**self.ctx, key: member})
+        return self._grants[(key, member)]
+
+
 class KeyModel:
     """One key's statements and facts, evaluated for each of its subjects."""
 
@@ -73,12 +89,13 @@ class KeyModel:
 
     def subject_access(self, subject: dict) -> dict:
         ctx = {**context(subject, self.identities, **self.facts), **_key_facts(self.key)}
-        grants = self._by_cases(subject, ctx, self.grants(subject, ctx))
+        cases = _Cases(self, subject, ctx)
+        grants = self._by_cases(cases, self.grants(subject, ctx))
         identity = self.identities.get(subject.get("identity") or "") if subject["kind"] == "identity" else None
         identity_statements = identity["statements"] if identity else []
         paths, reachable = escalation.analyse(self, subject, ctx, grants)
         if reachable:
-            reachable = self._reachable_in_some_case(subject, ctx, reachable)
+            reachable = self._reachable_in_some_case(cases, reachable)
         final = grants.final
         unknown = final.unknown | escalation.possible(self, subject, ctx, grants, reachable)
         return {
@@ -127,7 +144,7 @@ class KeyModel:
                 for value in (values if isinstance(values, list) else [values])
                 if isinstance(value, str) and ORGANIZATION_ID.fullmatch(value)}
 
-    def _by_cases(self, subject: dict, ctx: dict, grants: Grants) -> Grants:
+    def _by_cases(self, cases: _Cases, grants: Grants) -> Grants:
         """Statements that depend on one fact the subject leaves open may between them
         decide every request. Two Allows: one where the key is absent
         (`StringEqualsIfExists aws:PrincipalOrgID`), another where it is present (`Null
@@ -139,11 +156,11 @@ class KeyModel:
         granted (generated-22-4148); three-valued Or alone says conditional."""
         if not grants.final.cond:
             return grants
-        for key, members in self._case_splits(subject, ctx):
+        for key, members in cases.splits:
             always = never = grants.final.cond
             refused = 0
             for member in members:
-                case = self.grants(subject, {**ctx, key: member})
+                case = cases.grants(key, member)
                 always &= case.final.yes
                 never &= ~case.final.any
                 refused |= case.cancelled | (case.granted_any.any & case.deny.any)
@@ -156,19 +173,19 @@ class KeyModel:
                 grants.cancelled |= never & refused
         return grants
 
-    def _reachable_in_some_case(self, subject: dict, ctx: dict, reachable: int) -> int:
+    def _reachable_in_some_case(self, cases: _Cases, reachable: int) -> int:
         """`reachable` less what no case of a fact of the caller the subject leaves open
         makes reachable: the escalation action may be allowed only where a Deny of what it
         would give applies (both under `aws:PrincipalOrgID` of one organization:
         generated-24-0788). Only facts of the caller, the same in every request it makes:
         a request's own (kms:ViaService) may differ between the escalation and the use."""
-        for key, members in self._case_splits(subject, ctx):
+        for key, members in cases.splits:
             if not implied.principal_key(key):
                 continue
             in_some_case = 0
             for member in members:
-                case = {**ctx, key: member}
-                in_some_case |= escalation.analyse(self, subject, case, self.grants(subject, case))[1]
+                in_some_case |= escalation.analyse(self, cases.subject, {**cases.ctx, key: member},
+                                                   cases.grants(key, member))[1]
                 if not reachable & ~in_some_case:
                     break
             reachable &= in_some_case
@@ -374,6 +391,7 @@ def _tests(st: KeyStatement):
 
 
 def _raw_tests(raw: dict):
+    """The same of a statement as the input holds it (identity and boundary statements too)."""
     for block in ((raw.get("condition") or {}).get("block") or {}).values():
         for name, values in (block.items() if isinstance(block, dict) else ()):
             for value in values if isinstance(values, list) else [values]:

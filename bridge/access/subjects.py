@@ -70,15 +70,10 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
         identity = identities.get(subject["identity"]) or {"id": subject["identity"], "kind": "role"}
         return _identity_context(identity, organization)
     if kind == "any":
-        stranger = _stranger(named_accounts | own_accounts)
-        return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT}, stranger=True)),
-                "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*", stranger=True),
-                **_not_a_service(), **_strangers_org()}
+        return {**_of_an_unnamed_account(named_accounts | own_accounts), **_strangers_org()}
     if kind == "organization":  # a member account nobody names
-        stranger = _stranger(named_accounts | own_accounts)
-        return {**_caller(Matching(ANY_ACCOUNT, named_accounts | own_accounts | {SELF_ACCOUNT}, stranger=True)),
-                "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*", stranger=True),
-                **_not_a_service(), "aws:principalorgid": Exact(frozenset({subject["id"].split(":", 1)[1]}))}
+        return {**_of_an_unnamed_account(named_accounts | own_accounts),
+                "aws:principalorgid": Exact(frozenset({subject["id"].split(":", 1)[1]}))}
     if kind == "service":
         return _service(Exact(frozenset({subject["id"].split(":", 1)[1]})), named_accounts | own_accounts)
     account = account_token(subject.get("account", ""), own_accounts)
@@ -94,6 +89,13 @@ def context(subject: dict, identities: dict, *, own_accounts: frozenset[str] = f
     if kind in ("role", "user", "assumed-role"):  # a role calls as one of its sessions
         base["aws:principaltype"] = Exact(frozenset({"User" if kind == "user" else "AssumedRole"}))
     return base
+
+
+def _of_an_unnamed_account(named_accounts: frozenset[str]) -> dict:
+    """An IAM principal of an account the template and config never name."""
+    stranger = _stranger(named_accounts)
+    return {**_caller(Matching(ANY_ACCOUNT, named_accounts | {SELF_ACCOUNT}, stranger=True)),
+            "aws:principalarn": Matching(f"arn:aws:iam::{stranger}:*", stranger=True), **_not_a_service()}
 
 
 def _service(name, named_accounts: frozenset[str]) -> dict:
