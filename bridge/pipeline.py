@@ -63,11 +63,16 @@ class PolicySet:
         modules.update(extra or {})
         return cls(modules, config)
 
-    def embedded_modules(self) -> dict[str, str]:
-        """The modules as the embedded engine runs them (embedded_compat.py)."""
+    def embedded_program(self) -> tuple[dict[str, str], dict]:
+        """The modules and data as the embedded engine runs them: packs' builtin calls
+        made exact (embedded_compat.py), the rule packages named in the entrypoint
+        (explicit_entrypoint.py), the catalog's table as data (embedded_tables.py)."""
         from .embedded_compat import for_embedded
+        from .embedded_tables import with_tables
+        from .explicit_entrypoint import with_explicit_entrypoint
 
-        return for_embedded(self.modules, self.packs) if self.packs else self.modules
+        modules = for_embedded(self.modules, self.packs) if self.packs else self.modules
+        return with_tables(with_explicit_entrypoint(modules, self.data()), self.data())
 
     def data(self) -> dict:
         return {**self.extra_data, "kmspolicy": {**self.extra_data.get("kmspolicy", {}),
@@ -102,7 +107,7 @@ def make_engine(policies: PolicySet, name: str = "embedded", **options):
     if name == "embedded":
         from .engines.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(policies.embedded_modules(), policies.data(),
+        return EmbeddedEngine(*policies.embedded_program(),
                               escape_sensitive=policies.escape_sensitive)
     if name == "opa":
         from .engines.opa_golib import OpaGolibEngine

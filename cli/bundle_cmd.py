@@ -58,7 +58,7 @@ def build_command(output, revision, config_path, policy_dirs, allowed_builtins) 
                               allowed_builtins=frozenset(allowed_builtins))
         from kmspolicy.bridge.engines.embedded import EmbeddedEngine
 
-        EmbeddedEngine(policies.embedded_modules(), policies.data())
+        EmbeddedEngine(*policies.embedded_program())
         metadata = {"kmspolicy_version": __version__}
         if policies.replaced:
             metadata[REPLACES_FIELD] = sorted({name for _, name in policies.replaced})
