@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .cdk.assembly import deployment_account
+from .engine_input import for_builtin_rules
 from .engines import EngineError
 from .findings import SEVERITIES, SEVERITY_RANK, FileError, Finding, Related
 from .load import LoadedTemplate, TemplateError, load_template
@@ -21,9 +22,8 @@ from .normalize import normalize
 from .rules import (
     Rule,
     RuleMetadataError,
-    builtin_policy_dir,
+    builtin_modules,
     catalog_from_modules,
-    read_policy_dir,
     unknown_rule,
 )
 from .scenarios import Scenario, describe, plan
@@ -55,13 +55,12 @@ class PolicySet:
         self.escape_sensitive: list = []  # pack calls the embedded engine gets wrong on escapes
         self.packs: set[str] = set()  # the modules of rule packs (not built in)
         self.rules: dict[str, Rule] = catalog_from_modules(modules)
+        # the built-in rules alone read action sets as masks only (engine_input.py)
+        self.builtin_only = modules == builtin_modules()
 
     @classmethod
     def builtin(cls, config: dict | None = None, extra: dict[str, str] | None = None) -> PolicySet:
-        modules = {f"kmspolicy/{name}": source
-                   for name, source in read_policy_dir(builtin_policy_dir() / "kmspolicy").items()}
-        modules.update(extra or {})
-        return cls(modules, config)
+        return cls({**builtin_modules(), **(extra or {})}, config)
 
     def embedded_program(self) -> tuple[dict[str, str], dict]:
         """The modules and data as the embedded engine runs them: packs' builtin calls
@@ -251,6 +250,8 @@ class Analyzer:
         return variant
 
     def _decisions(self, input_doc: dict, evaluated: dict[str, list] | None) -> Any:
+        if self.policies.builtin_only:
+            input_doc = for_builtin_rules(input_doc)
         if evaluated is None:
             return self.engine.findings(input_doc)
         text = json.dumps(input_doc, sort_keys=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -119,6 +120,17 @@ def builtin_policy_dir() -> Path:
     import kmspolicy.policies  # its folder: importlib.resources costs ~7 ms to import
 
     return Path(kmspolicy.policies.__file__).parent
+
+
+def builtin_modules() -> dict[str, str]:
+    """{module name: source} of the shipped policies, as the engines load them."""
+    return dict(_builtin_modules())
+
+
+@lru_cache(maxsize=1)
+def _builtin_modules() -> dict[str, str]:
+    return {f"kmspolicy/{name}": source
+            for name, source in read_policy_dir(builtin_policy_dir() / "kmspolicy").items()}
 
 
 def read_policy_dir(root: Path, *, include_tests: bool = False) -> dict[str, str]:

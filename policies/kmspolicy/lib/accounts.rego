@@ -7,7 +7,5 @@
 package kmspolicy.lib.accounts
 
 own(account) if account == "self"
-
-own(account) if account in data.kmspolicy.config.accounts
-
-own(account) if account in input.accounts
+else := true if account in data.kmspolicy.config.accounts
+else := true if account in input.accounts

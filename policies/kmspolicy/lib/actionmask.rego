@@ -11,9 +11,8 @@ import data.kmspolicy.lib.catalog
 
 # The key actions of a statement or an action pattern: the bridge's `action_mask`, or
 # computed from `actions` for an input written by hand.
-of(x) := x.action_mask if is_number(object.get(x, "action_mask", null))
-
-of(x) := of_names(x.actions) if not is_number(object.get(x, "action_mask", null))
+of(x) := x.action_mask if is_number(x.action_mask)
+else := of_names(x.actions)
 
 of_names(names) := sum([bit |
 	some name in {n | some n in names}
@@ -24,32 +23,15 @@ of_names(names) := sum([bit |
 # 512 go in chunks of eight, and more take the per-action way. (Each builtin call costs
 # regopy some microseconds, so the usual short lists are answered directly.)
 any_of(masks) := 0 if count(masks) == 0
-
-any_of(masks) := masks[0] if count(masks) == 1
-
-any_of(masks) := bits.or(masks[0], masks[1]) if count(masks) == 2
-
-any_of(masks) := _or8(masks) if {
-	count(masks) > 2
-	count(masks) <= 8
-}
-
-any_of(masks) := _or8(_chunked(masks)) if {
-	count(masks) > 8
-	count(masks) <= 64
-}
-
-any_of(masks) := _or8(_chunked(_chunked(masks))) if {
-	count(masks) > 64
-	count(masks) <= 512
-}
-
-any_of(masks) := sum([bit |
+else := masks[0] if count(masks) == 1
+else := bits.or(masks[0], masks[1]) if count(masks) == 2
+else := _or8(masks) if count(masks) <= 8
+else := _or8(_chunked(masks)) if count(masks) <= 64
+else := _or8(_chunked(_chunked(masks))) if count(masks) <= 512
+else := sum([bit |
 	some bit in catalog.key_action_bits
 	_set_in_some(masks, bit)
-]) if {
-	count(masks) > 512
-}
+])
 
 _or8(masks) := bits.or(
 	bits.or(bits.or(padded[0], padded[1]), bits.or(padded[2], padded[3])),

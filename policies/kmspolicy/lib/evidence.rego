@@ -26,9 +26,7 @@ _names_subject(st, subject) if {
 	st.principal_mode == "Principal"
 	some q in st.principals
 	q.id == subject.id
-}
-
-_names_subject(st, _) if st.principal_mode == "NotPrincipal"
+} else := true if st.principal_mode == "NotPrincipal"
 
 _identity_patterns(acc, subject, actions) := [p |
 	count(acc.delegation) > 0

@@ -9,6 +9,8 @@
 #   the key) users. A declared user is never an inferred administrator.
 package kmspolicy.lib.intent
 
+import data.kmspolicy.lib.actionmask
+import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.config
 import data.kmspolicy.lib.ids
 
@@ -63,13 +65,12 @@ means_to_use(key) := {sid |
 	st.effect == "Allow"
 	not st.resources.any_key
 	_names_key(st.resources, key.id)
-	count(object.get(st.classes, "use", [])) > 0
+	bits.and(actionmask.of(st), catalog.use_mask) != 0
 	sid := concat("", ["identity:", iid])
 }
 
 _names_key(resources, kid) if kid in resources.keys
-
-_names_key(resources, kid) if kid in object.get(resources, "meant_keys", [])
+else := true if kid in object.get(resources, "meant_keys", [])
 
 # Everyone who should be able to use the key: declared users, or else the inferred ones;
 # template identities that mean to use it, either way.
@@ -87,9 +88,11 @@ _named(st) := {p.id |
 # A principal (raw ARN) or subject (label) that is an AWS service-linked role.
 service_linked(x) if contains(object.get(x, "raw", object.get(x, "label", "")), ":role/aws-service-role/")
 
+_class_masks := {"use": catalog.use_mask, "manage": catalog.manage_mask}
+
 _grants(st, class) if {
 	st.effect == "Allow"
-	count(object.get(st.classes, class, [])) > 0
+	bits.and(actionmask.of(st), _class_masks[class]) != 0
 }
 
 _config_admins(key) := {sid |
@@ -123,7 +126,7 @@ _administers(st) if _grants(st, "manage")
 
 _administers(st) if {
 	st.effect == "Allow"
-	"kms:PutKeyPolicy" in st.actions
+	actionmask.has(actionmask.of(st), "kms:PutKeyPolicy")
 }
 
 _inferred_users(key) := {sid |

@@ -48,7 +48,7 @@ _delegates_put_to_iam(key) if {
 	some st in key.statements
 	st.effect == "Allow"
 	st.principal_mode == "Principal"
-	"kms:PutKeyPolicy" in st.actions
+	actionmask.has(actionmask.of(st), "kms:PutKeyPolicy")
 	not st.condition.root_only
 	some p in st.principals
 	p.kind == "account"

@@ -23,6 +23,7 @@
 #             Resource: '*'
 package kmspolicy.rules.identity_wildcard_kms
 
+import data.kmspolicy.lib.actionmask
 import data.kmspolicy.lib.catalog
 import data.kmspolicy.lib.ids
 import data.kmspolicy.lib.result
@@ -38,8 +39,9 @@ findings contains result.finding_on("KP013", iid, _where(wildcards[0].statement)
 		st.effect == "Allow"
 		st.resources.any_key
 		not _inherited(st)
-		risky := ({a | some a in st.actions} & (catalog.use_actions | catalog.permissions_actions)) - _denied_everywhere(identity)
-		count(risky) > 0
+		risky_mask := actionmask.minus(bits.and(actionmask.of(st), _risky_actions), _denied_everywhere(identity))
+		risky_mask != 0
+		risky := actionmask.names(risky_mask)
 		entry := {"index": j, "statement": st, "risky": risky}
 	]
 	count(wildcards) > 0
@@ -60,18 +62,19 @@ findings contains result.finding_on("KP013", iid, _where(wildcards[0].statement)
 
 _inherited(st) if st.origin.kind == "group"
 
+_risky_actions := bits.or(catalog.use_mask, catalog.permissions_mask)
+
 _accepted_text(identity) := "those its permissions boundary also allows" if {
 	object.get(identity, "boundary", null) != null
 } else := "these calls"
 
 # The actions the identity's own policies deny on every key, for every request.
-_denied_everywhere(identity) := {a |
+_denied_everywhere(identity) := actionmask.any_of([actionmask.of(st) |
 	some st in identity.statements
 	st.effect == "Deny"
 	st.resources.any_key
 	not st.condition.present
-	some a in st.actions
-}
+])
 
 # The risky actions of the flagged statements found at one location (an AWS managed
 # policy's statements all point to its ARN).

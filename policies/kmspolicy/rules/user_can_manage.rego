@@ -62,18 +62,18 @@ findings contains result.finding_with_severity("KP004", key, where[0].path, mess
 _granted_plainly(a, key, acc, _) if {
 	some i in acc.direct
 	st := key.statements[i]
-	a in st.actions
+	actionmask.has(actionmask.of(st), a)
 	not st.condition.grant_for_aws_resource
 }
 
 _granted_plainly(a, key, acc, subject) if {
 	some i in acc.delegation
 	st := key.statements[i]
-	a in st.actions
+	actionmask.has(actionmask.of(st), a)
 	not st.condition.grant_for_aws_resource
 	some j in acc.identity
 	identity_statement := input.identities[subject.identity].statements[j]
-	a in identity_statement.actions
+	actionmask.has(actionmask.of(identity_statement), a)
 	not identity_statement.condition.grant_for_aws_resource
 }
 

@@ -58,16 +58,14 @@ _key_type(key) := concat("", [" (", key.key_spec, ", ", key.key_usage, ")"]) if 
 } else := ""
 
 # The use actions the subject's own IAM policies ask for on this key.
-_wanted(key, subject) := {a |
+_wanted(key, subject) := actionmask.names(bits.and(catalog.use_mask, actionmask.any_of([actionmask.of(st) |
 	some st in _identity_statements(subject)
 	st.effect == "Allow"
 	_asks_for(st.resources, key.id)
-	some a in object.get(st.classes, "use", [])
-}
+])))
 
 _asks_for(resources, kid) if kid in resources.keys
-
-_asks_for(resources, kid) if kid in object.get(resources, "meant_keys", [])
+else := true if kid in object.get(resources, "meant_keys", [])
 
 _wanted_text(wanted) := concat("", [" (its IAM policy asks for ", result.actions_text(wanted), ")"]) if count(wanted) > 0
 
@@ -112,7 +110,7 @@ _where(key, subject) := paths[0] if {
 	paths := [st.path |
 		some st in _identity_statements(subject)
 		st.effect == "Allow"
-		count(object.get(st.classes, "use", [])) > 0
+		bits.and(actionmask.of(st), catalog.use_mask) != 0
 	]
 	count(paths) > 0
 } else := input.identities[subject.identity].path if {
