@@ -107,7 +107,8 @@ def make_engine(policies: PolicySet, name: str = "embedded", **options):
         from .engines.embedded import EmbeddedEngine
 
         return EmbeddedEngine(*policies.embedded_program(),
-                              escape_sensitive=policies.escape_sensitive)
+                              escape_sensitive=policies.escape_sensitive,
+                              input_as_value=policies.builtin_only)
     if name == "opa":
         from .engines.opa_golib import OpaGolibEngine
 

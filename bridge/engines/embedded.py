@@ -10,17 +10,23 @@ from ..escape_sensitive import SensitiveCall, string_at
 from ..rules import package_of
 from . import ENTRYPOINT, EngineError, as_findings, bundle_cache
 from .regopy_errors import located
+from .regopy_input import StoredInput
 
 
 class EmbeddedEngine:
     name = "embedded"
 
     def __init__(self, modules: dict[str, str], data: dict[str, Any] | None = None,
-                 query: str = ENTRYPOINT, escape_sensitive: list[SensitiveCall] = ()):
+                 query: str = ENTRYPOINT, escape_sensitive: list[SensitiveCall] = (),
+                 input_as_value: bool = False):
+        """`input_as_value`: hand regopy each input as a value (regopy_input.py), for the
+        built-in rules only: a document built that way answers every builtin they call as
+        the JSON text does, but not json.marshal (tests/test_regopy_input.py)."""
         import regopy
 
         self._regopy = regopy
         self.query = query
+        self._input_as_value = input_as_value
         self._escape_sensitive = list(escape_sensitive)
         self._refuse_escaped(data, "the data")
         self._modules, self._data = modules, data
@@ -42,22 +48,31 @@ class EmbeddedEngine:
         bundle_cache.save(regopy, self._interpreter, self._bundle, key)
 
     def evaluate(self, input_doc: dict) -> Any:
-        term = input_term(input_doc)
-        if "\\" in term or not term.isascii():  # every character regopy stores escaped is written as one
-            self._refuse_escaped(input_doc, "the template's input")
         try:
-            self._interpreter.set_input_term(term)
+            self._set_input(input_doc)
             output = self._interpreter.query_bundle(self._bundle)
         except self._regopy.RegoError as exc:
             raise EngineError(f"evaluation failed: {_one_line(exc)}") from None
         except ValueError as exc:  # regopy printed a result that is not JSON
             raise EngineError(self._blame(input_doc, exc)) from None
         if not output.ok():
-            raise EngineError(self._unordered(term) or f"evaluation failed: {_one_line(output)}")
+            raise EngineError(self._unordered(input_term(input_doc)) or f"evaluation failed: {_one_line(output)}")
         results = output.results
         if not results or not results[0].expressions:
             raise EngineError(f"{self.query} is undefined")
         return results[0].expressions[0]
+
+    def _set_input(self, input_doc: dict) -> None:
+        if self._input_as_value:
+            stored = StoredInput(input_doc)
+            if not stored.plain:
+                self._refuse_escaped(input_doc, "the template's input")
+            self._interpreter.set_input(self._regopy.Input(stored.value))
+            return
+        term = input_term(input_doc)
+        if "\\" in term or not term.isascii():  # every character regopy stores escaped is written as one
+            self._refuse_escaped(input_doc, "the template's input")
+        self._interpreter.set_input_term(term)
 
     def _refuse_escaped(self, document: Any, what: str) -> None:
         """EngineError if a pack reads strings the engine stores escaped, or strings beyond
