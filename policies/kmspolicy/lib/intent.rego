@@ -88,11 +88,9 @@ _named(st) := {p.id |
 # A principal (raw ARN) or subject (label) that is an AWS service-linked role.
 service_linked(x) if contains(object.get(x, "raw", object.get(x, "label", "")), ":role/aws-service-role/")
 
-_class_masks := {"use": catalog.use_mask, "manage": catalog.manage_mask}
-
-_grants(st, class) if {
+_uses(st) if {
 	st.effect == "Allow"
-	bits.and(actionmask.of(st), _class_masks[class]) != 0
+	bits.and(actionmask.of(st), catalog.use_mask) != 0
 }
 
 _config_admins(key) := {sid |
@@ -122,15 +120,15 @@ means_to_manage(key) := {sid |
 	sid := concat("", ["identity:", iid])
 }
 
-_administers(st) if _grants(st, "manage")
-
 _administers(st) if {
 	st.effect == "Allow"
-	actionmask.has(actionmask.of(st), "kms:PutKeyPolicy")
+	bits.and(actionmask.of(st), _administering) != 0
 }
+
+_administering := bits.or(catalog.manage_mask, catalog.key_action_bits["kms:PutKeyPolicy"])
 
 _inferred_users(key) := {sid |
 	some st in key.statements
-	_grants(st, "use")
+	_uses(st)
 	some sid in _named(st)
 } | {sid | some iid in key.referenced_by; sid := concat("", ["identity:", iid])}
