@@ -59,8 +59,16 @@ def _width(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
+def _text_width(text: str) -> int:
+    if text.isascii():  # control characters are replaced before (_clean)
+        return len(text)
+    return sum(_width(ch) for ch in text)
+
+
 def _pad(prefix: str) -> str:
     """Blank space as wide as `prefix` on screen, keeping its tabs so the marker lines up."""
+    if prefix.isascii() and "\t" not in prefix:
+        return " " * len(prefix)
     return "".join("\t" if ch == "\t" else " " * _width(ch) for ch in prefix)
 
 
@@ -149,7 +157,7 @@ def _code_frame(f: Finding, source: list[str] | None, paint: _Paint) -> list[str
         stop = len(line)
     else:  # end_column is exclusive; an empty or inverted span still gets one caret
         stop = min(f.end_column - 1, len(line))
-    span_width = sum(_width(ch) for ch in line[start:stop])
+    span_width = _text_width(line[start:stop])
     pad = _pad(line[:start]) + " " * max(0, start - len(line))
     marker = paint("^" * max(1, span_width), MARKER)
     frame.append(f" {gutter} | {pad}{marker}")
