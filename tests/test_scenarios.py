@@ -141,6 +141,36 @@ def _scenarios(*rows: dict) -> list[scenarios.Scenario]:
     return [scenarios.Scenario(tuple(sorted(r.items()))) for r in rows]
 
 
+def test_compiled_conditions_give_what_evaluating_each_combination_gives():
+    """The planner evaluates the first combination step by step and the others compiled."""
+    doc = {
+        "Parameters": {"Env": {"Type": "String", "AllowedValues": ["dev", "prod", "test"]},
+                       "Free": {"Type": "String"}, "Other": {"Type": "String"}},
+        "Conditions": {
+            "Later": {"Fn::And": [{"Condition": "IsProd"}, {"Fn::Not": [{"Condition": "FreeIsA"}]}]},
+            "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+            "FreeIsA": {"Fn::Equals": ["a", {"Ref": "Free"}]},
+            "SameFree": {"Fn::Equals": [{"Ref": "Free"}, {"Ref": "Free"}]},
+            "TwoFree": {"Fn::Equals": [{"Ref": "Free"}, {"Ref": "Other"}]},
+            "Region": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+            "Any": {"Fn::Or": [{"Condition": "Later"}, {"Condition": "TwoFree"},
+                               {"Fn::And": [{"Condition": "Region"}, {"Condition": "SameFree"}]}]},
+        },
+        "Resources": {},
+    }
+    planner = scenarios._Planner(doc, doc["Conditions"], {})
+    domains = planner._domains()
+    envs = [dict(zip((n for n, _ in domains), values, strict=True)) for values in
+            scenarios.product(*(v for _, v in domains))]
+    first = scenarios._Evaluation(planner, envs[0])
+    first.all()
+    compiled = scenarios._Compiled(planner, list(first.done))
+    assert len(envs) == 24
+    for env in envs:
+        assert compiled.all(env) == scenarios._Evaluation(planner, env).all()
+    assert len({tuple(compiled.all(env).values()) for env in envs}) > 4
+
+
 def test_describe_is_the_shortest_true_description():
     s = _scenarios({"A": True, "B": True}, {"A": True, "B": False},
                    {"A": False, "B": True}, {"A": False, "B": False})
