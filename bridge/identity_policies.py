@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import managed_statements, sam
-from .intrinsics import IntrinsicError, SymStr, literal
+from .intrinsics import IntrinsicError, SymStr, literal, render
 from .policy_documents import is_json_text, json_document
 from .policy_sources import PolicySources, Source
 from .statements import normalize_statement, pointer, statements_of
@@ -156,8 +156,7 @@ class IdentityPolicies:
             return
         if not (isinstance(item, dict) and list(item) == ["Ref"] and
                 self.sources.is_managed(item["Ref"])):
-            identity["managed_policies"] += [{"arn": s.text, "path": path}
-                                             for s in map(self.sources.of, alternatives)]
+            identity["managed_policies"] += [{"arn": render(alt), "path": path} for alt in alternatives]
         for alt in alternatives:
             self._attach(identity, self.sources.of(alt, sam_name=sam_name), path)
 
