@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from kmspolicy.bridge import foreach, scenarios, variant
+from kmspolicy.bridge.load import TemplateError, load_template
 from kmspolicy.bridge.normalize import normalize
 from kmspolicy.bridge.template_checks import hidden_problems
+
+from .conftest import corpus_templates, example_templates
 
 
 def truths(plan: scenarios.Plan) -> list[dict]:
@@ -351,3 +356,33 @@ def test_a_loop_in_outputs_is_not_an_error_a_loop_in_properties_is():
     assert hidden_problems({"Resources": {}, "Outputs": {"Fn::ForEach::O": loop}}) == []
     doc = {"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {"Fn::ForEach::P": loop}}}}
     assert [p for p, _ in hidden_problems(doc)] == ["/Resources/K/Properties/Fn::ForEach::P"]
+
+
+def _with_conditions(paths):
+    out = []
+    for path in paths:
+        try:
+            document = load_template(str(path)).document
+        except TemplateError:
+            continue
+        if isinstance(document, dict) and isinstance(document.get("Resources"), dict) and \
+                scenarios.plan(document).scenarios:
+            out.append(path)
+    return out
+
+
+@pytest.mark.parametrize("path", _with_conditions(example_templates() + corpus_templates()),
+                         ids=lambda p: p.name[:60])
+def test_normalizing_a_variant_changes_neither_the_document_nor_what_other_variants_share(path):
+    """The variants share the resources no Condition changes, and `choose` keeps them."""
+    document = load_template(str(path)).document
+    before = copy.deepcopy(document)
+    truths = [s.truth() for s in scenarios.plan(document).scenarios]
+    chosen = [copy.deepcopy(variant.choose(document, truth)) for truth in truths]
+    for scenario in scenarios.plan(document).scenarios:
+        normalize(document, str(path), {}, scenario=scenario)
+    assert document == before
+    for truth, (view, remap) in zip(truths, chosen, strict=True):
+        again, again_remap = variant.choose(document, truth)
+        assert again == view
+        assert again_remap.prefixes == remap.prefixes
