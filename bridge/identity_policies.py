@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import sam
-from .intrinsics import IntrinsicError, SymStr, literal
+from . import managed_statements, sam
+from .intrinsics import IntrinsicError, SymStr, literal, render
 from .policy_documents import is_json_text, json_document
 from .policy_sources import PolicySources, Source
 from .statements import normalize_statement, pointer, statements_of
@@ -156,8 +156,7 @@ class IdentityPolicies:
             return
         if not (isinstance(item, dict) and list(item) == ["Ref"] and
                 self.sources.is_managed(item["Ref"])):
-            identity["managed_policies"] += [{"arn": s.text, "path": path}
-                                             for s in map(self.sources.of, alternatives)]
+            identity["managed_policies"] += [{"arn": render(alt), "path": path} for alt in alternatives]
         for alt in alternatives:
             self._attach(identity, self.sources.of(alt, sam_name=sam_name), path)
 
@@ -169,9 +168,7 @@ class IdentityPolicies:
             if (identity["id"], managed["arn"]) in self.attached:
                 return
             self.attached.add((identity["id"], managed["arn"]))
-            self._add_statements(identity, {"Statement": managed["statements"]}, path, pinned=True,
-                                 origin={"kind": "aws-managed", "arn": managed["arn"],
-                                         "name": managed["name"]})
+            self._add_managed(identity, managed, path)
         else:
             identity["unknown_policies"].append({"path": path, "arn": source.text,
                                                  "reason": source.reason})
@@ -202,9 +199,7 @@ class IdentityPolicies:
                               pointer("Resources", source.policy, "Properties", "PolicyDocument"),
                               {"kind": "customer-managed", "policy": source.policy})
         else:
-            self._add_statements(holder, {"Statement": source.managed["statements"]}, path, pinned=True,
-                                 origin={"kind": "aws-managed", "arn": source.managed["arn"],
-                                         "name": source.managed["name"]})
+            self._add_managed(holder, source.managed, path)
         boundary["statements"] = holder["statements"]
         boundary["complete"] = len(self.ctx.problems) == before
         if not boundary["complete"]:
@@ -288,6 +283,20 @@ class IdentityPolicies:
             if document is None:
                 return
         self._add_statements(identity, document, path, pinned=pinned, origin=origin)
+
+    def _add_managed(self, identity: dict, managed: dict, path: str) -> None:
+        """An AWS managed policy's statements, pinned to the reference at `path`."""
+        origin = {"kind": "aws-managed", "arn": managed["arn"], "name": managed["name"]}
+        statements = managed_statements.normalized(managed, path, self.ctx)
+        if statements is None:
+            self._add_statements(identity, {"Statement": managed["statements"]}, path, pinned=True,
+                                 origin=origin)
+            return
+        for normalized in statements:
+            normalized["index"] = len(identity["statements"])
+            normalized["origin"] = origin
+            normalized["patterns"] = _kms_patterns(normalized)
+            identity["statements"].append(normalized)
 
     def _add_statements(self, identity: dict, document: Any, path: str, *, pinned: bool,
                         origin: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +65,10 @@ def normalize_variant(document: dict, file: str, parameters: dict[str, str] | No
         view, chosen = variant.choose(view, scenario.truth())
         remap = variant.Remap(chosen.prefixes, then=remap)
     normalizer = _Normalizer(view, file, parameters, config)
-    result = with_access(normalizer.run(), config, keep_conditions)
+    if scenario is not None and not keep_conditions:
+        result = _with_access_once(normalizer.run(), config)
+    else:
+        result = with_access(normalizer.run(), config, keep_conditions)
     if not remap:
         return result, normalizer
     return Normalized(remap.data(result.input), [(remap.pointer(p), m) for p, m in result.problems]), normalizer
@@ -78,6 +82,32 @@ def with_access(normalized: Normalized, config: dict | None = None, keep_conditi
     if not keep_conditions:
         _drop_condition_blocks(normalized.input)
     return normalized
+
+
+MAX_ACCESS_KEPT = 32
+"""Inputs whose access answers are kept for the variants that follow (the oldest dropped)."""
+_access_kept: dict[str, str] = {}
+
+
+def _with_access_once(normalized: Normalized, config: dict | None) -> Normalized:
+    """`with_access` for one variant of a template with Conditions. Conditions that touch no
+    key or identity give several variants the same input, and the access model's answers
+    depend on the input and the configuration alone: a variant whose input (as JSON text)
+    was seen gets a copy of what was computed for it."""
+    try:
+        seen_as = json.dumps([normalized.input, config])
+    except (TypeError, ValueError):
+        return with_access(normalized, config)
+    done = _access_kept.get(seen_as)
+    if done is not None:
+        return Normalized(json.loads(done), normalized.problems)
+    result = with_access(normalized, config)
+    text = json.dumps(result.input)
+    if json.loads(text) == result.input:  # a copy is what was computed (no tuples, no other keys)
+        if len(_access_kept) >= MAX_ACCESS_KEPT:
+            del _access_kept[next(iter(_access_kept))]
+        _access_kept[seen_as] = text
+    return result
 
 
 def _drop_condition_blocks(input_doc: dict) -> None:

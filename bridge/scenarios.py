@@ -19,6 +19,7 @@ finding holds in, with the shortest description over the Conditions.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations, product
@@ -206,9 +207,17 @@ class _Planner:
             return Plan(note=_merged_note(f"its Conditions depend on {count:,} combinations of "
                                           f"parameter values (limit {MAX_COMBINATIONS:,})"))
         groups: dict[tuple, list[dict]] = {}
+        compiled = None
         for values in product(*(v for _, v in domains)):
             env = dict(zip((n for n, _ in domains), values, strict=True))
-            truth = _Evaluation(self, env).all()
+            if compiled is None:
+                first = _Evaluation(self, env)
+                truth = first.all()
+                # every combination visits the same expressions, so the first finds any
+                # error, and the order it settled the Conditions in puts each after those it names
+                compiled = _Compiled(self, list(first.done))
+            else:
+                truth = compiled.all(env)
             groups.setdefault(tuple(sorted(truth.items())), []).append(env)
             if len(groups) > MAX_SCENARIOS:
                 return Plan(note=_merged_note(f"it has more than {MAX_SCENARIOS} scenarios "
@@ -263,6 +272,44 @@ class _Evaluation:
 
     def side(self, free: str | None, constant: str | None) -> Any:
         return self.env.get(free, OTHER) if free is not None else constant
+
+
+class _Compiled:
+    """The Conditions as functions of one combination of values, evaluated in an order in
+    which each comes after those it names; for Conditions known to evaluate without error."""
+
+    def __init__(self, planner: _Planner, order: list[str]):
+        self.planner = planner
+        self.steps = [(name, self._compile(planner.conditions[name])) for name in order]
+
+    def all(self, env: dict) -> dict[str, bool]:
+        truth: dict[str, bool] = {}
+        for name, evaluate in self.steps:
+            truth[name] = evaluate(env, truth)
+        return {name: truth[name] for name in self.planner.conditions}
+
+    def _compile(self, expr: dict) -> Callable[[dict, dict], bool]:
+        (fn, arg), = expr.items()
+        if fn == "Condition":
+            return lambda env, truth: truth[arg]
+        if fn == "Fn::Not":
+            inner = self._compile(arg[0])
+            return lambda env, truth: not inner(env, truth)
+        if fn in ("Fn::And", "Fn::Or"):
+            items = [self._compile(item) for item in arg]
+            if fn == "Fn::And":
+                return lambda env, truth: all(item(env, truth) for item in items)
+            return lambda env, truth: any(item(env, truth) for item in items)
+        equality = self.planner.equality(expr)
+        key, (left, left_constant), (right, right_constant) = equality.key, equality.left, equality.right
+
+        def equals(env: dict, truth: dict) -> bool:
+            if key in env:
+                return env[key]
+            a = env.get(left, OTHER) if left is not None else left_constant
+            b = env.get(right, OTHER) if right is not None else right_constant
+            return True if a is OTHER and b is OTHER else a == b
+        return equals
 
 
 def _fixed(envs: list[dict], defaults: dict, compared: dict) -> tuple[tuple[str, str | None], ...]:

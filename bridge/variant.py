@@ -59,11 +59,51 @@ def choose(document: dict, truth: dict[str, bool]) -> tuple[dict, Remap]:
     for rid, resource in resources.items():
         if isinstance(resource, dict) and truth.get(resource.get("Condition"), True) is False:
             continue
-        path = "/Resources/" + escape_token(rid)
-        value = _walk(resource, path, path, truth, prefixes)
+        value, own = _chosen(rid, resource, truth)
+        prefixes.update(own)
         if value is not _REMOVED:
             kept[rid] = value
     return {**document, "Resources": kept}, Remap(prefixes)
+
+
+MAX_CHOSEN = 4096
+"""Resources whose chosen forms are kept (all are dropped beyond)."""
+_kept: dict[tuple[int, str], tuple[Any, tuple[str, ...], dict[tuple, tuple[Any, dict[str, str]]]]] = {}
+
+
+def _chosen(rid: str, resource: Any, truth: dict[str, bool]) -> tuple[Any, dict[str, str]]:
+    """A resource as the truth deploys it, and its pointer prefixes; computed once for each
+    truth of the Conditions its Fn::Ifs name (a template's variants share the rest). The
+    entry holds the resource, so its id() names it while kept."""
+    entry = _kept.get((id(resource), rid))
+    if entry is None or entry[0] is not resource:
+        if len(_kept) >= MAX_CHOSEN:
+            _kept.clear()
+        entry = _kept[(id(resource), rid)] = (resource, tuple(sorted(_named(resource))), {})
+    _, names, forms = entry
+    seen_as = tuple(truth.get(name) for name in names)
+    form = forms.get(seen_as)
+    if form is None:
+        path = "/Resources/" + escape_token(rid)
+        own: dict[str, str] = {}
+        form = forms[seen_as] = (_walk(resource, path, path, truth, own), own)
+    return form
+
+
+def _named(node: Any) -> set[str]:
+    """The Conditions the Fn::Ifs inside a node name."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            arg = node.get("Fn::If") if len(node) == 1 else None
+            if isinstance(arg, list) and len(arg) == 3 and isinstance(arg[0], str):
+                found.add(arg[0])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def _walk(node: Any, new: str, old: str, truth: dict, prefixes: dict) -> Any:

@@ -584,6 +584,21 @@ def test_parse_json_string():
     assert parse_json_string('"\\u00e9\\n"') == "é\n"
 
 
+def test_parse_json_string_again_gives_an_equal_document_of_its_own():
+    text = '{"Statement": [{"Effect": "Allow", "Action": ["kms:Decrypt"], "N": 1.5, "I": 2, "B": true}]}'
+    first = parse_json_string(text)
+    first["Statement"][0]["Action"].append("kms:Encrypt")
+    again = parse_json_string(text)
+    assert again == {"Statement": [{"Effect": "Allow", "Action": ["kms:Decrypt"], "N": 1.5, "I": 2, "B": True}]}
+    assert [type(again["Statement"][0][k]) for k in ("N", "I", "B")] == [float, int, bool]
+    again["Statement"].clear()
+    assert parse_json_string(text)["Statement"]
+    with pytest.raises(ValueError, match="duplicate key"):
+        parse_json_string('{"a": 1, "a": 2}')
+    with pytest.raises(ValueError, match="duplicate key"):
+        parse_json_string('{"a": 1, "a": 2}')
+
+
 @pytest.mark.parametrize("text, fragment", [
     ('{"Statement": [}', "line 1, column 16: expected a value, found '}'"),
     ('{\n "a": 1,\n "a": 2}', "line 3, column 2: duplicate key 'a'"),

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from kmspolicy.bridge import foreach, scenarios, variant
+from kmspolicy.bridge.load import TemplateError, load_template
 from kmspolicy.bridge.normalize import normalize
 from kmspolicy.bridge.template_checks import hidden_problems
+
+from .conftest import corpus_templates, example_templates
 
 
 def truths(plan: scenarios.Plan) -> list[dict]:
@@ -139,6 +144,36 @@ def test_an_undefined_condition_in_fn_if_or_on_a_resource_is_a_problem():
 
 def _scenarios(*rows: dict) -> list[scenarios.Scenario]:
     return [scenarios.Scenario(tuple(sorted(r.items()))) for r in rows]
+
+
+def test_compiled_conditions_give_what_evaluating_each_combination_gives():
+    """The planner evaluates the first combination step by step and the others compiled."""
+    doc = {
+        "Parameters": {"Env": {"Type": "String", "AllowedValues": ["dev", "prod", "test"]},
+                       "Free": {"Type": "String"}, "Other": {"Type": "String"}},
+        "Conditions": {
+            "Later": {"Fn::And": [{"Condition": "IsProd"}, {"Fn::Not": [{"Condition": "FreeIsA"}]}]},
+            "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+            "FreeIsA": {"Fn::Equals": ["a", {"Ref": "Free"}]},
+            "SameFree": {"Fn::Equals": [{"Ref": "Free"}, {"Ref": "Free"}]},
+            "TwoFree": {"Fn::Equals": [{"Ref": "Free"}, {"Ref": "Other"}]},
+            "Region": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+            "Any": {"Fn::Or": [{"Condition": "Later"}, {"Condition": "TwoFree"},
+                               {"Fn::And": [{"Condition": "Region"}, {"Condition": "SameFree"}]}]},
+        },
+        "Resources": {},
+    }
+    planner = scenarios._Planner(doc, doc["Conditions"], {})
+    domains = planner._domains()
+    envs = [dict(zip((n for n, _ in domains), values, strict=True)) for values in
+            scenarios.product(*(v for _, v in domains))]
+    first = scenarios._Evaluation(planner, envs[0])
+    first.all()
+    compiled = scenarios._Compiled(planner, list(first.done))
+    assert len(envs) == 24
+    for env in envs:
+        assert compiled.all(env) == scenarios._Evaluation(planner, env).all()
+    assert len({tuple(compiled.all(env).values()) for env in envs}) > 4
 
 
 def test_describe_is_the_shortest_true_description():
@@ -321,3 +356,33 @@ def test_a_loop_in_outputs_is_not_an_error_a_loop_in_properties_is():
     assert hidden_problems({"Resources": {}, "Outputs": {"Fn::ForEach::O": loop}}) == []
     doc = {"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {"Fn::ForEach::P": loop}}}}
     assert [p for p, _ in hidden_problems(doc)] == ["/Resources/K/Properties/Fn::ForEach::P"]
+
+
+def _with_conditions(paths):
+    out = []
+    for path in paths:
+        try:
+            document = load_template(str(path)).document
+        except TemplateError:
+            continue
+        if isinstance(document, dict) and isinstance(document.get("Resources"), dict) and \
+                scenarios.plan(document).scenarios:
+            out.append(path)
+    return out
+
+
+@pytest.mark.parametrize("path", _with_conditions(example_templates() + corpus_templates()),
+                         ids=lambda p: p.name[:60])
+def test_normalizing_a_variant_changes_neither_the_document_nor_what_other_variants_share(path):
+    """The variants share the resources no Condition changes, and `choose` keeps them."""
+    document = load_template(str(path)).document
+    before = copy.deepcopy(document)
+    truths = [s.truth() for s in scenarios.plan(document).scenarios]
+    chosen = [copy.deepcopy(variant.choose(document, truth)) for truth in truths]
+    for scenario in scenarios.plan(document).scenarios:
+        normalize(document, str(path), {}, scenario=scenario)
+    assert document == before
+    for truth, (view, remap) in zip(truths, chosen, strict=True):
+        again, again_remap = variant.choose(document, truth)
+        assert again == view
+        assert again_remap.prefixes == remap.prefixes

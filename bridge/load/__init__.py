@@ -43,6 +43,7 @@ the limits. Files are read by `bridge/reading.py`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,10 +171,38 @@ def parse_json_string(text: str) -> Any:
         text = text[1:]
     if not text.strip():
         raise ValueError("empty JSON text")
+    kept = _json_strings.get(text)
+    if kept is not None:
+        return json.loads(kept)
     try:
         document, _, _ = _JsonParser(text, MAX_NODES, MAX_DEPTH).parse()
     except _Fail as fail:
         where = (f"line {fail.line + 1}, column {fail.column + 1}: "
                  if fail.line is not None else "")
         raise ValueError(f"{where}{fail.message}") from None
+    _keep_json_string(text, document)
     return document
+
+
+MAX_JSON_STRINGS_KEPT = 256
+"""JSON texts whose documents are kept (the oldest dropped): a template's variants, and
+each identity a policy is attached to, read the same texts again."""
+MAX_JSON_STRING_KEPT = 65536
+"""Longest text kept (characters); a policy document is at most 32 KB."""
+_json_strings: dict[str, str] = {}
+
+
+def _keep_json_string(text: str, document: Any) -> None:
+    """Keep a parsed text's document as `json` writes it (which `json.loads` copies fast),
+    when `json` reads that back as the same document."""
+    if len(text) > MAX_JSON_STRING_KEPT:
+        return
+    try:
+        kept = json.dumps(document, allow_nan=False)
+    except ValueError:
+        return
+    if json.loads(kept) != document:
+        return
+    if len(_json_strings) >= MAX_JSON_STRINGS_KEPT:
+        del _json_strings[next(iter(_json_strings))]
+    _json_strings[text] = kept
