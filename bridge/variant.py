@@ -56,6 +56,7 @@ def choose(document: dict, truth: dict[str, bool]) -> tuple[dict, Remap]:
         return document, Remap()
     prefixes: dict[str, str] = {}
     kept = {}
+    _keep_only(resources)
     for rid, resource in resources.items():
         if isinstance(resource, dict) and truth.get(resource.get("Condition"), True) is False:
             continue
@@ -69,6 +70,14 @@ def choose(document: dict, truth: dict[str, bool]) -> tuple[dict, Remap]:
 MAX_CHOSEN = 4096
 """Resources whose chosen forms are kept (all are dropped beyond)."""
 _kept: dict[tuple[int, str], tuple[Any, tuple[str, ...], dict[tuple, tuple[Any, dict[str, str]]]]] = {}
+_kept_of: list = [None]  # the Resources the kept forms are of: one template's, so memory stays flat
+
+
+def _keep_only(resources: dict) -> None:
+    """The chosen forms of another template's resources are dropped."""
+    if _kept_of[0] is not resources:
+        _kept.clear()
+        _kept_of[0] = resources
 
 
 def _chosen(rid: str, resource: Any, truth: dict[str, bool]) -> tuple[Any, dict[str, str]]:

@@ -76,3 +76,22 @@ def test_answers_that_json_would_change_are_not_kept(monkeypatch):
     monkeypatch.setattr(normalize_module, "with_access", with_a_tuple)
     assert [v.input["keys"]["Key"]["supported"] for v in _variants(document)] == [("a", "tuple")] * 2
     assert not normalize_module._access_kept
+
+
+def test_chosen_forms_are_kept_for_one_template_at_a_time():
+    """A scan of many templates keeps the chosen resources of the one it reads, not of all
+    before it (memory flat)."""
+    from kmspolicy.bridge import variant
+
+    def template(name: str) -> dict:
+        return {"Conditions": {"C": {"Fn::Equals": [{"Ref": "P"}, "x"]}},
+                "Resources": {name: {"Type": "AWS::SNS::Topic",
+                                     "Properties": {"TopicName": {"Fn::If": ["C", "a", "b"]}}}}}
+
+    first, second = template("First"), template("Second")
+    for truth in ({"C": True}, {"C": False}):
+        variant.choose(first, truth)
+    assert {rid for _, rid in variant._kept} == {"First"}
+    chosen, _ = variant.choose(second, {"C": True})
+    assert {rid for _, rid in variant._kept} == {"Second"}
+    assert chosen["Resources"]["Second"]["Properties"]["TopicName"] == "a"
