@@ -10,10 +10,9 @@ the catalog module, or that already uses that data path, runs as written."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
-from .rules import builtin_policy_dir
+from .rules import builtin_module
 
 CATALOG_MODULE = "kmspolicy/lib/catalog.rego"
 TABLES = "embedded_tables"
@@ -21,14 +20,9 @@ _BITS_RULE = re.compile(r"^key_action_bits := \{\n((?:\t\"[^\"\n]+\": \d+,\n)+)\
 _ENTRY = re.compile(r"\t\"([^\"\n]+)\": (\d+),\n")
 
 
-@lru_cache(maxsize=1)
-def shipped_catalog() -> str:
-    return (builtin_policy_dir() / CATALOG_MODULE).read_text(encoding="utf-8")
-
-
 def with_tables(modules: dict[str, str], data: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     source = modules.get(CATALOG_MODULE)
-    found = _BITS_RULE.search(source) if source == shipped_catalog() else None
+    found = _BITS_RULE.search(source) if source == builtin_module(CATALOG_MODULE) else None
     root = data.get("kmspolicy") if isinstance(data.get("kmspolicy"), dict) else {}
     if found is None or TABLES in root or _declares_tables(modules):
         return modules, data

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from typing import Any
 
-from .rules import builtin_policy_dir
+from .rules import builtin_module
 
 ENTRYPOINT_MODULE = "kmspolicy/main.rego"
 RULES_PACKAGE = "kmspolicy.rules"
@@ -23,13 +22,8 @@ _PACKAGE = re.compile(r"^package\s+(\S+)", re.MULTILINE)
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
-@lru_cache(maxsize=1)
-def shipped_entrypoint() -> str:
-    return (builtin_policy_dir() / ENTRYPOINT_MODULE).read_text(encoding="utf-8")
-
-
 def with_explicit_entrypoint(modules: dict[str, str], data: dict[str, Any]) -> dict[str, str]:
-    if modules.get(ENTRYPOINT_MODULE) != shipped_entrypoint():
+    if modules.get(ENTRYPOINT_MODULE) != builtin_module(ENTRYPOINT_MODULE):
         return modules
     names = _rule_names(modules)
     if names is None:
@@ -53,7 +47,7 @@ def _rule_names(modules: dict[str, str]) -> set[str] | None:
 
 
 def _union(names: list[str]) -> str:
-    head = shipped_entrypoint().split("\npackage ", 1)[0]
+    head = builtin_module(ENTRYPOINT_MODULE).split("\npackage ", 1)[0]
     bodies = "".join(f"\nfindings contains f if {{\n\tsome f in data.kmspolicy.rules[{json.dumps(n)}].findings\n}}\n"
                      for n in names)
     return f"{head}\npackage kmspolicy.main\n{bodies}"

@@ -71,7 +71,8 @@ class PolicySet:
         from .explicit_entrypoint import with_explicit_entrypoint
 
         modules = for_embedded(self.modules, self.packs) if self.packs else self.modules
-        return with_tables(with_explicit_entrypoint(modules, self.data()), self.data())
+        data = self.data()
+        return with_tables(with_explicit_entrypoint(modules, data), data)
 
     def data(self) -> dict:
         return {**self.extra_data, "kmspolicy": {**self.extra_data.get("kmspolicy", {}),

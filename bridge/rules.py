@@ -127,6 +127,11 @@ def builtin_modules() -> dict[str, str]:
     return dict(_builtin_modules())
 
 
+def builtin_module(name: str) -> str | None:
+    """The source of one shipped module (`kmspolicy/main.rego`), None if there is none."""
+    return _builtin_modules().get(name)
+
+
 @lru_cache(maxsize=1)
 def _builtin_modules() -> dict[str, str]:
     return {f"kmspolicy/{name}": source
