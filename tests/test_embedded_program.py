@@ -5,11 +5,18 @@ as written, and anything else than the shipped entrypoint or catalog runs as wri
 from __future__ import annotations
 
 import json
+from random import Random
 
 import pytest
 
 from kmspolicy.bridge.bundle import load_bundle, policy_set
-from kmspolicy.bridge.embedded_tables import CATALOG_MODULE, TABLES
+from kmspolicy.bridge.embedded_tables import (
+    ACTIONMASK_MODULE,
+    CATALOG_MODULE,
+    TABLES,
+    _numbered_in_name_order,
+    names_by_byte,
+)
 from kmspolicy.bridge.engines.embedded import EmbeddedEngine
 from kmspolicy.bridge.explicit_entrypoint import ENTRYPOINT_MODULE
 from kmspolicy.bridge.pipeline import PolicySet
@@ -83,6 +90,14 @@ def test_a_replaced_entrypoint_or_catalog_runs_as_written():
     assert TABLES not in data["kmspolicy"]
 
 
+def test_a_replaced_actionmask_module_runs_as_written():
+    replaced = dict(PolicySet.builtin().modules)
+    replaced[ACTIONMASK_MODULE] += "\n# changed\n"
+    modules, data = PolicySet(replaced).embedded_program()
+    assert modules[ACTIONMASK_MODULE] == replaced[ACTIONMASK_MODULE]
+    assert "names_by_byte" not in data["kmspolicy"][TABLES]
+
+
 def test_an_unreadable_package_path_keeps_the_entrypoint():
     modules = {**PolicySet.builtin().modules,
                "pack/odd.rego": 'package kmspolicy.rules["odd-name"]\n\nfindings contains 1 if false\n'}
@@ -96,3 +111,31 @@ def test_the_tables_path_in_use_keeps_the_catalog():
     modules, data = policies.embedded_program()
     assert modules[CATALOG_MODULE] == policies.modules[CATALOG_MODULE]
     assert data["kmspolicy"][TABLES] == {"mine": 1}
+
+
+def test_sorted_names_from_the_table_are_those_of_the_catalog():
+    """The table version of actionmask.sorted_names answers as the module as written, for
+    every single action, every byte value at every shift, and masks across bytes."""
+    policies = PolicySet.builtin()
+    modules, data = policies.embedded_program()
+    assert modules[ACTIONMASK_MODULE] != policies.modules[ACTIONMASK_MODULE]
+    assert len(modules[ACTIONMASK_MODULE].splitlines()) == len(policies.modules[ACTIONMASK_MODULE].splitlines())
+    query = "data.kmspolicy.lib.actionmask.sorted_names(input.mask)"
+    table = EmbeddedEngine(modules, data, query=query)
+    as_written = EmbeddedEngine(policies.modules, policies.data(), query=query)
+    bits = data["kmspolicy"][TABLES]["key_action_bits"]
+    key_mask = sum(bits.values())
+    random = Random(21)
+    masks = [*bits.values(), 0, key_mask, key_mask - bits["kms:Decrypt"], key_mask * 2 + 1,
+             *(value << shift for shift in range(0, key_mask.bit_length(), 8) for value in range(256)),
+             *(random.getrandbits(key_mask.bit_length()) for _ in range(200))]
+    for mask in masks:
+        expected = as_written.evaluate({"mask": mask})
+        assert table.evaluate({"mask": mask}) == expected, mask
+        assert expected == sorted(name for name, bit in bits.items() if mask & bit)
+
+
+def test_names_by_byte_needs_bits_in_name_order():
+    assert names_by_byte({"a": 1, "b": 512})[1]["names"][2] == ["b"]
+    assert not _numbered_in_name_order({"a": 2, "b": 1})
+    assert _numbered_in_name_order({"a": 1, "b": 4})

@@ -59,6 +59,15 @@ has(mask, action) if bits.and(mask, catalog.key_action_bits[action]) != 0
 
 overlaps(a, b) if bits.and(a, b) != 0
 
+# The action names of a mask as a sorted array, for text: no set is built (regopy pays some
+# microseconds for each string put in one). The embedded engine reads them from a table of
+# the shipped catalog instead (bridge/embedded_tables.py).
+sorted_names(mask) := sort([name |
+	some name
+	bit := catalog.key_action_bits[name]
+	bits.and(mask, bit) != 0
+])
+
 # The action names of a mask, as a set: per class of key action (the classes partition
 # them), the class's set when the mask has all of it, else its actions the mask has (regopy
 # pays a step per action looked at, at every call).

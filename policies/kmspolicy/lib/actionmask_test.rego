@@ -108,3 +108,9 @@ test_a_statement_without_a_mask_gets_one_from_its_actions if {
 	actionmask.of({"actions": ["kms:Decrypt", "kms:CreateKey", "kms:Decrypt"]}) == _bit("kms:Decrypt")
 	actionmask.of({"actions": ["kms:Decrypt"], "action_mask": 0}) == 0
 }
+
+test_sorted_names_are_the_names_in_order if {
+	every c in cases {
+		actionmask.sorted_names(actionmask.any_of(c.input.masks)) == sort([n | some n in c.findings.names])
+	}
+}

@@ -35,7 +35,7 @@ mask_text(mask) := _every_use if {
 	bits.and(mask, catalog.key_mask) == catalog.use_mask
 } else := _every_symmetric_use if {
 	bits.and(mask, catalog.key_mask) == symmetric_use_mask
-} else := _listed(actionmask.names(mask))
+} else := _listed_in_order(actionmask.sorted_names(mask))
 
 _every_use := "every cryptographic operation (kms:Decrypt, kms:Encrypt, kms:GenerateDataKey and 10 more)"
 
@@ -52,6 +52,14 @@ _listed(actions) := concat("", [
 	count(actions) > 6
 	names := sort([a | some a in actions])
 }
+
+# The same for names already sorted.
+_listed_in_order(names) := concat(", ", names) if count(names) <= 6
+
+_listed_in_order(names) := concat("", [
+	concat(", ", [names[0], names[1], names[2], names[3], names[4]]),
+	" and ", format_int(count(names) - 5, 10), " more",
+]) if count(names) > 6
 
 # The use actions a symmetric encryption key supports (AWS KMS Developer Guide, "Key spec
 # reference"; bridge/access/keytypes.py): the access model grants no others on such a key.
@@ -77,10 +85,14 @@ actions_path(st) := st.path if count(st.patterns) != 1
 patterns_short(st) := actions_text({p.pattern | some p in st.patterns})
 
 # A finding whose severity differs from the rule's default (e.g. destructive actions).
-finding_with_severity(rule, key, path, message, related, severity) := object.union(
-	finding(rule, key, path, message, related),
-	{"severity": severity},
-)
+finding_with_severity(rule, key, path, message, related, severity) := {
+	"rule": rule,
+	"resource": key.id,
+	"path": path,
+	"message": message,
+	"related": related,
+	"severity": severity,
+}
 
 # A finding about a resource that is not a key (an identity policy, say).
 finding_on(rule, resource, path, message, related) := {

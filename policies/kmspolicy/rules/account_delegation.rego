@@ -71,7 +71,7 @@ _delegating_ids(key) := {p.id |
 # The Allow statements delegating to own account `sid`, with the account principal, that
 # reach some of its principals (a condition naming only the template's identities, by their
 # ARNs or CloudFormation's names for them, reaches none of the others).
-_delegations(key, sid, acc) := [{"index": i, "principal": p, "size": count(actionmask.names(actionmask.of(st)))} |
+_delegations(key, sid, acc) := [{"index": i, "principal": p, "size": count(actionmask.sorted_names(actionmask.of(st)))} |
 	some i
 	st := key.statements[i]
 	st.effect == "Allow"

@@ -41,7 +41,7 @@ findings contains result.finding("KP020", key, admitting[0].principal.path, mess
 	usable := actionmask.any_of([entry.mask | some entry in admitting])
 	message := concat("", [
 		"Principal \"*\" with its condition admits every IAM principal of this account: each can call ",
-		result.actions_text(actionmask.names(usable)), " on ", key.id,
+		result.mask_text(usable), " on ", key.id,
 		" without any IAM policy allowing it.",
 	])
 	related := [result.related(condition_path, "the condition that admits the whole account") |
@@ -71,7 +71,7 @@ findings contains result.finding("KP020", key, star.path, message, related) if {
 	usable := actionmask.any_of([bits.and(entry.unconditional[i], catalog.use_mask) | some i in admitting])
 	message := concat("", [
 		"Principal \"*\" with its condition admits every IAM principal of this account if the account is in ",
-		"organization ", entry.organization, ": each can then call ", result.actions_text(actionmask.names(usable)),
+		"organization ", entry.organization, ": each can then call ", result.mask_text(usable),
 		" on ", key.id, " without any IAM policy allowing it (set `organization` in the config to decide).",
 	])
 	related := [result.related(condition_path, "the condition that admits the organization") |

@@ -55,7 +55,7 @@ findings contains result.finding("KP012", key, grants[0].principal.path, message
 	]
 	count(grants) > 0
 	granted := actionmask.any_of([grant.mask | some grant in grants])
-	message := _message(grants[0].principal, subject, result.actions_text(actionmask.names(granted)), key, _caller_condition(key, grants))
+	message := _message(grants[0].principal, subject, result.mask_text(granted), key, _caller_condition(key, grants))
 	related := [result.related(result.actions_path(key.statements[grant.index]), concat("", [_granted_text(key.statements[grant.index], grant.mask), " granted across accounts"])) |
 		some grant in grants
 	]
@@ -117,8 +117,8 @@ _caller_condition(key, grants) := " with no condition on the caller" if {
 } else := " whenever the statement's condition holds" if {
 	_unconditioned(key, grants) == 0
 } else := concat("", [
-	" (", result.actions_text(actionmask.names(_unconditioned(key, grants))), " with no condition on the caller, ",
-	result.actions_text(actionmask.names(actionmask.minus(_conditioned(key, grants), _unconditioned(key, grants)))),
+	" (", result.mask_text(_unconditioned(key, grants)), " with no condition on the caller, ",
+	result.mask_text(actionmask.minus(_conditioned(key, grants), _unconditioned(key, grants))),
 	" whenever its statement's condition holds)",
 ])
 
