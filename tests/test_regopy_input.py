@@ -4,6 +4,8 @@ the same object order, so every query answers the same."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import pytest
 import regopy
 
@@ -72,8 +74,24 @@ def _answers(set_input) -> list:
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_the_value_and_the_text_give_the_same_answers(document):
     by_text = _answers(lambda rego: rego.set_input_term(input_term(document)))
-    by_value = _answers(lambda rego: rego.set_input(regopy.Input(StoredInput(document).value)))
+    by_value = _answers(lambda rego: rego.set_input(StoredInput(document).input))
     assert by_value == by_text
+
+
+class _Label(str):
+    pass
+
+
+def test_subclasses_and_tuples_are_given_as_their_json_kind():
+    document = {"s": _Label("plain"), "t": ("a", 2), "o": OrderedDict([("b", 1), ("a", 2)]), _Label("k"): True}
+    expected = {"s": "plain", "t": ["a", 2], "o": {"a": 2, "b": 1}, "k": True}
+    by_text = _answers(lambda rego: rego.set_input_term(input_term(expected)))
+    assert _answers(lambda rego: rego.set_input(StoredInput(document).input)) == by_text
+
+
+def test_a_value_json_cannot_write_is_refused():
+    with pytest.raises(ValueError, match="cannot give regopy a object as input"):
+        StoredInput({"x": object()})
 
 
 def test_plain_tells_whether_a_string_is_stored_escaped_or_beyond_ascii():
@@ -89,7 +107,7 @@ def test_json_marshal_differs_so_packs_get_the_text():
     document = DOCUMENTS[0]
     text, value = regopy.Interpreter(), regopy.Interpreter()
     text.set_input_term(input_term(document))
-    value.set_input(regopy.Input(StoredInput(document).value))
+    value.set_input(StoredInput(document).input)
     assert "plain" in str(text.query("json.marshal(input)"))
     assert str(value.query("json.marshal(input)")) != str(text.query("json.marshal(input)"))
 

@@ -67,7 +67,7 @@ class EmbeddedEngine:
             stored = StoredInput(input_doc)
             if not stored.plain:
                 self._refuse_escaped(input_doc, "the template's input")
-            self._interpreter.set_input(self._regopy.Input(stored.value))
+            self._interpreter.set_input(stored.input)
             return
         term = input_term(input_doc)
         if "\\" in term or not term.isascii():  # every character regopy stores escaped is written as one
