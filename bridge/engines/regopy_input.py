@@ -42,10 +42,13 @@ class StoredInput:
         if kind is str:
             code = _C.regoInputString(handle, self._string(value))
         elif kind is dict:
+            string, item = _C.regoInputString, _C.regoInputObjectItem
             for key in sorted(value):
-                self._check(_C.regoInputString(handle, self._string(key)))
+                if string(handle, self._string(key)):
+                    self._fail()
                 self._add(value[key])
-                self._check(_C.regoInputObjectItem(handle))
+                if item(handle):
+                    self._fail()
             code = _C.regoInputObject(handle, len(value))
         elif kind is list:
             for item in value:
@@ -62,12 +65,12 @@ class StoredInput:
         else:
             self._add(_json_kind(value))
             return
-        self._check(code)
+        if code:  # rego_shared.Code.OK is 0
+            self._fail(code)
 
     @staticmethod
-    def _check(code: int) -> None:
-        if code != rego_shared.Code.OK:
-            raise rego_shared.RegoError("Unable to create input", code)
+    def _fail(code: int = rego_shared.Code.ERROR) -> None:
+        raise rego_shared.RegoError("Unable to create input", code)
 
     def _string(self, text: str) -> bytes:
         text = str(text)

@@ -63,9 +63,7 @@ overlaps(a, b) if bits.and(a, b) != 0
 # microseconds for each string put in one). The embedded engine reads them from a table of
 # the shipped catalog instead (bridge/embedded_tables.py).
 sorted_names(mask) := sort([name |
-	some name
-	bit := catalog.key_action_bits[name]
-	bits.and(mask, bit) != 0
+	some name in names(mask)
 ])
 
 # The action names of a mask, as a set: per class of key action (the classes partition
