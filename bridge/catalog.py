@@ -166,9 +166,13 @@ def expand(pattern: str) -> list[str]:
 def _expand_all(actions: Iterable[str]) -> set[str]:
     if isinstance(actions, str):
         actions = (actions,)
+    canonical = _actions().cls
     out: set[str] = set()
     for item in actions:
-        out.update(_expand_lower(_validate(item).lower()))
+        if isinstance(item, str) and item in canonical:  # a canonical name is itself
+            out.add(item)
+        else:
+            out.update(_expand_lower(_validate(item).lower()))
     return out
 
 
