@@ -88,17 +88,6 @@ def literal_text(pattern: Pattern) -> str:
     return "".join(token[1] for token in pattern)
 
 
-def _steps(token: Token, ch: str) -> bool:
-    kind = token[0]
-    if kind == "c":
-        return ch == token[1]
-    if kind == "set":
-        return ch in token[1]
-    if kind in ("any", "star"):
-        return True
-    return ch != token[1]  # anyx, starx
-
-
 def _mentioned(token: Token) -> frozenset[str]:
     if token[0] in ("c", "anyx", "starx"):
         return frozenset(token[1])
@@ -124,7 +113,7 @@ class Union:
             self._tokens.append(None)
         self._runs = _bits(token is not None and token[0] in _RUNS for token in self._tokens)
         self._live, self._universal = self._futures()
-        self._reads: dict[str, tuple[int, int]] = {}
+        self._by_character, self._any, self._but, self._any_but = self._readers()
         self._moves: dict[tuple[int, str], int] = {}
 
     def start(self) -> int:
@@ -139,11 +128,28 @@ class Union:
 
     def _reading(self, ch: str) -> tuple[int, int]:
         """The positions whose token reads `ch` and moves on, and those that read it and stay (runs)."""
-        reads = self._reads.get(ch)
-        if reads is None:
-            steps = _bits(token is not None and _steps(token, ch) for token in self._tokens)
-            reads = self._reads[ch] = (steps & ~self._runs, steps & self._runs)
-        return reads
+        steps = self._by_character.get(ch, 0) | self._any | (self._any_but & ~self._but.get(ch, 0))
+        return steps & ~self._runs, steps & self._runs
+
+    def _readers(self) -> tuple[dict[str, int], int, dict[str, int], int]:
+        """The positions whose token reads a character, by how: ({ch: those that name it},
+        those that read any, {ch: those that read any but it}, those that read any but one)."""
+        by_character: dict[str, int] = {}
+        but: dict[str, int] = {}
+        any_ = any_but = 0
+        for bit, token in enumerate(self._tokens):
+            if token is None:
+                continue
+            kind = token[0]
+            if kind in ("c", "set"):
+                for ch in (token[1],) if kind == "c" else token[1]:
+                    by_character[ch] = by_character.get(ch, 0) | 1 << bit
+            elif kind in ("any", "star"):
+                any_ |= 1 << bit
+            else:  # anyx, starx
+                but[token[1]] = but.get(token[1], 0) | 1 << bit
+                any_but |= 1 << bit
+        return by_character, any_, but, any_but
 
     def accepts(self, state: int) -> bool:
         return bool(state & self._ends)

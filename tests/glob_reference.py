@@ -9,13 +9,24 @@ from collections.abc import Callable, Iterable, Sequence
 from kmspolicy.bridge.condition_glob import (
     _RUNS,
     Pattern,
+    Token,
     _mentioned,
     _other_character,
     _representatives,
-    _steps,
     glob_tokens,
     literal_tokens,
 )
+
+
+def _steps(token: Token, ch: str) -> bool:
+    kind = token[0]
+    if kind == "c":
+        return ch == token[1]
+    if kind == "set":
+        return ch in token[1]
+    if kind in ("any", "star"):
+        return True
+    return ch != token[1]  # anyx, starx
 
 
 class Union:
@@ -86,6 +97,14 @@ def find_word(automata: Sequence[Union], wanted: Callable[[tuple[bool, ...]], bo
                 seen.add(following)
                 queue.append((following, word + ch))
     return None
+
+
+def matches(pattern, word):
+    automaton = Union([pattern])
+    state = automaton.start()
+    for ch in word:
+        state = automaton.step(state, ch)
+    return automaton.accepts(state)
 
 
 def search(population, excluded, excluded_globs, tests, inside):

@@ -43,6 +43,12 @@ def test_meeting_agrees_with_the_reference(population, pattern):
     assert glob._meets.__wrapped__(population, pattern) == (reference.meets(population, pattern) is not None)
 
 
+@settings(max_examples=1500, deadline=None)
+@given(patterns(), st.text(alphabet="aAb:c", max_size=8))
+def test_matching_agrees_with_the_reference(pattern, word):
+    assert glob.matches(pattern, word) == reference.matches(pattern, word)
+
+
 def test_a_long_witness_behind_a_star_is_the_reference_one():
     population = glob.glob_tokens("*")
     tests = (glob.glob_tokens("arn:aws:logs:stack-region:000000000000:*"),
