@@ -201,6 +201,7 @@ def _bits(flags: Iterable[bool]) -> int:
     return sum(1 << i for i, flag in enumerate(flags) if flag)
 
 
+@lru_cache(maxsize=4096)
 def matches(pattern: Pattern, word: str) -> bool:
     automaton = Union([pattern])
     state = automaton.start()
