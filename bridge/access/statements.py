@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .. import catalog
+from .evidence import mask_of
 from .tri import NO, UNKNOWN, YES
 
 ACCOUNT_IN_TEXT = re.compile(r"(?<!\d)\d{12}(?!\d)")
@@ -77,7 +77,7 @@ def key_statements(key: dict, own_accounts: frozenset[str] = frozenset()) -> lis
         principals = st.get("principals") or []
         out.append(KeyStatement(
             index=st["index"], effect=st["effect"], mode=st.get("principal_mode") or "Principal",
-            mask=st.get("action_mask", catalog.action_mask(st["actions"])),
+            mask=mask_of(st),
             ids=frozenset(p["id"] for p in principals),
             accounts=frozenset("self" if p["account"] in own_accounts else p["account"]
                                for p in principals if p["kind"] == "account"),
