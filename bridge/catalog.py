@@ -55,12 +55,15 @@ MAX_MASK_BITS = 53
 
 def _copy(value: Any) -> Any:
     """A copy of JSON data (no cycles, no shared parts to keep): copy.deepcopy's bookkeeping
-    costs it several times more."""
+    costs it several times more. A scalar is itself (no call for each of a list's strings)."""
     if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: v if v.__class__ in _SCALARS else _copy(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_copy(v) for v in value]
+        return [v if v.__class__ in _SCALARS else _copy(v) for v in value]
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def key_action_bits_of(names: Iterable[str], cls: dict[str, str]) -> dict[str, int]:
@@ -166,9 +169,13 @@ def expand(pattern: str) -> list[str]:
 def _expand_all(actions: Iterable[str]) -> set[str]:
     if isinstance(actions, str):
         actions = (actions,)
+    canonical = _actions().cls
     out: set[str] = set()
     for item in actions:
-        out.update(_expand_lower(_validate(item).lower()))
+        if isinstance(item, str) and item in canonical:  # a canonical name is itself
+            out.add(item)
+        else:
+            out.update(_expand_lower(_validate(item).lower()))
     return out
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 Token = tuple
 Pattern = tuple[Token, ...]
@@ -87,17 +88,6 @@ def literal_text(pattern: Pattern) -> str:
     return "".join(token[1] for token in pattern)
 
 
-def _steps(token: Token, ch: str) -> bool:
-    kind = token[0]
-    if kind == "c":
-        return ch == token[1]
-    if kind == "set":
-        return ch in token[1]
-    if kind in ("any", "star"):
-        return True
-    return ch != token[1]  # anyx, starx
-
-
 def _mentioned(token: Token) -> frozenset[str]:
     if token[0] in ("c", "anyx", "starx"):
         return frozenset(token[1])
@@ -107,32 +97,88 @@ def _mentioned(token: Token) -> frozenset[str]:
 
 
 class Union:
-    """The language of any of several patterns, as a non-deterministic automaton."""
+    """The language of any of several patterns, as a non-deterministic automaton. A state
+    is a bit set of (pattern, position) pairs: pattern i's position p is bit
+    `offset(i) + p`, its end (the pattern read whole) the bit after its last token."""
 
     def __init__(self, patterns: Iterable[Pattern]):
         self.patterns = tuple(tuple(p) for p in patterns)
-        self._moves: dict[tuple[frozenset, str], frozenset] = {}
+        self._tokens: list[Token | None] = []  # by bit; None at a pattern's end
+        self._first = 0  # every pattern's first position
+        self._ends = 0
+        for pattern in self.patterns:
+            self._first |= 1 << len(self._tokens)
+            self._tokens.extend(pattern)
+            self._ends |= 1 << len(self._tokens)
+            self._tokens.append(None)
+        self._runs = _bits(token is not None and token[0] in _RUNS for token in self._tokens)
+        self._live, self._universal = self._futures()
+        self._by_character, self._any, self._but, self._any_but = self._readers()
+        self._moves: dict[tuple[int, str], int] = {}
 
-    def start(self) -> frozenset:
-        return self._closure((index, 0) for index in range(len(self.patterns)))
+    def start(self) -> int:
+        return self._closure(self._first)
 
-    def step(self, state: frozenset, ch: str) -> frozenset:
+    def step(self, state: int, ch: str) -> int:
         move = self._moves.get((state, ch))
         if move is None:
-            move = self._moves[(state, ch)] = self._step(state, ch)
+            advance, stay = self._reading(ch)
+            move = self._moves[(state, ch)] = self._closure(((state & advance) << 1) | (state & stay))
         return move
 
-    def _step(self, state: frozenset, ch: str) -> frozenset:
-        moved = []
-        for index, position in state:
-            pattern = self.patterns[index]
-            if position < len(pattern) and _steps(pattern[position], ch):
-                stays = pattern[position][0] in _RUNS
-                moved.append((index, position if stays else position + 1))
-        return self._closure(moved)
+    def _reading(self, ch: str) -> tuple[int, int]:
+        """The positions whose token reads `ch` and moves on, and those that read it and stay (runs)."""
+        steps = self._by_character.get(ch, 0) | self._any | (self._any_but & ~self._but.get(ch, 0))
+        return steps & ~self._runs, steps & self._runs
 
-    def accepts(self, state: frozenset) -> bool:
-        return any(position == len(self.patterns[index]) for index, position in state)
+    def _readers(self) -> tuple[dict[str, int], int, dict[str, int], int]:
+        """The positions whose token reads a character, by how: ({ch: those that name it},
+        those that read any, {ch: those that read any but it}, those that read any but one)."""
+        by_character: dict[str, int] = {}
+        but: dict[str, int] = {}
+        any_ = any_but = 0
+        for bit, token in enumerate(self._tokens):
+            if token is None:
+                continue
+            kind = token[0]
+            if kind in ("c", "set"):
+                for ch in (token[1],) if kind == "c" else token[1]:
+                    by_character[ch] = by_character.get(ch, 0) | 1 << bit
+            elif kind in ("any", "star"):
+                any_ |= 1 << bit
+            else:  # anyx, starx
+                but[token[1]] = but.get(token[1], 0) | 1 << bit
+                any_but |= 1 << bit
+        return by_character, any_, but, any_but
+
+    def accepts(self, state: int) -> bool:
+        return bool(state & self._ends)
+
+    def may_accept(self, state: int) -> bool:
+        """Some word (the empty one included) takes `state` to acceptance."""
+        return bool(state & self._live)
+
+    def may_reject(self, state: int) -> bool:
+        """Some word may take `state` to rejection: false only when it surely accepts every
+        word (a position from which only `*` runs are left)."""
+        return not state & self._universal
+
+    def _futures(self) -> tuple[int, int]:
+        """The positions the end can be reached from (no token matching nothing left), and
+        those every word reaches it from (only `*` left)."""
+        live = universal = 0
+        can_end = every_word_ends = at_end = False
+        for bit in range(len(self._tokens) - 1, -1, -1):
+            token = self._tokens[bit]
+            if token is None:  # the end: the empty word only
+                can_end, every_word_ends, at_end = True, False, True
+            else:
+                can_end = can_end and token != ("set", frozenset())
+                every_word_ends = token == ("star",) and (at_end or every_word_ends)
+                at_end = False
+            live |= can_end << bit
+            universal |= every_word_ends << bit
+        return live, universal
 
     def alphabet(self) -> frozenset[str]:
         return frozenset().union(*self.mentions())
@@ -142,20 +188,20 @@ class Union:
         which of them hold it)."""
         return {_mentioned(t) for p in self.patterns for t in p} - {frozenset()}
 
-    def _closure(self, pairs: Iterable[tuple[int, int]]) -> frozenset:
-        seen = set()
-        todo = list(pairs)
-        while todo:
-            index, position = todo.pop()
-            if (index, position) in seen:
-                continue
-            seen.add((index, position))
-            pattern = self.patterns[index]
-            if position < len(pattern) and pattern[position][0] in _RUNS:
-                todo.append((index, position + 1))
-        return frozenset(seen)
+    def _closure(self, state: int) -> int:
+        """`state` and every position a run at it may skip to (a run also matches nothing)."""
+        while True:
+            wider = state | ((state & self._runs) << 1)
+            if wider == state:
+                return state
+            state = wider
 
 
+def _bits(flags: Iterable[bool]) -> int:
+    return sum(1 << i for i, flag in enumerate(flags) if flag)
+
+
+@lru_cache(maxsize=4096)
 def matches(pattern: Pattern, word: str) -> bool:
     automaton = Union([pattern])
     state = automaton.start()
@@ -173,24 +219,74 @@ def _other_character(alphabet: frozenset[str]) -> str:
     return chr(candidate)
 
 
-def find_word(automata: Sequence[Union], wanted: Callable[[tuple[bool, ...]], bool]) -> str | None:
-    """The shortest word whose acceptance by each automaton satisfies `wanted`, or None."""
+def find_word(automata: Sequence[Union], demands: Sequence[bool]) -> str | None:
+    """The shortest word each automaton accepts or rejects as `demands` says, or None.
+
+    The search leaves out an automaton no letter moves from its start (its answer is the
+    same for every word), and does not go on from a state no word can take to the demanded
+    answers (an automaton that must accept but can reach no end, or must reject but accepts
+    everything): every state after it is alike, so the witness found is the same."""
     alphabet = frozenset().union(*(a.alphabet() for a in automata))
     letters = _representatives(sorted(alphabet) + [_other_character(alphabet)],
                                set().union(*(a.mentions() for a in automata)))
-    start = tuple(a.start() for a in automata)
+    moving = []
+    for automaton, demand in zip(automata, demands, strict=True):
+        start = automaton.start()
+        if any(automaton.step(start, ch) != start for ch in letters):
+            moving.append((automaton, demand))
+        elif automaton.accepts(start) != demand:
+            return None
+    if not moving:
+        return ""
+    if len(moving) == 1:
+        return _search_one(*moving[0], letters)
+    return _search_many(moving, letters)
+
+
+def _search_one(automaton: Union, demand: bool, letters: list[str]) -> str | None:
+    """`find_word` for one automaton: its states are the search's."""
+    possible = automaton.may_accept if demand else automaton.may_reject
+    return _breadth_first(automaton.start(), automaton.step,
+                          lambda state: automaton.accepts(state) == demand, possible, letters)
+
+
+def _search_many(moving: list[tuple[Union, bool]], letters: list[str]) -> str | None:
+    """`find_word` over the tuples of several automata's states."""
+    automata = [a for a, _ in moving]
+    demands = tuple(demand for _, demand in moving)
+    possible = [a.may_accept if demand else a.may_reject for a, demand in moving]
+
+    def step(states: tuple[int, ...], ch: str) -> tuple[int, ...]:
+        return tuple(a.step(s, ch) for a, s in zip(automata, states, strict=True))
+
+    return _breadth_first(tuple(a.start() for a in automata), step,
+                          lambda states: tuple(map(Union.accepts, automata, states)) == demands,
+                          lambda states: all(map(_holds, possible, states)), letters)
+
+
+def _breadth_first(start: Any, step: Callable[[Any, str], Any], done: Callable[[Any], bool],
+                   possible: Callable[[Any], bool], letters: list[str]) -> str | None:
+    """The first word in breadth-first order over `letters` (a shortest one) that takes `start` to a
+    state `done` holds of, never going on from a state that is not `possible`."""
+    if not possible(start):
+        return None
     seen = {start}
     queue = deque([(start, "")])
     while queue:
-        states, word = queue.popleft()
-        if wanted(tuple(a.accepts(s) for a, s in zip(automata, states, strict=True))):
+        state, word = queue.popleft()
+        if done(state):
             return word
         for ch in letters:
-            following = tuple(a.step(s, ch) for a, s in zip(automata, states, strict=True))
+            following = step(state, ch)
             if following not in seen:
                 seen.add(following)
-                queue.append((following, word + ch))
+                if possible(following):
+                    queue.append((following, word + ch))
     return None
+
+
+def _holds(predicate: Callable[[int], bool], state: int) -> bool:
+    return predicate(state)
 
 
 def _representatives(letters: list[str], mentions: set[frozenset[str]]) -> list[str]:
@@ -234,7 +330,7 @@ def _relevant(population: Pattern, excluded: Iterable[str],
 @lru_cache(maxsize=1024)
 def _meets(population: Pattern, pattern: Pattern) -> bool:
     automata = (Union([population]), Union([pattern]))
-    return find_word(automata, lambda accepted: accepted[0] and accepted[1]) is not None
+    return find_word(automata, (True, True)) is not None
 
 
 @lru_cache(maxsize=8192)
@@ -242,7 +338,7 @@ def _search(population: Pattern, excluded: tuple[str, ...], excluded_globs: tupl
             tests: tuple[Pattern, ...], inside: bool) -> str | None:
     removed = [literal_tokens(e) for e in excluded] + [glob_tokens(g) for g in excluded_globs]
     automata = (Union([population]), Union(removed), Union(tests))
-    return find_word(automata, lambda accepted: accepted[0] and not accepted[1] and accepted[2] == inside)
+    return find_word(automata, (True, False, inside))
 
 
 def covers(population: Pattern, excluded: Iterable[str], tests: Iterable[Pattern],

@@ -16,7 +16,7 @@ from . import managed_statements, sam
 from .intrinsics import IntrinsicError, SymStr, literal, render
 from .policy_documents import is_json_text, json_document
 from .policy_sources import PolicySources, Source
-from .statements import normalize_statement, pointer, statements_of
+from .statements import kms_patterns, normalize_statement, pointer, statements_of
 
 IDENTITY_KINDS = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user", "AWS::IAM::Group": "group"}
 NAME_PROPERTIES = {"role": "RoleName", "user": "UserName", "group": "GroupName"}
@@ -292,10 +292,9 @@ class IdentityPolicies:
             self._add_statements(identity, {"Statement": managed["statements"]}, path, pinned=True,
                                  origin=origin)
             return
-        for normalized in statements:
+        for normalized in statements:  # their patterns are already the KMS ones
             normalized["index"] = len(identity["statements"])
             normalized["origin"] = origin
-            normalized["patterns"] = _kms_patterns(normalized)
             identity["statements"].append(normalized)
 
     def _add_statements(self, identity: dict, document: Any, path: str, *, pinned: bool,
@@ -306,28 +305,8 @@ class IdentityPolicies:
                                              element_path=path if pinned else None)
             if normalized is not None and normalized["actions"]:
                 normalized["origin"] = origin
-                normalized["patterns"] = _kms_patterns(normalized)
+                normalized["patterns"] = kms_patterns(normalized)
                 identity["statements"].append(normalized)
-
-
-def _kms_patterns(statement: dict) -> list[dict]:
-    """The statement's patterns that grant KMS actions. A NotAction statement's listed
-    patterns are what it leaves out (`NotAction: [iam:*]` in PowerUserAccess lists no KMS
-    action at all): it is one pattern then, the element, with the KMS actions it allows."""
-    if statement["action_mode"] != "NotAction":
-        return [p for p in statement["patterns"] if p["actions"]]
-    listed = statement["patterns"]
-    return [{"pattern": "NotAction: " + ", ".join(p["pattern"] for p in listed),
-             "path": _element_path([p["path"] for p in listed]),
-             "actions": statement["actions"], "action_mask": statement["action_mask"],
-             "unresolved": any(p["unresolved"] for p in listed)}]
-
-
-def _element_path(paths: list[str]) -> str:
-    """The NotAction element's pointer: its items' (or, pinned to a policy reference, theirs)."""
-    if len(set(paths)) == 1:
-        return paths[0]
-    return paths[0].rsplit("/", 1)[0]
 
 
 def _globals_function(document: dict) -> dict:

@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from .intrinsics import KNOWN_FUNCTIONS
-from .statements import PolicyContext, normalize_statement, statements_of
+from .statements import PolicyContext, kms_patterns, normalize_statement, statements_of
 
 _AT = "\x00reference\x00"
 """Where the reference's path goes in a cached reading."""
@@ -30,8 +30,8 @@ _cache: dict[tuple[str, frozenset[str]], tuple[str, str]] = {}
 
 def normalized(managed: dict, path: str, ctx: PolicyContext) -> list[dict] | None:
     """The statements of `managed` (a catalog entry) that grant an action, normalized as
-    identity-policy statements at `path` (index 0, no origin, all their patterns), their
-    problems added to `ctx`; None when the entry is not literal data."""
+    identity-policy statements at `path` (index 0, no origin, only the patterns that grant
+    KMS actions), their problems added to `ctx`; None when the entry is not literal data."""
     key = (managed["arn"], ctx.own_accounts)
     reading = _cache.get(key)
     if reading is None:
@@ -61,6 +61,7 @@ def _read(statements: list, ctx: PolicyContext) -> tuple[str, str]:
     for statement, _ in statements_of({"Statement": statements}, _AT, alone):
         normalized_ = normalize_statement(statement, _AT, 0, alone, key_policy=False, element_path=_AT)
         if normalized_ is not None and normalized_["actions"]:
+            normalized_["patterns"] = kms_patterns(normalized_)  # as an identity's statement keeps them
             out.append(normalized_)
     return json.dumps(out), json.dumps(alone.problems)
 

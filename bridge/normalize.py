@@ -25,7 +25,7 @@ from .statements import (
     statements_of,
 )
 from .suppressions import ecosystem_suppressions
-from .template_checks import macro_message, template_problems
+from .template_checks import HidingScans, macro_message, template_problems
 
 KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
 SCHEMA_VERSION = 2
@@ -64,7 +64,7 @@ def normalize_variant(document: dict, file: str, parameters: dict[str, str] | No
         parameters = {**dict(scenario.parameters), **(parameters or {})}
         view, chosen = variant.choose(view, scenario.truth())
         remap = variant.Remap(chosen.prefixes, then=remap)
-    normalizer = _Normalizer(view, file, parameters, config)
+    normalizer = _Normalizer(view, file, parameters, config, _scans_for(document))
     if scenario is not None and not keep_conditions:
         result = _with_access_once(normalizer.run(), config)
     else:
@@ -72,6 +72,16 @@ def normalize_variant(document: dict, file: str, parameters: dict[str, str] | No
     if not remap:
         return result, normalizer
     return Normalized(remap.data(result.input), [(remap.pointer(p), m) for p, m in result.problems]), normalizer
+
+
+_scans_of: list = [None, None]  # one template's document and its HidingScans, so memory stays flat
+
+
+def _scans_for(document: dict) -> HidingScans:
+    """The scans its variants share (another template's are dropped)."""
+    if _scans_of[0] is not document:
+        _scans_of[:] = [document, HidingScans()]
+    return _scans_of[1]
 
 
 def with_access(normalized: Normalized, config: dict | None = None, keep_conditions: bool = False) -> Normalized:
@@ -121,8 +131,9 @@ def _drop_condition_blocks(input_doc: dict) -> None:
 
 class _Normalizer:
     def __init__(self, document: dict, file: str, parameters: dict[str, str] | None,
-                 config: dict | None = None):
+                 config: dict | None = None, scans: HidingScans | None = None):
         self.document = document
+        self.scans = scans
         self.file = file
         self.resolver = Resolver(document, parameters)
         resources = document.get("Resources")
@@ -213,7 +224,7 @@ class _Normalizer:
         for kid, key in keys.items():
             key["raw"] = key_raw(kid, self.resources[kid], self._props(self.resources[kid]),
                                  self.resolver, aliases[kid])
-        self.ctx.problems.extend(template_problems(self.document, self.resolver, self.ctx.problems))
+        self.ctx.problems.extend(template_problems(self.document, self.resolver, self.ctx.problems, self.scans))
         data = {
             "schema_version": SCHEMA_VERSION,
             "file": self.file,

@@ -153,6 +153,26 @@ def normalize_statement(statement: dict, path: str, index: int, ctx: PolicyConte
     return out
 
 
+def kms_patterns(statement: dict) -> list[dict]:
+    """The statement's patterns that grant KMS actions. A NotAction statement's listed
+    patterns are what it leaves out (`NotAction: [iam:*]` in PowerUserAccess lists no KMS
+    action at all): it is one pattern then, the element, with the KMS actions it allows."""
+    if statement["action_mode"] != "NotAction":
+        return [p for p in statement["patterns"] if p["actions"]]
+    listed = statement["patterns"]
+    return [{"pattern": "NotAction: " + ", ".join(p["pattern"] for p in listed),
+             "path": _element_path([p["path"] for p in listed]),
+             "actions": statement["actions"], "action_mask": statement["action_mask"],
+             "unresolved": any(p["unresolved"] for p in listed)}]
+
+
+def _element_path(paths: list[str]) -> str:
+    """The NotAction element's pointer: its items' (or, pinned to a policy reference, theirs)."""
+    if len(set(paths)) == 1:
+        return paths[0]
+    return paths[0].rsplit("/", 1)[0]
+
+
 def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) and len(value) <= 40 else describe(value)
 

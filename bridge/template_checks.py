@@ -52,9 +52,10 @@ def resource_count_problem(resources: dict) -> str | None:
     return None
 
 
-def template_problems(document: dict, resolver: Resolver,
-                      known: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:
-    """Problems not already covered by `known` (a problem at or above the same pointer)."""
+def template_problems(document: dict, resolver: Resolver, known: list[tuple[str, str]] = (),
+                      scans: HidingScans | None = None) -> list[tuple[str, str]]:
+    """Problems not already covered by `known` (a problem at or above the same pointer).
+    `scans`: what the scans of the template's other variants found."""
     resources = document.get("Resources")
     if not isinstance(resources, dict):
         return []
@@ -85,7 +86,7 @@ def template_problems(document: dict, resolver: Resolver,
                              f"Properties of '{rid}' must be a mapping"))
             continue
         problems.extend(_reference_problems(rtype, resource, props or {}, path, resolver))
-    problems.extend(p for p in hidden_problems(document) if not _covered(p[0], problems))
+    problems.extend(p for p in hidden_problems(document, scans) if not _covered(p[0], problems))
     return [p for p in problems if not _covered(p[0], known)]
 
 
@@ -103,8 +104,10 @@ def cannot_define_key(resources: dict) -> bool:
                for rid, resource in resources.items())
 
 
-def hidden_problems(document: dict) -> list[tuple[str, str]]:
-    """The parts of the template that CloudFormation fills in at deploy or elsewhere."""
+def hidden_problems(document: dict, scans: HidingScans | None = None) -> list[tuple[str, str]]:
+    """The parts of the template that CloudFormation fills in at deploy or elsewhere.
+    `scans`: what the scans of the template's other variants found."""
+    may_hide = scans.may_hide if scans is not None else _may_hide
     problems: list[tuple[str, str]] = []
     transform = document.get("Transform")
     items = list(enumerate(transform)) if isinstance(transform, list) else [(None, transform)]
@@ -114,7 +117,7 @@ def hidden_problems(document: dict) -> list[tuple[str, str]]:
         if transform is not None and name not in KNOWN_TRANSFORMS:
             problems.append((at, macro_message(item, "Transform")))
     stack: list[tuple[Any, str]] = [(v, join_pointer("", k)) for k, v in document.items()
-                                    if k != "Transform" and _may_hide(v)]
+                                    if k != "Transform" and may_hide(v)]
     while stack:
         node, at = stack.pop()
         if isinstance(node, list):
@@ -142,13 +145,46 @@ def _may_hide(value: Any) -> bool:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            keys = "\n".join(node)  # a false alarm only costs the walk that builds pointers
-            if "Fn::Transform" in keys or "Fn::ForEach::" in keys:
+            if _names_hiding(node):
                 return True
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
     return False
+
+
+def _names_hiding(mapping: dict) -> bool:
+    keys = "\n".join(mapping)  # a false alarm only costs the walk that builds pointers
+    return "Fn::Transform" in keys or "Fn::ForEach::" in keys
+
+
+class HidingScans:
+    """`_may_hide` for the variants of one template: their documents share the sections
+    and resources `variant.choose` left as they are, and each of those is scanned once.
+    A kept answer holds its node, so the node's id() names it while kept."""
+
+    MAX_KEPT = 4096
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[Any, bool]] = {}
+
+    def may_hide(self, value: Any) -> bool:
+        """A top-level section: a Resources mapping is new in each variant, its resources are not."""
+        if isinstance(value, dict):
+            return _names_hiding(value) or any(self._scanned(v) for v in value.values())
+        return self._scanned(value)
+
+    def _scanned(self, node: Any) -> bool:
+        if not isinstance(node, dict | list):
+            return False
+        kept = self._kept.get(id(node))
+        if kept is not None and kept[0] is node:
+            return kept[1]
+        if len(self._kept) >= self.MAX_KEPT:
+            self._kept.clear()
+        answer = _may_hide(node)
+        self._kept[id(node)] = (node, answer)
+        return answer
 
 
 def macro_message(value: Any, where: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from kmspolicy.bridge import catalog, managed_statements
 from kmspolicy.bridge.intrinsics import Resolver
-from kmspolicy.bridge.statements import PolicyContext, normalize_statement, statements_of
+from kmspolicy.bridge.statements import PolicyContext, kms_patterns, normalize_statement, statements_of
 
 REFERENCE = "/Resources/Role/Properties/ManagedPolicyArns/0"
 
@@ -18,11 +18,13 @@ def _context(key_ids: list[str], own_accounts: frozenset[str] = frozenset()) -> 
 
 
 def _read_here(managed: dict, path: str, ctx: PolicyContext) -> list[dict]:
-    """What identity_policies read before the cache: every statement at the reference."""
+    """What identity_policies read before the cache: every statement at the reference, with
+    the patterns it keeps of an identity's statement (those that grant KMS actions)."""
     out = []
     for statement, _ in statements_of({"Statement": managed["statements"]}, path, ctx):
         normalized = normalize_statement(statement, path, 0, ctx, key_policy=False, element_path=path)
         if normalized is not None and normalized["actions"]:
+            normalized["patterns"] = kms_patterns(normalized)
             out.append(normalized)
     return out
 

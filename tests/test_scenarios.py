@@ -10,7 +10,7 @@ import pytest
 from kmspolicy.bridge import foreach, scenarios, variant
 from kmspolicy.bridge.load import TemplateError, load_template
 from kmspolicy.bridge.normalize import normalize
-from kmspolicy.bridge.template_checks import hidden_problems
+from kmspolicy.bridge.template_checks import HidingScans, hidden_problems
 
 from .conftest import corpus_templates, example_templates
 
@@ -243,6 +243,24 @@ def test_nested_stack_is_an_error_only_when_given_a_key():
     given = dict(stack, Properties={"Parameters": {"Key": {"Fn::Sub": "${K.Arn}"}}})
     (pointer, message), = hidden_problems({"Resources": {"S": given, "K": key}})
     assert pointer == "/Resources/S" and "is given K" in message
+
+
+def test_variants_sharing_scans_find_what_each_finds_alone():
+    """The variants of a template share the scans of the parts they share; a part an Fn::If
+    chose differently is scanned as it is in each."""
+    hidden = {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s3://b/k"}}}
+    doc = {"Conditions": {"C": {"Fn::Equals": [{"Ref": "P"}, "x"]}},
+           "Parameters": {"P": {"Type": "String"}},
+           "Outputs": {"O": {"Value": hidden}},
+           "Resources": {"Key": {"Type": "AWS::KMS::Key",
+                                 "Properties": {"Description": {"Fn::If": ["C", hidden, "plain"]}}},
+                         "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}}}
+    scans = HidingScans()
+    for truth in ({"C": True}, {"C": False}, {"C": True}):
+        chosen, _ = variant.choose(doc, truth)
+        assert hidden_problems(chosen, scans) == hidden_problems(chosen)
+    assert [p for p, _ in hidden_problems(variant.choose(doc, {"C": False})[0], scans)] == \
+        ["/Outputs/O/Value/Fn::Transform"]
 
 
 @pytest.mark.parametrize("transform, expected", [

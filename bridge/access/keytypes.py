@@ -10,6 +10,8 @@ read) action applies to every key.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .. import catalog
 
 SYMMETRIC = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyPair",
@@ -37,9 +39,13 @@ def use_actions(key_spec: str | None, key_usage: str | None) -> tuple[str, ...] 
 
 def supported_mask(key: dict) -> int:
     """The key actions that can succeed on this key (every key action when not determined)."""
+    return _supported(key.get("key_spec"), key.get("key_usage"))
+
+
+@lru_cache(maxsize=256)
+def _supported(spec: str | None, usage: str | None) -> int:
     every = catalog.action_mask(catalog.key_action_bits())
-    spec = key.get("key_spec")
-    actions = use_actions(spec, key.get("key_usage"))
+    actions = use_actions(spec, usage)
     if actions is None:
         return every
     all_use = catalog.action_mask(a for a in catalog.key_action_bits() if catalog.action_class(a) == "use")

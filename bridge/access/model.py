@@ -22,7 +22,7 @@ from . import crossaccount, escalation, implied, tri
 from .concrete import ORGANIZATION_ID, SELF_ACCOUNT
 from .conditions import Evaluator, default_evaluator
 from .keytypes import supported_mask
-from .statements import KeyStatement, covers, key_statements
+from .statements import KeyStatement, covers, key_statements, stored_mask
 from .subjects import account_token, acting_for_a_stranger, any_service, context
 from .tri import NOTHING, UNKNOWN, YES, Answer
 
@@ -365,7 +365,7 @@ class KeyModel:
         coverage = covers(st, self.key["id"])
         if coverage == tri.NO:
             return NOTHING
-        st_mask = st.get("action_mask", catalog.action_mask(st["actions"])) & mask
+        st_mask = stored_mask(st) & mask
         answer = self.evaluator.outcome(st, st_mask, ctx)
         return answer if coverage == YES else answer & tri.of(st_mask, coverage)
 

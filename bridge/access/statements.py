@@ -69,6 +69,11 @@ class KeyStatement:
             and any(ACCOUNT_LITERAL.fullmatch(a or "") for a in self.accounts)
 
 
+def stored_mask(st: dict) -> int:
+    """A normalized statement's action mask (its actions' when it has none stored)."""
+    return st["action_mask"] if "action_mask" in st else catalog.action_mask(st["actions"])
+
+
 def key_statements(key: dict, own_accounts: frozenset[str] = frozenset()) -> list[KeyStatement]:
     """The key's statements; an account named by a literal ID of the stack's own account
     (config `accounts`, a CDK stack's environment) is the stack's account, "self"."""
@@ -77,7 +82,7 @@ def key_statements(key: dict, own_accounts: frozenset[str] = frozenset()) -> lis
         principals = st.get("principals") or []
         out.append(KeyStatement(
             index=st["index"], effect=st["effect"], mode=st.get("principal_mode") or "Principal",
-            mask=st.get("action_mask", catalog.action_mask(st["actions"])),
+            mask=stored_mask(st),
             ids=frozenset(p["id"] for p in principals),
             accounts=frozenset("self" if p["account"] in own_accounts else p["account"]
                                for p in principals if p["kind"] == "account"),
