@@ -1,14 +1,19 @@
 """Analyze files in worker processes (`kmspolicy eval --jobs N`).
 
-Each worker builds its Analyzer — and so compiles the policies — once, then takes one file
-at a time from the parent and sends back that file's partial `Result` (findings, errors,
-status: never the document or the rule input). The parent hands the parts on in task
-order, whatever order they finish in, so the output does not depend on N.
+Each worker builds its Analyzer — and so compiles the policies — once, then analyzes one
+file at a time and sends back that file's partial `Result` (findings, errors, status: never
+the document or the rule input). The parent keeps the next file waiting in each worker's
+pipe while the queue is long (`PREFETCH`), so a worker never waits for the parent between
+files, and hands the files out largest first within each run of `WINDOW` tasks, so the
+last files of a scan are its small ones. It hands the parts on in task order, whatever
+order they finish in (holding at most about a window of them), so the output does not
+depend on N.
 
 A worker that dies (a crash in native code kills the whole process) turns the file it held
 into an error and is replaced; the run never passes that file as clean. With a `timeout`,
-a worker still on one file after that many seconds (the Rego engine spinning in native
-code cannot be interrupted any other way) is killed, replaced, and its file is an error.
+a worker still on one file after that many seconds from when it started on it (the Rego
+engine spinning in native code cannot be interrupted any other way) is killed, replaced,
+and its file is an error; a file waiting in its pipe goes back to the queue.
 A worker that cannot build its Analyzer fails the run: the parent re-raises the worker's
 exception (or an `EngineError` if the worker died, quoting the last line it wrote on stderr
 while building: native code's own reason for aborting; what it writes there while building
@@ -43,6 +48,8 @@ from .run import Task, add_report, analyze_task
 
 PRELOAD = ["kmspolicy.cli.parallel"]  # what a forkserver imports once for all its workers
 STOP_TIMEOUT = 5.0
+PREFETCH = 2  # files a worker holds at most: the one it analyzes, the next waiting in its pipe
+WINDOW = 256  # tasks handed out largest first among themselves (results held: about as many)
 
 
 def default_start_method() -> str:
@@ -92,8 +99,13 @@ class _Worker:
     conn: Connection
     stats: WorkerStats
     build_log: str  # what the worker wrote on stderr while building its Analyzer (then removed)
-    current: int | None = None  # the index of the task it is analyzing
-    deadline: float = float("inf")  # when its time for that task is up (time.monotonic)
+    held: deque[int] = field(default_factory=deque)  # tasks sent, not done; it analyzes the first
+    deadline: float = float("inf")  # when its time for the first is up (time.monotonic)
+
+    @property
+    def current(self) -> int | None:
+        """The index of the task it is analyzing."""
+        return self.held[0] if self.held else None
 
 
 @dataclass
@@ -127,7 +139,7 @@ class _PoolRun:
         self.pool = pool
         self.context = context
         self.tasks = tasks
-        self.queue: deque[int] = deque(range(len(tasks)))
+        self.queue: deque[int] = deque(handout_order(tasks))
         self.finished: dict[int, Result] = {}
         self.live: list[_Worker] = []
 
@@ -213,8 +225,10 @@ class _PoolRun:
         elif kind == "done":
             _, index, part = message
             self.finished[index] = part
-            worker.current = None
+            worker.held.popleft()
             worker.stats.files += 1
+            if worker.held and self.pool.timeout:  # it starts on the next one now
+                worker.deadline = time.monotonic() + self.pool.timeout
             self._assign(worker)
         elif kind == "init-error":
             raise message[1]
@@ -223,17 +237,19 @@ class _PoolRun:
             raise WorkerError(f"{self.tasks[index][1]}: {summary}") from RemoteTraceback(text)
 
     def _assign(self, worker: _Worker) -> None:
-        if worker.current is not None or not self.queue:
-            return
-        index = self.queue.popleft()
-        try:
-            worker.conn.send((index, self.tasks[index]))
-        except (BrokenPipeError, EOFError, OSError):
-            self.queue.appendleft(index)  # it never reached the worker
-            return
-        worker.current = index
-        if self.pool.timeout:
-            worker.deadline = time.monotonic() + self.pool.timeout
+        """Give an idle worker a file, and one to wait in its pipe while more files are
+        queued than there are workers (near the end, only idle workers get files)."""
+        while self.queue and (not worker.held or (
+                len(worker.held) < PREFETCH and len(self.queue) > len(self.live))):
+            index = self.queue.popleft()
+            try:
+                worker.conn.send((index, self.tasks[index]))
+            except (BrokenPipeError, EOFError, OSError):
+                self.queue.appendleft(index)  # it never reached the worker
+                return
+            if not worker.held and self.pool.timeout:
+                worker.deadline = time.monotonic() + self.pool.timeout
+            worker.held.append(index)
 
     def _bury(self, worker: _Worker) -> None:
         self._remove(worker)
@@ -257,10 +273,15 @@ class _PoolRun:
             _remove(worker.build_log)
 
     def _replace(self, worker: _Worker, lost: Result | None) -> None:
-        """A worker is gone: `lost` stands for the file it held; the queue gets a new worker."""
-        if worker.current is not None:
-            self.finished[worker.current] = lost
-            worker.current = None
+        """A worker is gone: `lost` stands for the file it was analyzing, the files waiting
+        in its pipe go back to the queue's front; the queue gets a new worker."""
+        if worker.held:
+            self.finished[worker.held.popleft()] = lost
+            self.queue.extendleft(reversed(worker.held))
+            worker.held.clear()
+            for idle in self.live:
+                if idle.stats.ready and not idle.held:
+                    self._assign(idle)
         if self.queue:
             self._start_worker()
 
@@ -283,6 +304,23 @@ class _PoolRun:
             worker.conn.close()
             _remove(worker.build_log)
         self.live.clear()
+
+
+def handout_order(tasks: list[Task]) -> list[int]:
+    """Task indexes in the order workers get them: within each run of `WINDOW` tasks, the
+    largest files first (a file that cannot be read counts as empty), so a scan does not
+    end waiting on one worker's big file while the others are idle."""
+    sizes = []
+    for file, _, _ in tasks:
+        try:
+            sizes.append(os.stat(file).st_size)
+        except OSError:
+            sizes.append(0)
+    order: list[int] = []
+    for start in range(0, len(tasks), WINDOW):
+        window = range(start, min(start + WINDOW, len(tasks)))
+        order.extend(sorted(window, key=lambda index: -sizes[index]))
+    return order
 
 
 def crash_result(task: Task, how: str) -> Result:

@@ -28,9 +28,30 @@ def display_path(file: str, root: str | None = None) -> str:
     """The path as reports show it: relative to `root` (default: the working directory)
     when inside it, with forward slashes. A name that is not UTF-8 (its bytes decoded as
     surrogates, which no report could encode) shows those bytes as \\xNN."""
+    return _shown(file, Path(file).resolve(), Path(root or os.getcwd()).resolve())
+
+
+def display_paths(files: list[str], root: str | None = None) -> list[str]:
+    """`display_path` of each file; the root, and each folder, resolved once."""
     base = Path(root or os.getcwd()).resolve()
+    folders: dict[str, Path] = {}
+    shown = []
+    for file in files:
+        folder, name = os.path.split(file)
+        if name in ("", ".", "..") or os.path.islink(file):
+            resolved = Path(file).resolve()
+        else:  # resolving a path resolves its folder, then adds a name that is no link
+            parent = folders.get(folder)
+            if parent is None:
+                parent = folders[folder] = Path(folder or ".").resolve()
+            resolved = parent / name
+        shown.append(_shown(file, resolved, base))
+    return shown
+
+
+def _shown(file: str, resolved: Path, base: Path) -> str:
     try:
-        shown = Path(file).resolve().relative_to(base).as_posix()
+        shown = resolved.relative_to(base).as_posix()
     except ValueError:
         shown = Path(file).as_posix()
     try:
@@ -105,8 +126,9 @@ def plan(paths: list[str], root: str | None, skip_non_templates: bool,
     """The files to analyze as tasks, and what discovery skipped and could not find."""
     found = discover(paths, exclude, sniff_named=skip_non_templates,
                      relative=lambda file: display_path(file, root))
-    return [(file, display_path(file, root), explicit and not skip_non_templates)
-            for file, explicit in found.files], found
+    shown = display_paths([file for file, _ in found.files], root)
+    return [(file, display, explicit and not skip_non_templates)
+            for (file, explicit), display in zip(found.files, shown, strict=True)], found
 
 
 def analyze_tasks(tasks: list[Task], analyzer: Analyzer | Callable[[], Analyzer],

@@ -55,6 +55,12 @@ class _JsonParser:
         end_line, end_column = self.position(end)
         return (line + 1, column + 1, end_line + 1, end_column + 1)
 
+    def line_span(self, start: int, end: int) -> SpanTuple:
+        """The span of text that holds no line break (a key, a scalar)."""
+        line = bisect.bisect_right(self.line_starts, start) - 1
+        column = start - self.line_starts[line]
+        return (line + 1, column + 1, line + 1, column + 1 + end - start)
+
     def fail(self, message: str, offset: int) -> _Fail:
         line, column = self.position(min(offset, len(self.text)))
         return _Fail(message, line, column)
@@ -77,6 +83,8 @@ class _JsonParser:
         text = self.text
         size = len(text)
         stack: list[_Frame] = []
+        values = self.values
+        skip_ws = _JSON_WS.match
         offset = self.ws(0)
         while True:
             # One value starts at `offset`.
@@ -98,7 +106,7 @@ class _JsonParser:
                 is_object = char == "{"
                 frame = _Frame({} if is_object else [], is_object, pointer, offset)
                 stack.append(frame)
-                offset = self.ws(offset + 1)
+                offset = skip_ws(text, offset + 1).end()
                 if offset < size and text[offset] == ("}" if is_object else "]"):
                     stack.pop()
                     offset += 1
@@ -109,11 +117,21 @@ class _JsonParser:
                 else:
                     continue
             else:
-                self.counted(offset)
+                self.count += 1
+                if self.count > self.max_nodes:
+                    self.counted(offset)
                 value, offset = self.scalar(offset)
+                values[pointer] = self.line_span(start, offset)
+                if stack:
+                    offset = self.attach(frame, value, offset)
+                    if offset >= 0:
+                        continue
+                    value, start, pointer = frame.container, frame.start, frame.pointer
+                    offset = -offset
+                    stack.pop()
             # The value at `pointer` spans start..offset; attach it and close containers.
             while True:
-                self.values[pointer] = self.span(start, offset)
+                values[pointer] = self.span(start, offset)
                 if not stack:
                     end = self.ws(offset)
                     if end < size:
@@ -121,27 +139,34 @@ class _JsonParser:
                                         end)
                     return value, self.values, self.keys
                 frame = stack[-1]
-                if frame.is_object:
-                    frame.container[frame.key] = value
-                else:
-                    frame.container.append(value)
-                closer = "}" if frame.is_object else "]"
-                offset = self.ws(offset)
-                char = text[offset] if offset < size else ""
-                if char == ",":
-                    offset = self.ws(offset + 1)
-                    if frame.is_object:
-                        offset = self.key(frame, offset)
-                    elif offset < size and text[offset] == "]":
-                        raise self.fail("trailing comma before ']'", offset)
+                offset = self.attach(frame, value, offset)
+                if offset >= 0:
                     break
-                if char == closer:
-                    offset += 1
-                    stack.pop()
-                    value, start, pointer = frame.container, frame.start, frame.pointer
-                    continue
-                raise self.fail(f"expected ',' or '{closer}', found {self.found(offset)}",
-                                offset)
+                offset = -offset
+                stack.pop()
+                value, start, pointer = frame.container, frame.start, frame.pointer
+
+    def attach(self, frame: _Frame, value: Any, offset: int) -> int:
+        """Put `value`, which ends at `offset`, in its container and read on: where the next
+        value starts (its key read), or minus the offset after the container's closer."""
+        text = self.text
+        if frame.is_object:
+            frame.container[frame.key] = value
+        else:
+            frame.container.append(value)
+        offset = _JSON_WS.match(text, offset).end()
+        char = text[offset] if offset < len(text) else ""
+        if char == ",":
+            offset = _JSON_WS.match(text, offset + 1).end()
+            if frame.is_object:
+                return self.key(frame, offset)
+            if offset < len(text) and text[offset] == "]":
+                raise self.fail("trailing comma before ']'", offset)
+            return offset
+        if char == ("}" if frame.is_object else "]"):
+            return -(offset + 1)
+        closer = "}" if frame.is_object else "]"
+        raise self.fail(f"expected ',' or '{closer}', found {self.found(offset)}", offset)
 
     def key(self, frame: _Frame, offset: int) -> int:
         text = self.text
@@ -152,18 +177,19 @@ class _JsonParser:
         self.counted(offset)
         key, end = self.string(offset)
         first = frame.seen.get(key)
-        line = self.position(offset)[0] + 1
+        span = self.line_span(offset, end)
+        line = span[0]
         if first is not None:
             raise self.fail(f"duplicate key '{_shown(key)}' (first at line {first}, again at line "
                             f"{line})", offset)
         frame.seen[key] = line
         frame.key = key
-        self.keys[f"{frame.pointer}/{escape_token(key)}"] = self.span(offset, end)
-        offset = self.ws(end)
+        self.keys[f"{frame.pointer}/{escape_token(key)}"] = span
+        offset = _JSON_WS.match(text, end).end()
         if offset >= len(text) or text[offset] != ":":
             raise self.fail(f"expected ':' after key '{_shown(key)}', found {self.found(offset)}",
                             offset)
-        return self.ws(offset + 1)
+        return _JSON_WS.match(text, offset + 1).end()
 
     def string(self, offset: int) -> tuple[str, int]:
         match = _JSON_STRING.match(self.text, offset)

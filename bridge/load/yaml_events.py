@@ -6,48 +6,35 @@ package docstring for every rule)."""
 
 from __future__ import annotations
 
-import math
-import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
 from yaml import events as _ev
 
 from ..sourcemap import SpanTuple, escape_token
+from . import yaml_stream
 from .errors import _Fail
 from .text import _offset_position, _one_line, _shown
+from .yaml_rules import (
+    ALIAS,
+    CFN_TAGS,
+    MAP,
+    SCALAR,
+    SEQ,
+    check_tag,
+    getatt_parts,
+    scalar_span,
+    scalar_value,
+    tag_span,
+)
 
 try:  # libyaml bindings
     from yaml.cyaml import CParser as _CParser
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     _CParser = None
 
-# Short-form tag → long-form key.
-CFN_TAGS: dict[str, str] = {"!Ref": "Ref", "!Condition": "Condition"}
-CFN_TAGS.update(
-    (f"!{name}", f"Fn::{name}")
-    for name in (
-        "GetAtt Sub Join If Select Split FindInMap ImportValue Base64 Cidr GetAZs "
-        "Equals And Or Not Transform Length ToJsonString"
-    ).split()
-)
-
-_CORE = "tag:yaml.org,2002:"
-_SCALAR_CORE = {_CORE + n for n in ("str", "int", "float", "bool", "null")}
-_MAP_TAG = _CORE + "map"
-_SEQ_TAG = _CORE + "seq"
-
-_INT_RE = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-# PyYAML's YAML 1.1 forms minus `_`, sexagesimal and .inf/.nan: every plain scalar that
-# is a number here is one for PyYAML too, so yaml.safe_dump output always round-trips.
-_FLOAT_RE = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+][0-9]+)?")
-_TAGGED_FLOAT_RE = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
-_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
-_BOOLS = {"true": True, "True": True, "TRUE": True,
-          "false": False, "False": False, "FALSE": False}
-
-
-_SCALAR, _SEQ, _MAP, _ALIAS = 0, 1, 2, 3
+_SCALAR, _SEQ, _MAP, _ALIAS = SCALAR, SEQ, MAP, ALIAS
 
 
 class _Node:
@@ -81,8 +68,20 @@ USE_LIBYAML = _CParser is not None
 """Whether the libyaml parser is used (tests switch it off to exercise the fallback)."""
 
 
+READ_IN_ONE_PASS = True
+"""Whether `yaml_stream` reads what it can (tests switch it off to compare it with nodes)."""
+
+
 def _load_yaml(text: str, lines: list[str], max_nodes: int, max_depth: int):
-    root = _Composer(text, lines, max_nodes, max_depth).compose()
+    if READ_IN_ONE_PASS:
+        try:
+            document, values, keys = _parsed(
+                text, lambda parser: yaml_stream.build(parser, lines, max_nodes, max_depth))
+            return document, values, keys, {}
+        except yaml_stream.NeedsNodes:
+            pass
+    composer = _Composer(lines, max_nodes, max_depth)
+    root = _parsed(text, composer.run)
     values: dict[str, SpanTuple] = {}
     keys: dict[str, SpanTuple] = {}
     builder = _Builder(lines, values, keys)
@@ -112,30 +111,30 @@ def _yaml_error(err: yaml.YAMLError, text: str) -> _Fail:
     return _Fail(_one_line(f"invalid YAML: {err}"))
 
 
+def _parsed(text: str, read: Callable[[Any], Any]) -> Any:
+    """`read(parser)` of a parser of `text`, its errors as `_Fail`s."""
+    parser = None
+    try:
+        parser = _CParser(text) if USE_LIBYAML else _PyParser(text)
+        return read(parser)
+    except yaml.YAMLError as err:
+        raise _yaml_error(err, text) from None
+    except UnicodeError:
+        raise _Fail("text is not valid Unicode") from None
+    finally:
+        if parser is not None and hasattr(parser, "dispose"):
+            parser.dispose()
+
+
 class _Composer:
     """Turns parser events into a `_Node` graph, checking tags and limits as it goes."""
 
-    def __init__(self, text: str, lines: list[str], max_nodes: int, max_depth: int):
-        self.text = text
+    def __init__(self, lines: list[str], max_nodes: int, max_depth: int):
         self.lines = lines
         self.max_nodes = max_nodes
         self.max_depth = max_depth
 
-    def compose(self) -> _Node:
-        text = self.text
-        parser = None
-        try:
-            parser = _CParser(text) if USE_LIBYAML else _PyParser(text)
-            return self._run(parser)
-        except yaml.YAMLError as err:
-            raise _yaml_error(err, text) from None
-        except UnicodeError:
-            raise _Fail("text is not valid Unicode") from None
-        finally:
-            if parser is not None and hasattr(parser, "dispose"):
-                parser.dispose()
-
-    def _run(self, parser: Any) -> _Node:
+    def run(self, parser: Any) -> _Node:
         get_event = parser.get_event
         stack: list[_Node] = []
         items: list[list[Any]] = []
@@ -150,17 +149,17 @@ class _Composer:
             cls = event.__class__
             mark = event.start_mark
             if cls is scalar_event:
-                tag = self._check_tag(event.tag, _SCALAR, mark)
+                tag = check_tag(event.tag, _SCALAR, mark)
                 node = _Node(_SCALAR, tag, event.value, (mark.line, mark.column))
                 node.plain = tag is None and bool(event.implicit[0])
-                node.span = self._scalar_span(mark, event.end_mark)
+                node.span = scalar_span(mark, event.end_mark, self.lines)
                 anchor = event.anchor
             elif cls is _ev.MappingStartEvent or cls is _ev.SequenceStartEvent:
                 if len(stack) >= max_depth:
                     raise _Fail(f"nesting deeper than {max_depth} levels (limit MAX_DEPTH)",
                                 mark.line, mark.column)
                 kind = _MAP if cls is _ev.MappingStartEvent else _SEQ
-                node = _Node(kind, self._check_tag(event.tag, kind, mark), None,
+                node = _Node(kind, check_tag(event.tag, kind, mark), None,
                              (mark.line, mark.column))
                 node.flow = bool(event.flow_style)
                 node.value = event.anchor  # remembered until the end event
@@ -212,40 +211,6 @@ class _Composer:
         if root is None:
             raise _Fail("empty file (no YAML content)")
         return root
-
-    def _check_tag(self, tag: str | None, kind: int, mark: Any) -> str | None:
-        if tag is None or tag == "!":
-            return None
-        if tag in CFN_TAGS:
-            return tag
-        if tag in _SCALAR_CORE:
-            if kind == _SCALAR:
-                return tag
-        elif tag == _MAP_TAG or tag == _SEQ_TAG:
-            if kind == (_MAP if tag == _MAP_TAG else _SEQ):
-                return None
-        elif tag.startswith("!") and not tag.startswith("!!"):
-            raise _Fail(f"unknown tag '{_shown(tag)}' (not a CloudFormation intrinsic function)",
-                        mark.line, mark.column)
-        else:
-            shown = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
-            raise _Fail(f"tag '{_shown(shown)}' is not allowed (only CloudFormation short-form tags "
-                        "and the YAML core tags !!str !!int !!float !!bool !!null !!map "
-                        "!!seq)", mark.line, mark.column)
-        shown = "!!" + tag[len(_CORE):]
-        what = {_SCALAR: "a scalar", _SEQ: "a sequence", _MAP: "a mapping"}[kind]
-        raise _Fail(f"tag '{shown}' cannot be used on {what}", mark.line, mark.column)
-
-    def _scalar_span(self, start: Any, end: Any) -> SpanTuple:
-        line, column = end.line, end.column
-        if column == 0 and line > start.line:  # block scalars end at the next line
-            lines = self.lines
-            while line > start.line:
-                line -= 1
-                column = len(lines[line].rstrip()) if line < len(lines) else 0
-                if column:
-                    break
-        return (start.line + 1, start.column + 1, line + 1, column + 1)
 
     def _finish(self, node: _Node, children: list[_Node], end: Any) -> None:
         start_line, start_column = node.start
@@ -330,7 +295,7 @@ class _Builder:
             name = CFN_TAGS[tag]
             inner = f"{pointer}/{name}"
             self.values[inner] = node.span
-            self.keys[inner] = self._tag_span(node, tag)
+            self.keys[inner] = tag_span(node.start, tag, self.lines, node.span)
             if name == "Fn::GetAtt" and node.kind == _SCALAR:
                 return {name: self._getatt(node, inner)}
             return {name: self._plain(node, inner)}
@@ -339,7 +304,7 @@ class _Builder:
     def _plain(self, node: _Node, pointer: str) -> Any:
         kind = node.kind
         if kind == _SCALAR:
-            return _scalar_value(node)
+            return scalar_value(node.value, node.plain, node.tag, node.start)
         if kind == _SEQ:
             build = self.build
             return [build(child, f"{pointer}/{index}") for index, child in enumerate(node.value)]
@@ -351,81 +316,8 @@ class _Builder:
             result[key] = self.build(value_node, child)
         return result
 
-    def _tag_span(self, node: _Node, tag: str) -> SpanTuple:
-        line, column = node.start
-        text = self.lines[line] if line < len(self.lines) else ""
-        found = text.find(tag, column)
-        if found < 0:
-            return node.span
-        return (line + 1, found + 1, line + 1, found + len(tag) + 1)
-
     def _getatt(self, node: _Node, pointer: str) -> list[str]:
-        value = node.value
-        parts = value.split(".", 1)
-        span = node.span
-        spans = [span] * len(parts)
-        line, _, end_line, end_column = span
-        if line == end_line and line <= len(self.lines):
-            source = self.lines[line - 1][: end_column - 1]
-            value_end = end_column - 1
-            if source.endswith(("'", '"')) and not source.endswith(value):
-                source, value_end = source[:-1], value_end - 1
-            if value and source.endswith(value):
-                first = value_end - len(value)
-                spans[0] = (line, first + 1, line, first + len(parts[0]) + 1)
-                if len(parts) == 2:
-                    spans[1] = (line, first + len(parts[0]) + 2, line, value_end + 1)
+        parts, spans = getatt_parts(node.value, node.span, self.lines)
         for index, part_span in enumerate(spans):
             self.values[f"{pointer}/{index}"] = part_span
         return parts
-
-
-def _scalar_value(node: _Node) -> Any:
-    text = node.value
-    if node.plain:
-        if text in _NULLS:
-            return None
-        boolean = _BOOLS.get(text)
-        if boolean is not None:
-            return boolean
-        first = text[:1]
-        if first and first in "0123456789+-.":
-            if _INT_RE.fullmatch(text):
-                return _to_int(text, node)
-            if _FLOAT_RE.fullmatch(text):
-                return _to_float(text, node)
-        return text
-    tag = node.tag
-    if tag is None or tag in CFN_TAGS or tag == _CORE + "str":
-        return text
-    stripped = text.strip()
-    if tag == _CORE + "int":
-        if re.fullmatch(r"[-+]?[0-9]+", stripped):
-            return _to_int(stripped, node)
-    elif tag == _CORE + "float":
-        if _TAGGED_FLOAT_RE.fullmatch(stripped):
-            return _to_float(stripped, node)
-    elif tag == _CORE + "bool":
-        if stripped.lower() in ("true", "false"):
-            return stripped.lower() == "true"
-    elif tag == _CORE + "null":
-        if stripped in _NULLS:
-            return None
-    line, column = node.start
-    raise _Fail(f"invalid !!{tag[len(_CORE):]} value {text[:40]!r}", line, column)
-
-
-def _to_int(text: str, node: _Node) -> int:
-    try:
-        return int(text)
-    except ValueError:  # more digits than Python converts
-        line, column = node.start
-        raise _Fail("integer too large", line, column) from None
-
-
-def _to_float(text: str, node: _Node) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        line, column = node.start
-        raise _Fail(f"number out of range: {text[:40]}", line, column)
-    return value

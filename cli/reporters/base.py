@@ -29,11 +29,15 @@ SOURCE_CACHE_FILES = 8
 # The line breaks the YAML loader counts (PyYAML's), so line N here is line N there.
 # str.splitlines() would also split on \v, \f and \x1c-\x1e and shift every later line.
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_BREAKS_BUT_NEWLINE = "\r\x85\u2028\u2029"
 
 
 def split_lines(text: str) -> list[str]:
     """Split source text into lines exactly where the template loader counts lines."""
-    lines = _LINE_BREAK.split(text)
+    if any(char in text for char in _BREAKS_BUT_NEWLINE):
+        lines = _LINE_BREAK.split(text)
+    else:  # the same lines, ten times faster
+        lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return lines

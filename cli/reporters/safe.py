@@ -38,12 +38,16 @@ _UNSAFE_IN_XML = re.compile(f"[\r\x7f-\x9f\u2028\u2029{BIDI}]")  # a raw CR ends
 
 def clean(text: str, keep: str = "") -> str:
     """`text` with every control and bidi character but those in `keep` as U+FFFD."""
+    if text.isascii() and text.isprintable():  # nothing to replace: the common case
+        return text
     return _CONTROL.sub(lambda m: m.group() if m.group() in keep else "\ufffd", text)
 
 
 def text_line(line: str) -> str:
     """A line of human-readable output that starts no workflow command."""
     line = line.replace(_LEGACY_COMMAND, "##\\[")
+    if "::" not in line:
+        return line
     return _LEADING_COMMAND.sub(r"\1:\\", line, count=1)
 
 
