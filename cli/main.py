@@ -248,7 +248,7 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
         result = run(list(paths), analyzer, root, jobs=jobs, skip_non_templates=skip_non_templates,
                      progress=progress_for([name for name, _ in chosen], quiet), timeout=timeout,
                      exclude=(*selection["exclude"], *config.get("exclude", [])),
-                     allow_empty=selection["allow_empty"])
+                     allow_empty=selection["allow_empty"], engine=settings["engine"])
         for name in unknown_parameters(parameters, result, root):
             click.echo(f"kmspolicy: warning: --parameter {name}: no analyzed template declares "
                        "this parameter", err=True)

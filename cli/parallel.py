@@ -25,6 +25,7 @@ policies, parameters=...)`) that builds its engine when called.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -117,21 +118,45 @@ class WorkerPool:
     jobs: int
     start_method: str | None = None
     timeout: float | None = None
+    environment: dict[str, str] = field(default_factory=dict)  # workers start afresh with it
     stats: list[WorkerStats] = field(default_factory=list)  # one per worker started
     crashes: int = 0
     timeouts: int = 0
 
     def map(self, tasks: list[Task]) -> Iterator[Result]:
-        context = multiprocessing.get_context(self.start_method or default_start_method())
+        context = multiprocessing.get_context(self.start_method or self._start_method())
         if context.get_start_method() == "forkserver":
             context.set_forkserver_preload(PRELOAD)
         run = _PoolRun(self, context, tasks)
-        try:
-            yield from run.results()
-        except BaseException:  # an error, an interrupt (SIGINT, SIGTERM) or close(): stop now
-            run.shut_down(kill=True)
-            raise
-        run.shut_down()
+        with _environment(self.environment):
+            try:
+                yield from run.results()
+            except BaseException:  # an error, an interrupt (SIGINT, SIGTERM) or close(): stop now
+                run.shut_down(kill=True)
+                raise
+            run.shut_down()
+
+    def _start_method(self) -> str:
+        """A worker given an environment is started afresh, never forked: what reads the
+        environment a process started with (a Go runtime) sees only that."""
+        if not self.environment:
+            return default_start_method()
+        return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+@contextlib.contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[None]:
+    """`extra` in os.environ while the block runs (workers started in it inherit it)."""
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class _PoolRun:

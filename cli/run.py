@@ -13,6 +13,7 @@ from kmspolicy.bridge.findings import FileError, FileStatus, Result
 from kmspolicy.bridge.pipeline import Analyzer, FileReport
 
 from .discover import NOT_A_TEMPLATE, Discovery, discover
+from .go_runtime import worker_environment
 
 Task = tuple[str, str, bool]  # file, display path, given explicitly
 DEFAULT_TIMEOUT = 60.0  # seconds per file (`eval --timeout`), however many jobs
@@ -71,7 +72,8 @@ def default_jobs() -> int:
 
 def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str | None = None,
         jobs: int = 1, progress: Progress | None = None, skip_non_templates: bool = False,
-        timeout: float | None = None, exclude: tuple[str, ...] = (), allow_empty: bool = False) -> Result:
+        timeout: float | None = None, exclude: tuple[str, ...] = (), allow_empty: bool = False,
+        engine: str = "") -> Result:
     """`analyzer` is an Analyzer, or a picklable factory of one so that `jobs` > 1 can build
     one per worker process (cli/parallel.py); a factory runs in workers whenever a time
     limit is in force (the default; see analyze_tasks), an Analyzer in this process.
@@ -91,7 +93,7 @@ def run(paths: list[str], analyzer: Analyzer | Callable[[], Analyzer], root: str
             result.skipped.append(f"{display_path(file, root)}{'/' * file.endswith(os.sep)} ({reason})")
         if progress:
             progress.start(len(tasks))
-        parts = analyze_tasks(tasks, analyzer, jobs, timeout)
+        parts = analyze_tasks(tasks, analyzer, jobs, timeout, worker_environment(engine, len(tasks)))
         try:
             for part in parts:
                 merge(result, part)
@@ -132,19 +134,20 @@ def plan(paths: list[str], root: str | None, skip_non_templates: bool,
 
 
 def analyze_tasks(tasks: list[Task], analyzer: Analyzer | Callable[[], Analyzer],
-                  jobs: int, timeout: float | None = None) -> Iterator[Result]:
+                  jobs: int, timeout: float | None = None,
+                  environment: dict[str, str] | None = None) -> Iterator[Result]:
     """One partial Result per task, in task order. A file may take `timeout` seconds (None:
     DEFAULT_TIMEOUT; 0: no limit). The limit needs a worker process, which is stopped when
     its time is up (nothing else can stop native code, nor leave Ctrl-C answered at once),
     so a factory runs in workers whenever a limit is in force, even for one job or one
     file; with no limit, only for several jobs and files. An Analyzer runs in this process,
-    with no limit."""
+    with no limit. `environment`: what workers must start with (go_runtime.py)."""
     factory = not isinstance(analyzer, Analyzer)
     limit = DEFAULT_TIMEOUT if timeout is None else timeout or None
     if factory and tasks and (limit or (jobs > 1 and len(tasks) > 1)):
         from .parallel import WorkerPool
 
-        return WorkerPool(analyzer, jobs, timeout=limit).map(tasks)
+        return WorkerPool(analyzer, jobs, timeout=limit, environment=environment or {}).map(tasks)
     if factory:
         analyzer = analyzer()
     threads = min(jobs, len(tasks), getattr(analyzer.engine, "max_concurrency", 1))

@@ -129,7 +129,7 @@ def test_a_timeout_makes_the_run_exit_2_even_with_one_job(tmp_path):
 class RecordingPool:
     made: list[tuple[int, float | None]] = []
 
-    def __init__(self, make_analyzer, jobs, timeout=None):
+    def __init__(self, make_analyzer, jobs, timeout=None, environment=None):
         RecordingPool.made.append((jobs, timeout))
 
     def map(self, tasks):
