@@ -58,10 +58,14 @@ def default_start_method() -> str:
     either), as it costs no interpreter start; else forkserver, else spawn. Threads that
     native libraries start (a Go runtime, an engine's pool) count too: a fork while one of
     them holds a lock (malloc's, say) deadlocks the child."""
-    methods = multiprocessing.get_all_start_methods()
     if sys.platform.startswith("linux") and threading.active_count() == 1 and _os_threads() == 1:
         return "fork"
-    return "forkserver" if "forkserver" in methods else "spawn"
+    return fresh_start_method()
+
+
+def fresh_start_method() -> str:
+    """A start method whose workers begin a new process (forkserver, else spawn)."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _os_threads() -> int:
@@ -139,9 +143,7 @@ class WorkerPool:
     def _start_method(self) -> str:
         """A worker given an environment is started afresh, never forked: what reads the
         environment a process started with (a Go runtime) sees only that."""
-        if not self.environment:
-            return default_start_method()
-        return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        return fresh_start_method() if self.environment else default_start_method()
 
 
 @contextlib.contextmanager

@@ -73,7 +73,6 @@ class StoredInput:
         raise rego_shared.RegoError("Unable to create input", code)
 
     def _string(self, text: str) -> bytes:
-        text = str(text)
         if _ESCAPED_IN_JSON.search(text):
             self.plain = False
             text = json.dumps(text, ensure_ascii=False)[1:-1]
