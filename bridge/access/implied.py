@@ -85,14 +85,19 @@ def principal_key(key: str) -> bool:
     return key.startswith("aws:principal") or key in ("kms:calleraccount", "aws:userid", "aws:username")
 
 
-def cancelled(allows: list[tuple[dict, Answer]], denies: list[tuple[dict, Answer]], bits: int,
-              evaluator: Evaluator | None = None, context: dict | None = None) -> int:
+def cancelled(allows: list[tuple[dict, Answer, bool]], denies: list[tuple[dict, Answer]], bits: int,
+              evaluator: Evaluator | None = None, context: dict | None = None,
+              identity_allows: list[tuple[dict, Answer]] = ()) -> int:
     """The actions of `bits` for which every allowing statement is cancelled by a Deny
     whose tests are among its own (with `evaluator` and the subject's `context`: whose
-    tests that the subject's facts leave open are). `allows`/`denies`: (statement, its
-    answer for the subject); a Deny counts only where its answer is not unknown."""
+    tests that the subject's facts leave open are). `allows`: (key-policy statement, its
+    answer for the subject, whether it grants only with the subject's identity policy);
+    such a one is also cancelled where every Allow of `identity_allows` (all the identity
+    policy has) is. `denies`: (statement, its answer); a Deny counts only where its answer
+    is not unknown."""
     out = 0
-    multivalued = set_keys([st for st, _ in allows] + [st for st, _ in denies])
+    multivalued = set_keys([st for st, _, _ in allows] + [st for st, _ in identity_allows]
+                           + [st for st, _ in denies])
     open_for: dict[int, list[tuple[frozenset, int]]] = {}  # the Deny tests an Allow leaves open
 
     def deny_tests(allow: dict) -> list[tuple[frozenset, int]]:
@@ -106,12 +111,16 @@ def cancelled(allows: list[tuple[dict, Answer]], denies: list[tuple[dict, Answer
                                         answer.yes | answer.cond) for st, answer in denies]
         return open_for[id(allow)]
 
+    def refused(allow: dict, bit: int) -> bool:
+        return any(mask & bit and tests <= _tests(allow) for tests, mask in deny_tests(allow))
+
     bit = 1
     while bit <= bits:
         if bits & bit:
-            routes = [st for st, answer in allows if answer.any & bit]
-            if routes and all(any(mask & bit and tests <= _tests(st) for tests, mask in deny_tests(st))
-                              for st in routes):
+            routes = [(st, through) for st, answer, through in allows if answer.any & bit]
+            own = [st for st, answer in identity_allows if answer.any & bit]
+            own_refused = bool(own) and all(refused(st, bit) for st in own)
+            if routes and all(refused(st, bit) or (through and own_refused) for st, through in routes):
                 out |= bit
         bit <<= 1
     return out

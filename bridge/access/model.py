@@ -306,7 +306,8 @@ class KeyModel:
             else:
                 deleg |= answer
                 out.delegation.append(st.index)
-        id_allow, id_deny, bound = self._identity_side(subject, identity, ctx, mask, out, denies)
+        own_allows: list = []
+        id_allow, id_deny, bound = self._identity_side(subject, identity, ctx, mask, out, denies, own_allows)
         if identity is not None and identity["kind"] == "role":
             named = named & bound  # a role named by ARN is capped by its boundary
         if external:  # across accounts both sides must allow, whatever the key policy names
@@ -317,8 +318,10 @@ class KeyModel:
         out.final = grant.minus(deny)
         # each Allow as far as it reaches the grant (the caps above): a route the boundary
         # or the identity side closes is no route a Deny has to cancel
-        allows = [(raw, _reach(answer, how, external, identity, id_allow, bound)) for raw, answer, how in allows]
-        gone = implied.cancelled(allows, denies, out.final.maybe & (deny.yes | deny.cond), self.evaluator, ctx)
+        allows = [(raw, _reach(answer, how, external, identity, id_allow, bound), _through_identity(how, external))
+                  for raw, answer, how in allows]
+        gone = implied.cancelled(allows, denies, out.final.maybe & (deny.yes | deny.cond), self.evaluator, ctx,
+                                 own_allows)
         if gone:
             out.final = tri.Answer(out.final.yes, out.final.cond & ~gone, out.final.unknown & ~gone)
             out.cancelled = gone
@@ -329,10 +332,11 @@ class KeyModel:
         return out
 
     def _identity_side(self, subject: dict, identity: dict | None, ctx: dict, mask: int,
-                       out: Grants, denies: list) -> tuple[Answer, Answer, Answer]:
+                       out: Grants, denies: list, allows: list) -> tuple[Answer, Answer, Answer]:
         """(identity-policy allows, identity-policy denies, boundary) on this key; the
         identity-policy Denies certain to cover the key are added to `denies` as
-        (statement, answer)."""
+        (statement, answer), and its Allows to `allows` when they are every one there is
+        (no policy the template does not show)."""
         everything = _key_mask() & mask
         if identity is None:
             # an account (and "anyone") stands for principals whose IAM policies may be
@@ -351,6 +355,7 @@ class KeyModel:
             if st["effect"] == "Allow":
                 allow |= answer
                 out.identity.append(j)
+                allows.append((st, answer))
             else:
                 deny |= answer
                 out.identity_denies.append(j)
@@ -358,6 +363,7 @@ class KeyModel:
                     denies.append((st, answer))
         if identity.get("unknown_policies"):
             allow |= tri.of(everything, UNKNOWN)
+            allows.clear()  # another Allow may grant what these do
         bound, bound_deny = self._boundary(identity.get("boundary"), ctx, mask)
         return allow, deny | bound_deny, bound
 
@@ -425,10 +431,15 @@ def _bucket_arns(statements: list[KeyStatement]) -> frozenset[str]:
                      and "?" not in value and value.count(":") == 5)
 
 
+def _through_identity(how: str, external: bool) -> bool:
+    """Does a key-policy Allow grant only with the subject's identity policy (_reach)?"""
+    return external or how not in ("named", "everyone")
+
+
 def _reach(answer: Answer, how: str, external: bool, identity: dict | None, id_allow: Answer,
            bound: Answer) -> Answer:
     """What one key-policy Allow adds to the grant (KeyModel.grants' formula, per statement)."""
-    if external or how not in ("named", "everyone"):  # both sides, or the account delegation
+    if _through_identity(how, external):  # both sides, or the account delegation
         return answer & id_allow & bound
     if how == "named" and identity is not None and identity["kind"] == "role":
         return answer & bound
