@@ -7,6 +7,7 @@ being analyzed is a `FileError`, so the file can never be reported as clean.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -411,8 +412,14 @@ def _finding_span(template: LoadedTemplate, pointer: str):
 def fingerprint(finding: Finding, template: LoadedTemplate) -> str:
     """Stable across unrelated edits: rule, file, resource, pointer and the flagged text."""
     line = template.lines[finding.line - 1].strip() if 0 < finding.line <= len(template.lines) else ""
-    raw = "\x1f".join((finding.rule, Path(finding.file).as_posix(), finding.resource, finding.path, line))
+    raw = "\x1f".join((finding.rule, _posix(finding.file), finding.resource, finding.path, line))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=256)
+def _posix(file: str) -> str:
+    """A file's findings share their path (the cache holds a few files' only)."""
+    return Path(file).as_posix()
 
 
 def _suppression(input_doc: dict, document: Any, resource: str, rule_id: str,

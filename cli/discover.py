@@ -119,7 +119,7 @@ class _Scan:
         return matching_glob((self.relative(full), within), self.exclude) if self.exclude else None
 
     def keep(self, full: str, within: str, named: bool, within_scan: bool = False) -> bool:
-        pattern = self.excluded(full, Path(within).as_posix())
+        pattern = self.excluded(full, Path(within).as_posix()) if self.exclude else None
         if pattern is not None:
             self.found.skipped.append((full, f"excluded by {pattern!r}"))
             return False
@@ -139,6 +139,7 @@ class _Scan:
         in_assembly = {str(root): self.within_assembly(root)}
         for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
             inside = Path(dirpath).relative_to(root)
+            prefix = "" if inside.parts == () else inside.as_posix() + "/"  # of the names here, as globs see them
             here = in_assembly[dirpath] if dirpath == str(root) else self.check_assembly(dirpath)
             in_cdk_out = here or in_assembly.get(os.path.dirname(dirpath), False) or CDK_OUT in inside.parts
             in_assembly[dirpath] = in_cdk_out
@@ -162,7 +163,7 @@ class _Scan:
                     continue
                 if in_cdk_out and any(fnmatchcase(name, p) for p in CDK_FILES):
                     self.found.skipped.append((full, CDK_METADATA))
-                elif self.keep(full, (inside / name).as_posix(), named=False, within_scan=True):
+                elif self.keep(full, prefix + name, named=False, within_scan=True):
                     out.append(full)
         return out
 

@@ -35,19 +35,30 @@ def display_path(file: str, root: str | None = None) -> str:
 def display_paths(files: list[str], root: str | None = None) -> list[str]:
     """`display_path` of each file; the root, and each folder, resolved once."""
     base = Path(root or os.getcwd()).resolve()
-    folders: dict[str, Path] = {}
+    inside = _with_slash(str(base))  # what a path under the root starts with (POSIX)
+    folders: dict[str, tuple[str, str]] = {}
     shown = []
     for file in files:
         folder, name = os.path.split(file)
-        if name in ("", ".", "..") or os.path.islink(file):
-            resolved = Path(file).resolve()
-        else:  # resolving a path resolves its folder, then adds a name that is no link
-            parent = folders.get(folder)
-            if parent is None:
-                parent = folders[folder] = Path(folder or ".").resolve()
-            resolved = parent / name
-        shown.append(_shown(file, resolved, base))
+        if name in ("", ".", "..") or os.path.islink(file) or os.sep != "/":
+            shown.append(_shown(file, Path(file).resolve(), base))
+            continue
+        # resolving a path resolves its folder, then adds a name that is no link
+        seen = folders.get(folder)
+        if seen is None:
+            given = Path(folder).as_posix()
+            seen = folders[folder] = (_with_slash(str(Path(folder or ".").resolve())),
+                                      "" if given == "." else _with_slash(given))
+        resolved, given = seen
+        if (resolved + name).startswith(inside):  # Path.relative_to, as text: both are resolved
+            shown.append(_encodable((resolved + name)[len(inside):]))
+        else:  # Path(file).as_posix()
+            shown.append(_encodable(given + name))
     return shown
+
+
+def _with_slash(folder: str) -> str:
+    return folder if folder.endswith("/") else folder + "/"
 
 
 def _shown(file: str, resolved: Path, base: Path) -> str:
@@ -55,6 +66,10 @@ def _shown(file: str, resolved: Path, base: Path) -> str:
         shown = resolved.relative_to(base).as_posix()
     except ValueError:
         shown = Path(file).as_posix()
+    return _encodable(shown)
+
+
+def _encodable(shown: str) -> str:
     try:
         shown.encode("utf-8")
     except UnicodeEncodeError:
