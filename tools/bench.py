@@ -52,8 +52,9 @@ TOOLS = {"checkov": "checkov==3.3.30", "cfn-lint": "cfn-lint==1.58.0"}
 SAMPLE_EVERY = 0.02
 SAMPLER_SHARE = 0.01
 """Of one CPU, the most the memory sampler may take: reading every process's smaps_rollup
-costs about a millisecond for a pool of workers, which at SAMPLE_EVERY took 6% of a core
-from the command measured (and 7% off the wall time of a 10,000-template run)."""
+costs about a millisecond of CPU for a pool of workers, which at SAMPLE_EVERY took 6% of a
+core from the command measured (and 7% off the wall time of a 10,000-template run)."""
+SAMPLE_AT_MOST_EVERY = 0.2
 
 
 def note(message: str) -> None:
@@ -118,10 +119,11 @@ def measure(command: list[str], env: dict[str, str] | None = None, cwd: Path = R
         if pid:
             break
         pause = SAMPLE_EVERY
-        if sampling:
-            started_sample = time.perf_counter()
+        if sampling:  # its CPU, not its wall time: a read can wait on a process starting
+            started_sample = time.process_time()
             peak_tree = max(peak_tree, tree_pss_kb(proc.pid))
-            pause = max(pause, (time.perf_counter() - started_sample) / SAMPLER_SHARE)
+            pause = min(max(pause, (time.process_time() - started_sample) / SAMPLER_SHARE),
+                        SAMPLE_AT_MOST_EVERY)
         time.sleep(pause)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
