@@ -116,10 +116,13 @@ class _Scan:
         self.assemblies: set[str] = set()  # the cloud assemblies checked (real paths)
 
     def excluded(self, full: str, within: str) -> str | None:
-        return matching_glob((self.relative(full), within), self.exclude) if self.exclude else None
+        """The glob excluding `full`, `within` being its path inside the folder searched."""
+        if not self.exclude:
+            return None
+        return matching_glob((self.relative(full), Path(within).as_posix()), self.exclude)
 
     def keep(self, full: str, within: str, named: bool, within_scan: bool = False) -> bool:
-        pattern = self.excluded(full, Path(within).as_posix()) if self.exclude else None
+        pattern = self.excluded(full, within)
         if pattern is not None:
             self.found.skipped.append((full, f"excluded by {pattern!r}"))
             return False
@@ -150,7 +153,7 @@ class _Scan:
                     continue
                 reason = self.folder_skip(full, name, in_cdk_out)
                 if reason is None:
-                    pattern = self.excluded(full, (inside / name).as_posix())
+                    pattern = self.excluded(full, prefix + name)
                     reason = pattern and f"excluded by {pattern!r}"
                 if reason:
                     self.found.skipped.append((full + os.sep, reason))

@@ -35,12 +35,14 @@ def display_path(file: str, root: str | None = None) -> str:
 def display_paths(files: list[str], root: str | None = None) -> list[str]:
     """`display_path` of each file; the root, and each folder, resolved once."""
     base = Path(root or os.getcwd()).resolve()
-    inside = _with_slash(str(base))  # what a path under the root starts with (POSIX)
+    if os.sep != "/":
+        return [_shown(file, Path(file).resolve(), base) for file in files]
+    inside = _with_slash(str(base))  # what a path under the root starts with
     folders: dict[str, tuple[str, str]] = {}
     shown = []
     for file in files:
         folder, name = os.path.split(file)
-        if name in ("", ".", "..") or os.path.islink(file) or os.sep != "/":
+        if name in ("", ".", "..") or os.path.islink(file):
             shown.append(_shown(file, Path(file).resolve(), base))
             continue
         # resolving a path resolves its folder, then adds a name that is no link
@@ -49,11 +51,11 @@ def display_paths(files: list[str], root: str | None = None) -> list[str]:
             given = Path(folder).as_posix()
             seen = folders[folder] = (_with_slash(str(Path(folder or ".").resolve())),
                                       "" if given == "." else _with_slash(given))
-        resolved, given = seen
-        if (resolved + name).startswith(inside):  # Path.relative_to, as text: both are resolved
-            shown.append(_encodable((resolved + name)[len(inside):]))
+        resolved = seen[0] + name
+        if resolved.startswith(inside):  # Path.relative_to, as text: both are resolved
+            shown.append(_encodable(resolved[len(inside):]))
         else:  # Path(file).as_posix()
-            shown.append(_encodable(given + name))
+            shown.append(_encodable(seen[1] + name))
     return shown
 
 
