@@ -30,6 +30,7 @@ from .rules import (
 from .scenarios import Scenario, describe, plan
 from .suppressions import identity_suppressions
 from .template_checks import cannot_define_key, hidden_problems, resource_count_problem
+from .variant_reads import VariantReads
 
 
 @dataclass
@@ -192,9 +193,7 @@ class Analyzer:
             report.errors.append(FileError(display, _printable(message), span.line, span.column))
         if scenarios.note:
             report.notes.append(scenarios.note)
-        evaluated = {} if len(scenarios.scenarios) > 1 else None
-        runs = [self._variant(template, display, s, account, evaluated)
-                for s in scenarios.scenarios or [None]]
+        runs = self._variants(template, display, scenarios.scenarios, account)
         report.input = runs[0].input
         for run in runs[1:]:
             for kid, key in run.input["keys"].items():
@@ -219,6 +218,26 @@ class Analyzer:
         if report.errors:
             report.status = "error"
         return report
+
+    def _variants(self, template: LoadedTemplate, display: str, scenarios: list[Scenario],
+                  account: str | None) -> list[_Variant]:
+        """Each scenario's analysis (the merged template's when there are none); scenarios
+        alike in all the analysis reads share one (bridge/variant_reads.py)."""
+        if len(scenarios) < 2:
+            return [self._variant(template, display, scenarios[0] if scenarios else None, account)]
+        reads = VariantReads(template.document)
+        evaluated: dict[str, list] = {}
+        done: dict[tuple, _Variant] = {}
+        runs = []
+        for scenario in scenarios:
+            key = reads.key(scenario)
+            run = done.get(key) if key is not None else None
+            if run is None:
+                run = self._variant(template, display, scenario, account, evaluated)
+                if key is not None:
+                    done[key] = run
+            runs.append(run)
+        return runs
 
     def _variant(self, template: LoadedTemplate, display: str, scenario: Scenario | None,
                  account: str | None = None, evaluated: dict[str, list] | None = None) -> _Variant:

@@ -107,7 +107,7 @@ def cannot_define_key(resources: dict) -> bool:
 def hidden_problems(document: dict, scans: HidingScans | None = None) -> list[tuple[str, str]]:
     """The parts of the template that CloudFormation fills in at deploy or elsewhere.
     `scans`: what the scans of the template's other variants found."""
-    may_hide = scans.may_hide if scans is not None else _may_hide
+    may_hide = scans.may_hide if scans is not None else may_hide_any
     problems: list[tuple[str, str]] = []
     transform = document.get("Transform")
     items = list(enumerate(transform)) if isinstance(transform, list) else [(None, transform)]
@@ -138,7 +138,7 @@ def hidden_problems(document: dict, scans: HidingScans | None = None) -> list[tu
     return sorted(problems)
 
 
-def _may_hide(value: Any) -> bool:
+def may_hide_any(value: Any) -> bool:
     """Whether a mapping inside `value` has an Fn::Transform or Fn::ForEach key (checked
     without building the pointers of the nodes that have none)."""
     stack = [value]
@@ -159,7 +159,7 @@ def _names_hiding(mapping: dict) -> bool:
 
 
 class HidingScans:
-    """`_may_hide` for the variants of one template: their documents share the sections
+    """`may_hide_any` for the variants of one template: their documents share the sections
     and resources `variant.choose` left as they are, and each of those is scanned once.
     A kept answer holds its node, so the node's id() names it while kept."""
 
@@ -182,7 +182,7 @@ class HidingScans:
             return kept[1]
         if len(self._kept) >= self.MAX_KEPT:
             self._kept.clear()
-        answer = _may_hide(node)
+        answer = may_hide_any(node)
         self._kept[id(node)] = (node, answer)
         return answer
 

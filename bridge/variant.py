@@ -88,7 +88,7 @@ def _chosen(rid: str, resource: Any, truth: dict[str, bool]) -> tuple[Any, dict[
     if entry is None or entry[0] is not resource:
         if len(_kept) >= MAX_CHOSEN:
             _kept.clear()
-        entry = _kept[(id(resource), rid)] = (resource, tuple(sorted(_named(resource))), {})
+        entry = _kept[(id(resource), rid)] = (resource, tuple(sorted(named_conditions(resource))), {})
     _, names, forms = entry
     seen_as = tuple(truth.get(name) for name in names)
     form = forms.get(seen_as)
@@ -99,7 +99,7 @@ def _chosen(rid: str, resource: Any, truth: dict[str, bool]) -> tuple[Any, dict[
     return form
 
 
-def _named(node: Any) -> set[str]:
+def named_conditions(node: Any) -> set[str]:
     """The Conditions the Fn::Ifs inside a node name."""
     found: set[str] = set()
     stack = [node]
