@@ -39,24 +39,27 @@ class Normalized:
 
 def normalize(document: dict, file: str, parameters: dict[str, str] | None = None,
               config: dict | None = None, scenario: Scenario | None = None,
-              account: str | None = None) -> Normalized:
+              account: str | None = None, scans: HidingScans | None = None) -> Normalized:
     """The rules' input, with the effective access of every key, for one deployable
     variant of the template: `scenario` (from `scenarios.plan`) picks every Fn::If branch,
     drops the resources whose Condition is false and the AWS::NoValue properties; None
     unions the Fn::If alternatives. Fn::ForEach loops the template determines are
     expanded. Pointers are the file's own either way. `account`: the literal account the
     template is known to be deployed to (a CDK stack's environment), its own as
-    AWS::AccountId is (the input's `accounts`)."""
+    AWS::AccountId is (the input's `accounts`). `scans`: the template's HidingScans, shared
+    by its variants (made here when not given)."""
     if account is None:
-        return normalize_variant(document, file, parameters, config, scenario)[0]
-    normalized = normalize_variant(document, file, parameters, with_account(config, account), scenario)[0]
+        return normalize_variant(document, file, parameters, config, scenario, scans=scans)[0]
+    normalized = normalize_variant(document, file, parameters, with_account(config, account), scenario,
+                                   scans=scans)[0]
     normalized.input["accounts"] = [account]
     return normalized
 
 
 def normalize_variant(document: dict, file: str, parameters: dict[str, str] | None = None,
                       config: dict | None = None, scenario: Scenario | None = None,
-                      keep_conditions: bool = False) -> tuple[Normalized, _Normalizer]:
+                      keep_conditions: bool = False, scans: HidingScans | None = None,
+                      ) -> tuple[Normalized, _Normalizer]:
     """`normalize`, and the normalizer that read the variant (its resolver and identity
     links resolve principals the template does not name: `kmspolicy explain`)."""
     view, remap = foreach.expand(document, parameters)
@@ -64,7 +67,7 @@ def normalize_variant(document: dict, file: str, parameters: dict[str, str] | No
         parameters = {**dict(scenario.parameters), **(parameters or {})}
         view, chosen = variant.choose(view, scenario.truth())
         remap = variant.Remap(chosen.prefixes, then=remap)
-    normalizer = _Normalizer(view, file, parameters, config, _scans_for(document))
+    normalizer = _Normalizer(view, file, parameters, config, scans if scans is not None else _scans_for(document))
     if scenario is not None and not keep_conditions:
         result = _with_access_once(normalizer.run(), config)
     else:

@@ -29,7 +29,7 @@ from .rules import (
 )
 from .scenarios import Scenario, describe, plan
 from .suppressions import identity_suppressions
-from .template_checks import cannot_define_key, hidden_problems, resource_count_problem
+from .template_checks import HidingScans, cannot_define_key, hidden_problems, resource_count_problem
 from .variant_reads import VariantReads
 
 
@@ -185,15 +185,16 @@ class Analyzer:
             report.status = "error"
             report.errors.append(FileError(display, too_many, span.line, span.column))
             return report
+        scans = HidingScans(nothing_hides=not template.may_hide)
         if cannot_define_key(document["Resources"]):
-            return self._without_keys(template, display)
+            return self._without_keys(template, display, scans)
         scenarios = plan(document, self.parameters)
         for pointer, message in scenarios.problems:
             span, _ = template.source_map.locate(pointer)
             report.errors.append(FileError(display, _printable(message), span.line, span.column))
         if scenarios.note:
             report.notes.append(scenarios.note)
-        runs = self._variants(template, display, scenarios.scenarios, account)
+        runs = self._variants(template, display, scenarios.scenarios, account, scans)
         report.input = runs[0].input
         for run in runs[1:]:
             for kid, key in run.input["keys"].items():
@@ -208,11 +209,11 @@ class Analyzer:
             report.status = "error"
         return report
 
-    def _without_keys(self, template: LoadedTemplate, display: str) -> FileReport:
+    def _without_keys(self, template: LoadedTemplate, display: str, scans: HidingScans) -> FileReport:
         """A template that defines no key has nothing to normalize or evaluate; only the
         parts it hides (macros, includes, loops it does not determine) may hold one."""
         report = FileReport(display, "analyzed", cdk_paths=_cdk_paths(template.document["Resources"]))
-        for pointer, message in hidden_problems(template.document):
+        for pointer, message in hidden_problems(template.document, scans):
             span, _ = template.source_map.locate(pointer)
             report.errors.append(FileError(display, _printable(message), span.line, span.column))
         if report.errors:
@@ -220,12 +221,12 @@ class Analyzer:
         return report
 
     def _variants(self, template: LoadedTemplate, display: str, scenarios: list[Scenario],
-                  account: str | None) -> list[_Variant]:
+                  account: str | None, scans: HidingScans) -> list[_Variant]:
         """Each scenario's analysis (the merged template's when there are none); scenarios
         alike in all the analysis reads share one (bridge/variant_reads.py)."""
         if len(scenarios) < 2:
-            return [self._variant(template, display, scenarios[0] if scenarios else None, account)]
-        reads = VariantReads(template.document)
+            return [self._variant(template, display, scenarios[0] if scenarios else None, account, scans=scans)]
+        reads = VariantReads(template.document, scans.may_hide)
         evaluated: dict[str, list] = {}
         done: dict[tuple, _Variant] = {}
         runs = []
@@ -233,20 +234,21 @@ class Analyzer:
             key = reads.key(scenario)
             run = done.get(key) if key is not None else None
             if run is None:
-                run = self._variant(template, display, scenario, account, evaluated)
+                run = self._variant(template, display, scenario, account, evaluated, scans)
                 if key is not None:
                     done[key] = run
             runs.append(run)
         return runs
 
     def _variant(self, template: LoadedTemplate, display: str, scenario: Scenario | None,
-                 account: str | None = None, evaluated: dict[str, list] | None = None) -> _Variant:
+                 account: str | None = None, evaluated: dict[str, list] | None = None,
+                 scans: HidingScans | None = None) -> _Variant:
         """Normalize and evaluate one deployable variant (None: the merged template).
         `evaluated`: the engine's decisions on the inputs of the template's other variants,
         by their JSON (Conditions that touch no key or identity give several the same input,
         and the engine's answer depends on the input alone)."""
         normalized = normalize(template.document, display, self.parameters, self.policies.config,
-                               scenario=scenario, account=account)
+                               scenario=scenario, account=account, scans=scans)
         variant = _Variant(normalized.input)
         unknown = self._unknown_suppressions(normalized.input, template.document)
         for pointer, message in [*normalized.problems, *unknown]:

@@ -161,15 +161,19 @@ def _names_hiding(mapping: dict) -> bool:
 class HidingScans:
     """`may_hide_any` for the variants of one template: their documents share the sections
     and resources `variant.choose` left as they are, and each of those is scanned once.
-    A kept answer holds its node, so the node's id() names it while kept."""
+    A kept answer holds its node, so the node's id() names it while kept. `nothing_hides`:
+    the template's text holds no key that hides (LoadedTemplate.may_hide), so none is scanned."""
 
     MAX_KEPT = 4096
 
-    def __init__(self) -> None:
+    def __init__(self, nothing_hides: bool = False) -> None:
         self._kept: dict[int, tuple[Any, bool]] = {}
+        self.nothing_hides = nothing_hides
 
     def may_hide(self, value: Any) -> bool:
         """A top-level section: a Resources mapping is new in each variant, its resources are not."""
+        if self.nothing_hides:
+            return False
         if isinstance(value, dict):
             return _names_hiding(value) or any(self._scanned(v) for v in value.values())
         return self._scanned(value)

@@ -20,6 +20,7 @@ or a string that is its logical id), since resolving a reference reads its targe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .intrinsics import is_intrinsic, referenced_ids
@@ -32,11 +33,12 @@ _OUTSIDE_RESOURCES = ("Resources", "Conditions", "Outputs", "Rules", "Parameters
 
 
 class VariantReads:
-    def __init__(self, document: dict):
+    def __init__(self, document: dict, may_hide: Callable[[Any], bool] = may_hide_any):
+        """`may_hide`: whether a resource may hold a key that hides (HidingScans.may_hide)."""
         resources = document.get("Resources")
         self.resources: dict = resources if isinstance(resources, dict) else {}
         self.bounded = not any(rid.startswith("Fn::ForEach::") for rid in self.resources)
-        self.read = self._closure([rid for rid, r in self.resources.items() if _read_itself(rid, r)])
+        self.read = self._closure([rid for rid, r in self.resources.items() if _read_itself(rid, r, may_hide)])
         self.named = {rid: tuple(sorted(named_conditions(self.resources[rid]))) for rid in self.read}
         parameters = document.get("Parameters")
         names = set(parameters) if isinstance(parameters, dict) else set()
@@ -72,7 +74,7 @@ class VariantReads:
         return tuple(seen), fixed
 
 
-def _read_itself(rid: str, resource: Any) -> bool:
+def _read_itself(rid: str, resource: Any, may_hide: Callable[[Any], bool]) -> bool:
     if not isinstance(resource, dict) or rid == "Fn::Transform":
         return True
     rtype = resource.get("Type")
@@ -86,7 +88,7 @@ def _read_itself(rid: str, resource: Any) -> bool:
     metadata = resource.get("Metadata")
     if isinstance(metadata, dict) and "kmspolicy" in metadata:
         return True
-    return (isinstance(props, dict) and "Role" in props) or may_hide_any(resource)
+    return (isinstance(props, dict) and "Role" in props) or may_hide(resource)
 
 
 def _named_strings(values: list, names: set[str]) -> set[str]:

@@ -51,7 +51,16 @@ from ..reading import ReadError, read_file
 from ..sourcemap import SourceMap, Span
 from .errors import TemplateError, _Fail
 from .json_parser import _JsonParser
-from .text import _JSON_BREAK, _YAML_BREAK, _decode, _first_position, _kind, _offset_position, _split_lines
+from .text import (
+    _JSON_BREAK,
+    _YAML_BREAK,
+    _decode,
+    _first_position,
+    _kind,
+    _offset_position,
+    _split_lines,
+    hiding_text,
+)
 from .yaml_events import _load_yaml
 
 __all__ = [
@@ -85,6 +94,8 @@ class LoadedTemplate:
     source_map: SourceMap = field(repr=False)
     format: str
     lines: list[str] = field(repr=False)
+    # False when the text cannot hold a key that hides part of the template (`hiding_text`)
+    may_hide: bool = True
 
 
 # --------------------------------------------------------------------------- entry points
@@ -137,7 +148,7 @@ def load_text(text: str, file: str, *, max_nodes: int | None = None,
         raise TemplateError(f"template is not a mapping (got {_kind(document)})", file,
                             *_first_position(values))
     return LoadedTemplate(file, document, SourceMap(values, keys, aliases),
-                          "json" if is_json else "yaml", lines)
+                          "json" if is_json else "yaml", lines, hiding_text(text))
 
 
 def load_data(path: str, *, max_bytes: int = MAX_BYTES, max_nodes: int | None = None,

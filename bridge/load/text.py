@@ -11,6 +11,18 @@ from .errors import TemplateError
 
 _YAML_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
 _JSON_BREAK = re.compile(r"\r\n|[\r\n]")
+# What a template's text holds wherever a mapping key hides part of it (Fn::Transform, as
+# a key or its !Transform tag, and Fn::ForEach::, bridge/template_checks.py), or an escape
+# that could spell such a key: JSON's \u, YAML's \x, \u, \U, a double-quoted scalar
+# continued on the next line (whose break YAML drops), a tag's %-escape or a %TAG prefix.
+_HIDING = re.compile("Fn::Transform|!Transform|Fn::ForEach|%TAG|!\\S*%|\\\\[xuU\r\n\x85\u2028\u2029]")
+
+
+def hiding_text(text: str) -> bool:
+    """Whether `text` may load into a document with a key that hides part of the template."""
+    return _HIDING.search(text) is not None
+
+
 _BREAKS_BUT_NEWLINE = {_YAML_BREAK: "\r\x85\u2028\u2029", _JSON_BREAK: "\r"}
 
 
