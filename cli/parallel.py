@@ -26,9 +26,11 @@ policies, parameters=...)`) that builds its engine when called.
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import os
 import pickle
+import select
 import signal
 import sys
 import tempfile
@@ -38,7 +40,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import FileError, Result
@@ -169,6 +171,10 @@ class _PoolRun:
         self.queue: deque[int] = deque(handout_order(tasks))
         self.finished: dict[int, Result] = {}
         self.live: list[_Worker] = []
+        # one poll set for the whole run: multiprocessing's wait() and Connection.poll()
+        # build a selector at every call, several times per file
+        self.poller = select.poll()
+        self.by_fd: dict[int, _Worker] = {}
 
     def results(self) -> Iterator[Result]:
         for _ in range(min(self.pool.jobs, len(self.tasks))):
@@ -196,19 +202,20 @@ class _PoolRun:
         child_end.close()  # so the parent sees EOF when the worker dies
         stats = WorkerStats(process.pid)
         self.pool.stats.append(stats)
-        self.live.append(_Worker(process, parent_end, stats, build_log))
+        worker = _Worker(process, parent_end, stats, build_log)
+        self.live.append(worker)
+        for fd in (parent_end.fileno(), process.sentinel):
+            self.poller.register(fd, select.POLLIN)
+            self.by_fd[fd] = worker
 
     def _wait(self) -> None:
         if not self.live:
             raise EngineError("no worker process is left to analyze the remaining files")
-        by_handle = {}
-        for worker in self.live:
-            by_handle[worker.conn] = worker
-            by_handle[worker.process.sentinel] = worker
+        left = self._time_left()
         handled = set()
-        for handle in wait(list(by_handle), timeout=self._time_left()):
-            worker = by_handle[handle]
-            if id(worker) in handled:
+        for fd, _ in self.poller.poll(None if left is None else math.ceil(left * 1000)):
+            worker = self.by_fd.get(fd)
+            if worker is None or id(worker) in handled:  # gone since (its fd maybe reused)
                 continue
             handled.add(id(worker))
             self._service(worker)
@@ -223,7 +230,7 @@ class _PoolRun:
         for worker in list(self.live):
             if worker.current is None or time.monotonic() < worker.deadline:
                 continue
-            if worker.conn.poll():  # it answered after all: take the answer
+            if _readable(worker.conn.fileno()):  # it answered after all: take the answer
                 self._service(worker)
                 continue
             worker.process.kill()
@@ -234,12 +241,12 @@ class _PoolRun:
     def _service(self, worker: _Worker) -> None:
         """Read what the worker sent; if it has died, account for the file it held."""
         try:
-            while worker.conn.poll():
+            while _readable(worker.conn.fileno()):
                 self._receive(worker, worker.conn.recv())
         except (EOFError, OSError):
             pass
         else:
-            if worker.process.is_alive():
+            if not _readable(worker.process.sentinel):  # readable once the process has ended
                 return
         self._bury(worker)
 
@@ -293,6 +300,9 @@ class _PoolRun:
         self._replace(worker, lost)
 
     def _remove(self, worker: _Worker) -> None:
+        for fd in (worker.conn.fileno(), worker.process.sentinel):
+            self.poller.unregister(fd)
+            del self.by_fd[fd]
         worker.process.join()
         worker.conn.close()
         self.live.remove(worker)
@@ -331,6 +341,13 @@ class _PoolRun:
             worker.conn.close()
             _remove(worker.build_log)
         self.live.clear()
+
+
+def _readable(fd: int) -> bool:
+    """Whether a read of `fd` would not block (data, or the other end closed)."""
+    check = select.poll()
+    check.register(fd, select.POLLIN)
+    return bool(check.poll(0))
 
 
 def handout_order(tasks: list[Task]) -> list[int]:
