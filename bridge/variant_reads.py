@@ -43,8 +43,8 @@ class VariantReads:
         parameters = document.get("Parameters")
         names = set(parameters) if isinstance(parameters, dict) else set()
         sections = [v for k, v in document.items() if k not in _OUTSIDE_RESOURCES]
-        self.parameters = referenced_ids([*sections, *(self.resources[rid] for rid in self.read)], names) \
-            | _named_strings([self.resources[rid] for rid in self.read], names)
+        read = [self.resources[rid] for rid in self.read]
+        self.parameters = referenced_ids(sections, names) | _mentioned(read, names)
 
     def _closure(self, seeds: list[str]) -> list[str]:
         ids = set(self.resources)
@@ -52,7 +52,7 @@ class VariantReads:
         stack = list(seeds)
         while stack:
             resource = self.resources[stack.pop()]
-            for target in referenced_ids(resource, ids) | _named_strings([resource], ids):
+            for target in _mentioned([resource], ids):
                 if target not in read:
                     read.add(target)
                     stack.append(target)
@@ -91,10 +91,10 @@ def _read_itself(rid: str, resource: Any, may_hide: Callable[[Any], bool]) -> bo
     return (isinstance(props, dict) and "Role" in props) or may_hide(resource)
 
 
-def _named_strings(values: list, names: set[str]) -> set[str]:
-    """The strings among `values` (anywhere inside) that are one of `names`: a logical id
-    written as a name (an intent entry, DependsOn, a literal policy target)."""
-    found: set[str] = set()
+def _mentioned(values: list, names: set[str]) -> set[str]:
+    """The `names` that `values` refer to (Ref, Fn::GetAtt, Fn::Sub) or write out as a
+    string or a key, anywhere inside (an intent entry, DependsOn, a literal policy target)."""
+    found = referenced_ids(values, names)
     stack = list(values)
     while stack:
         node = stack.pop()
