@@ -51,7 +51,10 @@ class _Store:
         self.close = weakref.finalize(self, self.file.close)
 
     def append(self, item: Any) -> None:
-        data = pickle.dumps(item, pickle.HIGHEST_PROTOCOL)
+        self.write(pickle.dumps(item, pickle.HIGHEST_PROTOCOL), 1)
+
+    def write(self, data: bytes, count: int) -> None:
+        """Add `count` items given as their pickles, one after another."""
         try:
             if self.moved:
                 self.file.seek(self.size)
@@ -60,7 +63,7 @@ class _Store:
         except OSError as exc:
             raise SpoolError(exc) from exc
         self.size += len(data)
-        self.count += 1
+        self.count += count
 
     def read_at(self, position: int, buffer: memoryview) -> int:
         self.moved = True
@@ -97,6 +100,7 @@ class Spool(Generic[T]):
     def __init__(self, items: Iterable[T] = ()) -> None:
         self._store: _Store | None = None
         self.revision = next(_REVISIONS)
+        self._sorted_by: tuple[Callable | None, int] | None = None  # (key, at revision)
         self.extend(items)
 
     def append(self, item: T) -> None:
@@ -106,6 +110,13 @@ class Spool(Generic[T]):
         self.revision = next(_REVISIONS)
 
     def extend(self, items: Iterable[T]) -> None:
+        if isinstance(items, Pickled):  # already in the store's format: written as it is
+            if items.count:
+                if self._store is None:
+                    self._store = _Store()
+                self._store.write(items.data, items.count)
+                self.revision = next(_REVISIONS)
+            return
         for item in items:
             self.append(item)
 
@@ -133,11 +144,15 @@ class Spool(Generic[T]):
 
     def sort(self, *, key: Callable[[T], Any] | None = None) -> None:
         """Sort in place, stably, as list.sort does (with `sorted_items`)."""
-        if in_order(self, key):
-            return
-        ordered = Spool(sorted_items(self, key=key))
-        self.close()
-        self._store, ordered._store = ordered._store, None
+        if not in_order(self, key):
+            ordered = Spool(sorted_items(self, key=key))
+            self.close()
+            self._store, ordered._store = ordered._store, None
+        self._sorted_by = (key, self.revision)
+
+    def is_sorted_by(self, key: Callable[[T], Any] | None) -> bool:
+        """Was the spool sorted by this very `key` function, and not changed since?"""
+        return self._sorted_by is not None and self._sorted_by[0] is key and self._sorted_by[1] == self.revision
 
     def close(self) -> None:
         """Drop the file; the spool is empty afterwards."""
@@ -154,6 +169,38 @@ class Spool(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Spool({len(self)} items)"
+
+
+class Pickled(Generic[T]):
+    """Items kept as their pickles, in a spool's format: a worker's results cross to the
+    parent in these and are written into its spools as they are, not unpickled and pickled
+    again (cli/parallel.py). Iterating unpickles them."""
+
+    def __init__(self, items: Iterable[T] = ()) -> None:
+        pickles = [pickle.dumps(item, pickle.HIGHEST_PROTOCOL) for item in items]
+        self.count = len(pickles)
+        self.data = b"".join(pickles)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[T]:
+        reader = io.BytesIO(self.data)
+        for _ in range(self.count):
+            yield pickle.load(reader)
+
+    def __getitem__(self, index: int) -> T:
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:  # as the list of its items
+        if isinstance(other, (Pickled, list)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a list's equality, not hashable
+
+    def __repr__(self) -> str:
+        return f"Pickled({self.count} items)"
 
 
 def sorted_items(items: Iterable[T], key: Callable[[T], Any] | None = None) -> Iterator[T]:

@@ -24,7 +24,8 @@ from kmspolicy.bridge.access.located import (
     SubjectRow,
 )
 
-from .reporters.text import _clean, _Paint
+from .reporters.safe import clean
+from .reporters.text import _Paint
 
 VERDICT_COLORS = {"allowed": "32", "conditional": "33", "unknown": "36", "reachable": "35", "denied": "2"}
 VERDICT_MARKS = {"allowed": "✅", "conditional": "⚠️", "unknown": "❔", "reachable": "🔓", "denied": "⛔"}
@@ -76,8 +77,8 @@ def render_text(report: AccessReport, color: bool = False) -> str:
     out: list[str] = []
     for key in report.keys:
         totals = _totals(key)
-        out.append(paint(f"{_clean(key_title(key))}  {_clean(report.file)}:{key.location.line}", "1"))
-        rows = [[_clean(row_title(row))] +
+        out.append(paint(f"{clean(key_title(key))}  {clean(report.file)}:{key.location.line}", "1"))
+        rows = [[clean(row_title(row))] +
                 [cell_text(row.cells[cap], totals[cap]) for cap in CAPABILITIES] for row in key.rows]
         header = ["principal", *CAPABILITIES]
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -96,9 +97,9 @@ def render_text(report: AccessReport, color: bool = False) -> str:
                    "deciding lines, then the cell's other actions by (weaker) verdict; "
                    "`kmspolicy explain FILE --key K --principal P` shows why")
     for note in report.notes:
-        out.append(f"note: {_clean(note)}")
+        out.append(f"note: {clean(note)}")
     for error in report.errors:
-        out.append(f"{paint('error', '1;31')}: {_clean(str(error))}")
+        out.append(f"{paint('error', '1;31')}: {clean(str(error))}")
     return "\n".join(out) + "\n"
 
 

@@ -25,7 +25,8 @@ from .access_cmd import analyzer, fail, use_color, with_parameters
 from .access_render import VERDICT_COLORS, subject_title
 from .reporters import safe
 from .reporters.base import file_sources
-from .reporters.text import _clean, _code_frame, _Paint
+from .reporters.safe import clean
+from .reporters.text import _code_frame, _Paint
 
 _VERDICT_TEXT = {
     "allowed": "allowed",
@@ -45,7 +46,7 @@ class _Writer:
         self.who = _short_name(explanation)
 
     def line(self, text: str = "", indent: int = 0) -> None:
-        self.out.append((" " * indent + _clean(text, keep="\t")).rstrip())
+        self.out.append((" " * indent + clean(text, keep="\t")).rstrip())
 
     def frame(self, location, indent: int = 3) -> None:
         self.line(f"{self.x.file}:{location.line}:{location.column}", indent)

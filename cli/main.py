@@ -15,7 +15,7 @@ import click
 
 from kmspolicy import __version__
 from kmspolicy.bridge.engines import EngineError
-from kmspolicy.bridge.findings import SEVERITIES, Result, severity_at_least
+from kmspolicy.bridge.findings import SEVERITIES, Finding, Result, severity_at_least
 from kmspolicy.bridge.load import MAX_BYTES
 from kmspolicy.bridge.pipeline import IN_PROCESS_ENGINES, PolicySet
 from kmspolicy.bridge.rules import Rule, RuleMetadataError
@@ -264,7 +264,7 @@ def eval_command(paths, formats, output, fail_on, severity, parameters, paramete
             say(baseline_note(baseline_path, match))
         if severity:
             result.keep_findings(lambda f: severity_at_least(f.severity, severity))
-        result.findings.sort(key=lambda f: f.sort_key())
+        result.findings.sort(key=Finding.sort_key)
         if verbose:
             for entry in result.skipped:
                 say(f"kmspolicy: skipped {entry}")

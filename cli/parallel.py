@@ -2,12 +2,13 @@
 
 Each worker builds its Analyzer — and so compiles the policies — once, then analyzes one
 file at a time and sends back that file's partial `Result` (findings, errors, status: never
-the document or the rule input). The parent keeps the next file waiting in each worker's
-pipe while the queue is long (`PREFETCH`), so a worker never waits for the parent between
-files, and hands the files out largest first within each run of `WINDOW` tasks, so the
-last files of a scan are its small ones. It hands the parts on in task order, whatever
-order they finish in (holding at most about a window of them), so the output does not
-depend on N.
+the document or the rule input), its lists already pickled as the parent's spools keep them
+(`Pickled`), so the parent writes them out without unpickling them. The parent keeps the
+next file waiting in each worker's pipe while the queue is long (`PREFETCH`), so a worker
+never waits for the parent between files, and hands the files out largest first within
+each run of `WINDOW` tasks, so the last files of a scan are its small ones. It hands the
+parts on in task order, whatever order they finish in (holding at most about a window of
+them), so the output does not depend on N.
 
 A worker that dies (a crash in native code kills the whole process) turns the file it held
 into an error and is replaced; the run never passes that file as clean. With a `timeout`,
@@ -39,13 +40,13 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from multiprocessing.connection import Connection
 
 from kmspolicy.bridge.engines import EngineError
 from kmspolicy.bridge.findings import FileError, Result
 from kmspolicy.bridge.pipeline import Analyzer, FileReport
-from kmspolicy.bridge.spool import SpoolError
+from kmspolicy.bridge.spool import Pickled, SpoolError
 
 from .run import Task, add_report, analyze_task
 
@@ -491,4 +492,10 @@ def _worker_main(conn: Connection, make_analyzer: Callable[[], Analyzer], build_
         except Exception as exc:  # noqa: BLE001 - a bug: the parent re-raises it
             conn.send(("failed", index, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
             continue
-        conn.send(("done", index, part))
+        conn.send(("done", index, _pickled(part)))
+
+
+def _pickled(part: Result) -> Result:
+    """The part with its lists as their pickles: the parent writes them into its spools
+    as they come."""
+    return Result(*(Pickled(getattr(part, item.name)) for item in fields(Result)))

@@ -32,6 +32,7 @@ BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI}]")
 _LEGACY_COMMAND = "##["
 _LEADING_COMMAND = re.compile(r"^(\s*):(?=:)")
+_LATER_LEADING_COMMAND = re.compile(r"\n\s*::")  # on a line after the first
 _UNSAFE_IN_JSON = re.compile(f"[\x7f-\x9f\u2028\u2029{BIDI}]")
 _UNSAFE_IN_XML = re.compile(f"[\r\x7f-\x9f\u2028\u2029{BIDI}]")  # a raw CR ends a log line
 
@@ -74,6 +75,12 @@ def guarded(text: str, guard: Callable[[str], str]) -> str:
     return "\n".join(guard(line) for line in text.split("\n"))
 
 
+def _commands_in(text: str) -> bool:
+    """Would text_line change any line of `text`?"""
+    return (_LEGACY_COMMAND in text or text.lstrip().startswith("::")
+            or _LATER_LEADING_COMMAND.search(text) is not None)
+
+
 class SafeLines:
     """A text stream that passes each complete line through `guard` before `inner`."""
 
@@ -85,7 +92,11 @@ class SafeLines:
     def write(self, text: str) -> int:
         text = self.pending + text
         head, newline, self.pending = text.rpartition("\n")
-        if newline:
+        if not newline:
+            return len(text)
+        if self.guard is text_line and not _commands_in(head):
+            self.inner.write(head + "\n")  # no line text_line would change
+        else:
             self.inner.write("\n".join(self.guard(line) for line in head.split("\n")) + "\n")
         return len(text)
 

@@ -26,11 +26,13 @@ so a template can drive neither the terminal nor the CI log.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
+from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from kmspolicy.bridge.findings import SEVERITIES, FileError, Finding, Result
-from kmspolicy.bridge.spool import sorted_items
+from kmspolicy.bridge.spool import Spool, sorted_items
 
 from ..rule_docs import doc_url
 from .base import ReportContext, StreamingReporter, split_lines
@@ -48,11 +50,6 @@ MARKER = "31"
 ERROR = "1;31"
 DIM = "2"
 
-def _clean(text: str, keep: str = "") -> str:
-    """Replace control and bidi-override characters (except those in `keep`) by U+FFFD."""
-    return clean(text, keep)
-
-
 def _width(ch: str) -> int:
     if unicodedata.combining(ch):
         return 0
@@ -60,7 +57,7 @@ def _width(ch: str) -> int:
 
 
 def _text_width(text: str) -> int:
-    if text.isascii():  # control characters are replaced before (_clean)
+    if text.isascii():  # control characters are replaced before (clean)
         return len(text)
     return sum(_width(ch) for ch in text)
 
@@ -96,46 +93,57 @@ class TextReporter(StreamingReporter):
     def _write(self, result: Result, context: ReportContext, stream: TextIO) -> None:
         paint = _Paint(context.color)
         if not context.quiet:
-            for finding in sorted_items(result.findings, key=_finding_key):
+            for finding in in_report_order(result.findings):
                 if finding.suppressed and not context.verbose:
                     continue
                 stream.write("\n".join(self._finding(finding, context, paint)) + "\n\n")
         for error in sorted_items(result.errors, key=_error_key):
-            stream.write(f"{paint('error', ERROR)}: {_clean(str(error))}\n")
+            stream.write(f"{paint('error', ERROR)}: {clean(str(error))}\n")
         for status in result.files:
             for note in status.notes:
-                stream.write(f"note: {_clean(status.file)}: {_clean(note)}\n")
+                stream.write(f"note: {clean(status.file)}: {clean(note)}\n")
         stream.write(summary_line(result) + "\n")
 
     def _finding(self, f: Finding, context: ReportContext, paint: _Paint) -> list[str]:
-        severity = paint(f"[{_clean(f.severity)}]", SEVERITY_COLORS.get(f.severity))
-        head = f"{paint(_clean(f.rule), BOLD)} {severity} {_clean(f.file)}:{f.line}:{f.column}"
+        severity = paint(f"[{clean(f.severity)}]", SEVERITY_COLORS.get(f.severity))
+        head = f"{paint(clean(f.rule), BOLD)} {severity} {clean(f.file)}:{f.line}:{f.column}"
         if f.resource:
-            head += f"  {_clean(f.resource)}"
+            head += f"  {clean(f.resource)}"
         if f.construct:
-            head += f"  (construct {_clean(f.construct)})"
+            head += f"  (construct {clean(f.construct)})"
         lines = [head]
         if f.title:
-            lines.append(f"  {_clean(f.title)}")
+            lines.append(f"  {clean(f.title)}")
         if f.message.strip():
             for part in split_lines(f.message):
-                lines.append(f"  {_clean(part, keep=chr(9))}".rstrip())
+                lines.append(f"  {clean(part, keep=chr(9))}".rstrip())
         if f.suppressed:
             reason = f.suppression_reason or "no reason given"
-            lines.append("  " + paint(f"suppressed: {_clean(reason)}", DIM))
+            lines.append("  " + paint(f"suppressed: {clean(reason)}", DIM))
         lines.extend(_code_frame(f, context.sources(f.file), paint))
         url = doc_url(f.rule) if context.verbose else None
         if url:
             lines.append(f"  docs: {url}")
         for rel in f.related:
-            message = _clean(" ".join(rel.message.split()))
-            lines.append(f"  related: {_clean(rel.file)}:{rel.line}  {message}".rstrip())
+            message = clean(" ".join(rel.message.split()))
+            lines.append(f"  related: {clean(rel.file)}:{rel.line}  {message}".rstrip())
         return lines
 
 
 def _finding_key(f: Finding) -> tuple:
     # sort_key first; the rest only breaks ties so that input order never shows
     return (f.sort_key(), f.severity, f.resource, f.path, f.fingerprint, f.suppressed)
+
+
+def in_report_order(findings: Iterable[Finding]) -> Iterator[Finding]:
+    """The findings sorted by `_finding_key`; a spool already sorted by `Finding.sort_key`
+    (eval sorts its result so) is read once, each run of equal sort keys sorted alone."""
+    if not (isinstance(findings, Spool) and findings.is_sorted_by(Finding.sort_key)):
+        yield from sorted_items(findings, key=_finding_key)
+        return
+    for _, run in itertools.groupby(findings, key=Finding.sort_key):
+        ties = list(run)
+        yield from sorted(ties, key=_finding_key) if len(ties) > 1 else ties
 
 
 def _error_key(error: FileError) -> tuple:
@@ -145,13 +153,14 @@ def _error_key(error: FileError) -> tuple:
 def _code_frame(f: Finding, source: list[str] | None, paint: _Paint) -> list[str]:
     if not source or not 1 <= f.line <= len(source):
         return []
-    first = max(1, f.line - 1)
-    gutter = " " * len(str(f.line))
+    width = len(str(f.line))
+    gutter = " " * width
     frame = [f" {gutter} |"]
-    for number in range(first, f.line + 1):
-        text = _clean(source[number - 1], keep="\t").rstrip()
-        frame.append(f" {number:>{len(gutter)}} | {text}".rstrip())
-    line = _clean(source[f.line - 1], keep="\t").rstrip()
+    if f.line > 1:
+        before = clean(source[f.line - 2], "\t").rstrip()
+        frame.append(f" {f.line - 1:>{width}} | {before}".rstrip())
+    line = clean(source[f.line - 1], "\t").rstrip()
+    frame.append(f" {f.line} | {line}".rstrip())
     start = max(f.column, 1) - 1
     if f.end_line > f.line:  # a span that runs on is marked to the end of its first line
         stop = len(line)
