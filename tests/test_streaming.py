@@ -21,12 +21,13 @@ from kmspolicy.bridge import spool as spool_module
 from kmspolicy.bridge.findings import SEVERITIES, FileError, FileStatus, Finding, Related, Result
 from kmspolicy.bridge.pipeline import FileReport
 from kmspolicy.bridge.rules import Rule
-from kmspolicy.bridge.spool import Spool, SpoolError, in_order, sorted_items
+from kmspolicy.bridge.spool import Pickled, Spool, SpoolError, in_order, sorted_items
 from kmspolicy.cli import main as cli_main
 from kmspolicy.cli.baseline import apply_baseline, write_baseline
 from kmspolicy.cli.reporters import REPORTERS, ReportContext, get_reporter, sarif
 from kmspolicy.cli.reporters import github as gh
 from kmspolicy.cli.reporters.json_stream import Streamed, write_json
+from kmspolicy.cli.reporters.text import _finding_key, in_report_order
 from kmspolicy.cli.run import run
 
 from .conftest import ROOT
@@ -101,6 +102,69 @@ def test_sorting_a_spool_in_order_keeps_its_file():
     assert spool._store is store and spool.revision == revision
     spool.sort(key=lambda n: -n)
     assert list(spool) == [3, 2, 2, 1] and spool._store is not store
+
+
+def _stored_bytes(spool: Spool) -> bytes:
+    buffer = bytearray(spool._store.size)
+    assert spool._store.read_at(0, memoryview(buffer)) == len(buffer)
+    return bytes(buffer)
+
+
+def test_pickled_items_are_written_into_a_spool_as_they_are():
+    items = [("a", 1), {"k": [1, 2]}, "é\u2028", None]
+    pickled = Pickled(items)
+    assert len(pickled) == 4 and list(pickled) == items and pickled == items and pickled[1] == items[1]
+    with Spool(["x"]) as spool, Spool(["x", *items]) as appended:
+        revision = spool.revision
+        spool.extend(pickled)
+        spool.extend(Pickled())
+        assert spool.revision != revision and len(spool) == 5 and list(spool) == ["x", *items]
+        assert spool._store.size == appended._store.size  # the same bytes as one append each
+        assert _stored_bytes(spool) == _stored_bytes(appended)
+        spool.append("y")  # appending after reading: at the end, not where the read stopped
+        assert list(spool) == ["x", *items, "y"]
+    with Spool() as empty:
+        empty.extend(Pickled())
+        assert empty._store is None and list(empty) == []
+
+
+def test_a_spool_knows_it_is_sorted_by_a_key_until_it_changes():
+    key = lambda n: -n  # noqa: E731
+    spool = Spool([3, 1, 2])
+    assert not spool.is_sorted_by(key)
+    spool.sort(key=key)
+    assert spool.is_sorted_by(key) and not spool.is_sorted_by(lambda n: -n) and not spool.is_sorted_by(None)
+    spool.append(0)
+    assert not spool.is_sorted_by(key)
+    spool.sort(key=key)  # already in order: the file is kept, and so is the mark
+    assert spool.is_sorted_by(key)
+    spool.extend(Pickled([5]))
+    assert not spool.is_sorted_by(key)
+    spool.sort()
+    assert spool.is_sorted_by(None) and list(spool) == [0, 1, 2, 3, 5]
+    spool.close()
+    assert not spool.is_sorted_by(None)
+
+
+def _finding(n: int, rng: random.Random) -> Finding:
+    return Finding(rule=f"KP00{rng.randint(1, 3)}", severity=rng.choice(SEVERITIES), title="t",
+                   message=rng.choice(["m", "n"]), file=rng.choice(["a.yaml", "b.yaml"]),
+                   line=rng.randint(1, 3), column=1, end_line=1, end_column=2,
+                   resource=rng.choice(["K", "L"]), path=f"/Resources/{rng.choice('KL')}",
+                   fingerprint=str(rng.randint(0, 2)), suppressed=rng.random() < 0.3)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_text_report_order_from_a_spool_sorted_by_sort_key(seed, small_chunks):
+    rng = random.Random(seed)
+    findings = [_finding(n, rng) for n in range(rng.randint(0, 60))]  # many ties on sort_key
+    expected = sorted(findings, key=_finding_key)
+    with Spool(findings) as spool:
+        assert list(in_report_order(spool)) == expected  # not marked: sorted from scratch
+        spool.sort(key=Finding.sort_key)
+        assert spool.is_sorted_by(Finding.sort_key)
+        assert list(in_report_order(spool)) == expected
+    assert list(in_report_order(findings)) == expected
 
 
 def test_spool_files_leave_nothing_in_the_temporary_folder(tmp_path, monkeypatch):
