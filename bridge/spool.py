@@ -50,9 +50,6 @@ class _Store:
         self.moved = False  # a reader moved the file position away from the end
         self.close = weakref.finalize(self, self.file.close)
 
-    def append(self, item: Any) -> None:
-        self.write(pickle.dumps(item, pickle.HIGHEST_PROTOCOL), 1)
-
     def write(self, data: bytes, count: int) -> None:
         """Add `count` items given as their pickles, one after another."""
         try:
@@ -104,21 +101,21 @@ class Spool(Generic[T]):
         self.extend(items)
 
     def append(self, item: T) -> None:
-        if self._store is None:
-            self._store = _Store()
-        self._store.append(item)
-        self.revision = next(_REVISIONS)
+        self._write(pickle.dumps(item, pickle.HIGHEST_PROTOCOL), 1)
 
     def extend(self, items: Iterable[T]) -> None:
         if isinstance(items, Pickled):  # already in the store's format: written as it is
             if items.count:
-                if self._store is None:
-                    self._store = _Store()
-                self._store.write(items.data, items.count)
-                self.revision = next(_REVISIONS)
+                self._write(items.data, items.count)
             return
         for item in items:
             self.append(item)
+
+    def _write(self, data: bytes, count: int) -> None:
+        if self._store is None:
+            self._store = _Store()
+        self._store.write(data, count)
+        self.revision = next(_REVISIONS)
 
     def __len__(self) -> int:
         return self._store.count if self._store else 0

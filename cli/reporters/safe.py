@@ -71,7 +71,10 @@ def xml_line(line: str) -> str:
 
 
 def guarded(text: str, guard: Callable[[str], str]) -> str:
-    """A whole rendered output, each of its lines through `guard`."""
+    """A whole rendered output, each of its lines through `guard` (a text no line of which
+    text_line would change is returned as it is)."""
+    if guard is text_line and not _commands_in(text):
+        return text
     return "\n".join(guard(line) for line in text.split("\n"))
 
 
@@ -92,12 +95,8 @@ class SafeLines:
     def write(self, text: str) -> int:
         text = self.pending + text
         head, newline, self.pending = text.rpartition("\n")
-        if not newline:
-            return len(text)
-        if self.guard is text_line and not _commands_in(head):
-            self.inner.write(head + "\n")  # no line text_line would change
-        else:
-            self.inner.write("\n".join(self.guard(line) for line in head.split("\n")) + "\n")
+        if newline:
+            self.inner.write(guarded(head, self.guard) + "\n")
         return len(text)
 
     def flush(self) -> None:
