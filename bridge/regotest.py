@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from . import access
 from .engines import EngineError
 from .engines.embedded import input_term, json_term
+from .engines.regopy_arity import with_arity_guard
 from .engines.regopy_errors import located
 from .rules import package_of
 
@@ -166,7 +167,7 @@ def _interpreter(modules: dict[str, str], data: dict):
 
     interpreter = regopy.Interpreter()
     try:
-        for name, source in modules.items():
+        for name, source in with_arity_guard(modules).items():
             interpreter.add_module(name, source)
         if data:
             interpreter.add_data_json(json_term(data))

@@ -9,6 +9,7 @@ from typing import Any
 from ..escape_sensitive import SensitiveCall, string_at
 from ..rules import package_of
 from . import ENTRYPOINT, EngineError, as_findings, bundle_cache
+from .regopy_arity import with_arity_guard
 from .regopy_errors import located
 from .regopy_input import StoredInput
 
@@ -29,6 +30,7 @@ class EmbeddedEngine:
         self._input_as_value = input_as_value
         self._escape_sensitive = list(escape_sensitive)
         self._refuse_escaped(data, "the data")
+        modules = with_arity_guard(modules)
         self._modules, self._data = modules, data
         self._interpreter = regopy.Interpreter()
         key = bundle_cache.bundle_key(modules, data, query, getattr(regopy, "__version__", ""))
