@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import access, foreach, sam, schema, variant
+from . import access, foreach, key_intent, sam, schema, variant
 from .access import concrete
 from .cdk.assembly import with_account
 from .identity_policies import IdentityPolicies
@@ -88,10 +88,11 @@ def _scans_for(document: dict) -> HidingScans:
 
 
 def with_access(normalized: Normalized, config: dict | None = None, keep_conditions: bool = False) -> Normalized:
-    """Add the access model's answers to a normalized template (bridge/access). The
-    concrete Condition blocks it read are dropped unless `keep_conditions` (more subjects
-    to evaluate later)."""
+    """Add the access model's answers (bridge/access) and each key's resolved intent
+    (key_intent.py) to a normalized template. The concrete Condition blocks the access
+    model read are dropped unless `keep_conditions` (more subjects to evaluate later)."""
     access.compute(normalized.input, config)
+    key_intent.resolve(normalized.input, config)
     if not keep_conditions:
         _drop_condition_blocks(normalized.input)
     return normalized

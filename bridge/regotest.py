@@ -17,7 +17,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from . import access
+from . import access, key_intent
 from .engines import EngineError
 from .engines.embedded import input_term, json_term
 from .engines.regopy_arity import with_arity_guard
@@ -86,7 +86,7 @@ def run_cases(modules: dict[str, str], data: dict | None = None, engine: str = "
             start = time.perf_counter()
             try:
                 whole = "target" in case  # a ref under data (e.g. a lib rule), compared whole
-                case_input = with_access(case["input"], case.get("data"))
+                case_input = with_access(case["input"], _case_config(data, case.get("data")))
                 got = evaluate(case.get("data"), f"data.{case['target']}" if whole else target, case_input)
                 want = case["findings"]
                 if whole:
@@ -153,13 +153,35 @@ class _OpaCases:
 
 def with_access(input_doc: dict, config: dict | None = None) -> dict:
     """A case's input as the bridge hands it to the rules: with each key's `access`
-    computed by the access model (bridge/access), unless the case gives it."""
+    computed by the access model (bridge/access) and its `intent_resolved`
+    (key_intent.py), unless the case gives them. A key or identity without the fields the
+    bridge writes gets no `intent_resolved`: the lib infers from what it has."""
     keys = input_doc.get("keys") if isinstance(input_doc, dict) else None
-    if not isinstance(keys, dict) or all("access" in k for k in keys.values() if isinstance(k, dict)):
+    if not isinstance(keys, dict):
         return input_doc
-    doc = copy.deepcopy(input_doc)
-    access.compute(doc, config)
+    doc = input_doc
+    if not all("access" in k for k in keys.values() if isinstance(k, dict)):
+        doc = copy.deepcopy(input_doc)
+        access.compute(doc, config)
+    for kid, key in doc["keys"].items():
+        if not isinstance(key, dict) or "intent_resolved" in key:
+            continue
+        try:
+            resolved = key_intent.resolved(key, doc.get("identities") or {}, config)
+        except (KeyError, TypeError, AttributeError):
+            continue
+        if doc is input_doc:
+            doc = copy.deepcopy(input_doc)
+        doc["keys"][kid]["intent_resolved"] = resolved
     return doc
+
+
+def _case_config(pack_data: dict | None, case_config: dict | None) -> dict | None:
+    """The config a case is evaluated with (data.kmspolicy.config, _case_data)."""
+    if case_config is not None:
+        return case_config
+    root = (pack_data or {}).get("kmspolicy")
+    return root.get("config") if isinstance(root, dict) else None
 
 
 def _interpreter(modules: dict[str, str], data: dict):

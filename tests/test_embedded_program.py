@@ -139,3 +139,12 @@ def test_names_by_byte_needs_bits_in_name_order():
     assert names_by_byte({"a": 1, "b": 512})[1]["names"][2] == ["b"]
     assert not _numbered_in_name_order({"a": 2, "b": 1})
     assert _numbered_in_name_order({"a": 1, "b": 4})
+
+
+def test_names_by_byte_holds_the_sorted_names_of_each_byte_value():
+    rng = Random(7)
+    for _ in range(40):
+        bits = {f"n{rng.randint(0, 99)}": rng.getrandbits(rng.randint(1, 44)) or 1 for _ in range(rng.randint(1, 30))}
+        for row in names_by_byte(bits):
+            for value, names in enumerate(row["names"]):
+                assert names == sorted(name for name, bit in bits.items() if (bit >> row["shift"]) & value)

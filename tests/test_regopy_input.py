@@ -42,6 +42,7 @@ QUERIES = [
     "[trim_suffix(v, \"n\") | some v in input; is_string(v)]",
     "concat(\"|\", [v | some v in input; is_string(v)])",
     "[is_number(v) | some v in input]",
+    "[is_array(v) | some v in input]",
     "numbers.range(0, count(object.get(input, \"l\", [])))",
     "bits.and(object.get(input, \"n\", 0), 12)",
     "bits.or(object.get(input, \"n\", 0), 12)",

@@ -15,12 +15,33 @@ import data.kmspolicy.lib.config
 import data.kmspolicy.lib.ids
 
 # Per key id, computed once per evaluation (a function is evaluated at every call, and
-# several rules ask): admin_ids[key_id], user_ids[key_id], intended_user_ids[key_id].
-admin_ids := {intent_kid: admins(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
+# several rules ask): admin_ids[key_id], user_ids[key_id], intended_user_ids[key_id]. The
+# bridge resolves them (the key's `intent_resolved`, bridge/key_intent.py: the same as the
+# functions below, which decide for an input without it, and for administrators that the
+# organization config's patterns match).
+admin_ids := {intent_kid: _resolved_admins(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
 
-user_ids := {intent_kid: users(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
+user_ids := {intent_kid: _resolved_users(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
 
-intended_user_ids := {intent_kid: intended_users(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
+intended_user_ids := {intent_kid: _resolved_intended_users(intent_key) | some intent_kid in ids.keys; intent_key := input.keys[intent_kid]}
+
+_resolved_admins(key) := {sid | some sid in key.intent_resolved.admins} if _resolved(key, "admins")
+
+_resolved_admins(key) := admins(key) if not _resolved(key, "admins")
+
+_resolved_users(key) := {sid | some sid in key.intent_resolved.users} if _resolved(key, "users")
+
+_resolved_users(key) := users(key) if not _resolved(key, "users")
+
+_resolved_intended_users(key) := {sid | some sid in key.intent_resolved.intended_users} if {
+	_resolved(key, "intended_users")
+}
+
+_resolved_intended_users(key) := intended_users(key) if not _resolved(key, "intended_users")
+
+# (On OPA, `not is_array(key.intent_resolved.admins)` fails when that ref is undefined, so
+# the ref is read inside this function.)
+_resolved(key, field) if is_array(key.intent_resolved[field])
 
 admins(key) := {sid | some sid in key.intent.admins} if count(key.intent.admins) > 0
 
