@@ -33,13 +33,13 @@ from functools import lru_cache
 from importlib import resources
 
 from .embedded_compat import ESCAPE_EXACT
+from .environment_builtins import ENVIRONMENT_BUILTINS
 from .escape_sensitive import SensitiveCall
 from .opa_compile import CompileFailure
 from .rego_scan import Scanned, scan
 from .rego_types import static_types
 from .rules import package_of
 
-ENVIRONMENT_BUILTINS = ("http.send", "net.lookup_ip_addr", "opa.runtime")
 EMBEDDED = "embedded"
 RULES_PREFIX = "kmspolicy.rules."
 SPRINTF_VERB = re.compile(r"%[-+# 0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[A-Za-z%]")

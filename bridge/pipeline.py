@@ -68,11 +68,14 @@ class PolicySet:
         """The modules and data as the embedded engine runs them: packs' builtin calls
         made exact (embedded_compat.py), the rule packages named in the entrypoint
         (explicit_entrypoint.py), the catalog's table as data (embedded_tables.py)."""
-        from .embedded_compat import for_embedded
         from .embedded_tables import with_tables
         from .explicit_entrypoint import with_explicit_entrypoint
 
-        modules = for_embedded(self.modules, self.packs) if self.packs else self.modules
+        modules = self.modules
+        if self.packs:
+            from .embedded_compat import for_embedded
+
+            modules = for_embedded(self.modules, self.packs)
         data = self.data()
         return with_tables(with_explicit_entrypoint(modules, data), data)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from kmspolicy.bridge.engines import EngineError
-from kmspolicy.bridge.pack_checks import ENVIRONMENT_BUILTINS
+from kmspolicy.bridge.environment_builtins import ENVIRONMENT_BUILTINS
 from kmspolicy.bridge.pipeline import ENGINES, Analyzer, PolicySet, check_engine, make_engine
 
 OPTIONS = (

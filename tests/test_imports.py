@@ -25,6 +25,9 @@ NEVER_FOR_EVAL = COMMAND_MODULES | {
     "kmspolicy.bridge.access.report", "kmspolicy.bridge.access.evidence",
     "kmspolicy.bridge.access.scenario_merge", "kmspolicy.bridge.bundle", "kmspolicy.bridge.regotest",
     "jsonschema", "samtranslator", "tarfile", "xml.etree.ElementTree", "multiprocessing",
+    # the pack checks and what only packs need (~20 ms): no pack, none of them
+    "kmspolicy.bridge.pack_checks", "kmspolicy.bridge.escape_sensitive", "kmspolicy.bridge.embedded_compat",
+    "kmspolicy.bridge.rego_types", "importlib.resources",
 }
 RUN_AND_LIST_MODULES = """
 import json, sys

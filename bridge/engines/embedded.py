@@ -4,14 +4,16 @@ compiled-bundle cache, bundle_cache.py), no server needed."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..escape_sensitive import SensitiveCall, string_at
 from ..rules import package_of
 from . import ENTRYPOINT, EngineError, as_findings, bundle_cache
 from .regopy_arity import with_arity_guard
 from .regopy_errors import located
 from .regopy_input import StoredInput
+
+if TYPE_CHECKING:
+    from ..escape_sensitive import SensitiveCall
 
 
 class EmbeddedEngine:
@@ -79,6 +81,10 @@ class EmbeddedEngine:
     def _refuse_escaped(self, document: Any, what: str) -> None:
         """EngineError if a pack reads strings the engine stores escaped, or strings beyond
         ASCII, differently from OPA (escape_sensitive.py) and the document holds one."""
+        if not self._escape_sensitive:
+            return
+        from ..escape_sensitive import string_at  # only packs have such calls (~10 ms to import)
+
         for reads in dict.fromkeys(call.reads for call in self._escape_sensitive):
             at = string_at(document, reads)
             if at is not None:
