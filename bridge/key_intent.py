@@ -17,15 +17,17 @@ from __future__ import annotations
 from typing import Any
 
 from . import catalog
-from .access.located import class_actions
 
 _NOT_NAMED = frozenset({"account", "any", "service", "unknown"})
 
 
 class _Masks:
     def __init__(self) -> None:
-        self.use = catalog.action_mask(class_actions("use"))
-        self.administering = catalog.action_mask([*class_actions("manage"), "kms:PutKeyPolicy"])
+        classes: dict[str, list[str]] = {}
+        for action in catalog.ALL_ACTIONS:
+            classes.setdefault(catalog.action_class(action), []).append(action)
+        self.use = catalog.action_mask(classes["use"])
+        self.administering = catalog.action_mask([*classes["manage"], "kms:PutKeyPolicy"])
 
 
 _masks: list[_Masks] = []

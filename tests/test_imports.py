@@ -27,7 +27,7 @@ NEVER_FOR_EVAL = COMMAND_MODULES | {
     "jsonschema", "samtranslator", "tarfile", "xml.etree.ElementTree", "multiprocessing",
     # the pack checks and what only packs need (~20 ms): no pack, none of them
     "kmspolicy.bridge.pack_checks", "kmspolicy.bridge.escape_sensitive", "kmspolicy.bridge.embedded_compat",
-    "kmspolicy.bridge.rego_types", "importlib.resources",
+    "kmspolicy.bridge.rego_types", "importlib.resources", "kmspolicy.bridge.access.located",
 }
 RUN_AND_LIST_MODULES = """
 import json, sys
