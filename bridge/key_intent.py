@@ -14,6 +14,7 @@ equal). Computed here, the regopy engine is spared about a tenth of its work."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from . import catalog
@@ -22,6 +23,9 @@ _NOT_NAMED = frozenset({"account", "any", "service", "unknown"})
 
 
 class _Masks:
+    """The key actions that make a user (use) and an administrator (management, or
+    kms:PutKeyPolicy), as masks."""
+
     def __init__(self) -> None:
         classes: dict[str, list[str]] = {}
         for action in catalog.ALL_ACTIONS:
@@ -30,13 +34,9 @@ class _Masks:
         self.administering = catalog.action_mask([*classes["manage"], "kms:PutKeyPolicy"])
 
 
-_masks: list[_Masks] = []
-
-
+@lru_cache(maxsize=1)
 def _class_masks() -> _Masks:
-    if not _masks:
-        _masks.append(_Masks())
-    return _masks[0]
+    return _Masks()
 
 
 def resolve(input_doc: dict, config: dict | None = None) -> dict:
