@@ -159,20 +159,19 @@ def with_access(input_doc: dict, config: dict | None = None) -> dict:
     keys = input_doc.get("keys") if isinstance(input_doc, dict) else None
     if not isinstance(keys, dict):
         return input_doc
-    doc = input_doc
-    if not all("access" in k for k in keys.values() if isinstance(k, dict)):
-        doc = copy.deepcopy(input_doc)
+    needs_access = not all("access" in k for k in keys.values() if isinstance(k, dict))
+    unresolved = [kid for kid, k in keys.items() if isinstance(k, dict) and "intent_resolved" not in k]
+    if not needs_access and not unresolved:
+        return input_doc
+    doc = copy.deepcopy(input_doc)
+    if needs_access:
         access.compute(doc, config)
-    for kid, key in doc["keys"].items():
-        if not isinstance(key, dict) or "intent_resolved" in key:
-            continue
+    for kid in unresolved:
         try:
-            resolved = key_intent.resolved(key, doc.get("identities") or {}, config)
+            doc["keys"][kid]["intent_resolved"] = key_intent.resolved(doc["keys"][kid], doc.get("identities") or {},
+                                                                      config)
         except (KeyError, TypeError, AttributeError):
             continue
-        if doc is input_doc:
-            doc = copy.deepcopy(input_doc)
-        doc["keys"][kid]["intent_resolved"] = resolved
     return doc
 
 
