@@ -253,8 +253,7 @@ class _Normalizer:
             "rotation": _only(self._flag(props, "EnableKeyRotation")),
             "custom_key_store": props.get("CustomKeyStoreId") is not None,
             "rotation_path": f"{ppath}/EnableKeyRotation" if "EnableKeyRotation" in props else None,
-            "pending_window": props.get("PendingWindowInDays") if isinstance(
-                props.get("PendingWindowInDays"), int) else None,
+            "pending_window": _integer(props.get("PendingWindowInDays")),
             "bypass_lockout": self._flag(props, "BypassPolicyLockoutSafetyCheck") == {True},
             "bypass_path": f"{ppath}/BypassPolicyLockoutSafetyCheck"
             if "BypassPolicyLockoutSafetyCheck" in props else None,
@@ -541,6 +540,11 @@ def _readings(value: Any) -> set[bool]:
         if text in ("y", "n"):
             return {True, False}
     return {True, False}
+
+
+def _integer(value: Any) -> int | None:
+    """A literal integer (YAML's true and false are Python ints too, and not one)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _only(values: set[bool]) -> bool | None:

@@ -252,3 +252,12 @@ def test_a_list_parameter_gives_a_condition_several_values_and_a_statement_sever
     condition = doc["Resources"]["Key"]["Properties"]["KeyPolicy"]["Statement"][0]["Condition"]
     values = condition_values(condition, resolver.strings, lambda kind, name: None, frozenset(), resolver.string_list)
     assert values == {"StringLike": {"aws:PrincipalOrgID": ["o-a1b2c3d4e5", "*"]}}
+
+
+@pytest.mark.parametrize(("written", "expected"), [("7", 7), ("30", 30), ("true", None), ("false", None),
+                                                   ("'7'", None), ("!Ref Days", None)])
+def test_pending_window_is_a_literal_integer_or_null(written, expected):
+    input_doc = norm("Parameters:\n  Days: {Type: Number}\nResources:\n  K:\n    Type: AWS::KMS::Key\n"
+                     f"    Properties:\n      PendingWindowInDays: {written}\n").input
+    assert input_doc["keys"]["K"]["pending_window"] == expected
+    schema.validate(input_doc, "input-v2")
