@@ -2,9 +2,10 @@
 
 Rego lets every package have its own functions, so `_where(key)` in one rule package and
 `_where(key, subject)` in another are unrelated. regopy 1.5.2 crashes building such a
-policy (a segmentation fault, or `std::out_of_range` from `basic_string_view::substr`)
-whenever a function name's first definition, in the order the modules are added, takes
-fewer arguments than a later one (tests/test_regopy_arity.py). A rule pack whose helper
+policy (a segmentation fault, or `std::out_of_range` from `basic_string_view::substr`), or
+refuses it ("Unable to unify due to cycle"), whenever a function name's first definition,
+in the order the modules are added, takes fewer arguments than a later one
+(tests/test_regopy_arity.py). A rule pack whose helper
 shares a name with a built-in rule's helper is enough. So when the modules have such a
 name, the embedded engine adds before them one module that defines each of those names at
 its largest arity, in a package nothing reads; the policy evaluates as written."""
