@@ -214,6 +214,12 @@ def action_mask(actions: Iterable[str]) -> int:
     return mask
 
 
+@cache
+def class_mask(capability: str) -> int:
+    """The key-scoped actions of one class (use, manage, permissions, read) as a mask."""
+    return action_mask(a for a in _actions().cls if _actions().cls[a] == capability)
+
+
 def classes_of(actions: Iterable[str]) -> dict[str, list[str]]:
     """{class: sorted actions} for the KMS actions among `actions`, non-empty classes only.
 

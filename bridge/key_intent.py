@@ -14,29 +14,17 @@ equal). Computed here, the regopy engine is spared about a tenth of its work."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from . import catalog
+from .access.statements import stored_mask
 
 _NOT_NAMED = frozenset({"account", "any", "service", "unknown"})
 
 
-class _Masks:
-    """The key actions that make a user (use) and an administrator (management, or
-    kms:PutKeyPolicy), as masks."""
-
-    def __init__(self) -> None:
-        classes: dict[str, list[str]] = {}
-        for action in catalog.ALL_ACTIONS:
-            classes.setdefault(catalog.action_class(action), []).append(action)
-        self.use = catalog.action_mask(classes["use"])
-        self.administering = catalog.action_mask([*classes["manage"], "kms:PutKeyPolicy"])
-
-
-@lru_cache(maxsize=1)
-def _class_masks() -> _Masks:
-    return _Masks()
+def _administering() -> int:
+    """Management actions or kms:PutKeyPolicy: what makes an administrator."""
+    return catalog.class_mask("manage") | catalog.action_mask(["kms:PutKeyPolicy"])
 
 
 def resolve(input_doc: dict, config: dict | None = None) -> dict:
@@ -50,19 +38,19 @@ def resolve(input_doc: dict, config: dict | None = None) -> dict:
 def resolved(key: dict, identities: dict, config: dict | None = None) -> dict:
     """One key's `intent_resolved`. Raises KeyError or TypeError on a key or identity
     without the fields the bridge always writes."""
-    masks = _class_masks()
+    use, administering = catalog.class_mask("use"), _administering()
     config_patterns = bool((config or {}).get("admins"))
     declared = key["intent"]
     kid = key["id"]
     declared_users, declared_admins = _list(declared["users"]), _list(declared["admins"])
-    asks_to_use, asks_to_manage = _identities_asking(kid, identities, masks)
+    asks_to_use, asks_to_manage = _identities_asking(kid, identities, use, administering)
     referencing = {f"identity:{iid}" for iid in _list(key["referenced_by"])}
-    users = set(declared_users) or (_named_by(key, masks.use) | referencing)
+    users = set(declared_users) or (_named_by(key, use) | referencing)
     resolved: dict[str, Any] = {"users": sorted(users), "intended_users": sorted(users | asks_to_use)}
     if declared_admins:
         resolved["admins"] = sorted(set(declared_admins))
     elif not config_patterns:
-        inferred = _named_by(key, masks.administering) | (asks_to_manage - asks_to_use)
+        inferred = _named_by(key, administering) | (asks_to_manage - asks_to_use)
         resolved["admins"] = sorted(inferred - set(declared_users))
     return resolved
 
@@ -71,7 +59,7 @@ def _named_by(key: dict, mask: int) -> set[str]:
     """The principals that Allow statements of the key policy granting some of `mask` name:
     not an account, everyone, a service or an unresolved principal, nor a service-linked role."""
     return {p["id"] for st in _list(key["statements"])
-            if st["effect"] == "Allow" and _mask_of(st) & mask and st["principal_mode"] == "Principal"
+            if st["effect"] == "Allow" and stored_mask(st) & mask and st["principal_mode"] == "Principal"
             for p in _list(st["principals"]) if p.get("kind") not in _NOT_NAMED and not service_linked(p)}
 
 
@@ -81,7 +69,7 @@ def service_linked(principal: dict) -> bool:
     return isinstance(text, str) and ":role/aws-service-role/" in text
 
 
-def _identities_asking(kid: str, identities: dict, masks: _Masks) -> tuple[set[str], set[str]]:
+def _identities_asking(kid: str, identities: dict, use_mask: int, administering: int) -> tuple[set[str], set[str]]:
     """(template identities whose Allow statements name the key and ask for use on it, those
     that ask for management or kms:PutKeyPolicy on it)."""
     use, manage = set(), set()
@@ -90,10 +78,10 @@ def _identities_asking(kid: str, identities: dict, masks: _Masks) -> tuple[set[s
             resources = st.get("resources")
             if st["effect"] != "Allow" or not _names_key(resources, kid):
                 continue
-            mask = _mask_of(st)
-            if mask & masks.use:
+            mask = stored_mask(st)
+            if mask & use_mask:
                 use.add(f"identity:{iid}")
-            if mask & masks.administering:
+            if mask & administering:
                 manage.add(f"identity:{iid}")
     return use, manage
 
@@ -104,13 +92,6 @@ def _names_key(resources: Any, kid: str) -> bool:
     if not isinstance(resources, dict) or resources.get("any_key") is True:
         return False
     return kid in (resources.get("keys") or ()) or kid in (resources.get("meant_keys") or ())
-
-
-def _mask_of(statement: dict) -> int:
-    mask = statement.get("action_mask")
-    if isinstance(mask, int) and not isinstance(mask, bool):
-        return mask
-    return catalog.action_mask(statement.get("actions") or ())
 
 
 def _list(value: Any) -> list:

@@ -48,8 +48,7 @@ def _supported(spec: str | None, usage: str | None) -> int:
     actions = use_actions(spec, usage)
     if actions is None:
         return every
-    all_use = catalog.action_mask(a for a in catalog.key_action_bits() if catalog.action_class(a) == "use")
-    mask = (every & ~all_use) | catalog.action_mask(actions)
+    mask = (every & ~catalog.class_mask("use")) | catalog.action_mask(actions)
     if spec == "SYMMETRIC_DEFAULT" or spec.startswith("HMAC_"):
         mask &= ~catalog.action_mask(["kms:GetPublicKey"])
     return mask

@@ -29,7 +29,7 @@ __all__ = ["CAPABILITIES", "AccessAnalyzer", "AccessError", "AccessReport", "Exp
 
 
 def _class_mask(capability: str) -> int:
-    return catalog.action_mask(class_actions(capability))
+    return catalog.class_mask(capability)
 
 
 ACCOUNT_ID = re.compile(r"\d{12}")

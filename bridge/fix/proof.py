@@ -49,7 +49,7 @@ def _mask(names) -> int:
 
 
 def _use_mask() -> int:
-    return _mask(a for a in catalog.ALL_ACTIONS if catalog.action_class(a) == "use")
+    return catalog.class_mask("use")
 
 
 def _names(mask: int) -> list[str]:
