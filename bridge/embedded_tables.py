@@ -24,7 +24,7 @@ ACTIONMASK_MODULE = "kmspolicy/lib/actionmask.rego"
 TABLES = "embedded_tables"
 _BITS_RULE = re.compile(r"^key_action_bits := \{\n((?:\t\"[^\"\n]+\": \d+,\n)+)\}\n", re.MULTILINE)
 _ENTRY = re.compile(r"\t\"([^\"\n]+)\": (\d+),\n")
-_SORTED_NAMES_RULE = re.compile(r"^sorted_names\(mask\) := sort\(\[name \|\n(?:\t[^\n]*\n)+\]\)\n", re.MULTILINE)
+_SORTED_NAMES_RULE = re.compile(r"^sorted_names\(mask\) := \[name \|\n(?:\t[^\n]*\n)+\]\n", re.MULTILINE)
 _SORTED_NAMES_BY_BYTE = (
     f"sorted_names(mask) := [name | some row in data.kmspolicy.{TABLES}.names_by_byte; "
     "byte := bits.and(bits.rsh(mask, row.shift), 255); byte != 0; some name in row.names[byte]]\n")

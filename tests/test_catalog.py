@@ -466,3 +466,22 @@ def test_action_masks_stay_exact_json_numbers():
     assert max(catalog.key_action_bits().values()) < 2 ** catalog.MAX_MASK_BITS
     with pytest.raises(ValueError, match="do not fit"):
         catalog.key_action_bits_of([f"kms:A{i}" for i in range(54)], {f"kms:A{i}": "use" for i in range(54)})
+
+
+def test_the_rego_catalog_has_the_sorted_names_of_every_nibble_value():
+    """lib/actionmask.rego's sorted_names reads them in order: each 4-bit chunk's value holds
+    the names of its set bits, sorted, and the rows follow the bits (numbered in name order)."""
+    from kmspolicy.bridge.engines.embedded import EmbeddedEngine
+    from kmspolicy.bridge.pipeline import PolicySet
+
+    policies = PolicySet.builtin()
+    rows = EmbeddedEngine(policies.modules, policies.data(),
+                          query="data.kmspolicy.lib.catalog.key_action_names_by_nibble").evaluate({})
+    bits = catalog.key_action_bits()
+    assert [row["shift"] for row in rows] == list(range(0, max(bits.values()).bit_length(), 4))
+    for row in rows:
+        assert len(row["names"]) == 16
+        for value, names in enumerate(row["names"]):
+            assert names == sorted(name for name, bit in bits.items() if (bit >> row["shift"]) & 15 & value)
+    assert sorted(bits) == list(bits)  # numbered in name order: chunk after chunk stays sorted
+    assert [bits[name] for name in bits] == sorted(bits.values())

@@ -233,10 +233,26 @@ def build_rego(actions_doc: Mapping[str, Any]) -> str:
     parts.append("# Action sets as bit masks (bridge/catalog.py `action_mask` gives statements the same\n"
                  "# bits): regopy's integer bit operations are cheap, its set algebra on strings is not.\n"
                  "key_action_bits := {\n" + "".join(f'\t"{n}": {b},\n' for n, b in bits.items()) + "}\n")
+    parts.append(names_by_nibble_rule(bits))
     parts.append(f"key_mask := {mask(key_scoped)}\n")
     parts += [f"{cls}_mask := {mask(names)}\n" for cls, names in by_class.items() if cls != "global"]
     parts.append(f"grant_operations_mask := {mask(actions_doc['grant_operations'])}\n")
     return "\n".join(parts)
+
+
+def names_by_nibble_rule(bits: Mapping[str, int]) -> str:
+    """`key_action_names_by_nibble`: per four bits of a mask (`shift`), the names each of the
+    16 values holds. The bits are numbered in name order, so the names of a mask read chunk
+    by chunk come sorted (lib/actionmask.rego `sorted_names`)."""
+    rows = []
+    for shift in range(0, max(bits.values()).bit_length(), 4):
+        values = ["".join(["\t\t[", ", ".join(f'"{n}"' for n in sorted(bits) if bits[n] >> shift & 15 & value),
+                           "],\n"]) for value in range(16)]
+        rows.append(f'\t{{"shift": {shift}, "names": [\n' + "".join(values) + "\t]},\n")
+    return ("# The names of the key actions in each 4-bit chunk of a mask, for text: row k holds the\n"
+            "# bits from 4k up (`shift`), `names[v]` the actions of chunk value v, sorted. The bits are\n"
+            "# numbered in name order, so a mask's names read chunk by chunk come sorted.\n"
+            "key_action_names_by_nibble := [\n" + "".join(rows) + "]\n")
 
 
 # ------------------------------------------------------------------- SAM policy templates

@@ -59,12 +59,17 @@ has(mask, action) if bits.and(mask, catalog.key_action_bits[action]) != 0
 
 overlaps(a, b) if bits.and(a, b) != 0
 
-# The action names of a mask as a sorted array, for text: no set is built (regopy pays some
-# microseconds for each string put in one). The embedded engine reads them from a table of
-# the shipped catalog instead (bridge/embedded_tables.py).
-sorted_names(mask) := sort([name |
-	some name in names(mask)
-])
+# The action names of a mask as a sorted array, for text: read four bits at a time from the
+# catalog's table of each chunk's names (in name order, as the bits are numbered), with no set
+# built or sorted. The embedded engine reads them eight bits at a time from a data table of
+# the same catalog instead (bridge/embedded_tables.py: regopy builds a rule's constant again
+# in every query).
+sorted_names(mask) := [name |
+	some row in catalog.key_action_names_by_nibble
+	chunk := bits.and(bits.rsh(mask, row.shift), 15)
+	chunk != 0
+	some name in row.names[chunk]
+]
 
 # The action names of a mask, as a set: per class of key action (the classes partition
 # them), the class's set when the mask has all of it, else its actions the mask has (regopy
