@@ -231,7 +231,7 @@ def tool_commands(target: Path, bench_bin: Path | None, jobs: int | None = None)
     if bench_bin is not None:
         checkov_target = ["-d", str(target)] if target.is_dir() else ["-f", str(target)]
         commands["checkov"] = [str(bench_bin / "checkov"), *checkov_target,
-                               "--framework", "cloudformation", "--quiet"]
+                               "--framework", "cloudformation", "--quiet", "--skip-download"]
         commands["cfn-lint"] = [str(bench_bin / "cfn-lint"), *cfn_lint_args(target)]
     return commands
 
