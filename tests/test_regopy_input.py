@@ -55,6 +55,7 @@ QUERIES = [
     "[v | some v in input; v == null]",
     "[v | some v in input; v == true]",
     "bits.xor(object.get(input, \"n\", 0), 12)",
+    "bits.rsh(object.get(input, \"n\", 0), 4)",
     "array.concat(object.get(input, \"l\", []), [v | some v in input; is_string(v)])",
     "union({{v | some v in input; is_string(v)}, set()})",
 ]
