@@ -79,6 +79,19 @@ def key_action_bits_of(names: Iterable[str], cls: dict[str, str]) -> dict[str, i
     return {name: 1 << i for i, name in enumerate(key_scoped)}
 
 
+def names_by_chunk(bits: dict[str, int], width: int) -> list[dict[str, Any]]:
+    """Per `width` bits of a mask (`shift`), the sorted names each of the 2**width values of
+    that chunk holds: with the bits numbered in name order, a mask's names read chunk by
+    chunk come sorted (lib/catalog.rego's nibble table, embedded_tables.py's byte table)."""
+    top = (1 << width) - 1
+    rows = []
+    for shift in range(0, max(bits.values(), default=0).bit_length(), width):
+        in_chunk = [(name, (bit >> shift) & top) for name, bit in sorted(bits.items()) if (bit >> shift) & top]
+        rows.append({"shift": shift, "names": [[name for name, chunk in in_chunk if chunk & value]
+                                               for value in range(top + 1)]})
+    return rows
+
+
 @cache
 def _actions() -> _Actions:
     return _Actions(_read(_ACTIONS_FILE))

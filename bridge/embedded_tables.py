@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .catalog import names_by_chunk
 from .rules import builtin_module
 
 CATALOG_MODULE = "kmspolicy/lib/catalog.rego"
@@ -50,13 +51,7 @@ def with_tables(modules: dict[str, str], data: dict[str, Any]) -> tuple[dict[str
 
 def names_by_byte(bits: dict[str, int]) -> list[dict[str, Any]]:
     """Per eight bits of a mask (`shift`), the sorted names each of its 256 values holds."""
-    width = max(bits.values(), default=0).bit_length()
-    rows = []
-    for shift in range(0, width, 8):
-        in_byte = [(name, (bit >> shift) & 255) for name, bit in sorted(bits.items()) if (bit >> shift) & 255]
-        rows.append({"shift": shift, "names": [[name for name, byte in in_byte if byte & value]
-                                               for value in range(256)]})
-    return rows
+    return names_by_chunk(bits, 8)
 
 
 def _numbered_in_name_order(bits: dict[str, int]) -> bool:

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kmspolicy.bridge.catalog import complement, expand, key_action_bits_of
+from kmspolicy.bridge.catalog import complement, expand, key_action_bits_of, names_by_chunk
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHARED = REPO_ROOT.parent / "shared"
@@ -244,11 +244,9 @@ def names_by_nibble_rule(bits: Mapping[str, int]) -> str:
     """`key_action_names_by_nibble`: per four bits of a mask (`shift`), the names each of the
     16 values holds. The bits are numbered in name order, so the names of a mask read chunk
     by chunk come sorted (lib/actionmask.rego `sorted_names`)."""
-    rows = []
-    for shift in range(0, max(bits.values()).bit_length(), 4):
-        values = ["".join(["\t\t[", ", ".join(f'"{n}"' for n in sorted(bits) if bits[n] >> shift & 15 & value),
-                           "],\n"]) for value in range(16)]
-        rows.append(f'\t{{"shift": {shift}, "names": [\n' + "".join(values) + "\t]},\n")
+    rows = [f'\t{{"shift": {row["shift"]}, "names": [\n'
+            + "".join("\t\t[" + ", ".join(f'"{n}"' for n in names) + "],\n" for names in row["names"]) + "\t]},\n"
+            for row in names_by_chunk(dict(bits), 4)]
     return ("# The names of the key actions in each 4-bit chunk of a mask, for text: row k holds the\n"
             "# bits from 4k up (`shift`), `names[v]` the actions of chunk value v, sorted. The bits are\n"
             "# numbered in name order, so a mask's names read chunk by chunk come sorted.\n"
